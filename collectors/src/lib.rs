@@ -1,0 +1,27 @@
+//! hostlens collectors: the metric families the agent serves.
+//!
+//! Each family (`node`, later `container` and `ebpf`) is a set of [`Collector`]s. A collector is split in two:
+//! pure parsing functions over text (unit-tested on fixtures under `collectors/tests/fixtures`) and a thin
+//! reading layer that opens files under configurable roots ([`Roots`]), so the agent can run in a container
+//! with the host's `/proc`, `/sys` and `/` mounted elsewhere.
+
+pub mod encode;
+pub mod error;
+pub mod metrics;
+pub mod node;
+pub mod roots;
+
+pub use error::CollectError;
+pub use metrics::{Family, Kind, MetricSet, Sample, Value};
+pub use roots::Roots;
+
+/// One unit of collection, run at scrape time under a time bound by the agent.
+///
+/// `collect` is synchronous and may block (file reads, `statfs`): the agent runs it on a blocking thread.
+pub trait Collector: Send + Sync + 'static {
+    /// The name used in `--collector.<name>` and in the `collector` label of the scrape metrics.
+    fn name(&self) -> &'static str;
+    /// Append this collector's metrics to `out`. A collector that finds nothing to report on this host
+    /// returns [`CollectError::NoData`].
+    fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError>;
+}
