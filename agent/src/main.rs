@@ -1,1 +1,110 @@
-fn main() {}
+//! hostlens agent: one binary serving node_exporter's `node_*` metrics (cAdvisor's `container_*` and
+//! ebpf_exporter's `ebpf_exporter_*` families follow) on one endpoint, collected at scrape time.
+
+mod cli;
+mod scrape;
+mod server;
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use hostlens_collectors::node;
+
+use crate::scrape::Scraper;
+
+fn build_scraper(opts: &cli::Options) -> Result<Scraper> {
+    let cfg = opts.node_config();
+    let mut scraper = Scraper::new(opts.cli.collector_timeout);
+    for name in &opts.enabled {
+        let collector = node::build(name, &cfg)
+            .with_context(|| format!("no collector named {name}"))?
+            .with_context(|| {
+                format!("setting up the {name} collector (check its --collector.{name}.* flags)")
+            })?;
+        scraper.add("node", collector);
+    }
+    Ok(scraper)
+}
+
+async fn run(opts: cli::Options) -> Result<ExitCode> {
+    if opts.cli.list_collectors {
+        for (name, default, _) in node::COLLECTORS {
+            let on = opts.enabled.contains(name);
+            println!(
+                "{name:<20} node  {}{}",
+                if on { "enabled" } else { "disabled" },
+                if *default { "" } else { " (off by default)" }
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let scraper = build_scraper(&opts)?;
+    if opts.cli.once {
+        let scrape = scraper.scrape().await;
+        let mut stdout = std::io::stdout().lock();
+        stdout
+            .write_all(scrape.text.as_bytes())
+            .context("writing the scrape to stdout")?;
+        stdout.flush().context("writing the scrape to stdout")?;
+        let mut hard = 0;
+        for o in &scrape.outcomes {
+            if let Err(e) = &o.result {
+                if o.no_data {
+                    eprintln!("agent: collector {}: no data on this host ({e})", o.name);
+                } else {
+                    eprintln!("agent: collector {} FAILED: {e}", o.name);
+                    hard += 1;
+                }
+            }
+        }
+        if hard > 0 {
+            eprintln!("agent: {hard} collector(s) failed; the output above lacks their metrics");
+            return Ok(ExitCode::FAILURE);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    server::serve(
+        opts.listen,
+        opts.cli.telemetry_path.clone(),
+        Arc::new(scraper),
+    )
+    .await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn main() -> ExitCode {
+    let opts = match cli::parse(std::env::args_os()) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("agent: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_max_level(opts.cli.log_level)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .max_blocking_threads(64)
+        .thread_name("agent")
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("agent: starting the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(opts)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("agent: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

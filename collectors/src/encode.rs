@@ -39,10 +39,17 @@ impl PcCollector for Families {
                     .collect();
                 let mut m = metric.encode_family(&labels)?;
                 match (&s.value, ty) {
-                    (Value::Scalar(v), MetricType::Counter) => {
-                        m.encode_counter::<NoLabelSet, _, f64>(v, None)?
-                    }
-                    (Value::Scalar(v), _) => m.encode_gauge(v)?,
+                    // Whole numbers are written as integers (`1`, not `1.0`), as the Go exporters do.
+                    (Value::Scalar(v), MetricType::Counter) => match as_integer(*v) {
+                        Some(i) if i >= 0 => {
+                            m.encode_counter::<NoLabelSet, _, f64>(&i.unsigned_abs(), None)?
+                        }
+                        _ => m.encode_counter::<NoLabelSet, _, f64>(v, None)?,
+                    },
+                    (Value::Scalar(v), _) => match as_integer(*v) {
+                        Some(i) => m.encode_gauge(&i)?,
+                        None => m.encode_gauge(v)?,
+                    },
                     (
                         Value::Histogram {
                             buckets,
@@ -56,6 +63,12 @@ impl PcCollector for Families {
         }
         Ok(())
     }
+}
+
+/// `v` as an integer when it is one and converts exactly (|v| < 2^53).
+fn as_integer(v: f64) -> Option<i64> {
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    (v.fract() == 0.0 && v.abs() < EXACT).then_some(v as i64)
 }
 
 /// Encode `families` in the classic text format.
@@ -100,7 +113,7 @@ mod tests {
         assert!(text.contains("# TYPE node_cpu_seconds_total counter\n"));
         assert!(text.contains("node_cpu_seconds_total{cpu=\"0\",mode=\"idle\"} 12.5\n"));
         assert!(text.contains("# TYPE node_load1 gauge\nnode_load1 0.25\n"));
-        assert!(text.contains("# TYPE node_vmstat_pgfault untyped\nnode_vmstat_pgfault 7"));
+        assert!(text.contains("# TYPE node_vmstat_pgfault untyped\nnode_vmstat_pgfault 7\n"));
         assert!(text
             .contains("ebpf_exporter_bio_latency_seconds_bucket{device=\"vda\",le=\"2e-06\"} 3\n"));
         assert!(text

@@ -9,6 +9,7 @@ pub mod encode;
 pub mod error;
 pub mod metrics;
 pub mod node;
+pub mod process;
 pub mod roots;
 
 pub use error::CollectError;

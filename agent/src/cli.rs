@@ -1,0 +1,258 @@
+//! Command line: node_exporter-compatible flags plus the agent's own.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use clap::{Arg, ArgAction, ArgMatches, CommandFactory, FromArgMatches, Parser};
+use hostlens_collectors::node::{self, NodeConfig};
+use hostlens_collectors::Roots;
+
+/// The default listen address: loopback only (secure by default); the container deployment widens it to the
+/// stack's private network.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:9110";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "agent",
+    version,
+    about = "hostlens agent: node_exporter's node_* metrics (and, in later releases, cAdvisor's container_* and \
+             ebpf_exporter's ebpf_exporter_*) on one endpoint.",
+    after_help = "Every node collector has --collector.<name> and --no-collector.<name>; \
+                  see `agent --list-collectors`."
+)]
+pub struct Cli {
+    /// Address to listen on for HTTP (`/metrics`, `/healthz`, `/`).
+    #[arg(long = "web.listen-address", default_value = DEFAULT_LISTEN)]
+    pub listen: String,
+    /// Path under which to expose metrics.
+    #[arg(long = "web.telemetry-path", default_value = "/metrics")]
+    pub telemetry_path: String,
+    /// Collect once, print the scrape to stdout and exit (non-zero if a collector failed hard).
+    #[arg(long)]
+    pub once: bool,
+    /// List the collectors, whether each is enabled, and exit.
+    #[arg(long = "list-collectors")]
+    pub list_collectors: bool,
+    /// procfs mountpoint.
+    #[arg(long = "path.procfs", default_value = "/proc")]
+    pub procfs: PathBuf,
+    /// sysfs mountpoint.
+    #[arg(long = "path.sysfs", default_value = "/sys")]
+    pub sysfs: PathBuf,
+    /// rootfs mountpoint (the host's `/` when the agent runs in a container, e.g. `/host`).
+    #[arg(long = "path.rootfs", default_value = "/")]
+    pub rootfs: PathBuf,
+    /// udev data path (default: <path.rootfs>/run/udev/data).
+    #[arg(long = "path.udev.data")]
+    pub udev_data: Option<PathBuf>,
+    /// Read network statistics from /proc/<PID>/net instead of /proc/net: with the host's PID namespace,
+    /// `1` gives the host's interfaces to an agent in a container without host networking.
+    #[arg(long = "path.netns-pid")]
+    pub netns_pid: Option<u32>,
+    /// Disable every collector that is on by default; enable them one by one with --collector.<name>.
+    #[arg(long = "collector.disable-defaults")]
+    pub disable_defaults: bool,
+    /// Longest time one collector may take in a scrape before it is reported failed (e.g. 9s, 500ms).
+    #[arg(long = "collector.timeout", default_value = "9s", value_parser = parse_duration)]
+    pub collector_timeout: Duration,
+    /// Regexp of mount points to ignore for the filesystem collector.
+    #[arg(long = "collector.filesystem.mount-points-exclude")]
+    pub fs_mount_points_exclude: Option<String>,
+    /// Regexp of filesystem types to ignore for the filesystem collector.
+    #[arg(long = "collector.filesystem.fs-types-exclude")]
+    pub fs_types_exclude: Option<String>,
+    /// How long a statfs may take before the mount is marked stale.
+    #[arg(long = "collector.filesystem.mount-timeout", value_parser = parse_duration)]
+    pub fs_mount_timeout: Option<Duration>,
+    /// Directory to read text files with metrics from.
+    #[arg(long = "collector.textfile.directory")]
+    pub textfile_directory: Option<PathBuf>,
+    /// Regexp of net devices to exclude (netdev).
+    #[arg(long = "collector.netdev.device-exclude")]
+    pub netdev_device_exclude: Option<String>,
+    /// Regexp of net devices to ignore (netclass).
+    #[arg(long = "collector.netclass.ignored-devices")]
+    pub netclass_ignored_devices: Option<String>,
+    /// Regexp of disk devices to exclude (diskstats).
+    #[arg(long = "collector.diskstats.device-exclude")]
+    pub diskstats_device_exclude: Option<String>,
+    /// Log level: error, warn, info, debug.
+    #[arg(long = "log.level", default_value = "info")]
+    pub log_level: tracing::Level,
+}
+
+/// The parsed command line: the static flags and the enabled collectors.
+pub struct Options {
+    pub cli: Cli,
+    pub listen: SocketAddr,
+    pub enabled: Vec<&'static str>,
+}
+
+/// Parse a Go-style duration: `500ms`, `5s`, `1m`, `1.5s`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let (num, unit) = s
+        .find(|c: char| c.is_ascii_alphabetic())
+        .map(|i| s.split_at(i))
+        .ok_or_else(|| format!("{s:?}: a duration needs a unit (ms, s, m)"))?;
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("{s:?}: not a duration (try 5s or 500ms)"))?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        _ => return Err(format!("{s:?}: unknown unit {unit:?} (ms, s, m)")),
+    };
+    if !(secs.is_finite() && secs > 0.0) {
+        return Err(format!("{s:?}: must be positive"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+fn command() -> clap::Command {
+    let mut cmd = Cli::command();
+    for (name, default, _) in node::COLLECTORS {
+        let on = format!("collector.{name}");
+        let off = format!("no-collector.{name}");
+        cmd = cmd
+            .arg(
+                Arg::new(on.clone())
+                    .long(on.clone())
+                    .action(ArgAction::SetTrue)
+                    .overrides_with(off.clone())
+                    .hide(true)
+                    .help(format!(
+                        "Enable the {name} collector (default: {}).",
+                        if *default { "enabled" } else { "disabled" }
+                    )),
+            )
+            .arg(
+                Arg::new(off.clone())
+                    .long(off.clone())
+                    .action(ArgAction::SetTrue)
+                    .overrides_with(on)
+                    .hide(true),
+            );
+    }
+    cmd
+}
+
+fn enabled_collectors(m: &ArgMatches, disable_defaults: bool) -> Vec<&'static str> {
+    node::COLLECTORS
+        .iter()
+        .filter(|(name, default, _)| {
+            if m.get_flag(&format!("no-collector.{name}")) {
+                false
+            } else if m.get_flag(&format!("collector.{name}")) {
+                true
+            } else {
+                *default && !disable_defaults
+            }
+        })
+        .map(|(name, _, _)| *name)
+        .collect()
+}
+
+/// Parse `args` (including the program name).
+pub fn parse<I, T>(args: I) -> Result<Options>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let matches = command()
+        .try_get_matches_from(args)
+        .unwrap_or_else(|e| e.exit());
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let enabled = enabled_collectors(&matches, cli.disable_defaults);
+    let listen: SocketAddr = cli.listen.parse().with_context(|| {
+        format!(
+            "--web.listen-address {:?} is not an IP:port address (e.g. {DEFAULT_LISTEN} or 0.0.0.0:9110)",
+            cli.listen
+        )
+    })?;
+    if !cli.telemetry_path.starts_with('/') || cli.telemetry_path == "/" {
+        bail!(
+            "--web.telemetry-path {:?} must start with / and not be / itself",
+            cli.telemetry_path
+        );
+    }
+    Ok(Options {
+        cli,
+        listen,
+        enabled,
+    })
+}
+
+impl Options {
+    /// The node collectors' configuration from the flags (node_exporter's defaults where a flag is unset).
+    pub fn node_config(&self) -> NodeConfig {
+        let c = &self.cli;
+        let mut roots = Roots::new(&c.procfs, &c.sysfs, &c.rootfs, c.netns_pid);
+        if let Some(u) = &c.udev_data {
+            roots.udev_data = u.clone();
+        }
+        let d = NodeConfig::default();
+        NodeConfig {
+            roots: std::sync::Arc::new(roots),
+            fs_mount_points_exclude: c
+                .fs_mount_points_exclude
+                .clone()
+                .unwrap_or(d.fs_mount_points_exclude),
+            fs_types_exclude: c.fs_types_exclude.clone().unwrap_or(d.fs_types_exclude),
+            fs_mount_timeout: c.fs_mount_timeout.unwrap_or(d.fs_mount_timeout),
+            textfile_directory: c.textfile_directory.clone().or(d.textfile_directory),
+            netdev_device_exclude: c
+                .netdev_device_exclude
+                .clone()
+                .unwrap_or(d.netdev_device_exclude),
+            netclass_ignored_devices: c
+                .netclass_ignored_devices
+                .clone()
+                .unwrap_or(d.netclass_ignored_devices),
+            diskstats_device_exclude: c
+                .diskstats_device_exclude
+                .clone()
+                .unwrap_or(d.diskstats_device_exclude),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
+        assert!(parse_duration("5").is_err());
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("5h").is_err());
+    }
+
+    #[test]
+    fn collector_toggles() {
+        let o = parse(["agent", "--no-collector.loadavg"]).unwrap();
+        assert!(!o.enabled.contains(&"loadavg"));
+        let o = parse([
+            "agent",
+            "--collector.disable-defaults",
+            "--collector.loadavg",
+        ])
+        .unwrap();
+        assert_eq!(o.enabled, vec!["loadavg"]);
+        let o = parse(["agent", "--collector.disable-defaults"]).unwrap();
+        assert!(o.enabled.is_empty());
+        // The last of a pair wins, as with node_exporter's kingpin flags.
+        let o = parse(["agent", "--no-collector.loadavg", "--collector.loadavg"]).unwrap();
+        assert!(o.enabled.contains(&"loadavg"));
+    }
+
+    #[test]
+    fn rejects_bad_listen_address() {
+        assert!(parse(["agent", "--web.listen-address", "localhost"]).is_err());
+    }
+}
