@@ -14,8 +14,31 @@ use hostlens_collectors::node;
 
 use crate::scrape::Scraper;
 
+/// Refuse roots that are not what the flags say, instead of reporting every collector as "no data".
+fn check_roots(cfg: &node::NodeConfig) -> Result<()> {
+    let r = &cfg.roots;
+    if !r.proc("stat").is_file() {
+        anyhow::bail!(
+            "--path.procfs {}: no {} here; point it at the host's procfs (e.g. /host/proc in a container)",
+            r.procfs.display(),
+            r.proc("stat").display()
+        );
+    }
+    if !r.sys("class").is_dir() {
+        anyhow::bail!(
+            "--path.sysfs {}: no class/ directory here; point it at the host's sysfs (e.g. /host/sys)",
+            r.sysfs.display()
+        );
+    }
+    if !r.rootfs.is_dir() {
+        anyhow::bail!("--path.rootfs {}: not a directory", r.rootfs.display());
+    }
+    Ok(())
+}
+
 fn build_scraper(opts: &cli::Options) -> Result<Scraper> {
     let cfg = opts.node_config();
+    check_roots(&cfg)?;
     let mut scraper = Scraper::new(opts.cli.collector_timeout);
     for name in &opts.enabled {
         let collector = node::build(name, &cfg)

@@ -1,0 +1,43 @@
+# hostlens — `make test` is the whole test suite on a fresh machine; `make bench` the benchmarks.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+TOOLS := $(CURDIR)/.cache/test-tools/usr/bin
+export PATH := $(TOOLS):$(PATH)
+SCRIPTS := $(shell git ls-files '*.sh' 2>/dev/null) .ci/run
+
+.PHONY: all build release test test-deps lint fmt-check clippy shellcheck unit bench clean
+
+all: build
+
+build:
+	cargo build --workspace --locked
+
+release:
+	cargo build --release --locked -p hostlens-agent
+
+## Everything: tools, formatting, lints, unit and fixture tests, the side-by-side and HTTP tests.
+test: test-deps lint
+	cargo test --workspace --locked -- --nocapture --test-threads=1 2>&1 | tee .cache/test.log
+	@echo "make test: all suites passed"
+
+test-deps:
+	@bash scripts/test-deps.sh
+
+lint: fmt-check clippy shellcheck
+
+fmt-check:
+	cargo fmt --all -- --check
+
+clippy:
+	cargo clippy --workspace --all-targets --locked -- -D warnings
+
+shellcheck:
+	shellcheck $(SCRIPTS)
+
+## Benchmarks: the agent side by side with node_exporter on this machine (see README).
+bench: test-deps release
+	bash scripts/bench-node.sh
+
+clean:
+	cargo clean
+	rm -rf .cache

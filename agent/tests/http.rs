@@ -1,0 +1,145 @@
+//! The agent's HTTP endpoint and its one-shot mode, for real: the binary on a loopback port, checked by
+//! Prometheus' own `promtool check metrics`.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use common::{agent_bin, free_port, http_get, parse_exposition, spawn_http, tool};
+
+fn promtool_check_metrics(text: &str) -> (bool, String) {
+    let promtool = tool("PROMTOOL", &["promtool"]);
+    let mut child = Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting promtool");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(text.as_bytes())
+        .expect("feeding promtool");
+    let out = child.wait_with_output().expect("promtool");
+    let msg = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), msg)
+}
+
+#[test]
+fn serves_metrics_healthz_and_index() {
+    let port = free_port();
+    let mut c = Command::new(agent_bin());
+    c.arg(format!("--web.listen-address=127.0.0.1:{port}"));
+    let _agent = spawn_http("agent", c, port, "/healthz");
+
+    let m = http_get(port, "/metrics").unwrap();
+    assert_eq!(m.status, 200);
+    assert_eq!(
+        m.headers.get("content-type").map(String::as_str),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
+    let e = parse_exposition(&m.body).unwrap();
+    assert!(
+        e.value("node_load1", &[]).is_some(),
+        "no node_load1 in {}",
+        m.body
+    );
+    assert!(e.value("process_resident_memory_bytes", &[]).unwrap() > 0.0);
+    assert_eq!(
+        e.value(
+            "hostlens_scrape_collector_success",
+            &[("collector", "loadavg")]
+        ),
+        Some(1.0)
+    );
+    let (ok, msg) = promtool_check_metrics(&m.body);
+    println!(
+        "promtool check metrics on /metrics: {}",
+        if msg.is_empty() { "clean" } else { &msg }
+    );
+    assert!(ok && msg.trim().is_empty(), "promtool check metrics: {msg}");
+
+    let h = http_get(port, "/healthz").unwrap();
+    assert_eq!((h.status, h.body.as_str()), (200, "ok\n"));
+    let i = http_get(port, "/").unwrap();
+    assert_eq!(i.status, 200);
+    assert!(i.body.contains("href=\"/metrics\""));
+    assert_eq!(http_get(port, "/nope").unwrap().status, 404);
+}
+
+#[test]
+fn once_prints_a_scrape_promtool_accepts() {
+    let out = Command::new(agent_bin()).arg("--once").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "agent --once failed: {stderr}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("# TYPE node_load1 gauge"));
+    let (ok, msg) = promtool_check_metrics(&text);
+    assert!(ok && msg.trim().is_empty(), "promtool check metrics: {msg}");
+}
+
+#[test]
+fn once_exits_nonzero_when_a_collector_fails_hard() {
+    let dir = std::env::temp_dir().join(format!("hostlens-badproc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy("/proc/stat", dir.join("stat")).unwrap();
+    std::fs::write(dir.join("loadavg"), "garbage\n").unwrap();
+    let out = Command::new(agent_bin())
+        .args([
+            "--once",
+            "--collector.disable-defaults",
+            "--collector.loadavg",
+        ])
+        .arg(format!("--path.procfs={}", dir.display()))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
+    assert!(stderr.contains("collector loadavg FAILED"), "{stderr}");
+    assert!(
+        stderr.contains(&dir.join("loadavg").display().to_string()),
+        "{stderr}"
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("node_scrape_collector_success{collector=\"loadavg\"} 0"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bad_flags_and_roots_get_clear_errors() {
+    let out = Command::new(agent_bin())
+        .args(["--once", "--path.procfs=/nonexistent"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(e.contains("--path.procfs /nonexistent"), "{e}");
+
+    let out = Command::new(agent_bin())
+        .args(["--web.listen-address", "localhost"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not an IP:port"));
+
+    // A port in use: a clear message naming the flag, not a panic.
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port();
+    let out = Command::new(agent_bin())
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        e.contains("Address already in use") && e.contains("--web.listen-address"),
+        "{e}"
+    );
+}
