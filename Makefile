@@ -36,7 +36,7 @@ shellcheck:
 
 ## Benchmarks: the agent side by side with node_exporter on this machine (see README).
 bench: test-deps release
-	bash scripts/bench-node.sh
+	python3 scripts/bench_node.py
 
 clean:
 	cargo clean

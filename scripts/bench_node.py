@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Benchmark: the hostlens agent side by side with node_exporter on this machine.
+
+Both run with the same collectors (the node_exporter defaults that hostlens also has), on loopback ports.
+Each run scrapes each exporter N times, alternating, and records per scrape the wall latency, and per run the
+CPU seconds the exporter process burned (utime+stime from /proc/<pid>/stat) and its peak RSS (VmHWM).
+The table reports medians over the runs and the ratio ours/theirs. Usage: bench_node.py [runs] [scrapes]
+"""
+import http.client
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+SCRAPES = int(sys.argv[2]) if len(sys.argv) > 2 else 100
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(port, path="/metrics"):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    c.request("GET", path)
+    r = c.getresponse()
+    body = r.read()
+    c.close()
+    if r.status != 200:
+        raise RuntimeError(f"port {port}: HTTP {r.status}")
+    return body
+
+
+def wait_ready(proc, port):
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"exporter exited: {proc.returncode}")
+        try:
+            get(port)
+            return
+        except (OSError, RuntimeError):
+            time.sleep(0.05)
+    raise RuntimeError(f"port {port} not ready")
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def peak_rss(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def collectors_of_ours(agent):
+    out = subprocess.run([agent, "--list-collectors"], capture_output=True, text=True, check=True).stdout
+    return [l.split()[0] for l in out.splitlines() if "enabled" in l and "disabled" not in l]
+
+
+def main():
+    agent = os.path.join(ROOT, "target/release/agent")
+    ne = os.environ.get("NODE_EXPORTER") or "prometheus-node-exporter"
+    collectors = collectors_of_ours(agent)
+    flags = ["--collector.disable-defaults"] + [f"--collector.{c}" for c in collectors]
+    tf = os.path.join(ROOT, ".cache/bench-textfile")
+    os.makedirs(tf, exist_ok=True)
+    flags.append(f"--collector.textfile.directory={tf}")
+    results = {"node_exporter": [], "hostlens": []}
+    for run in range(RUNS):
+        procs = {}
+        for name, binary in (("node_exporter", ne), ("hostlens", agent)):
+            port = free_port()
+            p = subprocess.Popen([binary, f"--web.listen-address=127.0.0.1:{port}"] + flags,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            wait_ready(p, port)
+            procs[name] = (p, port)
+        for _ in range(5):  # warm-up
+            for p, port in procs.values():
+                get(port)
+        lat = {n: [] for n in procs}
+        cpu0 = {n: cpu_seconds(p.pid) for n, (p, _) in procs.items()}
+        for _ in range(SCRAPES):
+            for n, (p, port) in procs.items():
+                t = time.perf_counter()
+                get(port)
+                lat[n].append(time.perf_counter() - t)
+        for n, (p, _) in procs.items():
+            results[n].append({
+                "latency": statistics.median(lat[n]),
+                "cpu": (cpu_seconds(p.pid) - cpu0[n]) * 100 / SCRAPES,
+                "rss": peak_rss(p.pid),
+            })
+            p.terminate()
+            p.wait()
+        print(f"run {run + 1}/{RUNS}: " + ", ".join(
+            f"{n} {statistics.median(lat[n]) * 1000:.2f} ms" for n in lat), file=sys.stderr)
+
+    def med(n, k):
+        return statistics.median(r[k] for r in results[n])
+
+    cpu_model = ""
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+    nev = subprocess.run([ne, "--version"], capture_output=True, text=True).stderr.splitlines()
+    nev = (nev or subprocess.run([ne, "--version"], capture_output=True, text=True).stdout.splitlines() or ["?"])[0]
+    print(f"Machine: {cpu_model}, {os.cpu_count()} CPUs, {round(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30)} GiB, "
+          f"Linux {platform.release()}; {nev}; {len(collectors)} collectors each; "
+          f"median of {RUNS} runs of {SCRAPES} scrapes.")
+    print()
+    print("| figure | node_exporter | hostlens | hostlens / node_exporter |")
+    print("|---|---:|---:|---:|")
+    rows = [
+        ("median scrape latency", "latency", lambda v: f"{v * 1000:.2f} ms"),
+        ("CPU seconds per 100 scrapes", "cpu", lambda v: f"{v:.3f} s"),
+        ("peak RSS", "rss", lambda v: f"{v / 2**20:.1f} MiB"),
+    ]
+    for label, k, fmt in rows:
+        a, b = med("node_exporter", k), med("hostlens", k)
+        ratio = f"{b / a:.2f}" if a else "n/a"
+        print(f"| {label} | {fmt(a)} | {fmt(b)} | {ratio} |")
+
+
+if __name__ == "__main__":
+    main()
