@@ -1,0 +1,414 @@
+//! `cpu`: node_cpu_seconds_total{cpu,mode} and node_cpu_guest_seconds_total{cpu,mode} from the `cpu<N>` lines
+//! of `/proc/stat`, node_cpu_isolated{cpu} from `/sys/devices/system/cpu/isolated`, and
+//! node_cpu_core_throttles_total{package,core} / node_cpu_package_throttles_total{package} from
+//! `/sys/devices/system/cpu/cpu*/thermal_throttle`.
+//!
+//! As node_exporter 1.5 (through procfs) does:
+//! - times are in USER_HZ (always 100 in `/proc/stat`) and exported in seconds;
+//! - CPU `N` is the Nth entry of a list indexed by CPU number: a CPU that is offline has no `cpu<N>` line, and
+//!   when a higher-numbered CPU is online the gap is reported as a CPU with all counters 0 (offline CPUs after
+//!   the last online one are not reported);
+//! - counters are kept monotonic across scrapes: a value going backwards keeps the previous value, and an
+//!   `idle` drop of 3 s or more (a CPU hot-plugged back) resets that CPU's cache; a change in the number of
+//!   CPUs resets the whole cache.
+
+use std::collections::btree_map::Entry;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use crate::error::ParseError;
+use crate::roots::read_to_string;
+use crate::{CollectError, Collector, MetricSet, Roots};
+
+use super::NodeConfig;
+
+/// `/proc/stat` is always in USER_HZ, which the kernel fixes at 100 for userspace.
+pub const USER_HZ: f64 = 100.0;
+
+/// Idle going back by at least this many seconds means the CPU was hot-plugged: reset its cache.
+const JUMP_BACK_SECONDS: f64 = 3.0;
+
+/// One `cpu<N>` line, in seconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct CpuTimes {
+    pub user: f64,
+    pub nice: f64,
+    pub system: f64,
+    pub idle: f64,
+    pub iowait: f64,
+    pub irq: f64,
+    pub softirq: f64,
+    pub steal: f64,
+    pub guest: f64,
+    pub guest_nice: f64,
+}
+
+impl CpuTimes {
+    fn fields_mut(&mut self) -> [&mut f64; 10] {
+        [
+            &mut self.user,
+            &mut self.nice,
+            &mut self.system,
+            &mut self.idle,
+            &mut self.iowait,
+            &mut self.irq,
+            &mut self.softirq,
+            &mut self.steal,
+            &mut self.guest,
+            &mut self.guest_nice,
+        ]
+    }
+
+    /// node_cpu_seconds_total's `mode` label values with their value, in node_exporter's order.
+    fn modes(&self) -> [(&'static str, f64); 8] {
+        [
+            ("user", self.user),
+            ("nice", self.nice),
+            ("system", self.system),
+            ("idle", self.idle),
+            ("iowait", self.iowait),
+            ("irq", self.irq),
+            ("softirq", self.softirq),
+            ("steal", self.steal),
+        ]
+    }
+}
+
+/// Parse the per-CPU lines of `/proc/stat`: entry `N` is `cpu<N>`; CPUs without a line below the highest
+/// listed one (offline) are all-zero entries. Fields an older kernel does not print read as 0.
+pub fn parse_cpu_stat(text: &str) -> Result<Vec<CpuTimes>, ParseError> {
+    let mut cpus: Vec<CpuTimes> = Vec::new();
+    for line in text.lines() {
+        let mut fields = line.split_whitespace();
+        let Some(id) = fields.next().and_then(|k| k.strip_prefix("cpu")) else {
+            continue;
+        };
+        if id.is_empty() {
+            continue; // the aggregate `cpu` line
+        }
+        let id: usize = id
+            .parse()
+            .map_err(|_| ParseError::new(format!("bad cpu line: {line:?}")))?;
+        let mut t = CpuTimes::default();
+        for (slot, f) in t.fields_mut().into_iter().zip(fields) {
+            let v: f64 = f
+                .parse()
+                .map_err(|_| ParseError::new(format!("cpu{id}: not a number: {f:?}")))?;
+            *slot = v / USER_HZ;
+        }
+        if cpus.len() <= id {
+            cpus.resize(id + 1, CpuTimes::default());
+        }
+        cpus[id] = t;
+    }
+    Ok(cpus)
+}
+
+/// Parse a kernel CPU list (`/sys/devices/system/cpu/isolated`): `1,3-5` → `[1, 3, 4, 5]`; empty → `[]`.
+pub fn parse_cpu_list(text: &str) -> Result<Vec<u16>, ParseError> {
+    let mut cpus = Vec::new();
+    for part in text.trim_end_matches('\n').split(',') {
+        if part.is_empty() {
+            continue;
+        }
+        let num = |s: &str| -> Result<u16, ParseError> {
+            s.parse()
+                .map_err(|_| ParseError::new(format!("invalid cpu range: {part:?}")))
+        };
+        match part.split_once('-') {
+            Some((a, b)) => cpus.extend(num(a)?..=num(b)?),
+            None => cpus.push(num(part)?),
+        }
+    }
+    Ok(cpus)
+}
+
+/// Fold a new reading into the monotonic cache, as node_exporter's `updateCPUStats` does.
+pub fn update_cache(cache: &mut Vec<CpuTimes>, new: &[CpuTimes]) {
+    if cache.len() != new.len() {
+        *cache = vec![CpuTimes::default(); new.len()];
+    }
+    for (old, n) in cache.iter_mut().zip(new) {
+        if old.idle - n.idle >= JUMP_BACK_SECONDS {
+            *old = CpuTimes::default();
+        }
+        let mut n = *n;
+        for (o, v) in old.fields_mut().into_iter().zip(n.fields_mut()) {
+            if *v >= *o {
+                *o = *v;
+            }
+        }
+    }
+}
+
+/// Throttle counts gathered from sysfs.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Throttles {
+    /// package id → package_throttle_count (of the first CPU of the package that has one).
+    pub package: BTreeMap<u64, u64>,
+    /// (package id, core id) → core_throttle_count (of the first CPU of the core that has one).
+    pub core: BTreeMap<(u64, u64), u64>,
+}
+
+/// node_exporter's `readUintFromFile`; any failure (missing, unreadable, not a number) is `None`, which the
+/// throttle code treats as "skip".
+fn read_uint(path: &std::path::Path) -> Option<u64> {
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+/// `cpu[0-9]*` entries of `/sys/devices/system/cpu`, sorted by name as a shell glob is.
+pub(crate) fn sys_cpu_dirs(
+    roots: &Roots,
+) -> Result<Vec<(String, std::path::PathBuf)>, CollectError> {
+    let dir = roots.sys("devices/system/cpu");
+    let rd = match std::fs::read_dir(&dir) {
+        Ok(rd) => rd,
+        // A glob over a missing directory matches nothing.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(CollectError::io(&dir, e)),
+    };
+    let mut cpus = Vec::new();
+    for ent in rd {
+        let ent = ent.map_err(|e| CollectError::io(&dir, e))?;
+        let name = ent.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if name
+            .strip_prefix("cpu")
+            .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit()))
+        {
+            cpus.push((name.to_string(), ent.path()));
+        }
+    }
+    cpus.sort();
+    Ok(cpus)
+}
+
+/// Read thermal throttle counts. CPUs without topology (offline) are skipped; a count is read from the first
+/// CPU (in name order) of its package/core that has the file.
+pub fn read_throttles(roots: &Roots) -> Result<Throttles, CollectError> {
+    let mut t = Throttles::default();
+    for (_, cpu) in sys_cpu_dirs(roots)? {
+        let Some(pkg) = read_uint(&cpu.join("topology/physical_package_id")) else {
+            continue;
+        };
+        let Some(core) = read_uint(&cpu.join("topology/core_id")) else {
+            continue;
+        };
+        // As in node_exporter, a core or package only counts as done once a count was read for it.
+        if let Entry::Vacant(e) = t.core.entry((pkg, core)) {
+            if let Some(n) = read_uint(&cpu.join("thermal_throttle/core_throttle_count")) {
+                e.insert(n);
+            }
+        }
+        if let Entry::Vacant(e) = t.package.entry(pkg) {
+            if let Some(n) = read_uint(&cpu.join("thermal_throttle/package_throttle_count")) {
+                e.insert(n);
+            }
+        }
+    }
+    Ok(t)
+}
+
+pub struct Cpu {
+    roots: Arc<Roots>,
+    guest: bool,
+    isolated: Option<Vec<u16>>,
+    cache: Mutex<Vec<CpuTimes>>,
+}
+
+pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
+    // node_exporter reads the isolated CPUs once, at start.
+    let path = cfg.roots.sys("devices/system/cpu/isolated");
+    let isolated = match std::fs::read_to_string(&path) {
+        Ok(s) => Some(parse_cpu_list(&s).map_err(|e| e.at(&path))?),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(CollectError::io(&path, e)),
+    };
+    Ok(Box::new(Cpu {
+        roots: cfg.roots.clone(),
+        guest: cfg.cpu_guest,
+        isolated,
+        cache: Mutex::new(Vec::new()),
+    }))
+}
+
+const SECONDS_HELP: &str = "Seconds the CPUs spent in each mode.";
+const GUEST_HELP: &str = "Seconds the CPUs spent in guests (VMs) for each mode.";
+
+impl Collector for Cpu {
+    fn name(&self) -> &'static str {
+        "cpu"
+    }
+
+    fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+        let path = self.roots.proc("stat");
+        let now = parse_cpu_stat(&read_to_string(&path)?).map_err(|e| e.at(&path))?;
+        {
+            let mut cache = self
+                .cache
+                .lock()
+                .map_err(|_| CollectError::Other("cpu cache lock poisoned".into()))?;
+            update_cache(&mut cache, &now);
+            for (id, t) in cache.iter().enumerate() {
+                let cpu = id.to_string();
+                for (mode, v) in t.modes() {
+                    out.counter(
+                        "node_cpu_seconds_total",
+                        SECONDS_HELP,
+                        &[("cpu", &cpu), ("mode", mode)],
+                        v,
+                    );
+                }
+                if self.guest {
+                    out.counter(
+                        "node_cpu_guest_seconds_total",
+                        GUEST_HELP,
+                        &[("cpu", &cpu), ("mode", "user")],
+                        t.guest,
+                    );
+                    out.counter(
+                        "node_cpu_guest_seconds_total",
+                        GUEST_HELP,
+                        &[("cpu", &cpu), ("mode", "nice")],
+                        t.guest_nice,
+                    );
+                }
+            }
+        }
+        if let Some(isolated) = &self.isolated {
+            for cpu in isolated {
+                out.gauge(
+                    "node_cpu_isolated",
+                    "Whether each core is isolated, information from /sys/devices/system/cpu/isolated.",
+                    &[("cpu", &cpu.to_string())],
+                    1.0,
+                );
+            }
+        }
+        let th = read_throttles(&self.roots)?;
+        for (pkg, n) in &th.package {
+            out.counter(
+                "node_cpu_package_throttles_total",
+                "Number of times this CPU package has been throttled.",
+                &[("package", &pkg.to_string())],
+                *n as f64,
+            );
+        }
+        for ((pkg, core), n) in &th.core {
+            out.counter(
+                "node_cpu_core_throttles_total",
+                "Number of times this CPU core has been throttled.",
+                &[("package", &pkg.to_string()), ("core", &core.to_string())],
+                *n as f64,
+            );
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::node::testutil::fixture_config;
+
+    #[test]
+    fn parses_fixture_with_offline_cpu() {
+        let cpus = parse_cpu_stat(include_str!("../../tests/fixtures/proc/stat")).unwrap();
+        // cpu0, cpu1 online, cpu2 offline (no line), cpu3 online.
+        assert_eq!(cpus.len(), 4);
+        assert_eq!(cpus[0].user, 44.96);
+        assert_eq!(cpus[1].iowait, 3.75);
+        assert_eq!(cpus[2], CpuTimes::default());
+        assert_eq!(cpus[3].guest, 4.0);
+        assert_eq!(cpus[3].guest_nice, 0.3);
+    }
+
+    #[test]
+    fn old_kernel_short_lines() {
+        // 2.6.24-era: no steal/guest/guest_nice columns.
+        let cpus = parse_cpu_stat("cpu 1 2 3 4 5 6 7\ncpu0 100 200 300 400 500 600 700\n").unwrap();
+        assert_eq!(cpus.len(), 1);
+        assert_eq!(cpus[0].softirq, 7.0);
+        assert_eq!(cpus[0].steal, 0.0);
+        assert!(parse_cpu_stat("cpux 1 2\n").is_err());
+        assert!(parse_cpu_stat("cpu0 1 x\n").is_err());
+    }
+
+    #[test]
+    fn cache_is_monotonic_and_resets_on_hotplug() {
+        let t = |idle: f64, user: f64| CpuTimes {
+            idle,
+            user,
+            ..CpuTimes::default()
+        };
+        let mut cache = Vec::new();
+        update_cache(&mut cache, &[t(100.0, 10.0)]);
+        // A small step back keeps the old value.
+        update_cache(&mut cache, &[t(99.0, 9.0)]);
+        assert_eq!(cache[0], t(100.0, 10.0));
+        // A large idle jump back resets the CPU.
+        update_cache(&mut cache, &[t(50.0, 9.0)]);
+        assert_eq!(cache[0], t(50.0, 9.0));
+        // A change of CPU count resets everything.
+        update_cache(&mut cache, &[t(1.0, 1.0), t(2.0, 2.0)]);
+        assert_eq!(cache, [t(1.0, 1.0), t(2.0, 2.0)]);
+    }
+
+    #[test]
+    fn parses_cpu_lists() {
+        assert_eq!(parse_cpu_list("\n").unwrap(), Vec::<u16>::new());
+        assert_eq!(parse_cpu_list("1,3-5,9\n").unwrap(), [1, 3, 4, 5, 9]);
+        assert!(parse_cpu_list("1-2-3").is_err());
+        assert!(parse_cpu_list("a").is_err());
+    }
+
+    #[test]
+    fn collects_from_fixture_root() {
+        let c = new(&fixture_config()).unwrap();
+        let mut out = MetricSet::new();
+        c.collect(&mut out).unwrap();
+        let secs = out.get("node_cpu_seconds_total").unwrap();
+        assert_eq!(secs.samples.len(), 4 * 8);
+        assert_eq!(
+            out.value("node_cpu_seconds_total", &[("cpu", "0"), ("mode", "user")]),
+            Some(44.96)
+        );
+        assert_eq!(
+            out.value("node_cpu_seconds_total", &[("cpu", "2"), ("mode", "idle")]),
+            Some(0.0)
+        );
+        assert_eq!(
+            out.value(
+                "node_cpu_guest_seconds_total",
+                &[("cpu", "3"), ("mode", "nice")]
+            ),
+            Some(0.3)
+        );
+        assert_eq!(out.value("node_cpu_isolated", &[("cpu", "3")]), Some(1.0));
+        assert_eq!(out.get("node_cpu_isolated").unwrap().samples.len(), 1);
+        // cpu0 and cpu1 share package 0 (count read once, from cpu0); cpu2 is offline (no topology);
+        // cpu3 is package 1 and has only a core count.
+        let pk = out.get("node_cpu_package_throttles_total").unwrap();
+        assert_eq!(pk.samples.len(), 1);
+        assert_eq!(
+            out.value("node_cpu_package_throttles_total", &[("package", "0")]),
+            Some(30.0)
+        );
+        let core = out.get("node_cpu_core_throttles_total").unwrap();
+        assert_eq!(core.samples.len(), 3);
+        assert_eq!(
+            out.value(
+                "node_cpu_core_throttles_total",
+                &[("package", "0"), ("core", "0")]
+            ),
+            Some(5.0)
+        );
+        assert_eq!(
+            out.value(
+                "node_cpu_core_throttles_total",
+                &[("package", "1"), ("core", "0")]
+            ),
+            Some(18446744073709551615.0)
+        );
+    }
+}
