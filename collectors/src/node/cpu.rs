@@ -16,6 +16,8 @@ use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
+use regex::Regex;
+
 use crate::error::ParseError;
 use crate::roots::read_to_string;
 use crate::{CollectError, Collector, MetricSet, Roots};
@@ -123,6 +125,77 @@ pub fn parse_cpu_list(text: &str) -> Result<Vec<u16>, ParseError> {
     Ok(cpus)
 }
 
+/// One processor block of `/proc/cpuinfo`: the fields node_cpu_info, node_cpu_flag_info and node_cpu_bug_info use.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CpuInfo {
+    pub processor: u32,
+    pub vendor_id: String,
+    pub cpu_family: String,
+    pub model: String,
+    pub model_name: String,
+    pub stepping: String,
+    pub microcode: String,
+    pub cache_size: String,
+    pub physical_id: String,
+    pub core_id: String,
+    pub flags: Vec<String>,
+    pub bugs: Vec<String>,
+}
+
+/// Parse `/proc/cpuinfo` in the x86 layout procfs uses for node_exporter (`key<TAB>: value`, one block per
+/// `processor`). Values are kept as the kernel prints them after `": "`.
+pub fn parse_cpuinfo(text: &str) -> Result<Vec<CpuInfo>, ParseError> {
+    let mut cpus: Vec<CpuInfo> = Vec::new();
+    for line in text.lines() {
+        if cpus.is_empty() && line.trim().is_empty() {
+            continue;
+        }
+        let Some((key, value)) = line.split_once(": ") else {
+            if cpus.is_empty() {
+                return Err(ParseError::new(format!("invalid cpuinfo file: {line:?}")));
+            }
+            continue;
+        };
+        let key = key.trim();
+        if key == "processor" {
+            let n = value
+                .trim()
+                .parse()
+                .map_err(|_| ParseError::new(format!("processor: not a number: {value:?}")))?;
+            cpus.push(CpuInfo {
+                processor: n,
+                ..CpuInfo::default()
+            });
+            continue;
+        }
+        let Some(cpu) = cpus.last_mut() else {
+            return Err(ParseError::new(format!("invalid cpuinfo file: {line:?}")));
+        };
+        let slot = match key {
+            "vendor" | "vendor_id" => &mut cpu.vendor_id,
+            "cpu family" => &mut cpu.cpu_family,
+            "model" => &mut cpu.model,
+            "model name" => &mut cpu.model_name,
+            "stepping" => &mut cpu.stepping,
+            "microcode" => &mut cpu.microcode,
+            "cache size" => &mut cpu.cache_size,
+            "physical id" => &mut cpu.physical_id,
+            "core id" => &mut cpu.core_id,
+            "flags" => {
+                cpu.flags = value.split_whitespace().map(str::to_string).collect();
+                continue;
+            }
+            "bugs" => {
+                cpu.bugs = value.split_whitespace().map(str::to_string).collect();
+                continue;
+            }
+            _ => continue,
+        };
+        *slot = value.to_string();
+    }
+    Ok(cpus)
+}
+
 /// Fold a new reading into the monotonic cache, as node_exporter's `updateCPUStats` does.
 pub fn update_cache(cache: &mut Vec<CpuTimes>, new: &[CpuTimes]) {
     if cache.len() != new.len() {
@@ -212,6 +285,10 @@ pub fn read_throttles(roots: &Roots) -> Result<Throttles, CollectError> {
 pub struct Cpu {
     roots: Arc<Roots>,
     guest: bool,
+    /// `--collector.cpu.info` (also turned on by either include regex, as node_exporter does).
+    info: bool,
+    flags_include: Option<Regex>,
+    bugs_include: Option<Regex>,
     isolated: Option<Vec<u16>>,
     cache: Mutex<Vec<CpuTimes>>,
 }
@@ -224,12 +301,74 @@ pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(CollectError::io(&path, e)),
     };
+    let include = |what: &str, re: &str| -> Result<Option<Regex>, CollectError> {
+        if re.is_empty() {
+            return Ok(None);
+        }
+        Regex::new(re).map(Some).map_err(|e| {
+            CollectError::Other(format!("--collector.cpu.info.{what}-include {re:?}: {e}"))
+        })
+    };
+    let flags_include = include("flags", &cfg.cpu_info_flags_include)?;
+    let bugs_include = include("bugs", &cfg.cpu_info_bugs_include)?;
     Ok(Box::new(Cpu {
         roots: cfg.roots.clone(),
         guest: cfg.cpu_guest,
+        info: cfg.cpu_info || flags_include.is_some() || bugs_include.is_some(),
+        flags_include,
+        bugs_include,
         isolated,
         cache: Mutex::new(Vec::new()),
     }))
+}
+
+impl Cpu {
+    fn collect_info(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+        let path = self.roots.proc("cpuinfo");
+        let info = parse_cpuinfo(&read_to_string(&path)?).map_err(|e| e.at(&path))?;
+        for c in &info {
+            out.gauge(
+                "node_cpu_info",
+                "CPU information from /proc/cpuinfo.",
+                &[
+                    ("package", &c.physical_id),
+                    ("core", &c.core_id),
+                    ("cpu", &c.processor.to_string()),
+                    ("vendor", &c.vendor_id),
+                    ("family", &c.cpu_family),
+                    ("model", &c.model),
+                    ("model_name", &c.model_name),
+                    ("microcode", &c.microcode),
+                    ("stepping", &c.stepping),
+                    ("cachesize", &c.cache_size),
+                ],
+                1.0,
+            );
+        }
+        if let Some(first) = info.first() {
+            if let Some(re) = &self.flags_include {
+                for f in first.flags.iter().filter(|f| re.is_match(f)) {
+                    out.gauge(
+                        "node_cpu_flag_info",
+                        "The `flags` field of CPU information from /proc/cpuinfo taken from the first core.",
+                        &[("flag", f)],
+                        1.0,
+                    );
+                }
+            }
+            if let Some(re) = &self.bugs_include {
+                for b in first.bugs.iter().filter(|b| re.is_match(b)) {
+                    out.gauge(
+                        "node_cpu_bug_info",
+                        "The `bugs` field of CPU information from /proc/cpuinfo taken from the first core.",
+                        &[("bug", b)],
+                        1.0,
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 const SECONDS_HELP: &str = "Seconds the CPUs spent in each mode.";
@@ -241,6 +380,9 @@ impl Collector for Cpu {
     }
 
     fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+        if self.info {
+            self.collect_info(out)?;
+        }
         let path = self.roots.proc("stat");
         let now = parse_cpu_stat(&read_to_string(&path)?).map_err(|e| e.at(&path))?;
         {
@@ -360,6 +502,68 @@ mod tests {
         assert_eq!(parse_cpu_list("1,3-5,9\n").unwrap(), [1, 3, 4, 5, 9]);
         assert!(parse_cpu_list("1-2-3").is_err());
         assert!(parse_cpu_list("a").is_err());
+    }
+
+    #[test]
+    fn parses_cpuinfo_fixture() {
+        let info = parse_cpuinfo(include_str!("../../tests/fixtures/proc/cpuinfo")).unwrap();
+        assert_eq!(info.len(), 2);
+        assert_eq!(info[1].processor, 1);
+        assert_eq!(info[0].vendor_id, "GenuineIntel");
+        assert_eq!(info[0].model_name, "Intel(R) Xeon(R) Processor");
+        assert_eq!(info[0].cache_size, "491520 KB");
+        assert_eq!(info[1].core_id, "1");
+        assert!(info[0].flags.iter().any(|f| f == "sse2"));
+        assert!(info[0].bugs.iter().any(|b| b == "spectre_v1"));
+        assert!(parse_cpuinfo("vendor_id : x\n").is_err());
+        assert!(parse_cpuinfo("processor : x\n").is_err());
+    }
+
+    #[test]
+    fn collects_cpu_info_when_enabled() {
+        let cfg = NodeConfig {
+            cpu_info_flags_include: "^(sse2|avx)$".into(),
+            ..fixture_config()
+        };
+        let mut out = MetricSet::new();
+        new(&cfg).unwrap().collect(&mut out).unwrap();
+        let info = out.get("node_cpu_info").unwrap();
+        assert_eq!(info.samples.len(), 2);
+        let labels: Vec<&str> = info.samples[0]
+            .labels
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                "package",
+                "core",
+                "cpu",
+                "vendor",
+                "family",
+                "model",
+                "model_name",
+                "microcode",
+                "stepping",
+                "cachesize"
+            ]
+        );
+        assert_eq!(
+            out.value("node_cpu_flag_info", &[("flag", "sse2")]),
+            Some(1.0)
+        );
+        assert!(out
+            .get("node_cpu_flag_info")
+            .unwrap()
+            .samples
+            .iter()
+            .all(|s| s.labels[0].1 != "fpu"));
+        assert!(out.get("node_cpu_bug_info").is_none());
+        // Off by default.
+        let mut out = MetricSet::new();
+        new(&fixture_config()).unwrap().collect(&mut out).unwrap();
+        assert!(out.get("node_cpu_info").is_none());
     }
 
     #[test]

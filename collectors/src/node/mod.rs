@@ -39,6 +39,13 @@ pub struct NodeConfig {
     pub diskstats_device_exclude: String,
     /// `--collector.cpu.guest`: export node_cpu_guest_seconds_total.
     pub cpu_guest: bool,
+    /// `--collector.cpu.info`: export node_cpu_info from /proc/cpuinfo.
+    pub cpu_info: bool,
+    /// `--collector.cpu.info.flags-include` / `bugs-include` (regex, empty = none): export
+    /// node_cpu_flag_info / node_cpu_bug_info for the first CPU's matching flags/bugs; setting one enables
+    /// `cpu_info`.
+    pub cpu_info_flags_include: String,
+    pub cpu_info_bugs_include: String,
     /// `--collector.stat.softirq`: export node_softirqs_total{vector}.
     pub stat_softirq: bool,
     /// `--collector.vmstat.fields`: regex of /proc/vmstat fields to export.
@@ -58,6 +65,9 @@ impl Default for NodeConfig {
             netclass_ignored_devices: "^$".to_string(),
             diskstats_device_exclude: "^(ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\\d+n\\d+p)\\d+$".to_string(),
             cpu_guest: true,
+            cpu_info: false,
+            cpu_info_flags_include: String::new(),
+            cpu_info_bugs_include: String::new(),
             stat_softirq: false,
             vmstat_fields: "^(oom_kill|pgpg|pswp|pg.*fault).*".to_string(),
         }
