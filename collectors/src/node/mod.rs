@@ -10,7 +10,14 @@ use std::time::Duration;
 
 use crate::{Collector, Roots};
 
+pub mod cpu;
+pub mod cpufreq;
 pub mod loadavg;
+pub mod meminfo;
+pub mod pressure;
+pub mod schedstat;
+pub mod stat;
+pub mod vmstat;
 
 /// Options of the node collectors (node_exporter's `--collector.*` flags that matter to us).
 #[derive(Debug, Clone)]
@@ -30,6 +37,19 @@ pub struct NodeConfig {
     pub netclass_ignored_devices: String,
     /// `--collector.diskstats.device-exclude`.
     pub diskstats_device_exclude: String,
+    /// `--collector.cpu.guest`: export node_cpu_guest_seconds_total.
+    pub cpu_guest: bool,
+    /// `--collector.cpu.info`: export node_cpu_info from /proc/cpuinfo.
+    pub cpu_info: bool,
+    /// `--collector.cpu.info.flags-include` / `bugs-include` (regex, empty = none): export
+    /// node_cpu_flag_info / node_cpu_bug_info for the first CPU's matching flags/bugs; setting one enables
+    /// `cpu_info`.
+    pub cpu_info_flags_include: String,
+    pub cpu_info_bugs_include: String,
+    /// `--collector.stat.softirq`: export node_softirqs_total{vector}.
+    pub stat_softirq: bool,
+    /// `--collector.vmstat.fields`: regex of /proc/vmstat fields to export.
+    pub vmstat_fields: String,
 }
 
 impl Default for NodeConfig {
@@ -44,6 +64,12 @@ impl Default for NodeConfig {
             netdev_device_exclude: String::new(),
             netclass_ignored_devices: "^$".to_string(),
             diskstats_device_exclude: "^(ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\\d+n\\d+p)\\d+$".to_string(),
+            cpu_guest: true,
+            cpu_info: false,
+            cpu_info_flags_include: String::new(),
+            cpu_info_bugs_include: String::new(),
+            stat_softirq: false,
+            vmstat_fields: "^(oom_kill|pgpg|pswp|pg.*fault).*".to_string(),
         }
     }
 }
@@ -51,7 +77,16 @@ impl Default for NodeConfig {
 type Ctor = fn(&NodeConfig) -> Result<Box<dyn Collector>, crate::CollectError>;
 
 /// Every node collector: name, enabled by default, constructor.
-pub const COLLECTORS: &[(&str, bool, Ctor)] = &[("loadavg", true, loadavg::new)];
+pub const COLLECTORS: &[(&str, bool, Ctor)] = &[
+    ("cpu", true, cpu::new),
+    ("cpufreq", true, cpufreq::new),
+    ("loadavg", true, loadavg::new),
+    ("meminfo", true, meminfo::new),
+    ("pressure", true, pressure::new),
+    ("schedstat", true, schedstat::new),
+    ("stat", true, stat::new),
+    ("vmstat", true, vmstat::new),
+];
 
 /// Names of all node collectors, in the order they are listed.
 pub fn names() -> impl Iterator<Item = &'static str> {

@@ -1,0 +1,618 @@
+//! `cpu`: node_cpu_seconds_total{cpu,mode} and node_cpu_guest_seconds_total{cpu,mode} from the `cpu<N>` lines
+//! of `/proc/stat`, node_cpu_isolated{cpu} from `/sys/devices/system/cpu/isolated`, and
+//! node_cpu_core_throttles_total{package,core} / node_cpu_package_throttles_total{package} from
+//! `/sys/devices/system/cpu/cpu*/thermal_throttle`.
+//!
+//! As node_exporter 1.5 (through procfs) does:
+//! - times are in USER_HZ (always 100 in `/proc/stat`) and exported in seconds;
+//! - CPU `N` is the Nth entry of a list indexed by CPU number: a CPU that is offline has no `cpu<N>` line, and
+//!   when a higher-numbered CPU is online the gap is reported as a CPU with all counters 0 (offline CPUs after
+//!   the last online one are not reported);
+//! - counters are kept monotonic across scrapes: a value going backwards keeps the previous value, and an
+//!   `idle` drop of 3 s or more (a CPU hot-plugged back) resets that CPU's cache; a change in the number of
+//!   CPUs resets the whole cache.
+
+use std::collections::btree_map::Entry;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use regex::Regex;
+
+use crate::error::ParseError;
+use crate::roots::read_to_string;
+use crate::{CollectError, Collector, MetricSet, Roots};
+
+use super::NodeConfig;
+
+/// `/proc/stat` is always in USER_HZ, which the kernel fixes at 100 for userspace.
+pub const USER_HZ: f64 = 100.0;
+
+/// Idle going back by at least this many seconds means the CPU was hot-plugged: reset its cache.
+const JUMP_BACK_SECONDS: f64 = 3.0;
+
+/// One `cpu<N>` line, in seconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct CpuTimes {
+    pub user: f64,
+    pub nice: f64,
+    pub system: f64,
+    pub idle: f64,
+    pub iowait: f64,
+    pub irq: f64,
+    pub softirq: f64,
+    pub steal: f64,
+    pub guest: f64,
+    pub guest_nice: f64,
+}
+
+impl CpuTimes {
+    fn fields_mut(&mut self) -> [&mut f64; 10] {
+        [
+            &mut self.user,
+            &mut self.nice,
+            &mut self.system,
+            &mut self.idle,
+            &mut self.iowait,
+            &mut self.irq,
+            &mut self.softirq,
+            &mut self.steal,
+            &mut self.guest,
+            &mut self.guest_nice,
+        ]
+    }
+
+    /// node_cpu_seconds_total's `mode` label values with their value, in node_exporter's order.
+    fn modes(&self) -> [(&'static str, f64); 8] {
+        [
+            ("user", self.user),
+            ("nice", self.nice),
+            ("system", self.system),
+            ("idle", self.idle),
+            ("iowait", self.iowait),
+            ("irq", self.irq),
+            ("softirq", self.softirq),
+            ("steal", self.steal),
+        ]
+    }
+}
+
+/// Parse the per-CPU lines of `/proc/stat`: entry `N` is `cpu<N>`; CPUs without a line below the highest
+/// listed one (offline) are all-zero entries. Fields an older kernel does not print read as 0.
+pub fn parse_cpu_stat(text: &str) -> Result<Vec<CpuTimes>, ParseError> {
+    let mut cpus: Vec<CpuTimes> = Vec::new();
+    for line in text.lines() {
+        let mut fields = line.split_whitespace();
+        let Some(id) = fields.next().and_then(|k| k.strip_prefix("cpu")) else {
+            continue;
+        };
+        if id.is_empty() {
+            continue; // the aggregate `cpu` line
+        }
+        let id: usize = id
+            .parse()
+            .map_err(|_| ParseError::new(format!("bad cpu line: {line:?}")))?;
+        let mut t = CpuTimes::default();
+        for (slot, f) in t.fields_mut().into_iter().zip(fields) {
+            let v: f64 = f
+                .parse()
+                .map_err(|_| ParseError::new(format!("cpu{id}: not a number: {f:?}")))?;
+            *slot = v / USER_HZ;
+        }
+        if cpus.len() <= id {
+            cpus.resize(id + 1, CpuTimes::default());
+        }
+        cpus[id] = t;
+    }
+    Ok(cpus)
+}
+
+/// Parse a kernel CPU list (`/sys/devices/system/cpu/isolated`): `1,3-5` → `[1, 3, 4, 5]`; empty → `[]`.
+pub fn parse_cpu_list(text: &str) -> Result<Vec<u16>, ParseError> {
+    let mut cpus = Vec::new();
+    for part in text.trim_end_matches('\n').split(',') {
+        if part.is_empty() {
+            continue;
+        }
+        let num = |s: &str| -> Result<u16, ParseError> {
+            s.parse()
+                .map_err(|_| ParseError::new(format!("invalid cpu range: {part:?}")))
+        };
+        match part.split_once('-') {
+            Some((a, b)) => cpus.extend(num(a)?..=num(b)?),
+            None => cpus.push(num(part)?),
+        }
+    }
+    Ok(cpus)
+}
+
+/// One processor block of `/proc/cpuinfo`: the fields node_cpu_info, node_cpu_flag_info and node_cpu_bug_info use.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CpuInfo {
+    pub processor: u32,
+    pub vendor_id: String,
+    pub cpu_family: String,
+    pub model: String,
+    pub model_name: String,
+    pub stepping: String,
+    pub microcode: String,
+    pub cache_size: String,
+    pub physical_id: String,
+    pub core_id: String,
+    pub flags: Vec<String>,
+    pub bugs: Vec<String>,
+}
+
+/// Parse `/proc/cpuinfo` in the x86 layout procfs uses for node_exporter (`key<TAB>: value`, one block per
+/// `processor`). Values are kept as the kernel prints them after `": "`.
+pub fn parse_cpuinfo(text: &str) -> Result<Vec<CpuInfo>, ParseError> {
+    let mut cpus: Vec<CpuInfo> = Vec::new();
+    for line in text.lines() {
+        if cpus.is_empty() && line.trim().is_empty() {
+            continue;
+        }
+        let Some((key, value)) = line.split_once(": ") else {
+            if cpus.is_empty() {
+                return Err(ParseError::new(format!("invalid cpuinfo file: {line:?}")));
+            }
+            continue;
+        };
+        let key = key.trim();
+        if key == "processor" {
+            let n = value
+                .trim()
+                .parse()
+                .map_err(|_| ParseError::new(format!("processor: not a number: {value:?}")))?;
+            cpus.push(CpuInfo {
+                processor: n,
+                ..CpuInfo::default()
+            });
+            continue;
+        }
+        let Some(cpu) = cpus.last_mut() else {
+            return Err(ParseError::new(format!("invalid cpuinfo file: {line:?}")));
+        };
+        let slot = match key {
+            "vendor" | "vendor_id" => &mut cpu.vendor_id,
+            "cpu family" => &mut cpu.cpu_family,
+            "model" => &mut cpu.model,
+            "model name" => &mut cpu.model_name,
+            "stepping" => &mut cpu.stepping,
+            "microcode" => &mut cpu.microcode,
+            "cache size" => &mut cpu.cache_size,
+            "physical id" => &mut cpu.physical_id,
+            "core id" => &mut cpu.core_id,
+            "flags" => {
+                cpu.flags = value.split_whitespace().map(str::to_string).collect();
+                continue;
+            }
+            "bugs" => {
+                cpu.bugs = value.split_whitespace().map(str::to_string).collect();
+                continue;
+            }
+            _ => continue,
+        };
+        *slot = value.to_string();
+    }
+    Ok(cpus)
+}
+
+/// Fold a new reading into the monotonic cache, as node_exporter's `updateCPUStats` does.
+pub fn update_cache(cache: &mut Vec<CpuTimes>, new: &[CpuTimes]) {
+    if cache.len() != new.len() {
+        *cache = vec![CpuTimes::default(); new.len()];
+    }
+    for (old, n) in cache.iter_mut().zip(new) {
+        if old.idle - n.idle >= JUMP_BACK_SECONDS {
+            *old = CpuTimes::default();
+        }
+        let mut n = *n;
+        for (o, v) in old.fields_mut().into_iter().zip(n.fields_mut()) {
+            if *v >= *o {
+                *o = *v;
+            }
+        }
+    }
+}
+
+/// Throttle counts gathered from sysfs.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Throttles {
+    /// package id → package_throttle_count (of the first CPU of the package that has one).
+    pub package: BTreeMap<u64, u64>,
+    /// (package id, core id) → core_throttle_count (of the first CPU of the core that has one).
+    pub core: BTreeMap<(u64, u64), u64>,
+}
+
+/// node_exporter's `readUintFromFile`; any failure (missing, unreadable, not a number) is `None`, which the
+/// throttle code treats as "skip".
+fn read_uint(path: &std::path::Path) -> Option<u64> {
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+/// `cpu[0-9]*` entries of `/sys/devices/system/cpu`, sorted by name as a shell glob is.
+pub(crate) fn sys_cpu_dirs(
+    roots: &Roots,
+) -> Result<Vec<(String, std::path::PathBuf)>, CollectError> {
+    let dir = roots.sys("devices/system/cpu");
+    let rd = match std::fs::read_dir(&dir) {
+        Ok(rd) => rd,
+        // A glob over a missing directory matches nothing.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(CollectError::io(&dir, e)),
+    };
+    let mut cpus = Vec::new();
+    for ent in rd {
+        let ent = ent.map_err(|e| CollectError::io(&dir, e))?;
+        let name = ent.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if name
+            .strip_prefix("cpu")
+            .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit()))
+        {
+            cpus.push((name.to_string(), ent.path()));
+        }
+    }
+    cpus.sort();
+    Ok(cpus)
+}
+
+/// Read thermal throttle counts. CPUs without topology (offline) are skipped; a count is read from the first
+/// CPU (in name order) of its package/core that has the file.
+pub fn read_throttles(roots: &Roots) -> Result<Throttles, CollectError> {
+    let mut t = Throttles::default();
+    for (_, cpu) in sys_cpu_dirs(roots)? {
+        let Some(pkg) = read_uint(&cpu.join("topology/physical_package_id")) else {
+            continue;
+        };
+        let Some(core) = read_uint(&cpu.join("topology/core_id")) else {
+            continue;
+        };
+        // As in node_exporter, a core or package only counts as done once a count was read for it.
+        if let Entry::Vacant(e) = t.core.entry((pkg, core)) {
+            if let Some(n) = read_uint(&cpu.join("thermal_throttle/core_throttle_count")) {
+                e.insert(n);
+            }
+        }
+        if let Entry::Vacant(e) = t.package.entry(pkg) {
+            if let Some(n) = read_uint(&cpu.join("thermal_throttle/package_throttle_count")) {
+                e.insert(n);
+            }
+        }
+    }
+    Ok(t)
+}
+
+pub struct Cpu {
+    roots: Arc<Roots>,
+    guest: bool,
+    /// `--collector.cpu.info` (also turned on by either include regex, as node_exporter does).
+    info: bool,
+    flags_include: Option<Regex>,
+    bugs_include: Option<Regex>,
+    isolated: Option<Vec<u16>>,
+    cache: Mutex<Vec<CpuTimes>>,
+}
+
+pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
+    // node_exporter reads the isolated CPUs once, at start.
+    let path = cfg.roots.sys("devices/system/cpu/isolated");
+    let isolated = match std::fs::read_to_string(&path) {
+        Ok(s) => Some(parse_cpu_list(&s).map_err(|e| e.at(&path))?),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(CollectError::io(&path, e)),
+    };
+    let include = |what: &str, re: &str| -> Result<Option<Regex>, CollectError> {
+        if re.is_empty() {
+            return Ok(None);
+        }
+        Regex::new(re).map(Some).map_err(|e| {
+            CollectError::Other(format!("--collector.cpu.info.{what}-include {re:?}: {e}"))
+        })
+    };
+    let flags_include = include("flags", &cfg.cpu_info_flags_include)?;
+    let bugs_include = include("bugs", &cfg.cpu_info_bugs_include)?;
+    Ok(Box::new(Cpu {
+        roots: cfg.roots.clone(),
+        guest: cfg.cpu_guest,
+        info: cfg.cpu_info || flags_include.is_some() || bugs_include.is_some(),
+        flags_include,
+        bugs_include,
+        isolated,
+        cache: Mutex::new(Vec::new()),
+    }))
+}
+
+impl Cpu {
+    fn collect_info(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+        let path = self.roots.proc("cpuinfo");
+        let info = parse_cpuinfo(&read_to_string(&path)?).map_err(|e| e.at(&path))?;
+        for c in &info {
+            out.gauge(
+                "node_cpu_info",
+                "CPU information from /proc/cpuinfo.",
+                &[
+                    ("package", &c.physical_id),
+                    ("core", &c.core_id),
+                    ("cpu", &c.processor.to_string()),
+                    ("vendor", &c.vendor_id),
+                    ("family", &c.cpu_family),
+                    ("model", &c.model),
+                    ("model_name", &c.model_name),
+                    ("microcode", &c.microcode),
+                    ("stepping", &c.stepping),
+                    ("cachesize", &c.cache_size),
+                ],
+                1.0,
+            );
+        }
+        if let Some(first) = info.first() {
+            if let Some(re) = &self.flags_include {
+                for f in first.flags.iter().filter(|f| re.is_match(f)) {
+                    out.gauge(
+                        "node_cpu_flag_info",
+                        "The `flags` field of CPU information from /proc/cpuinfo taken from the first core.",
+                        &[("flag", f)],
+                        1.0,
+                    );
+                }
+            }
+            if let Some(re) = &self.bugs_include {
+                for b in first.bugs.iter().filter(|b| re.is_match(b)) {
+                    out.gauge(
+                        "node_cpu_bug_info",
+                        "The `bugs` field of CPU information from /proc/cpuinfo taken from the first core.",
+                        &[("bug", b)],
+                        1.0,
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+const SECONDS_HELP: &str = "Seconds the CPUs spent in each mode.";
+const GUEST_HELP: &str = "Seconds the CPUs spent in guests (VMs) for each mode.";
+
+impl Collector for Cpu {
+    fn name(&self) -> &'static str {
+        "cpu"
+    }
+
+    fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+        if self.info {
+            self.collect_info(out)?;
+        }
+        let path = self.roots.proc("stat");
+        let now = parse_cpu_stat(&read_to_string(&path)?).map_err(|e| e.at(&path))?;
+        {
+            let mut cache = self
+                .cache
+                .lock()
+                .map_err(|_| CollectError::Other("cpu cache lock poisoned".into()))?;
+            update_cache(&mut cache, &now);
+            for (id, t) in cache.iter().enumerate() {
+                let cpu = id.to_string();
+                for (mode, v) in t.modes() {
+                    out.counter(
+                        "node_cpu_seconds_total",
+                        SECONDS_HELP,
+                        &[("cpu", &cpu), ("mode", mode)],
+                        v,
+                    );
+                }
+                if self.guest {
+                    out.counter(
+                        "node_cpu_guest_seconds_total",
+                        GUEST_HELP,
+                        &[("cpu", &cpu), ("mode", "user")],
+                        t.guest,
+                    );
+                    out.counter(
+                        "node_cpu_guest_seconds_total",
+                        GUEST_HELP,
+                        &[("cpu", &cpu), ("mode", "nice")],
+                        t.guest_nice,
+                    );
+                }
+            }
+        }
+        if let Some(isolated) = &self.isolated {
+            for cpu in isolated {
+                out.gauge(
+                    "node_cpu_isolated",
+                    "Whether each core is isolated, information from /sys/devices/system/cpu/isolated.",
+                    &[("cpu", &cpu.to_string())],
+                    1.0,
+                );
+            }
+        }
+        let th = read_throttles(&self.roots)?;
+        for (pkg, n) in &th.package {
+            out.counter(
+                "node_cpu_package_throttles_total",
+                "Number of times this CPU package has been throttled.",
+                &[("package", &pkg.to_string())],
+                *n as f64,
+            );
+        }
+        for ((pkg, core), n) in &th.core {
+            out.counter(
+                "node_cpu_core_throttles_total",
+                "Number of times this CPU core has been throttled.",
+                &[("package", &pkg.to_string()), ("core", &core.to_string())],
+                *n as f64,
+            );
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::node::testutil::fixture_config;
+
+    #[test]
+    fn parses_fixture_with_offline_cpu() {
+        let cpus = parse_cpu_stat(include_str!("../../tests/fixtures/proc/stat")).unwrap();
+        // cpu0, cpu1 online, cpu2 offline (no line), cpu3 online.
+        assert_eq!(cpus.len(), 4);
+        assert_eq!(cpus[0].user, 44.96);
+        assert_eq!(cpus[1].iowait, 3.75);
+        assert_eq!(cpus[2], CpuTimes::default());
+        assert_eq!(cpus[3].guest, 4.0);
+        assert_eq!(cpus[3].guest_nice, 0.3);
+    }
+
+    #[test]
+    fn old_kernel_short_lines() {
+        // 2.6.24-era: no steal/guest/guest_nice columns.
+        let cpus = parse_cpu_stat("cpu 1 2 3 4 5 6 7\ncpu0 100 200 300 400 500 600 700\n").unwrap();
+        assert_eq!(cpus.len(), 1);
+        assert_eq!(cpus[0].softirq, 7.0);
+        assert_eq!(cpus[0].steal, 0.0);
+        assert!(parse_cpu_stat("cpux 1 2\n").is_err());
+        assert!(parse_cpu_stat("cpu0 1 x\n").is_err());
+    }
+
+    #[test]
+    fn cache_is_monotonic_and_resets_on_hotplug() {
+        let t = |idle: f64, user: f64| CpuTimes {
+            idle,
+            user,
+            ..CpuTimes::default()
+        };
+        let mut cache = Vec::new();
+        update_cache(&mut cache, &[t(100.0, 10.0)]);
+        // A small step back keeps the old value.
+        update_cache(&mut cache, &[t(99.0, 9.0)]);
+        assert_eq!(cache[0], t(100.0, 10.0));
+        // A large idle jump back resets the CPU.
+        update_cache(&mut cache, &[t(50.0, 9.0)]);
+        assert_eq!(cache[0], t(50.0, 9.0));
+        // A change of CPU count resets everything.
+        update_cache(&mut cache, &[t(1.0, 1.0), t(2.0, 2.0)]);
+        assert_eq!(cache, [t(1.0, 1.0), t(2.0, 2.0)]);
+    }
+
+    #[test]
+    fn parses_cpu_lists() {
+        assert_eq!(parse_cpu_list("\n").unwrap(), Vec::<u16>::new());
+        assert_eq!(parse_cpu_list("1,3-5,9\n").unwrap(), [1, 3, 4, 5, 9]);
+        assert!(parse_cpu_list("1-2-3").is_err());
+        assert!(parse_cpu_list("a").is_err());
+    }
+
+    #[test]
+    fn parses_cpuinfo_fixture() {
+        let info = parse_cpuinfo(include_str!("../../tests/fixtures/proc/cpuinfo")).unwrap();
+        assert_eq!(info.len(), 2);
+        assert_eq!(info[1].processor, 1);
+        assert_eq!(info[0].vendor_id, "GenuineIntel");
+        assert_eq!(info[0].model_name, "Intel(R) Xeon(R) Processor");
+        assert_eq!(info[0].cache_size, "491520 KB");
+        assert_eq!(info[1].core_id, "1");
+        assert!(info[0].flags.iter().any(|f| f == "sse2"));
+        assert!(info[0].bugs.iter().any(|b| b == "spectre_v1"));
+        assert!(parse_cpuinfo("vendor_id : x\n").is_err());
+        assert!(parse_cpuinfo("processor : x\n").is_err());
+    }
+
+    #[test]
+    fn collects_cpu_info_when_enabled() {
+        let cfg = NodeConfig {
+            cpu_info_flags_include: "^(sse2|avx)$".into(),
+            ..fixture_config()
+        };
+        let mut out = MetricSet::new();
+        new(&cfg).unwrap().collect(&mut out).unwrap();
+        let info = out.get("node_cpu_info").unwrap();
+        assert_eq!(info.samples.len(), 2);
+        let labels: Vec<&str> = info.samples[0]
+            .labels
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                "package",
+                "core",
+                "cpu",
+                "vendor",
+                "family",
+                "model",
+                "model_name",
+                "microcode",
+                "stepping",
+                "cachesize"
+            ]
+        );
+        assert_eq!(
+            out.value("node_cpu_flag_info", &[("flag", "sse2")]),
+            Some(1.0)
+        );
+        assert!(out
+            .get("node_cpu_flag_info")
+            .unwrap()
+            .samples
+            .iter()
+            .all(|s| s.labels[0].1 != "fpu"));
+        assert!(out.get("node_cpu_bug_info").is_none());
+        // Off by default.
+        let mut out = MetricSet::new();
+        new(&fixture_config()).unwrap().collect(&mut out).unwrap();
+        assert!(out.get("node_cpu_info").is_none());
+    }
+
+    #[test]
+    fn collects_from_fixture_root() {
+        let c = new(&fixture_config()).unwrap();
+        let mut out = MetricSet::new();
+        c.collect(&mut out).unwrap();
+        let secs = out.get("node_cpu_seconds_total").unwrap();
+        assert_eq!(secs.samples.len(), 4 * 8);
+        assert_eq!(
+            out.value("node_cpu_seconds_total", &[("cpu", "0"), ("mode", "user")]),
+            Some(44.96)
+        );
+        assert_eq!(
+            out.value("node_cpu_seconds_total", &[("cpu", "2"), ("mode", "idle")]),
+            Some(0.0)
+        );
+        assert_eq!(
+            out.value(
+                "node_cpu_guest_seconds_total",
+                &[("cpu", "3"), ("mode", "nice")]
+            ),
+            Some(0.3)
+        );
+        assert_eq!(out.value("node_cpu_isolated", &[("cpu", "3")]), Some(1.0));
+        assert_eq!(out.get("node_cpu_isolated").unwrap().samples.len(), 1);
+        // cpu0 and cpu1 share package 0 (count read once, from cpu0); cpu2 is offline (no topology);
+        // cpu3 is package 1 and has only a core count.
+        let pk = out.get("node_cpu_package_throttles_total").unwrap();
+        assert_eq!(pk.samples.len(), 1);
+        assert_eq!(
+            out.value("node_cpu_package_throttles_total", &[("package", "0")]),
+            Some(30.0)
+        );
+        let core = out.get("node_cpu_core_throttles_total").unwrap();
+        assert_eq!(core.samples.len(), 3);
+        assert_eq!(
+            out.value(
+                "node_cpu_core_throttles_total",
+                &[("package", "0"), ("core", "0")]
+            ),
+            Some(5.0)
+        );
+        assert_eq!(
+            out.value(
+                "node_cpu_core_throttles_total",
+                &[("package", "1"), ("core", "0")]
+            ),
+            Some(18446744073709551615.0)
+        );
+    }
+}

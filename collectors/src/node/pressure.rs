@@ -1,0 +1,234 @@
+//! `pressure`: node_pressure_{cpu,io,memory}_waiting_seconds_total (the `some` lines) and
+//! node_pressure_{io,memory}_stalled_seconds_total (the `full` lines) from `/proc/pressure/*`.
+//!
+//! node_exporter 1.5 reads only `cpu`, `io` and `memory` (not `irq`, and not the `full` line of `cpu` that
+//! kernels ≥ 5.13 print); a missing file (kernel < 4.20, no CONFIG_PSI) or `EOPNOTSUPP` (PSI disabled, boot
+//! with `psi=1`) is no data.
+
+use std::sync::Arc;
+
+use crate::error::ParseError;
+use crate::roots::read_to_string;
+use crate::{CollectError, Collector, MetricSet, Roots};
+
+use super::NodeConfig;
+
+/// One `some`/`full` line.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PsiLine {
+    pub avg10: f64,
+    pub avg60: f64,
+    pub avg300: f64,
+    /// Total stall time in microseconds.
+    pub total: u64,
+}
+
+/// The lines of one `/proc/pressure/<resource>` file.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct PsiStats {
+    pub some: Option<PsiLine>,
+    pub full: Option<PsiLine>,
+}
+
+fn parse_line(rest: &str) -> Result<PsiLine, ParseError> {
+    let (mut avg10, mut avg60, mut avg300, mut total) = (None, None, None, None);
+    for kv in rest.split_whitespace() {
+        let (k, v) = kv
+            .split_once('=')
+            .ok_or_else(|| ParseError::new(format!("bad field {kv:?}")))?;
+        let f = || {
+            v.parse::<f64>()
+                .map_err(|_| ParseError::new(format!("{k}: not a number: {v:?}")))
+        };
+        match k {
+            "avg10" => avg10 = Some(f()?),
+            "avg60" => avg60 = Some(f()?),
+            "avg300" => avg300 = Some(f()?),
+            "total" => {
+                total = Some(
+                    v.parse::<u64>()
+                        .map_err(|_| ParseError::new(format!("total: not an integer: {v:?}")))?,
+                )
+            }
+            _ => {}
+        }
+    }
+    match (avg10, avg60, avg300, total) {
+        (Some(avg10), Some(avg60), Some(avg300), Some(total)) => Ok(PsiLine {
+            avg10,
+            avg60,
+            avg300,
+            total,
+        }),
+        _ => Err(ParseError::new(format!("incomplete line: {rest:?}"))),
+    }
+}
+
+/// Parse a `/proc/pressure/<resource>` file.
+pub fn parse_psi(text: &str) -> Result<PsiStats, ParseError> {
+    let mut st = PsiStats::default();
+    for line in text.lines() {
+        match line.split_once(' ') {
+            Some(("some", rest)) => st.some = Some(parse_line(rest)?),
+            Some(("full", rest)) => st.full = Some(parse_line(rest)?),
+            _ => {}
+        }
+    }
+    Ok(st)
+}
+
+pub struct Pressure {
+    roots: Arc<Roots>,
+}
+
+pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
+    Ok(Box::new(Pressure {
+        roots: cfg.roots.clone(),
+    }))
+}
+
+/// (resource, `some` metric and help, `full` metric and help) as node_exporter 1.5 exports them.
+type Desc = (&'static str, &'static str);
+const RESOURCES: [(&str, Desc, Option<Desc>); 3] = [
+    (
+        "cpu",
+        (
+            "node_pressure_cpu_waiting_seconds_total",
+            "Total time in seconds that processes have waited for CPU time",
+        ),
+        None,
+    ),
+    (
+        "io",
+        (
+            "node_pressure_io_waiting_seconds_total",
+            "Total time in seconds that processes have waited due to IO congestion",
+        ),
+        Some((
+            "node_pressure_io_stalled_seconds_total",
+            "Total time in seconds no process could make progress due to IO congestion",
+        )),
+    ),
+    (
+        "memory",
+        (
+            "node_pressure_memory_waiting_seconds_total",
+            "Total time in seconds that processes have waited for memory",
+        ),
+        Some((
+            "node_pressure_memory_stalled_seconds_total",
+            "Total time in seconds no process could make progress due to memory congestion",
+        )),
+    ),
+];
+
+fn seconds(us: u64) -> f64 {
+    us as f64 / 1000.0 / 1000.0
+}
+
+impl Collector for Pressure {
+    fn name(&self) -> &'static str {
+        "pressure"
+    }
+
+    fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+        for (res, some_desc, full_desc) in RESOURCES {
+            let path = self.roots.proc(&format!("pressure/{res}"));
+            let text = match read_to_string(&path) {
+                Ok(t) => t,
+                Err(CollectError::Io { source, .. })
+                    if source.raw_os_error() == Some(libc::EOPNOTSUPP) =>
+                {
+                    return Err(CollectError::NoData(
+                        "pressure information is disabled (boot with psi=1)".into(),
+                    ))
+                }
+                Err(e) if e.is_no_data() => {
+                    return Err(CollectError::NoData(
+                        "pressure information is unavailable (kernel >= 4.20 with CONFIG_PSI)"
+                            .into(),
+                    ))
+                }
+                Err(e) => return Err(e),
+            };
+            let st = parse_psi(&text).map_err(|e| e.at(&path))?;
+            if let Some(some) = st.some {
+                out.counter(some_desc.0, some_desc.1, &[], seconds(some.total));
+            }
+            if let (Some((name, help)), Some(full)) = (full_desc, st.full) {
+                out.counter(name, help, &[], seconds(full.total));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::node::testutil::fixture_config;
+    use std::sync::Arc;
+
+    #[test]
+    fn parses_fixture() {
+        let st = parse_psi(include_str!("../../tests/fixtures/proc/pressure/io")).unwrap();
+        let some = st.some.unwrap();
+        let full = st.full.unwrap();
+        assert!(some.total >= full.total);
+        // Kernel < 5.13: the cpu file has no full line.
+        let st = parse_psi("some avg10=0.00 avg60=0.50 avg300=1.25 total=18446744073709551615\n")
+            .unwrap();
+        assert_eq!(st.some.unwrap().total, u64::MAX);
+        assert_eq!(st.some.unwrap().avg300, 1.25);
+        assert!(st.full.is_none());
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        assert!(parse_psi("some avg10=x avg60=0 avg300=0 total=1\n").is_err());
+        assert!(parse_psi("some avg10=0 avg60=0 avg300=0\n").is_err());
+        assert!(parse_psi("full avg10=0 avg60=0 avg300=0 total=-1\n").is_err());
+    }
+
+    #[test]
+    fn collects_from_fixture_root() {
+        let c = new(&fixture_config()).unwrap();
+        let mut out = MetricSet::new();
+        c.collect(&mut out).unwrap();
+        let cpu = parse_psi(include_str!("../../tests/fixtures/proc/pressure/cpu"))
+            .unwrap()
+            .some
+            .unwrap()
+            .total;
+        assert_eq!(
+            out.value("node_pressure_cpu_waiting_seconds_total", &[]),
+            Some(seconds(cpu))
+        );
+        assert!(out.get("node_pressure_cpu_stalled_seconds_total").is_none());
+        assert_eq!(
+            out.value("node_pressure_memory_stalled_seconds_total", &[]),
+            Some(0.0)
+        );
+        assert!(out.get("node_pressure_io_stalled_seconds_total").is_some());
+        assert_eq!(out.families().len(), 5);
+    }
+
+    #[test]
+    fn missing_pressure_dir_is_no_data() {
+        let f = crate::node::testutil::fixture_root();
+        let cfg = NodeConfig {
+            roots: Arc::new(Roots::new(
+                f.join("nonexistent"),
+                f.join("sys"),
+                f.join("root"),
+                None,
+            )),
+            ..fixture_config()
+        };
+        let err = new(&cfg)
+            .unwrap()
+            .collect(&mut MetricSet::new())
+            .unwrap_err();
+        assert!(matches!(err, CollectError::NoData(_)));
+    }
+}
