@@ -10,7 +10,16 @@ use std::time::Duration;
 
 use crate::{Collector, Roots};
 
+pub mod arp;
+pub mod bonding;
+pub mod conntrack;
 pub mod loadavg;
+pub mod netclass;
+pub mod netdev;
+pub mod netstat;
+pub mod sockstat;
+pub mod softnet;
+pub mod udp_queues;
 
 /// Options of the node collectors (node_exporter's `--collector.*` flags that matter to us).
 #[derive(Debug, Clone)]
@@ -30,6 +39,8 @@ pub struct NodeConfig {
     pub netclass_ignored_devices: String,
     /// `--collector.diskstats.device-exclude`.
     pub diskstats_device_exclude: String,
+    /// `--collector.netstat.fields`: regex over `<Protocol>_<Field>` of the netstat values to expose.
+    pub netstat_fields: String,
 }
 
 impl Default for NodeConfig {
@@ -44,6 +55,7 @@ impl Default for NodeConfig {
             netdev_device_exclude: String::new(),
             netclass_ignored_devices: "^$".to_string(),
             diskstats_device_exclude: "^(ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\\d+n\\d+p)\\d+$".to_string(),
+            netstat_fields: netstat::DEFAULT_FIELDS.to_string(),
         }
     }
 }
@@ -51,7 +63,18 @@ impl Default for NodeConfig {
 type Ctor = fn(&NodeConfig) -> Result<Box<dyn Collector>, crate::CollectError>;
 
 /// Every node collector: name, enabled by default, constructor.
-pub const COLLECTORS: &[(&str, bool, Ctor)] = &[("loadavg", true, loadavg::new)];
+pub const COLLECTORS: &[(&str, bool, Ctor)] = &[
+    ("loadavg", true, loadavg::new),
+    ("arp", true, arp::new),
+    ("bonding", true, bonding::new),
+    ("conntrack", true, conntrack::new),
+    ("netclass", true, netclass::new),
+    ("netdev", true, netdev::new),
+    ("netstat", true, netstat::new),
+    ("sockstat", true, sockstat::new),
+    ("softnet", true, softnet::new),
+    ("udp_queues", true, udp_queues::new),
+];
 
 /// Names of all node collectors, in the order they are listed.
 pub fn names() -> impl Iterator<Item = &'static str> {
