@@ -13,6 +13,7 @@ use crate::{Collector, Roots};
 pub mod arp;
 pub mod bonding;
 pub mod conntrack;
+pub mod ipvs;
 pub mod loadavg;
 pub mod netclass;
 pub mod netdev;
@@ -41,6 +42,8 @@ pub struct NodeConfig {
     pub diskstats_device_exclude: String,
     /// `--collector.netstat.fields`: regex over `<Protocol>_<Field>` of the netstat values to expose.
     pub netstat_fields: String,
+    /// `--collector.ipvs.backend-labels`: comma-separated backend labels of the ipvs collector.
+    pub ipvs_backend_labels: String,
 }
 
 impl Default for NodeConfig {
@@ -56,6 +59,7 @@ impl Default for NodeConfig {
             netclass_ignored_devices: "^$".to_string(),
             diskstats_device_exclude: "^(ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\\d+n\\d+p)\\d+$".to_string(),
             netstat_fields: netstat::DEFAULT_FIELDS.to_string(),
+            ipvs_backend_labels: ipvs::ALL_BACKEND_LABELS.join(","),
         }
     }
 }
@@ -68,6 +72,7 @@ pub const COLLECTORS: &[(&str, bool, Ctor)] = &[
     ("arp", true, arp::new),
     ("bonding", true, bonding::new),
     ("conntrack", true, conntrack::new),
+    ("ipvs", true, ipvs::new),
     ("netclass", true, netclass::new),
     ("netdev", true, netdev::new),
     ("netstat", true, netstat::new),

@@ -181,17 +181,35 @@ pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
     }))
 }
 
-const PROP_HELP: &str = "Network device property: ";
-
-fn prop(out: &mut MetricSet, key: &str, counter: bool, device: &str, v: Option<i64>) {
+fn prop_sample(
+    out: &mut MetricSet,
+    name: &str,
+    help: &str,
+    counter: bool,
+    device: &str,
+    v: Option<i64>,
+) {
     let Some(v) = v else { return };
-    let name = format!("node_network_{key}");
-    let help = format!("{PROP_HELP}{key}");
     if counter {
-        out.counter(&name, &help, &[("device", device)], v as f64);
+        out.counter(name, help, &[("device", device)], v as f64);
     } else {
-        out.gauge(&name, &help, &[("device", device)], v as f64);
+        out.gauge(name, help, &[("device", device)], v as f64);
     }
+}
+
+/// One `node_network_<key>` property sample, named and described at compile time as node_exporter does
+/// (`Network device property: <key>`); no sample when the value is absent.
+macro_rules! prop {
+    ($out:expr, $key:literal, $counter:expr, $dev:expr, $v:expr $(,)?) => {
+        prop_sample(
+            $out,
+            concat!("node_network_", $key),
+            concat!("Network device property: ", $key),
+            $counter,
+            $dev,
+            $v,
+        )
+    };
 }
 
 /// Write the metrics of one interface, in node_exporter 1.5's order.
@@ -216,36 +234,36 @@ pub fn write_iface(out: &mut MetricSet, i: &NetClassIface) {
         ],
         1.0,
     );
-    prop(out, "address_assign_type", false, dev, i.addr_assign_type);
-    prop(out, "carrier", false, dev, i.carrier);
-    prop(out, "carrier_changes_total", true, dev, i.carrier_changes);
-    prop(
+    prop!(out, "address_assign_type", false, dev, i.addr_assign_type);
+    prop!(out, "carrier", false, dev, i.carrier);
+    prop!(out, "carrier_changes_total", true, dev, i.carrier_changes);
+    prop!(
         out,
         "carrier_up_changes_total",
         true,
         dev,
         i.carrier_up_count,
     );
-    prop(
+    prop!(
         out,
         "carrier_down_changes_total",
         true,
         dev,
         i.carrier_down_count,
     );
-    prop(out, "device_id", false, dev, i.dev_id);
-    prop(out, "dormant", false, dev, i.dormant);
-    prop(out, "flags", false, dev, i.flags);
-    prop(out, "iface_id", false, dev, i.ifindex);
-    prop(out, "iface_link", false, dev, i.iflink);
-    prop(out, "iface_link_mode", false, dev, i.link_mode);
-    prop(out, "mtu_bytes", false, dev, i.mtu);
-    prop(out, "name_assign_type", false, dev, i.name_assign_type);
-    prop(out, "net_dev_group", false, dev, i.netdev_group);
+    prop!(out, "device_id", false, dev, i.dev_id);
+    prop!(out, "dormant", false, dev, i.dormant);
+    prop!(out, "flags", false, dev, i.flags);
+    prop!(out, "iface_id", false, dev, i.ifindex);
+    prop!(out, "iface_link", false, dev, i.iflink);
+    prop!(out, "iface_link_mode", false, dev, i.link_mode);
+    prop!(out, "mtu_bytes", false, dev, i.mtu);
+    prop!(out, "name_assign_type", false, dev, i.name_assign_type);
+    prop!(out, "net_dev_group", false, dev, i.netdev_group);
     // node_exporter 1.5 without --collector.netclass.ignore-invalid-speed reports -1 as -125000.
-    prop(out, "speed_bytes", false, dev, i.speed.map(speed_bytes));
-    prop(out, "transmit_queue_length", false, dev, i.tx_queue_len);
-    prop(out, "protocol_type", false, dev, i.type_);
+    prop!(out, "speed_bytes", false, dev, i.speed.map(speed_bytes));
+    prop!(out, "transmit_queue_length", false, dev, i.tx_queue_len);
+    prop!(out, "protocol_type", false, dev, i.type_);
 }
 
 impl Collector for NetClass {
