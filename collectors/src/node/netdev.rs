@@ -300,6 +300,24 @@ mod tests {
     }
 
     #[test]
+    fn other_netns_has_no_nohandler_from_sysfs() {
+        // With --path.netns-pid, /proc/<pid>/net is another namespace than our /sys/class/net.
+        let mut cfg = fixture_config();
+        let mut roots = (*cfg.roots).clone();
+        roots.procfs_net = roots.procfs.join("net");
+        roots.procfs = roots.procfs.join("..").join("proc");
+        cfg.roots = Arc::new(roots);
+        let c = new(&cfg).unwrap();
+        let mut out = MetricSet::new();
+        c.collect(&mut out).unwrap();
+        assert!(out.get("node_network_receive_nohandler_total").is_none());
+        assert_eq!(
+            out.value("node_network_receive_bytes_total", &[("device", "eth0")]),
+            Some(192615085.0)
+        );
+    }
+
+    #[test]
     fn bad_exclude_regex_is_an_error() {
         let cfg = NodeConfig {
             netdev_device_exclude: "(".to_string(),
