@@ -194,13 +194,16 @@ fn node_family_matches_node_exporter_side_by_side() {
     )
     .expect("writing the textfile fixture");
     let textfile_flag = format!("--collector.textfile.directory={}", textfile_dir.display());
+    // Debian's node_exporter excludes `lo` from netdev by default, upstream's does not (neither do we): give
+    // both the same explicit setting.
+    let netdev_flag = "--collector.netdev.device-exclude=".to_string();
 
     // Which collectors node_exporter runs successfully here, with its defaults.
     let port = free_port();
     let full = {
         let mut c = Command::new(&ne);
         c.arg(format!("--web.listen-address=127.0.0.1:{port}"));
-        c.arg(&textfile_flag);
+        c.arg(&textfile_flag).arg(&netdev_flag);
         let _p = spawn_http("node_exporter", c, port, "/metrics");
         scrape(port)
     };
@@ -237,6 +240,7 @@ fn node_family_matches_node_exporter_side_by_side() {
             "--collector.disable-defaults".into(),
             format!("--collector.{c}"),
             textfile_flag.clone(),
+            netdev_flag.clone(),
         ]);
         let ne_proc = spawn_http("node_exporter", nec, ne_port, "/metrics");
         if !ours.contains(c.as_str()) {
@@ -266,6 +270,7 @@ fn node_family_matches_node_exporter_side_by_side() {
             "--collector.disable-defaults".into(),
             format!("--collector.{c}"),
             textfile_flag.clone(),
+            netdev_flag.clone(),
         ]);
         let agent = spawn_http("agent", ac, our_port, "/healthz");
         let a1 = scrape(our_port);

@@ -15,7 +15,12 @@ const NOT_FROM_FILES: &[&str] = &["time", "timex", "uname", "filesystem"];
 fn fixture_tree_encodes_to_the_golden_file() {
     let f = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let cfg = NodeConfig {
-        roots: Arc::new(Roots::new(f.join("proc"), f.join("sys"), f.join("root"), None)),
+        roots: Arc::new(Roots::new(
+            f.join("proc"),
+            f.join("sys"),
+            f.join("root"),
+            None,
+        )),
         textfile_directory: Some(f.join("textfile")),
         ..NodeConfig::default()
     };

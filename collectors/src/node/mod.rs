@@ -10,13 +10,23 @@ use std::time::Duration;
 
 use crate::{Collector, Roots};
 
+pub mod arp;
+pub mod bonding;
+pub mod conntrack;
 pub mod cpu;
 pub mod cpufreq;
+pub mod ipvs;
 pub mod loadavg;
 pub mod meminfo;
+pub mod netclass;
+pub mod netdev;
+pub mod netstat;
 pub mod pressure;
 pub mod schedstat;
+pub mod sockstat;
+pub mod softnet;
 pub mod stat;
+pub mod udp_queues;
 pub mod vmstat;
 
 /// Options of the node collectors (node_exporter's `--collector.*` flags that matter to us).
@@ -50,6 +60,10 @@ pub struct NodeConfig {
     pub stat_softirq: bool,
     /// `--collector.vmstat.fields`: regex of /proc/vmstat fields to export.
     pub vmstat_fields: String,
+    /// `--collector.netstat.fields`: regex over `<Protocol>_<Field>` of the netstat values to expose.
+    pub netstat_fields: String,
+    /// `--collector.ipvs.backend-labels`: comma-separated backend labels of the ipvs collector.
+    pub ipvs_backend_labels: String,
 }
 
 impl Default for NodeConfig {
@@ -70,6 +84,8 @@ impl Default for NodeConfig {
             cpu_info_bugs_include: String::new(),
             stat_softirq: false,
             vmstat_fields: "^(oom_kill|pgpg|pswp|pg.*fault).*".to_string(),
+            netstat_fields: netstat::DEFAULT_FIELDS.to_string(),
+            ipvs_backend_labels: ipvs::ALL_BACKEND_LABELS.join(","),
         }
     }
 }
@@ -78,13 +94,23 @@ type Ctor = fn(&NodeConfig) -> Result<Box<dyn Collector>, crate::CollectError>;
 
 /// Every node collector: name, enabled by default, constructor.
 pub const COLLECTORS: &[(&str, bool, Ctor)] = &[
+    ("arp", true, arp::new),
+    ("bonding", true, bonding::new),
+    ("conntrack", true, conntrack::new),
     ("cpu", true, cpu::new),
     ("cpufreq", true, cpufreq::new),
+    ("ipvs", true, ipvs::new),
     ("loadavg", true, loadavg::new),
     ("meminfo", true, meminfo::new),
+    ("netclass", true, netclass::new),
+    ("netdev", true, netdev::new),
+    ("netstat", true, netstat::new),
     ("pressure", true, pressure::new),
     ("schedstat", true, schedstat::new),
+    ("sockstat", true, sockstat::new),
+    ("softnet", true, softnet::new),
     ("stat", true, stat::new),
+    ("udp_queues", true, udp_queues::new),
     ("vmstat", true, vmstat::new),
 ];
 

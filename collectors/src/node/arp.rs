@@ -1,0 +1,97 @@
+//! `arp`: node_arp_entries{device} from `/proc/net/arp`.
+
+use std::sync::Arc;
+
+use crate::error::ParseError;
+use crate::roots::read_to_string;
+use crate::{CollectError, Collector, MetricSet, Roots};
+
+use super::NodeConfig;
+
+/// Count ARP entries per device (the last column), in order of first appearance. Every line, the header
+/// included, has at least 6 columns; the header is the one starting with `IP`.
+pub fn parse_arp(text: &str) -> Result<Vec<(String, u32)>, ParseError> {
+    let mut out: Vec<(String, u32)> = Vec::new();
+    for line in text.lines() {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        if cols.len() < 6 {
+            return Err(ParseError::new(format!(
+                "unexpected ARP table format: {line:?}"
+            )));
+        }
+        if cols[0] == "IP" {
+            continue;
+        }
+        let dev = cols[cols.len() - 1];
+        match out.iter_mut().find(|(d, _)| d == dev) {
+            Some((_, n)) => *n += 1,
+            None => out.push((dev.to_string(), 1)),
+        }
+    }
+    Ok(out)
+}
+
+pub struct Arp {
+    roots: Arc<Roots>,
+}
+
+pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
+    Ok(Box::new(Arp {
+        roots: cfg.roots.clone(),
+    }))
+}
+
+impl Collector for Arp {
+    fn name(&self) -> &'static str {
+        "arp"
+    }
+
+    fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+        let path = self.roots.proc_net("arp");
+        let entries = parse_arp(&read_to_string(&path)?).map_err(|e| e.at(&path))?;
+        for (dev, n) in &entries {
+            out.gauge(
+                "node_arp_entries",
+                "ARP entries by device",
+                &[("device", dev)],
+                f64::from(*n),
+            );
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::node::testutil::fixture_config;
+
+    #[test]
+    fn parses_fixture() {
+        let e = parse_arp(include_str!("../../tests/fixtures/proc/net/arp")).unwrap();
+        assert_eq!(e, [("eth0".to_string(), 2), ("docker0".to_string(), 1)]);
+    }
+
+    #[test]
+    fn empty_table_and_garbage() {
+        let header =
+            "IP address       HW type     Flags       HW address            Mask     Device\n";
+        assert_eq!(parse_arp(header).unwrap(), []);
+        assert!(parse_arp("192.0.2.1 0x1 0x2\n").is_err());
+    }
+
+    #[test]
+    fn collects_from_fixture_root() {
+        let c = new(&fixture_config()).unwrap();
+        let mut out = MetricSet::new();
+        c.collect(&mut out).unwrap();
+        assert_eq!(
+            out.value("node_arp_entries", &[("device", "eth0")]),
+            Some(2.0)
+        );
+        assert_eq!(
+            out.value("node_arp_entries", &[("device", "docker0")]),
+            Some(1.0)
+        );
+    }
+}

@@ -1,0 +1,511 @@
+//! `netclass`: node_network_* properties of every interface under `/sys/class/net/<iface>/`.
+//!
+//! As node_exporter 1.5 (procfs `sysfs.NetClassByIface`): every entry of `/sys/class/net` that is not a
+//! regular file is an interface; each attribute is read with a single 128-byte read and trimmed; an attribute
+//! that is missing or that the kernel refuses (`EINVAL` for `speed`/`carrier`/`duplex` on a link that is down,
+//! `EOPNOTSUPP`, `EACCES`) is absent, and so is a numeric attribute that does not parse (Go `ParseInt` with
+//! base 0, so `flags` = `0x1003` is hex). Absent numbers produce no sample; absent strings are `""`.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+use std::sync::Arc;
+
+use regex::Regex;
+
+use crate::{CollectError, Collector, MetricSet, Roots};
+
+use super::NodeConfig;
+
+/// The interface properties node_exporter 1.5 exposes.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct NetClassIface {
+    pub name: String,
+    pub address: String,
+    pub broadcast: String,
+    pub duplex: String,
+    pub ifalias: String,
+    pub operstate: String,
+    pub addr_assign_type: Option<i64>,
+    pub carrier: Option<i64>,
+    pub carrier_changes: Option<i64>,
+    pub carrier_up_count: Option<i64>,
+    pub carrier_down_count: Option<i64>,
+    pub dev_id: Option<i64>,
+    pub dormant: Option<i64>,
+    pub flags: Option<i64>,
+    pub ifindex: Option<i64>,
+    pub iflink: Option<i64>,
+    pub link_mode: Option<i64>,
+    pub mtu: Option<i64>,
+    pub name_assign_type: Option<i64>,
+    pub netdev_group: Option<i64>,
+    pub speed: Option<i64>,
+    pub tx_queue_len: Option<i64>,
+    pub type_: Option<i64>,
+}
+
+/// Parse an integer the way Go's `strconv.ParseInt(s, 0, 64)` does: optional sign, then `0x`/`0o`/`0b`
+/// prefixes or a leading `0` for octal, `_` separators only after a prefix.
+pub fn parse_go_int(s: &str) -> Option<i64> {
+    let (neg, rest) = match s.as_bytes().first()? {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let lower = rest.get(..2).map(str::to_ascii_lowercase);
+    let (radix, digits, prefixed) = match lower.as_deref() {
+        Some("0x") => (16, &rest[2..], true),
+        Some("0o") => (8, &rest[2..], true),
+        Some("0b") => (2, &rest[2..], true),
+        _ if rest.len() > 1 && rest.starts_with('0') => (8, &rest[1..], true),
+        _ => (10, rest, false),
+    };
+    if digits.is_empty() || (!prefixed && digits.contains('_')) {
+        return None;
+    }
+    let cleaned: String;
+    let digits = if digits.contains('_') {
+        // After a base prefix Go accepts `_` between digits and right after the prefix (`0x_ff`).
+        if digits.ends_with('_') || digits.contains("__") {
+            return None;
+        }
+        cleaned = digits.replace('_', "");
+        cleaned.as_str()
+    } else {
+        digits
+    };
+    if digits.starts_with(['+', '-']) {
+        return None;
+    }
+    let mag = u64::from_str_radix(digits, radix).ok()?;
+    if neg {
+        if mag <= i64::MAX as u64 + 1 {
+            Some((mag as i64).wrapping_neg())
+        } else {
+            None
+        }
+    } else {
+        i64::try_from(mag).ok()
+    }
+}
+
+/// Read one sysfs attribute as procfs does: one read of at most 128 bytes, whitespace trimmed. `Ok(None)`
+/// when the attribute does not exist, is not readable, or the kernel answers `EINVAL`/`EOPNOTSUPP`.
+pub fn read_sysfs_attr(path: &Path) -> Result<Option<String>, CollectError> {
+    let absent = |e: &std::io::Error| {
+        matches!(
+            e.kind(),
+            std::io::ErrorKind::NotFound
+                | std::io::ErrorKind::PermissionDenied
+                | std::io::ErrorKind::InvalidInput
+                | std::io::ErrorKind::Unsupported
+        ) || matches!(
+            e.raw_os_error(),
+            Some(libc::EINVAL) | Some(libc::EOPNOTSUPP) | Some(libc::ENODEV) | Some(libc::EBUSY)
+        )
+    };
+    let mut f = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if absent(&e) => return Ok(None),
+        Err(e) => return Err(CollectError::io(path, e)),
+    };
+    let mut buf = [0u8; 128];
+    let n = loop {
+        match f.read(&mut buf) {
+            Ok(n) => break n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) if absent(&e) => return Ok(None),
+            Err(e) => return Err(CollectError::io(path, e)),
+        }
+    };
+    Ok(Some(String::from_utf8_lossy(&buf[..n]).trim().to_string()))
+}
+
+/// Read the properties of the interface whose sysfs directory is `dir`. `Ok(None)` when the directory
+/// vanished (the interface was removed while we read).
+pub fn read_iface(dir: &Path, name: &str) -> Result<Option<NetClassIface>, CollectError> {
+    if !dir.is_dir() {
+        return Ok(None);
+    }
+    let s = |attr: &str| -> Result<String, CollectError> {
+        Ok(read_sysfs_attr(&dir.join(attr))?.unwrap_or_default())
+    };
+    let n = |attr: &str| -> Result<Option<i64>, CollectError> {
+        Ok(read_sysfs_attr(&dir.join(attr))?.and_then(|v| parse_go_int(&v)))
+    };
+    Ok(Some(NetClassIface {
+        name: name.to_string(),
+        address: s("address")?,
+        broadcast: s("broadcast")?,
+        duplex: s("duplex")?,
+        ifalias: s("ifalias")?,
+        operstate: s("operstate")?,
+        addr_assign_type: n("addr_assign_type")?,
+        carrier: n("carrier")?,
+        carrier_changes: n("carrier_changes")?,
+        carrier_up_count: n("carrier_up_count")?,
+        carrier_down_count: n("carrier_down_count")?,
+        dev_id: n("dev_id")?,
+        dormant: n("dormant")?,
+        flags: n("flags")?,
+        ifindex: n("ifindex")?,
+        iflink: n("iflink")?,
+        link_mode: n("link_mode")?,
+        mtu: n("mtu")?,
+        name_assign_type: n("name_assign_type")?,
+        netdev_group: n("netdev_group")?,
+        speed: n("speed")?,
+        tx_queue_len: n("tx_queue_len")?,
+        type_: n("type")?,
+    }))
+}
+
+/// `node_network_speed_bytes` for a `speed` attribute in Mbit/s, as 1.5 computes it (integer arithmetic,
+/// so an unknown speed of -1 gives -125000).
+pub fn speed_bytes(mbits: i64) -> i64 {
+    mbits.wrapping_mul(1_000_000) / 8
+}
+
+pub struct NetClass {
+    roots: Arc<Roots>,
+    ignored: Regex,
+}
+
+pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
+    let ignored = Regex::new(&cfg.netclass_ignored_devices)
+        .map_err(|e| CollectError::Other(format!("--collector.netclass.ignored-devices: {e}")))?;
+    Ok(Box::new(NetClass {
+        roots: cfg.roots.clone(),
+        ignored,
+    }))
+}
+
+fn prop_sample(
+    out: &mut MetricSet,
+    name: &str,
+    help: &str,
+    counter: bool,
+    device: &str,
+    v: Option<i64>,
+) {
+    let Some(v) = v else { return };
+    if counter {
+        out.counter(name, help, &[("device", device)], v as f64);
+    } else {
+        out.gauge(name, help, &[("device", device)], v as f64);
+    }
+}
+
+/// One `node_network_<key>` property sample, named and described at compile time as node_exporter does
+/// (`Network device property: <key>`); no sample when the value is absent.
+macro_rules! prop {
+    ($out:expr, $key:literal, $counter:expr, $dev:expr, $v:expr $(,)?) => {
+        prop_sample(
+            $out,
+            concat!("node_network_", $key),
+            concat!("Network device property: ", $key),
+            $counter,
+            $dev,
+            $v,
+        )
+    };
+}
+
+/// Write the metrics of one interface, in node_exporter 1.5's order.
+pub fn write_iface(out: &mut MetricSet, i: &NetClassIface) {
+    let dev = i.name.as_str();
+    out.gauge(
+        "node_network_up",
+        "Value is 1 if operstate is 'up', 0 otherwise.",
+        &[("device", dev)],
+        if i.operstate == "up" { 1.0 } else { 0.0 },
+    );
+    out.gauge(
+        "node_network_info",
+        "Non-numeric data from /sys/class/net/<iface>, value is always 1.",
+        &[
+            ("address", &i.address),
+            ("broadcast", &i.broadcast),
+            ("device", dev),
+            ("duplex", &i.duplex),
+            ("ifalias", &i.ifalias),
+            ("operstate", &i.operstate),
+        ],
+        1.0,
+    );
+    prop!(out, "address_assign_type", false, dev, i.addr_assign_type);
+    prop!(out, "carrier", false, dev, i.carrier);
+    prop!(out, "carrier_changes_total", true, dev, i.carrier_changes);
+    prop!(
+        out,
+        "carrier_up_changes_total",
+        true,
+        dev,
+        i.carrier_up_count,
+    );
+    prop!(
+        out,
+        "carrier_down_changes_total",
+        true,
+        dev,
+        i.carrier_down_count,
+    );
+    prop!(out, "device_id", false, dev, i.dev_id);
+    prop!(out, "dormant", false, dev, i.dormant);
+    prop!(out, "flags", false, dev, i.flags);
+    prop!(out, "iface_id", false, dev, i.ifindex);
+    prop!(out, "iface_link", false, dev, i.iflink);
+    prop!(out, "iface_link_mode", false, dev, i.link_mode);
+    prop!(out, "mtu_bytes", false, dev, i.mtu);
+    prop!(out, "name_assign_type", false, dev, i.name_assign_type);
+    prop!(out, "net_dev_group", false, dev, i.netdev_group);
+    // node_exporter 1.5 without --collector.netclass.ignore-invalid-speed reports -1 as -125000.
+    prop!(out, "speed_bytes", false, dev, i.speed.map(speed_bytes));
+    prop!(out, "transmit_queue_length", false, dev, i.tx_queue_len);
+    prop!(out, "protocol_type", false, dev, i.type_);
+}
+
+impl Collector for NetClass {
+    fn name(&self) -> &'static str {
+        "netclass"
+    }
+
+    fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+        let base = self.roots.sys("class/net");
+        let entries = match std::fs::read_dir(&base) {
+            Ok(e) => e,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied
+                ) =>
+            {
+                return Err(CollectError::NoData(format!("{}: {e}", base.display())));
+            }
+            Err(e) => return Err(CollectError::io(&base, e)),
+        };
+        let mut names = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| CollectError::io(&base, e))?;
+            // Interfaces are symlinks (directories in fixtures); `bonding_masters` is a regular file.
+            let ft = entry
+                .file_type()
+                .map_err(|e| CollectError::io(entry.path(), e))?;
+            if ft.is_file() {
+                continue;
+            }
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if self.ignored.is_match(&name) {
+                continue;
+            }
+            names.push(name);
+        }
+        names.sort_unstable();
+        for name in &names {
+            if let Some(iface) = read_iface(&base.join(name), name)? {
+                write_iface(out, &iface);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::node::testutil::{fixture_config, fixture_root};
+
+    #[test]
+    fn go_int_parsing() {
+        assert_eq!(parse_go_int("1500"), Some(1500));
+        assert_eq!(parse_go_int("-1"), Some(-1));
+        assert_eq!(parse_go_int("0x1003"), Some(0x1003));
+        assert_eq!(parse_go_int("0X9"), Some(9));
+        assert_eq!(parse_go_int("0"), Some(0));
+        assert_eq!(parse_go_int("010"), Some(8));
+        assert_eq!(parse_go_int("0b101"), Some(5));
+        assert_eq!(parse_go_int("0x_ff"), Some(255));
+        assert_eq!(parse_go_int("1_000"), None);
+        assert_eq!(parse_go_int("0x_"), None);
+        assert_eq!(parse_go_int("0xf__f"), None);
+        assert_eq!(parse_go_int(""), None);
+        assert_eq!(parse_go_int("-"), None);
+        assert_eq!(parse_go_int("0x"), None);
+        assert_eq!(parse_go_int("09"), None);
+        assert_eq!(parse_go_int("--1"), None);
+        assert_eq!(parse_go_int("unknown"), None);
+        assert_eq!(parse_go_int("9223372036854775807"), Some(i64::MAX));
+        assert_eq!(parse_go_int("-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(parse_go_int("9223372036854775808"), None);
+    }
+
+    #[test]
+    fn speed_is_mbits_times_125000() {
+        assert_eq!(speed_bytes(10000), 1_250_000_000);
+        assert_eq!(speed_bytes(-1), -125_000);
+        assert_eq!(speed_bytes(0), 0);
+    }
+
+    fn iface(name: &str) -> NetClassIface {
+        let dir = fixture_root().join("sys/class/net").join(name);
+        read_iface(&dir, name).unwrap().unwrap()
+    }
+
+    #[test]
+    fn reads_fixture_interfaces() {
+        let eth0 = iface("eth0");
+        assert_eq!(eth0.address, "02:fc:00:00:00:01");
+        assert_eq!(eth0.operstate, "up");
+        assert_eq!(eth0.duplex, "unknown");
+        assert_eq!(eth0.flags, Some(0x1003));
+        assert_eq!(eth0.speed, Some(-1));
+        assert_eq!(eth0.mtu, Some(1400));
+        assert_eq!(eth0.dev_id, Some(0));
+
+        // ifb0 is down: the kernel refuses speed, carrier, duplex, dormant, name_assign_type (EINVAL);
+        // the fixture has no such files.
+        let ifb0 = iface("ifb0");
+        assert_eq!(ifb0.speed, None);
+        assert_eq!(ifb0.carrier, None);
+        assert_eq!(ifb0.duplex, "");
+        assert_eq!(ifb0.name_assign_type, None);
+        assert_eq!(ifb0.tx_queue_len, Some(32));
+        assert_eq!(ifb0.flags, Some(0x82));
+
+        let eth1 = iface("eth1");
+        assert_eq!(eth1.speed, Some(10000));
+        assert_eq!(eth1.ifalias, "uplink \"A\" \\ rack 3");
+    }
+
+    #[test]
+    fn vanished_interface_is_skipped() {
+        let dir = fixture_root().join("sys/class/net/nosuchdev");
+        assert_eq!(read_iface(&dir, "nosuchdev").unwrap(), None);
+    }
+
+    #[test]
+    fn collects_from_fixture_root() {
+        let c = new(&fixture_config()).unwrap();
+        let mut out = MetricSet::new();
+        c.collect(&mut out).unwrap();
+        let up = out.get("node_network_up").unwrap();
+        let devices: Vec<_> = up.samples.iter().map(|s| s.labels[0].1.as_str()).collect();
+        // bonding_masters is a regular file, not an interface.
+        assert_eq!(
+            devices,
+            [
+                "bond0",
+                "docker0",
+                "eth0",
+                "eth1",
+                "ifb0",
+                "lo",
+                "veth-a.b@c"
+            ]
+        );
+        assert_eq!(
+            out.value("node_network_up", &[("device", "eth0")]),
+            Some(1.0)
+        );
+        assert_eq!(out.value("node_network_up", &[("device", "lo")]), Some(0.0));
+        let info = out.get("node_network_info").unwrap();
+        let lo = info
+            .samples
+            .iter()
+            .find(|s| s.labels.iter().any(|(k, v)| k == "device" && v == "lo"))
+            .unwrap();
+        let lo_labels: Vec<(&str, &str)> = lo
+            .labels
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            lo_labels,
+            [
+                ("address", "00:00:00:00:00:00"),
+                ("broadcast", "00:00:00:00:00:00"),
+                ("device", "lo"),
+                ("duplex", ""),
+                ("ifalias", ""),
+                ("operstate", "unknown"),
+            ]
+        );
+        assert_eq!(
+            out.value("node_network_speed_bytes", &[("device", "eth1")]),
+            Some(1_250_000_000.0)
+        );
+        assert_eq!(
+            out.value("node_network_speed_bytes", &[("device", "docker0")]),
+            Some(-125_000.0)
+        );
+        assert_eq!(
+            out.value("node_network_speed_bytes", &[("device", "ifb0")]),
+            None
+        );
+        assert_eq!(
+            out.value("node_network_carrier", &[("device", "ifb0")]),
+            None
+        );
+        assert_eq!(
+            out.value("node_network_flags", &[("device", "lo")]),
+            Some(9.0)
+        );
+        assert_eq!(
+            out.value("node_network_protocol_type", &[("device", "lo")]),
+            Some(772.0)
+        );
+        assert_eq!(
+            out.value("node_network_carrier_changes_total", &[("device", "eth1")]),
+            Some(3.0)
+        );
+        assert_eq!(
+            out.get("node_network_carrier_up_changes_total")
+                .unwrap()
+                .kind,
+            crate::Kind::Counter
+        );
+        assert_eq!(
+            out.value("node_network_iface_link", &[("device", "veth-a.b@c")]),
+            Some(6.0)
+        );
+        assert_eq!(
+            out.value("node_network_device_id", &[("device", "eth1")]),
+            Some(1.0)
+        );
+    }
+
+    #[test]
+    fn ignored_devices() {
+        let cfg = NodeConfig {
+            netclass_ignored_devices: "^(lo|veth.*|bond.*)$".to_string(),
+            ..fixture_config()
+        };
+        let c = new(&cfg).unwrap();
+        let mut out = MetricSet::new();
+        c.collect(&mut out).unwrap();
+        assert_eq!(out.get("node_network_up").unwrap().samples.len(), 4);
+        assert_eq!(out.value("node_network_up", &[("device", "lo")]), None);
+    }
+
+    #[test]
+    fn missing_sysfs_is_no_data() {
+        let mut cfg = fixture_config();
+        cfg.roots = Arc::new(Roots::new("/nonexistent", "/nonexistent", "/", None));
+        let c = new(&cfg).unwrap();
+        let err = c.collect(&mut MetricSet::new()).unwrap_err();
+        assert!(err.is_no_data(), "{err}");
+    }
+
+    /// On a real host, an interface that is down answers EINVAL for `speed`: absent, not an error.
+    #[test]
+    fn real_sysfs_einval_is_absent() {
+        let Ok(entries) = std::fs::read_dir("/sys/class/net") else {
+            return;
+        };
+        for e in entries.flatten() {
+            let p = e.path().join("speed");
+            assert!(read_sysfs_attr(&p).is_ok(), "{}", p.display());
+        }
+    }
+}
