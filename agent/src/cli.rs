@@ -78,6 +78,30 @@ pub struct Cli {
     /// Regexp of disk devices to exclude (diskstats).
     #[arg(long = "collector.diskstats.device-exclude")]
     pub diskstats_device_exclude: Option<String>,
+    /// Do not export node_cpu_guest_seconds_total.
+    #[arg(long = "no-collector.cpu.guest")]
+    pub no_cpu_guest: bool,
+    /// Export node_cpu_info from /proc/cpuinfo.
+    #[arg(long = "collector.cpu.info")]
+    pub cpu_info: bool,
+    /// Regexp of /proc/cpuinfo flags to export as node_cpu_flag_info (enables --collector.cpu.info).
+    #[arg(long = "collector.cpu.info.flags-include")]
+    pub cpu_info_flags_include: Option<String>,
+    /// Regexp of /proc/cpuinfo bugs to export as node_cpu_bug_info (enables --collector.cpu.info).
+    #[arg(long = "collector.cpu.info.bugs-include")]
+    pub cpu_info_bugs_include: Option<String>,
+    /// Export node_softirqs_total from /proc/stat.
+    #[arg(long = "collector.stat.softirq")]
+    pub stat_softirq: bool,
+    /// Regexp of /proc/vmstat fields to export.
+    #[arg(long = "collector.vmstat.fields")]
+    pub vmstat_fields: Option<String>,
+    /// Regexp of netstat/snmp fields (`Protocol_Field`) to export.
+    #[arg(long = "collector.netstat.fields")]
+    pub netstat_fields: Option<String>,
+    /// Comma-separated ipvs backend labels.
+    #[arg(long = "collector.ipvs.backend-labels")]
+    pub ipvs_backend_labels: Option<String>,
     /// Log level: error, warn, info, debug.
     #[arg(long = "log.level", default_value = "info")]
     pub log_level: tracing::Level,
@@ -193,29 +217,41 @@ impl Options {
         if let Some(u) = &c.udev_data {
             roots.udev_data = u.clone();
         }
-        let d = NodeConfig::default();
-        NodeConfig {
+        let mut cfg = NodeConfig {
             roots: std::sync::Arc::new(roots),
-            fs_mount_points_exclude: c
-                .fs_mount_points_exclude
-                .clone()
-                .unwrap_or(d.fs_mount_points_exclude),
-            fs_types_exclude: c.fs_types_exclude.clone().unwrap_or(d.fs_types_exclude),
-            fs_mount_timeout: c.fs_mount_timeout.unwrap_or(d.fs_mount_timeout),
-            textfile_directory: c.textfile_directory.clone().or(d.textfile_directory),
-            netdev_device_exclude: c
-                .netdev_device_exclude
-                .clone()
-                .unwrap_or(d.netdev_device_exclude),
-            netclass_ignored_devices: c
-                .netclass_ignored_devices
-                .clone()
-                .unwrap_or(d.netclass_ignored_devices),
-            diskstats_device_exclude: c
-                .diskstats_device_exclude
-                .clone()
-                .unwrap_or(d.diskstats_device_exclude),
+            ..NodeConfig::default()
+        };
+        let set = |field: &mut String, flag: &Option<String>| {
+            if let Some(v) = flag {
+                field.clone_from(v);
+            }
+        };
+        set(&mut cfg.fs_mount_points_exclude, &c.fs_mount_points_exclude);
+        set(&mut cfg.fs_types_exclude, &c.fs_types_exclude);
+        set(&mut cfg.netdev_device_exclude, &c.netdev_device_exclude);
+        set(
+            &mut cfg.netclass_ignored_devices,
+            &c.netclass_ignored_devices,
+        );
+        set(
+            &mut cfg.diskstats_device_exclude,
+            &c.diskstats_device_exclude,
+        );
+        set(&mut cfg.cpu_info_flags_include, &c.cpu_info_flags_include);
+        set(&mut cfg.cpu_info_bugs_include, &c.cpu_info_bugs_include);
+        set(&mut cfg.vmstat_fields, &c.vmstat_fields);
+        set(&mut cfg.netstat_fields, &c.netstat_fields);
+        set(&mut cfg.ipvs_backend_labels, &c.ipvs_backend_labels);
+        if let Some(t) = c.fs_mount_timeout {
+            cfg.fs_mount_timeout = t;
         }
+        if c.textfile_directory.is_some() {
+            cfg.textfile_directory.clone_from(&c.textfile_directory);
+        }
+        cfg.cpu_guest = !c.no_cpu_guest;
+        cfg.cpu_info = c.cpu_info;
+        cfg.stat_softirq = c.stat_softirq;
+        cfg
     }
 }
 
