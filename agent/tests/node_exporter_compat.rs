@@ -6,6 +6,7 @@
 //! - counters inside the bracket of our two scrapes; gauges equal, or within the tolerance of the few that
 //!   move on their own (free memory, load, time);
 //! - MemTotal, filesystem sizes and the CPU count exactly equal.
+//!
 //! It prints a coverage table: names theirs / ours / missing per collector.
 
 mod common;
