@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use crate::{Collector, Roots};
 
+pub mod diskstats;
 pub mod loadavg;
 
 /// Options of the node collectors (node_exporter's `--collector.*` flags that matter to us).
@@ -51,7 +52,10 @@ impl Default for NodeConfig {
 type Ctor = fn(&NodeConfig) -> Result<Box<dyn Collector>, crate::CollectError>;
 
 /// Every node collector: name, enabled by default, constructor.
-pub const COLLECTORS: &[(&str, bool, Ctor)] = &[("loadavg", true, loadavg::new)];
+pub const COLLECTORS: &[(&str, bool, Ctor)] = &[
+    ("diskstats", true, diskstats::new),
+    ("loadavg", true, loadavg::new),
+];
 
 /// Names of all node collectors, in the order they are listed.
 pub fn names() -> impl Iterator<Item = &'static str> {
