@@ -11,6 +11,7 @@ use std::time::Duration;
 use crate::{Collector, Roots};
 
 pub mod diskstats;
+pub mod filesystem;
 pub mod loadavg;
 
 /// Options of the node collectors (node_exporter's `--collector.*` flags that matter to us).
@@ -54,6 +55,7 @@ type Ctor = fn(&NodeConfig) -> Result<Box<dyn Collector>, crate::CollectError>;
 /// Every node collector: name, enabled by default, constructor.
 pub const COLLECTORS: &[(&str, bool, Ctor)] = &[
     ("diskstats", true, diskstats::new),
+    ("filesystem", true, filesystem::new),
     ("loadavg", true, loadavg::new),
 ];
 
