@@ -10,6 +10,7 @@ pub mod error;
 pub mod metrics;
 pub mod node;
 pub mod roots;
+pub mod textfile_format;
 
 pub use error::CollectError;
 pub use metrics::{Family, Kind, MetricSet, Sample, Value};

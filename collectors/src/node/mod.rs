@@ -13,6 +13,7 @@ use crate::{Collector, Roots};
 pub mod diskstats;
 pub mod filesystem;
 pub mod loadavg;
+pub mod textfile;
 
 /// Options of the node collectors (node_exporter's `--collector.*` flags that matter to us).
 #[derive(Debug, Clone)]
@@ -57,6 +58,7 @@ pub const COLLECTORS: &[(&str, bool, Ctor)] = &[
     ("diskstats", true, diskstats::new),
     ("filesystem", true, filesystem::new),
     ("loadavg", true, loadavg::new),
+    ("textfile", true, textfile::new),
 ];
 
 /// Names of all node collectors, in the order they are listed.
