@@ -13,6 +13,7 @@ use crate::{Collector, Roots};
 pub mod diskstats;
 pub mod filesystem;
 pub mod loadavg;
+pub mod mdadm;
 pub mod textfile;
 
 /// Options of the node collectors (node_exporter's `--collector.*` flags that matter to us).
@@ -58,6 +59,7 @@ pub const COLLECTORS: &[(&str, bool, Ctor)] = &[
     ("diskstats", true, diskstats::new),
     ("filesystem", true, filesystem::new),
     ("loadavg", true, loadavg::new),
+    ("mdadm", true, mdadm::new),
     ("textfile", true, textfile::new),
 ];
 
