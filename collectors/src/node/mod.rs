@@ -15,6 +15,7 @@ pub mod filesystem;
 pub mod loadavg;
 pub mod mdadm;
 pub mod textfile;
+pub mod xfs;
 
 /// Options of the node collectors (node_exporter's `--collector.*` flags that matter to us).
 #[derive(Debug, Clone)]
@@ -61,6 +62,7 @@ pub const COLLECTORS: &[(&str, bool, Ctor)] = &[
     ("loadavg", true, loadavg::new),
     ("mdadm", true, mdadm::new),
     ("textfile", true, textfile::new),
+    ("xfs", true, xfs::new),
 ];
 
 /// Names of all node collectors, in the order they are listed.
