@@ -198,13 +198,18 @@ fn node_family_matches_node_exporter_side_by_side() {
     // Debian's node_exporter excludes `lo` from netdev by default, upstream's does not (neither do we): give
     // both the same explicit setting.
     let netdev_flag = "--collector.netdev.device-exclude=".to_string();
+    // Debian also widens the filesystem mount-point exclude (`run`, `mnt`, `media`); give both upstream's.
+    let fs_flag = format!(
+        "--collector.filesystem.mount-points-exclude={}",
+        hostlens_collectors::node::NodeConfig::default().fs_mount_points_exclude
+    );
 
     // Which collectors node_exporter runs successfully here, with its defaults.
     let port = free_port();
     let full = {
         let mut c = Command::new(&ne);
         c.arg(format!("--web.listen-address=127.0.0.1:{port}"));
-        c.arg(&textfile_flag).arg(&netdev_flag);
+        c.arg(&textfile_flag).arg(&netdev_flag).arg(&fs_flag);
         let _p = spawn_http("node_exporter", c, port, "/metrics");
         scrape(port)
     };
@@ -242,6 +247,7 @@ fn node_family_matches_node_exporter_side_by_side() {
             format!("--collector.{c}"),
             textfile_flag.clone(),
             netdev_flag.clone(),
+            fs_flag.clone(),
         ]);
         let ne_proc = spawn_http("node_exporter", nec, ne_port, "/metrics");
         if !ours.contains(c.as_str()) {
@@ -272,6 +278,7 @@ fn node_family_matches_node_exporter_side_by_side() {
             format!("--collector.{c}"),
             textfile_flag.clone(),
             netdev_flag.clone(),
+            fs_flag.clone(),
         ]);
         let agent = spawn_http("agent", ac, our_port, "/healthz");
         let a1 = scrape(our_port);
@@ -322,6 +329,10 @@ fn stable_values_are_exactly_equal() {
     let (p1, p2) = (free_port(), free_port());
     let mut c = Command::new(&ne);
     c.arg(format!("--web.listen-address=127.0.0.1:{p1}"));
+    c.arg(format!(
+        "--collector.filesystem.mount-points-exclude={}",
+        hostlens_collectors::node::NodeConfig::default().fs_mount_points_exclude
+    ));
     let _ne = spawn_http("node_exporter", c, p1, "/metrics");
     let mut a = Command::new(agent_bin());
     a.arg(format!("--web.listen-address=127.0.0.1:{p2}"));

@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod node;
 pub mod process;
 pub mod roots;
+pub mod textfile_format;
 
 pub use error::CollectError;
 pub use metrics::{Family, Kind, MetricSet, Sample, Value};

@@ -15,8 +15,11 @@ pub mod bonding;
 pub mod conntrack;
 pub mod cpu;
 pub mod cpufreq;
+pub mod diskstats;
+pub mod filesystem;
 pub mod ipvs;
 pub mod loadavg;
+pub mod mdadm;
 pub mod meminfo;
 pub mod netclass;
 pub mod netdev;
@@ -26,8 +29,10 @@ pub mod schedstat;
 pub mod sockstat;
 pub mod softnet;
 pub mod stat;
+pub mod textfile;
 pub mod udp_queues;
 pub mod vmstat;
+pub mod xfs;
 
 /// Options of the node collectors (node_exporter's `--collector.*` flags that matter to us).
 #[derive(Debug, Clone)]
@@ -99,8 +104,11 @@ pub const COLLECTORS: &[(&str, bool, Ctor)] = &[
     ("conntrack", true, conntrack::new),
     ("cpu", true, cpu::new),
     ("cpufreq", true, cpufreq::new),
+    ("diskstats", true, diskstats::new),
+    ("filesystem", true, filesystem::new),
     ("ipvs", true, ipvs::new),
     ("loadavg", true, loadavg::new),
+    ("mdadm", true, mdadm::new),
     ("meminfo", true, meminfo::new),
     ("netclass", true, netclass::new),
     ("netdev", true, netdev::new),
@@ -110,8 +118,10 @@ pub const COLLECTORS: &[(&str, bool, Ctor)] = &[
     ("sockstat", true, sockstat::new),
     ("softnet", true, softnet::new),
     ("stat", true, stat::new),
+    ("textfile", true, textfile::new),
     ("udp_queues", true, udp_queues::new),
     ("vmstat", true, vmstat::new),
+    ("xfs", true, xfs::new),
 ];
 
 /// Names of all node collectors, in the order they are listed.
