@@ -10,7 +10,15 @@ use std::time::Duration;
 
 use crate::{Collector, Roots};
 
+pub mod entropy;
+pub mod filefd;
 pub mod loadavg;
+pub mod os;
+pub mod selinux;
+mod sysread;
+pub mod time;
+pub mod timex;
+pub mod uname;
 
 /// Options of the node collectors (node_exporter's `--collector.*` flags that matter to us).
 #[derive(Debug, Clone)]
@@ -51,7 +59,16 @@ impl Default for NodeConfig {
 type Ctor = fn(&NodeConfig) -> Result<Box<dyn Collector>, crate::CollectError>;
 
 /// Every node collector: name, enabled by default, constructor.
-pub const COLLECTORS: &[(&str, bool, Ctor)] = &[("loadavg", true, loadavg::new)];
+pub const COLLECTORS: &[(&str, bool, Ctor)] = &[
+    ("loadavg", true, loadavg::new),
+    ("entropy", true, entropy::new),
+    ("filefd", true, filefd::new),
+    ("os", true, os::new),
+    ("selinux", true, selinux::new),
+    ("time", true, time::new),
+    ("timex", true, timex::new),
+    ("uname", true, uname::new),
+];
 
 /// Names of all node collectors, in the order they are listed.
 pub fn names() -> impl Iterator<Item = &'static str> {
