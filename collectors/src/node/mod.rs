@@ -10,12 +10,14 @@ use std::time::Duration;
 
 use crate::{Collector, Roots};
 
+pub mod edac;
 pub mod entropy;
 pub mod filefd;
 pub mod loadavg;
 pub mod os;
 pub mod selinux;
 mod sysread;
+pub mod thermal_zone;
 pub mod time;
 pub mod timex;
 pub mod uname;
@@ -61,10 +63,12 @@ type Ctor = fn(&NodeConfig) -> Result<Box<dyn Collector>, crate::CollectError>;
 /// Every node collector: name, enabled by default, constructor.
 pub const COLLECTORS: &[(&str, bool, Ctor)] = &[
     ("loadavg", true, loadavg::new),
+    ("edac", true, edac::new),
     ("entropy", true, entropy::new),
     ("filefd", true, filefd::new),
     ("os", true, os::new),
     ("selinux", true, selinux::new),
+    ("thermal_zone", true, thermal_zone::new),
     ("time", true, time::new),
     ("timex", true, timex::new),
     ("uname", true, uname::new),
