@@ -15,6 +15,7 @@ pub mod entropy;
 pub mod filefd;
 pub mod loadavg;
 pub mod os;
+pub mod powersupplyclass;
 pub mod selinux;
 mod sysread;
 pub mod thermal_zone;
@@ -40,6 +41,8 @@ pub struct NodeConfig {
     pub netclass_ignored_devices: String,
     /// `--collector.diskstats.device-exclude`.
     pub diskstats_device_exclude: String,
+    /// `--collector.powersupply.ignored-supplies`: regex of power supply names to skip.
+    pub powersupply_ignored_supplies: String,
 }
 
 impl Default for NodeConfig {
@@ -54,6 +57,7 @@ impl Default for NodeConfig {
             netdev_device_exclude: String::new(),
             netclass_ignored_devices: "^$".to_string(),
             diskstats_device_exclude: "^(ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\\d+n\\d+p)\\d+$".to_string(),
+            powersupply_ignored_supplies: "^$".to_string(),
         }
     }
 }
@@ -67,6 +71,7 @@ pub const COLLECTORS: &[(&str, bool, Ctor)] = &[
     ("entropy", true, entropy::new),
     ("filefd", true, filefd::new),
     ("os", true, os::new),
+    ("powersupplyclass", true, powersupplyclass::new),
     ("selinux", true, selinux::new),
     ("thermal_zone", true, thermal_zone::new),
     ("time", true, time::new),
