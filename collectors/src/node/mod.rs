@@ -13,6 +13,7 @@ use crate::{Collector, Roots};
 pub mod edac;
 pub mod entropy;
 pub mod filefd;
+pub mod hwmon;
 pub mod loadavg;
 pub mod os;
 pub mod powersupplyclass;
@@ -70,6 +71,7 @@ pub const COLLECTORS: &[(&str, bool, Ctor)] = &[
     ("edac", true, edac::new),
     ("entropy", true, entropy::new),
     ("filefd", true, filefd::new),
+    ("hwmon", true, hwmon::new),
     ("os", true, os::new),
     ("powersupplyclass", true, powersupplyclass::new),
     ("selinux", true, selinux::new),
