@@ -102,6 +102,9 @@ pub struct Cli {
     /// Comma-separated ipvs backend labels.
     #[arg(long = "collector.ipvs.backend-labels")]
     pub ipvs_backend_labels: Option<String>,
+    /// Regexp of power supplies to ignore.
+    #[arg(long = "collector.powersupply.ignored-supplies")]
+    pub powersupply_ignored_supplies: Option<String>,
     /// Log level: error, warn, info, debug.
     #[arg(long = "log.level", default_value = "info")]
     pub log_level: tracing::Level,
@@ -242,6 +245,10 @@ impl Options {
         set(&mut cfg.vmstat_fields, &c.vmstat_fields);
         set(&mut cfg.netstat_fields, &c.netstat_fields);
         set(&mut cfg.ipvs_backend_labels, &c.ipvs_backend_labels);
+        set(
+            &mut cfg.powersupply_ignored_supplies,
+            &c.powersupply_ignored_supplies,
+        );
         if let Some(t) = c.fs_mount_timeout {
             cfg.fs_mount_timeout = t;
         }

@@ -16,7 +16,11 @@ pub mod conntrack;
 pub mod cpu;
 pub mod cpufreq;
 pub mod diskstats;
+pub mod edac;
+pub mod entropy;
+pub mod filefd;
 pub mod filesystem;
+pub mod hwmon;
 pub mod ipvs;
 pub mod loadavg;
 pub mod mdadm;
@@ -24,13 +28,21 @@ pub mod meminfo;
 pub mod netclass;
 pub mod netdev;
 pub mod netstat;
+pub mod os;
+pub mod powersupplyclass;
 pub mod pressure;
 pub mod schedstat;
+pub mod selinux;
 pub mod sockstat;
 pub mod softnet;
 pub mod stat;
+mod sysread;
 pub mod textfile;
+pub mod thermal_zone;
+pub mod time;
+pub mod timex;
 pub mod udp_queues;
+pub mod uname;
 pub mod vmstat;
 pub mod xfs;
 
@@ -69,6 +81,8 @@ pub struct NodeConfig {
     pub netstat_fields: String,
     /// `--collector.ipvs.backend-labels`: comma-separated backend labels of the ipvs collector.
     pub ipvs_backend_labels: String,
+    /// `--collector.powersupply.ignored-supplies`: regex of power supply names to skip.
+    pub powersupply_ignored_supplies: String,
 }
 
 impl Default for NodeConfig {
@@ -91,6 +105,7 @@ impl Default for NodeConfig {
             vmstat_fields: "^(oom_kill|pgpg|pswp|pg.*fault).*".to_string(),
             netstat_fields: netstat::DEFAULT_FIELDS.to_string(),
             ipvs_backend_labels: ipvs::ALL_BACKEND_LABELS.join(","),
+            powersupply_ignored_supplies: "^$".to_string(),
         }
     }
 }
@@ -105,7 +120,11 @@ pub const COLLECTORS: &[(&str, bool, Ctor)] = &[
     ("cpu", true, cpu::new),
     ("cpufreq", true, cpufreq::new),
     ("diskstats", true, diskstats::new),
+    ("edac", true, edac::new),
+    ("entropy", true, entropy::new),
+    ("filefd", true, filefd::new),
     ("filesystem", true, filesystem::new),
+    ("hwmon", true, hwmon::new),
     ("ipvs", true, ipvs::new),
     ("loadavg", true, loadavg::new),
     ("mdadm", true, mdadm::new),
@@ -113,13 +132,20 @@ pub const COLLECTORS: &[(&str, bool, Ctor)] = &[
     ("netclass", true, netclass::new),
     ("netdev", true, netdev::new),
     ("netstat", true, netstat::new),
+    ("os", true, os::new),
+    ("powersupplyclass", true, powersupplyclass::new),
     ("pressure", true, pressure::new),
     ("schedstat", true, schedstat::new),
+    ("selinux", true, selinux::new),
     ("sockstat", true, sockstat::new),
     ("softnet", true, softnet::new),
     ("stat", true, stat::new),
     ("textfile", true, textfile::new),
+    ("thermal_zone", true, thermal_zone::new),
+    ("time", true, time::new),
+    ("timex", true, timex::new),
     ("udp_queues", true, udp_queues::new),
+    ("uname", true, uname::new),
     ("vmstat", true, vmstat::new),
     ("xfs", true, xfs::new),
 ];

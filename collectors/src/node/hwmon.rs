@@ -1,0 +1,663 @@
+//! `hwmon`: node_hwmon_* from `/sys/class/hwmon/hwmon*` (Documentation/hwmon/sysfs-interface.rst), named
+//! and scaled as node_exporter does: `<type><n>_<property>` files become
+//! `node_hwmon_<type>[_<property>]_<unit>{chip,sensor}` with temperatures, voltages and currents from milli-
+//! units, power and energy from micro-units, fans in RPM; plus node_hwmon_chip_names{chip,chip_name} and
+//! node_hwmon_sensor_label{chip,sensor,label}.
+//!
+//! `chip` is derived from the device the hwmon belongs to (`<bus or parent>_<device>`, e.g.
+//! `platform_coretemp_0`), else from its `name` file, else from the `hwmonN` directory name.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::Path;
+use std::sync::Arc;
+
+use regex::Regex;
+
+use crate::{CollectError, Collector, Kind, MetricSet, Roots};
+
+use super::NodeConfig;
+
+/// The sensor types node_exporter reports; other files are ignored.
+const SENSOR_TYPES: &[&str] = &[
+    "vrm",
+    "beep_enable",
+    "update_interval",
+    "in",
+    "cpu",
+    "fan",
+    "pwm",
+    "temp",
+    "curr",
+    "power",
+    "energy",
+    "humidity",
+    "intrusion",
+];
+
+/// Sensor → property (`""` for a bare `<type><n>` file) → raw value.
+pub type SensorData = BTreeMap<String, BTreeMap<String, String>>;
+
+/// Lower-case `name`, replace every character outside `[a-z0-9:_]` with `_` and trim `_` at both ends.
+pub fn clean_name(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| {
+            if c.is_ascii_lowercase() || c.is_ascii_digit() || c == ':' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    s.trim_matches('_').to_string()
+}
+
+/// Splits sensor file names into type, number and property.
+pub struct FilenameParser {
+    re: Regex,
+}
+
+impl FilenameParser {
+    pub fn new() -> Result<Self, regex::Error> {
+        Ok(FilenameParser {
+            re: Regex::new(r"^(?P<type>[^0-9]+)(?P<id>[0-9]*)?(_(?P<property>.+))?$")?,
+        })
+    }
+
+    /// `temp1_crit_alarm` → (`temp`, 1, `crit_alarm`); `beep_enable` → (`beep_enable`, 0, ``).
+    pub fn explode<'a>(&self, filename: &'a str) -> Option<(&'a str, u32, &'a str)> {
+        let caps = self.re.captures(filename)?;
+        let kind = caps.name("type").map_or("", |m| m.as_str());
+        let num = match caps.name("id").map(|m| m.as_str()) {
+            Some(id) if !id.is_empty() => id.parse().ok()?,
+            _ => 0,
+        };
+        let prop = caps.name("property").map_or("", |m| m.as_str());
+        Some((kind, num, prop))
+    }
+
+    /// Add the sensor files of `names` (in `dir`) to `data`, read with `read`.
+    pub fn add_sensor_files(
+        &self,
+        names: impl IntoIterator<Item = String>,
+        mut read: impl FnMut(&str) -> Option<String>,
+        data: &mut SensorData,
+    ) {
+        for name in names {
+            let Some((kind, num, prop)) = self.explode(&name) else {
+                continue;
+            };
+            if !SENSOR_TYPES.contains(&kind) {
+                continue;
+            }
+            let Some(value) = read(&name) else { continue };
+            data.entry(format!("{kind}{num}"))
+                .or_default()
+                .insert(prop.to_string(), value);
+        }
+    }
+}
+
+/// Read up to 128 bytes with one `read(2)` (some drivers answer `EAGAIN` forever) and trim newlines only,
+/// as node_exporter's hwmon reader does.
+fn read_sensor_file(path: &Path) -> Option<String> {
+    let mut f = std::fs::File::open(path).ok()?;
+    let mut buf = [0u8; 128];
+    let n = f.read(&mut buf).ok()?;
+    let s = String::from_utf8_lossy(&buf[..n]);
+    Some(s.trim_matches('\n').to_string())
+}
+
+/// Read the sensor files of `dir` into `data`.
+fn collect_sensor_dir(
+    parser: &FilenameParser,
+    dir: &Path,
+    data: &mut SensorData,
+) -> Result<(), CollectError> {
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| CollectError::io(dir, e))? {
+        let entry = entry.map_err(|e| CollectError::io(dir, e))?;
+        if let Some(n) = entry.file_name().to_str() {
+            names.push(n.to_string());
+        }
+    }
+    parser.add_sensor_files(names, |n| read_sensor_file(&dir.join(n)), data);
+    Ok(())
+}
+
+/// The stable `chip` label of the hwmon directory `dir`.
+pub fn chip_name(dir: &Path) -> Result<String, CollectError> {
+    if let Ok(dev) = std::fs::canonicalize(dir.join("device")) {
+        let dev_name = dev.file_name().map(|n| clean_name(&n.to_string_lossy()));
+        let dev_type = dev
+            .parent()
+            .and_then(Path::file_name)
+            .map(|n| clean_name(&n.to_string_lossy()));
+        match (dev_type, dev_name) {
+            (Some(t), Some(n)) if !t.is_empty() && !n.is_empty() => return Ok(format!("{t}_{n}")),
+            (_, Some(n)) if !n.is_empty() => return Ok(n),
+            _ => {}
+        }
+    }
+    if let Ok(raw) = std::fs::read(dir.join("name")) {
+        let n = clean_name(&String::from_utf8_lossy(&raw));
+        if !n.is_empty() {
+            return Ok(n);
+        }
+    }
+    let real = std::fs::canonicalize(dir).map_err(|e| CollectError::io(dir, e))?;
+    let n = real
+        .file_name()
+        .map(|n| clean_name(&n.to_string_lossy()))
+        .unwrap_or_default();
+    if n.is_empty() {
+        return Err(CollectError::Other(format!(
+            "could not derive a monitoring name for {}",
+            dir.display()
+        )));
+    }
+    Ok(n)
+}
+
+/// The human-readable chip type from the `name` file, if any.
+pub fn human_chip_name(dir: &Path) -> Option<String> {
+    let raw = std::fs::read(dir.join("name")).ok()?;
+    let n = clean_name(&String::from_utf8_lossy(&raw));
+    (!n.is_empty()).then_some(n)
+}
+
+fn gauge(out: &mut MetricSet, name: &str, help: &str, chip: &str, sensor: &str, v: f64) {
+    out.sample(
+        name,
+        help,
+        Kind::Gauge,
+        vec![
+            ("chip".to_string(), chip.to_string()),
+            ("sensor".to_string(), sensor.to_string()),
+        ],
+        v,
+    );
+}
+
+/// Write the metrics of one chip's sensors.
+pub fn write_chip(
+    parser: &FilenameParser,
+    chip: &str,
+    human_name: Option<&str>,
+    data: &SensorData,
+    out: &mut MetricSet,
+) {
+    if let Some(h) = human_name {
+        out.sample(
+            "node_hwmon_chip_names",
+            "Annotation metric for human-readable chip names",
+            Kind::Gauge,
+            vec![
+                ("chip".to_string(), chip.to_string()),
+                ("chip_name".to_string(), h.to_string()),
+            ],
+            1.0,
+        );
+    }
+    for (sensor, props) in data {
+        let Some((kind, _, _)) = parser.explode(sensor) else {
+            continue;
+        };
+        if let Some(label) = props.get("label") {
+            out.sample(
+                "node_hwmon_sensor_label",
+                "Label for given chip and sensor",
+                Kind::Gauge,
+                vec![
+                    ("chip".to_string(), chip.to_string()),
+                    ("label".to_string(), label.clone()),
+                    ("sensor".to_string(), sensor.clone()),
+                ],
+                1.0,
+            );
+        }
+        let bare = props.get("").map(String::as_str);
+        match kind {
+            "beep_enable" => {
+                let v = if bare == Some("1") { 1.0 } else { 0.0 };
+                gauge(
+                    out,
+                    "node_hwmon_beep_enabled",
+                    "Hardware beep enabled",
+                    chip,
+                    sensor,
+                    v,
+                );
+                continue;
+            }
+            "vrm" => {
+                if let Some(v) = bare.and_then(|b| b.parse::<f64>().ok()) {
+                    gauge(
+                        out,
+                        "node_hwmon_voltage_regulator_version",
+                        "Hardware voltage regulator",
+                        chip,
+                        sensor,
+                        v,
+                    );
+                }
+                continue;
+            }
+            "update_interval" => {
+                if let Some(v) = bare.and_then(|b| b.parse::<f64>().ok()) {
+                    gauge(
+                        out,
+                        "node_hwmon_update_interval_seconds",
+                        "Hardware monitor update interval",
+                        chip,
+                        sensor,
+                        v * 0.001,
+                    );
+                }
+                continue;
+            }
+            _ => {}
+        }
+        let prefix = format!("node_hwmon_{kind}");
+        for (element, value) in props {
+            if element == "label" {
+                continue;
+            }
+            let name = if element == "input" {
+                if bare.is_some() {
+                    format!("{prefix}_input")
+                } else {
+                    prefix.clone()
+                }
+            } else if element.is_empty() {
+                prefix.clone()
+            } else {
+                format!("{prefix}_{}", clean_name(element))
+            };
+            let Ok(v) = value.parse::<f64>() else {
+                continue;
+            };
+            let el = element.as_str();
+            if el == "fault" || el == "alarm" {
+                let help = format!("Hardware sensor {el} status ({kind})");
+                gauge(out, &name, &help, chip, sensor, v);
+            } else if el == "beep" {
+                let help = "Hardware monitor sensor has beeping enabled";
+                gauge(out, &format!("{name}_enabled"), help, chip, sensor, v);
+            } else if kind == "in" || kind == "cpu" {
+                let help = format!("Hardware monitor for voltage ({el})");
+                gauge(
+                    out,
+                    &format!("{name}_volts"),
+                    &help,
+                    chip,
+                    sensor,
+                    v * 0.001,
+                );
+            } else if kind == "temp" && el != "type" {
+                let shown = if el.is_empty() { "input" } else { el };
+                let help = format!("Hardware monitor for temperature ({shown})");
+                gauge(
+                    out,
+                    &format!("{name}_celsius"),
+                    &help,
+                    chip,
+                    sensor,
+                    v * 0.001,
+                );
+            } else if kind == "curr" {
+                let help = format!("Hardware monitor for current ({el})");
+                gauge(out, &format!("{name}_amps"), &help, chip, sensor, v * 0.001);
+            } else if kind == "energy" {
+                out.sample(
+                    &format!("{name}_joule_total"),
+                    &format!("Hardware monitor for joules used so far ({el})"),
+                    Kind::Counter,
+                    vec![
+                        ("chip".to_string(), chip.to_string()),
+                        ("sensor".to_string(), sensor.clone()),
+                    ],
+                    v / 1e6,
+                );
+            } else if kind == "power" && el == "accuracy" {
+                let help = "Hardware monitor power meter accuracy, as a ratio";
+                gauge(out, &name, help, chip, sensor, v / 1e6);
+            } else if kind == "power"
+                && matches!(
+                    el,
+                    "average_interval" | "average_interval_min" | "average_interval_max"
+                )
+            {
+                let help = format!("Hardware monitor power usage update interval ({el})");
+                gauge(
+                    out,
+                    &format!("{name}_seconds"),
+                    &help,
+                    chip,
+                    sensor,
+                    v * 0.001,
+                );
+            } else if kind == "power" {
+                let help = format!("Hardware monitor for power usage in watts ({el})");
+                gauge(out, &format!("{name}_watt"), &help, chip, sensor, v / 1e6);
+            } else if kind == "humidity" {
+                let help = format!("Hardware monitor for humidity, as a ratio (multiply with 100.0 to get the humidity as a percentage) ({el})");
+                gauge(out, &name, &help, chip, sensor, v / 1e6);
+            } else if kind == "fan" && matches!(el, "input" | "min" | "max" | "target") {
+                let help = format!("Hardware monitor for fan revolutions per minute ({el})");
+                gauge(out, &format!("{name}_rpm"), &help, chip, sensor, v);
+            } else {
+                let help = format!("Hardware monitor {kind} element {el}");
+                gauge(out, &name, &help, chip, sensor, v);
+            }
+        }
+    }
+}
+
+pub struct Hwmon {
+    roots: Arc<Roots>,
+    parser: FilenameParser,
+}
+
+pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
+    let parser =
+        FilenameParser::new().map_err(|e| CollectError::Other(format!("hwmon regex: {e}")))?;
+    Ok(Box::new(Hwmon {
+        roots: cfg.roots.clone(),
+        parser,
+    }))
+}
+
+impl Hwmon {
+    fn update_chip(&self, dir: &Path, out: &mut MetricSet) -> Result<(), CollectError> {
+        let chip = chip_name(dir)?;
+        let mut data = SensorData::new();
+        collect_sensor_dir(&self.parser, dir, &mut data)?;
+        let dev = dir.join("device");
+        if std::fs::metadata(&dev).is_ok() {
+            collect_sensor_dir(&self.parser, &dev, &mut data)?;
+        }
+        let human = human_chip_name(dir);
+        write_chip(&self.parser, &chip, human.as_deref(), &data, out);
+        Ok(())
+    }
+}
+
+impl Collector for Hwmon {
+    fn name(&self) -> &'static str {
+        "hwmon"
+    }
+
+    /// Every chip is reported even when another fails; the last error is returned then.
+    fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+        let class = self.roots.sys("class/hwmon");
+        let rd = match std::fs::read_dir(&class) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(CollectError::NoData(format!(
+                    "{} does not exist",
+                    class.display()
+                )))
+            }
+            Err(e) => return Err(CollectError::io(&class, e)),
+        };
+        let mut dirs = Vec::new();
+        for entry in rd {
+            let entry = entry.map_err(|e| CollectError::io(&class, e))?;
+            let path = entry.path();
+            // Follows the class symlink; entries that are not (links to) directories are skipped.
+            if std::fs::metadata(&path).is_ok_and(|m| m.is_dir()) {
+                dirs.push(path);
+            }
+        }
+        dirs.sort_unstable();
+        let mut last_err = None;
+        for dir in &dirs {
+            if let Err(e) = self.update_chip(dir, out) {
+                last_err = Some(e);
+            }
+        }
+        last_err.map_or(Ok(()), Err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::node::testutil::{fixture_config, fixture_root};
+
+    fn labels<'a>(chip: &'a str, sensor: &'a str) -> [(&'a str, &'a str); 2] {
+        [("chip", chip), ("sensor", sensor)]
+    }
+
+    #[test]
+    fn explodes_file_names() {
+        let p = FilenameParser::new().unwrap();
+        assert_eq!(
+            p.explode("temp1_crit_alarm"),
+            Some(("temp", 1, "crit_alarm"))
+        );
+        assert_eq!(p.explode("in0_input"), Some(("in", 0, "input")));
+        assert_eq!(p.explode("pwm1"), Some(("pwm", 1, "")));
+        assert_eq!(p.explode("beep_enable"), Some(("beep_enable", 0, "")));
+        assert_eq!(
+            p.explode("update_interval"),
+            Some(("update_interval", 0, ""))
+        );
+        assert_eq!(p.explode("temp01_input"), Some(("temp", 1, "input")));
+        assert_eq!(p.explode("1abc"), None);
+        assert_eq!(p.explode("temp99999999999_input"), None);
+    }
+
+    #[test]
+    fn cleans_names() {
+        assert_eq!(clean_name("coretemp\n"), "coretemp");
+        assert_eq!(clean_name("0000:00:18.3"), "0000:00:18_3");
+        assert_eq!(clean_name("Package id 0"), "package_id_0");
+        assert_eq!(clean_name("__x__"), "x");
+    }
+
+    #[test]
+    fn bare_value_and_input_naming() {
+        // A sensor with both a bare `in1` file and `in1_input`: the input gets its own name.
+        let p = FilenameParser::new().unwrap();
+        let mut data = SensorData::new();
+        let files = ["in1", "in1_input", "temp3", "temp3_type", "fan2_pulses"].map(String::from);
+        let values = BTreeMap::from([
+            ("in1", "1200"),
+            ("in1_input", "1300"),
+            ("temp3", "40000"),
+            ("temp3_type", "3"),
+            ("fan2_pulses", "2"),
+        ]);
+        p.add_sensor_files(files, |n| values.get(n).map(|v| v.to_string()), &mut data);
+        let mut out = MetricSet::new();
+        write_chip(&p, "c", None, &data, &mut out);
+        assert_eq!(
+            out.value("node_hwmon_in_volts", &labels("c", "in1")),
+            Some(1.2)
+        );
+        assert_eq!(
+            out.value("node_hwmon_in_input_volts", &labels("c", "in1")),
+            Some(1.3)
+        );
+        assert_eq!(
+            out.value("node_hwmon_temp_celsius", &labels("c", "temp3")),
+            Some(40.0)
+        );
+        assert_eq!(
+            out.value("node_hwmon_temp_type", &labels("c", "temp3")),
+            Some(3.0)
+        );
+        assert_eq!(
+            out.value("node_hwmon_fan_pulses", &labels("c", "fan2")),
+            Some(2.0)
+        );
+        assert!(out.get("node_hwmon_chip_names").is_none());
+    }
+
+    #[test]
+    fn chip_names_from_fixture() {
+        let class = fixture_root().join("sys/class/hwmon");
+        assert_eq!(
+            chip_name(&class.join("hwmon1")).unwrap(),
+            "platform_coretemp_0"
+        );
+        assert_eq!(chip_name(&class.join("hwmon2")).unwrap(), "acpitz");
+        assert_eq!(
+            chip_name(&class.join("hwmon3")).unwrap(),
+            "lnxsystm:00_acpi000d:00"
+        );
+        assert_eq!(
+            human_chip_name(&class.join("hwmon0")).as_deref(),
+            Some("nct6779")
+        );
+    }
+
+    #[test]
+    fn collects_from_fixture_root() {
+        let c = new(&fixture_config()).unwrap();
+        let mut out = MetricSet::new();
+        c.collect(&mut out).unwrap();
+        let core = "platform_coretemp_0";
+        let nct = "platform_nct6775_656";
+        let pm = "lnxsystm:00_acpi000d:00";
+        assert_eq!(
+            out.value(
+                "node_hwmon_chip_names",
+                &[("chip", core), ("chip_name", "coretemp")]
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            out.value("node_hwmon_temp_celsius", &labels(core, "temp1")),
+            Some(55.0)
+        );
+        assert_eq!(
+            out.value("node_hwmon_temp_crit_celsius", &labels(core, "temp1")),
+            Some(100.0)
+        );
+        assert_eq!(
+            out.value("node_hwmon_temp_crit_alarm_celsius", &labels(core, "temp2")),
+            Some(0.0)
+        );
+        assert_eq!(
+            out.value(
+                "node_hwmon_sensor_label",
+                &[
+                    ("chip", core),
+                    ("sensor", "temp1"),
+                    ("label", "Package id 0")
+                ]
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            out.value("node_hwmon_in_volts", &labels(nct, "in0")),
+            Some(1.016)
+        );
+        assert_eq!(
+            out.value("node_hwmon_in_max_volts", &labels(nct, "in0")),
+            Some(1.744)
+        );
+        assert_eq!(
+            out.value("node_hwmon_in_alarm", &labels(nct, "in0")),
+            Some(0.0)
+        );
+        assert_eq!(
+            out.value("node_hwmon_in_beep_enabled", &labels(nct, "in0")),
+            Some(0.0)
+        );
+        assert_eq!(
+            out.value("node_hwmon_fan_rpm", &labels(nct, "fan1")),
+            Some(1205.0)
+        );
+        assert_eq!(
+            out.value("node_hwmon_fan_target_rpm", &labels(nct, "fan1")),
+            Some(1200.0)
+        );
+        assert_eq!(
+            out.value("node_hwmon_fan_pulses", &labels(nct, "fan1")),
+            Some(2.0)
+        );
+        assert_eq!(
+            out.value("node_hwmon_pwm", &labels(nct, "pwm1")),
+            Some(153.0)
+        );
+        assert_eq!(
+            out.value("node_hwmon_pwm_enable", &labels(nct, "pwm1")),
+            Some(5.0)
+        );
+        assert_eq!(
+            out.value("node_hwmon_beep_enabled", &labels(nct, "beep_enable0")),
+            Some(0.0)
+        );
+        assert_eq!(
+            out.value("node_hwmon_voltage_regulator_version", &labels(nct, "vrm0")),
+            Some(12.0)
+        );
+        assert_eq!(
+            out.value("node_hwmon_intrusion_alarm", &labels(nct, "intrusion0")),
+            Some(1.0)
+        );
+        assert_eq!(
+            out.value("node_hwmon_cpu_vid_volts", &labels(nct, "cpu0")),
+            Some(1.55)
+        );
+        assert_eq!(
+            out.value("node_hwmon_temp_type", &labels(nct, "temp7")),
+            Some(4.0)
+        );
+        assert_eq!(
+            out.value("node_hwmon_temp_fault", &labels(nct, "temp7")),
+            Some(0.0)
+        );
+        assert_eq!(
+            out.value("node_hwmon_temp_celsius", &labels("acpitz", "temp1")),
+            Some(27.8)
+        );
+        // Old-style attributes in the device directory.
+        assert_eq!(
+            out.value("node_hwmon_power_average_watt", &labels(pm, "power1")),
+            Some(345.0)
+        );
+        assert_eq!(
+            out.value(
+                "node_hwmon_power_average_interval_seconds",
+                &labels(pm, "power1")
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            out.value("node_hwmon_power_accuracy", &labels(pm, "power1")),
+            Some(0.095)
+        );
+        assert_eq!(
+            out.value("node_hwmon_energy_joule_total", &labels(pm, "energy1")),
+            Some(123456.789)
+        );
+        assert_eq!(
+            out.value("node_hwmon_curr_amps", &labels(pm, "curr1")),
+            Some(1.5)
+        );
+        assert_eq!(
+            out.value("node_hwmon_humidity", &labels(pm, "humidity1")),
+            Some(0.0455)
+        );
+        assert_eq!(
+            out.value(
+                "node_hwmon_update_interval_seconds",
+                &labels(pm, "update_interval0")
+            ),
+            Some(2.0)
+        );
+        // A non-numeric attribute is skipped.
+        assert!(out.get("node_hwmon_power_model_number_watt").is_none());
+        assert_eq!(
+            out.get("node_hwmon_energy_joule_total").unwrap().kind,
+            Kind::Counter
+        );
+    }
+}

@@ -1,0 +1,385 @@
+//! `powersupplyclass`: node_power_supply_* from `/sys/class/power_supply/<name>/`
+//! (Documentation/ABI/testing/sysfs-class-power), one `power_supply` label per supply plus
+//! node_power_supply_info with the supply's string attributes as labels.
+//!
+//! Units as node_exporter: µA, µV, µWh, µAh and µW attributes are divided by 1e6 (so `energy_watthour` is
+//! in Wh and `charge_ampere` in Ah), temperatures in tenths of a degree by 10, the rest is raw.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use regex::Regex;
+
+use crate::{CollectError, Collector, MetricSet, Roots};
+
+use super::sysread::sys_read_file;
+use super::NodeConfig;
+
+/// An integer attribute: sysfs file name, metric name suffix, divisor.
+const NUMERIC: &[(&str, &str, f64)] = &[
+    ("authentic", "authentic", 1.0),
+    ("calibrate", "calibrate", 1.0),
+    ("capacity", "capacity", 1.0),
+    ("capacity_alert_max", "capacity_alert_max", 1.0),
+    ("capacity_alert_min", "capacity_alert_min", 1.0),
+    ("cycle_count", "cyclecount", 1.0),
+    ("online", "online", 1.0),
+    ("present", "present", 1.0),
+    ("time_to_empty_now", "time_to_empty_seconds", 1.0),
+    ("time_to_full_now", "time_to_full_seconds", 1.0),
+    ("current_boot", "current_boot", 1e6),
+    ("current_max", "current_max", 1e6),
+    ("current_now", "current_ampere", 1e6),
+    ("energy_empty", "energy_empty", 1e6),
+    ("energy_empty_design", "energy_empty_design", 1e6),
+    ("energy_full", "energy_full", 1e6),
+    ("energy_full_design", "energy_full_design", 1e6),
+    ("energy_now", "energy_watthour", 1e6),
+    ("voltage_boot", "voltage_boot", 1e6),
+    ("voltage_max", "voltage_max", 1e6),
+    ("voltage_max_design", "voltage_max_design", 1e6),
+    ("voltage_min", "voltage_min", 1e6),
+    ("voltage_min_design", "voltage_min_design", 1e6),
+    ("voltage_now", "voltage_volt", 1e6),
+    ("voltage_ocv", "voltage_ocv", 1e6),
+    ("charge_control_limit", "charge_control_limit", 1e6),
+    ("charge_control_limit_max", "charge_control_limit_max", 1e6),
+    ("charge_counter", "charge_counter", 1e6),
+    ("charge_empty", "charge_empty", 1e6),
+    ("charge_empty_design", "charge_empty_design", 1e6),
+    ("charge_full", "charge_full", 1e6),
+    ("charge_full_design", "charge_full_design", 1e6),
+    ("charge_now", "charge_ampere", 1e6),
+    ("charge_term_current", "charge_term_current", 1e6),
+    ("constant_charge_current", "constant_charge_current", 1e6),
+    (
+        "constant_charge_current_max",
+        "constant_charge_current_max",
+        1e6,
+    ),
+    ("constant_charge_voltage", "constant_charge_voltage", 1e6),
+    (
+        "constant_charge_voltage_max",
+        "constant_charge_voltage_max",
+        1e6,
+    ),
+    ("precharge_current", "precharge_current", 1e6),
+    ("input_current_limit", "input_current_limit", 1e6),
+    ("power_now", "power_watt", 1e6),
+    ("temp", "temp_celsius", 10.0),
+    ("temp_alert_max", "temp_alert_max_celsius", 10.0),
+    ("temp_alert_min", "temp_alert_min_celsius", 10.0),
+    ("temp_ambient", "temp_ambient_celsius", 10.0),
+    ("temp_ambient_max", "temp_ambient_max_celsius", 10.0),
+    ("temp_ambient_min", "temp_ambient_min_celsius", 10.0),
+    ("temp_max", "temp_max_celsius", 10.0),
+    ("temp_min", "temp_min_celsius", 10.0),
+];
+
+/// String attributes that become labels of node_power_supply_info (sorted; `power_supply` is added).
+const STRINGS: &[&str] = &[
+    "capacity_level",
+    "charge_type",
+    "health",
+    "manufacturer",
+    "model_name",
+    "scope",
+    "serial_number",
+    "status",
+    "technology",
+    "type",
+    "usb_type",
+];
+
+/// One power supply: its numeric attributes (index into [`NUMERIC`], raw value) and its non-empty string
+/// attributes (index into [`STRINGS`], value).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PowerSupply {
+    pub name: String,
+    pub numeric: Vec<(usize, i64)>,
+    pub strings: Vec<(usize, String)>,
+}
+
+/// Parse an integer the way Go's `strconv.ParseInt(s, 0, 64)` does: optional sign, then `0x`, `0o`,
+/// `0b` or a leading `0` (octal) prefix, else decimal.
+pub fn parse_int_base0(s: &str) -> Option<i64> {
+    let (neg, body) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let lower = body.get(..2).map(str::to_ascii_lowercase);
+    let (radix, digits) = match lower.as_deref() {
+        Some("0x") => (16, &body[2..]),
+        Some("0o") => (8, &body[2..]),
+        Some("0b") => (2, &body[2..]),
+        _ if body.len() > 1 && body.starts_with('0') => (8, &body[1..]),
+        _ => (10, body),
+    };
+    if digits.is_empty() || digits.starts_with(['+', '-']) {
+        return None;
+    }
+    let mag = u64::from_str_radix(digits, radix).ok()?;
+    if neg {
+        if mag <= i64::MAX as u64 + 1 {
+            Some((mag as i64).wrapping_neg())
+        } else {
+            None
+        }
+    } else {
+        i64::try_from(mag).ok()
+    }
+}
+
+/// Add one attribute file's content to `ps`. Unknown files are ignored; an integer attribute that does
+/// not parse is skipped (node_exporter 1.5 fails the whole collector on it).
+pub fn add_attribute(ps: &mut PowerSupply, file: &str, value: &str) {
+    if let Some(i) = NUMERIC.iter().position(|(f, _, _)| *f == file) {
+        if let Some(v) = parse_int_base0(value) {
+            ps.numeric.push((i, v));
+        }
+    } else if let Some(i) = STRINGS.iter().position(|f| *f == file) {
+        if !value.is_empty() {
+            ps.strings.push((i, value.to_string()));
+        }
+    }
+}
+
+/// Errors node_exporter treats as "attribute not there": the file vanished, or the driver refuses to
+/// answer (`EOPNOTSUPP`, `EINVAL`, `ENODEV`, `ENODATA` — e.g. a battery that is not present).
+fn skippable(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::NotFound
+        || matches!(
+            e.raw_os_error(),
+            Some(libc::EOPNOTSUPP | libc::EINVAL | libc::ENODEV | libc::ENODATA)
+        )
+}
+
+/// Read the attributes of the supply in `dir` (the regular files in it; subdirectories and links are not
+/// followed).
+pub fn read_power_supply(dir: &Path, name: &str) -> Result<PowerSupply, CollectError> {
+    let mut ps = PowerSupply {
+        name: name.to_string(),
+        ..PowerSupply::default()
+    };
+    for entry in std::fs::read_dir(dir).map_err(|e| CollectError::io(dir, e))? {
+        let entry = entry.map_err(|e| CollectError::io(dir, e))?;
+        let is_file = entry.file_type().map(|t| t.is_file()).unwrap_or(false);
+        let fname = entry.file_name();
+        let Some(fname) = fname.to_str() else {
+            continue;
+        };
+        if !is_file || !(NUMERIC.iter().any(|(f, _, _)| *f == fname) || STRINGS.contains(&fname)) {
+            continue;
+        }
+        let path = entry.path();
+        match sys_read_file(&path) {
+            Ok(v) => add_attribute(&mut ps, fname, &v),
+            Err(e) if skippable(&e) => continue,
+            Err(e) => return Err(CollectError::io(&path, e)),
+        }
+    }
+    ps.numeric.sort_unstable_by_key(|(i, _)| *i);
+    ps.strings.sort_unstable_by_key(|(i, _)| *i);
+    Ok(ps)
+}
+
+/// Write one supply's metrics.
+pub fn write_power_supply(ps: &PowerSupply, out: &mut MetricSet) {
+    for &(i, v) in &ps.numeric {
+        let (_, suffix, div) = NUMERIC[i];
+        out.sample(
+            &format!("node_power_supply_{suffix}"),
+            &format!("{suffix} value of /sys/class/power_supply/<power_supply>."),
+            crate::Kind::Gauge,
+            vec![("power_supply".to_string(), ps.name.clone())],
+            v as f64 / div,
+        );
+    }
+    // Labels in name order, `power_supply` between `model_name` and `scope`; empty attributes are left out.
+    let mut labels: Vec<(String, String)> = Vec::with_capacity(ps.strings.len() + 1);
+    for (i, v) in &ps.strings {
+        labels.push((STRINGS[*i].to_string(), v.clone()));
+    }
+    labels.push(("power_supply".to_string(), ps.name.clone()));
+    labels.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    out.sample(
+        "node_power_supply_info",
+        "info of /sys/class/power_supply/<power_supply>.",
+        crate::Kind::Gauge,
+        labels,
+        1.0,
+    );
+}
+
+pub struct PowerSupplyClass {
+    roots: Arc<Roots>,
+    ignored: Regex,
+}
+
+pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
+    let ignored = Regex::new(&cfg.powersupply_ignored_supplies).map_err(|e| {
+        CollectError::Other(format!("--collector.powersupply.ignored-supplies: {e}"))
+    })?;
+    Ok(Box::new(PowerSupplyClass {
+        roots: cfg.roots.clone(),
+        ignored,
+    }))
+}
+
+impl Collector for PowerSupplyClass {
+    fn name(&self) -> &'static str {
+        "powersupplyclass"
+    }
+
+    fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+        let dir = self.roots.sys("class/power_supply");
+        let rd = match std::fs::read_dir(&dir) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(CollectError::NoData(format!(
+                    "{} does not exist",
+                    dir.display()
+                )))
+            }
+            Err(e) => return Err(CollectError::io(&dir, e)),
+        };
+        let mut names = Vec::new();
+        for entry in rd {
+            let entry = entry.map_err(|e| CollectError::io(&dir, e))?;
+            if let Some(n) = entry.file_name().to_str() {
+                names.push(n.to_string());
+            }
+        }
+        names.sort_unstable();
+        for name in names.iter().filter(|n| !self.ignored.is_match(n)) {
+            let ps = read_power_supply(&dir.join(name), name)?;
+            write_power_supply(&ps, out);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::node::testutil::{fixture_config, fixture_root};
+
+    #[test]
+    fn parses_go_style_integers() {
+        assert_eq!(parse_int_base0("79"), Some(79));
+        assert_eq!(parse_int_base0("-1500000"), Some(-1_500_000));
+        assert_eq!(parse_int_base0("0"), Some(0));
+        assert_eq!(parse_int_base0("0x1f"), Some(31));
+        assert_eq!(parse_int_base0("010"), Some(8));
+        assert_eq!(parse_int_base0("-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(parse_int_base0("9223372036854775808"), None);
+        assert_eq!(parse_int_base0(""), None);
+        assert_eq!(parse_int_base0("N/A"), None);
+        assert_eq!(parse_int_base0("--1"), None);
+    }
+
+    #[test]
+    fn reads_fixture_battery() {
+        let dir = fixture_root().join("sys/class/power_supply/BAT0");
+        let ps = read_power_supply(&dir, "BAT0").unwrap();
+        let get = |file: &str| {
+            ps.numeric
+                .iter()
+                .find(|(i, _)| NUMERIC[*i].0 == file)
+                .map(|(_, v)| *v)
+        };
+        assert_eq!(get("energy_now"), Some(31_440_000));
+        assert_eq!(get("cycle_count"), Some(112));
+        // Attributes node_exporter does not know are not read.
+        assert!(ps.numeric.iter().all(|(i, _)| NUMERIC[*i].0 != "alarm"));
+        assert!(ps
+            .strings
+            .iter()
+            .any(|(i, v)| STRINGS[*i] == "serial_number" && v == "3408"));
+    }
+
+    #[test]
+    fn bad_integer_is_skipped() {
+        let mut ps = PowerSupply::default();
+        add_attribute(&mut ps, "capacity", "unknown");
+        add_attribute(&mut ps, "status", "");
+        add_attribute(&mut ps, "temp", "-52");
+        assert_eq!(ps.numeric.len(), 1);
+        assert!(ps.strings.is_empty());
+    }
+
+    #[test]
+    fn collects_from_fixture_root() {
+        let c = new(&fixture_config()).unwrap();
+        let mut out = MetricSet::new();
+        c.collect(&mut out).unwrap();
+        assert_eq!(
+            out.value("node_power_supply_online", &[("power_supply", "AC")]),
+            Some(1.0)
+        );
+        assert_eq!(
+            out.value(
+                "node_power_supply_energy_watthour",
+                &[("power_supply", "BAT0")]
+            ),
+            Some(31.44)
+        );
+        assert_eq!(
+            out.value(
+                "node_power_supply_voltage_volt",
+                &[("power_supply", "BAT0")]
+            ),
+            Some(12.707)
+        );
+        assert_eq!(
+            out.value("node_power_supply_cyclecount", &[("power_supply", "BAT0")]),
+            Some(112.0)
+        );
+        assert_eq!(
+            out.value(
+                "node_power_supply_current_max",
+                &[("power_supply", "ucsi-source-psy-USBC000:001")]
+            ),
+            Some(3.0)
+        );
+        let info = out.get("node_power_supply_info").unwrap();
+        let ac: Vec<_> = info.samples[0]
+            .labels
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(ac, [("power_supply", "AC"), ("type", "Mains")]);
+        assert_eq!(
+            out.value(
+                "node_power_supply_info",
+                &[
+                    ("power_supply", "BAT0"),
+                    ("status", "Discharging"),
+                    ("technology", "Li-ion"),
+                    ("capacity_level", "Normal")
+                ]
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            out.value(
+                "node_power_supply_info",
+                &[("usb_type", "[C] PD PD_PPS"), ("scope", "System")]
+            ),
+            Some(1.0)
+        );
+    }
+
+    #[test]
+    fn ignored_supplies_are_skipped() {
+        let cfg = NodeConfig {
+            powersupply_ignored_supplies: "^(AC|ucsi.*)$".to_string(),
+            ..fixture_config()
+        };
+        let mut out = MetricSet::new();
+        new(&cfg).unwrap().collect(&mut out).unwrap();
+        assert_eq!(out.get("node_power_supply_info").unwrap().samples.len(), 1);
+        assert!(out.get("node_power_supply_online").is_none());
+    }
+}
