@@ -61,81 +61,90 @@ impl Scraper {
         }));
     }
 
-    async fn run_one(slot: Arc<Slot>, timeout: Duration) -> (Outcome, MetricSet) {
-        let name = slot.collector.name();
-        let start = Instant::now();
-        let outcome = |result: Result<(), String>, no_data: bool| Outcome {
-            name,
-            family: slot.family,
-            duration: start.elapsed(),
-            result,
-            no_data,
-        };
-        if slot.busy.swap(true, Ordering::AcqRel) {
-            return (
-                outcome(
-                    Err("the previous collection has not returned yet (hung in the kernel?); skipped".into()),
-                    false,
-                ),
-                MetricSet::new(),
-            );
-        }
-        let worker = slot.clone();
-        let task = tokio::task::spawn_blocking(move || {
-            let mut out = MetricSet::new();
-            let r = worker.collector.collect(&mut out);
-            worker.busy.store(false, Ordering::Release);
-            (r, out)
-        });
-        match tokio::time::timeout(timeout, task).await {
-            Ok(Ok((Ok(()), out))) => (outcome(Ok(()), false), out),
-            Ok(Ok((Err(e), _))) => {
-                let no_data = e.is_no_data();
-                (outcome(Err(e.to_string()), no_data), MetricSet::new())
+    /// Run every collector, one after the other on one blocking worker thread (the cheapest way: no thread
+    /// hand-off per collector, one malloc arena), each under the time bound. When a collector overruns, the
+    /// scrape records it as timed out, tells that worker to stop after it, and goes on with the remaining
+    /// collectors on a fresh worker; the hung collector keeps its `busy` flag until it returns.
+    async fn run_all(&self) -> Vec<(Outcome, MetricSet)> {
+        let n = self.slots.len();
+        let mut results: Vec<Option<(Outcome, MetricSet)>> = (0..n).map(|_| None).collect();
+        let mut pending: std::collections::VecDeque<usize> = (0..n).collect();
+        while let Some(&first) = pending.front() {
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+            let stop = Arc::new(AtomicBool::new(false));
+            let jobs: Vec<(usize, Arc<Slot>)> =
+                pending.iter().map(|&i| (i, self.slots[i].clone())).collect();
+            let worker_stop = stop.clone();
+            let worker = tokio::task::spawn_blocking(move || {
+                for (i, slot) in jobs {
+                    if worker_stop.load(Ordering::Acquire) {
+                        return;
+                    }
+                    if tx.send((i, run_slot(&slot))).is_err() {
+                        return;
+                    }
+                }
+            });
+            let mut started = Instant::now();
+            loop {
+                match tokio::time::timeout(self.timeout, rx.recv()).await {
+                    Ok(Some((i, r))) => {
+                        pending.retain(|&p| p != i);
+                        results[i] = Some(r);
+                        started = Instant::now();
+                    }
+                    Ok(None) => break,
+                    Err(_) => {
+                        // The collector at the head of the queue is the one the worker is stuck in.
+                        stop.store(true, Ordering::Release);
+                        if let Some(hung) = pending.pop_front() {
+                            let slot = &self.slots[hung];
+                            results[hung] = Some((
+                                Outcome {
+                                    name: slot.collector.name(),
+                                    family: slot.family,
+                                    duration: started.elapsed(),
+                                    result: Err(format!(
+                                        "timed out after {:?}; still running in the background",
+                                        self.timeout
+                                    )),
+                                    no_data: false,
+                                },
+                                MetricSet::new(),
+                            ));
+                        }
+                        break;
+                    }
+                }
             }
-            Ok(Err(join)) => {
-                slot.busy.store(false, Ordering::Release);
-                (
-                    outcome(Err(format!("collector panicked: {join}")), false),
-                    MetricSet::new(),
-                )
+            drop(worker);
+            // A worker that ended without reporting its head collector (it cannot: panics are caught) would
+            // loop here forever; make progress regardless.
+            if pending.front() == Some(&first) && results[first].is_none() {
+                if let Some(i) = pending.pop_front() {
+                    let slot = &self.slots[i];
+                    results[i] = Some((
+                        Outcome {
+                            name: slot.collector.name(),
+                            family: slot.family,
+                            duration: Duration::ZERO,
+                            result: Err("the collection worker ended unexpectedly".into()),
+                            no_data: false,
+                        },
+                        MetricSet::new(),
+                    ));
+                }
             }
-            Err(_) => (
-                outcome(
-                    Err(format!(
-                        "timed out after {timeout:?}; still running in the background"
-                    )),
-                    false,
-                ),
-                MetricSet::new(),
-            ),
         }
+        results.into_iter().flatten().collect()
     }
 
-    /// Run every collector concurrently and encode the result.
+    /// Run every collector and encode the result.
     pub async fn scrape(&self) -> Scrape {
         let _guard = self.lock.lock().await;
-        let handles: Vec<_> = self
-            .slots
-            .iter()
-            .map(|s| tokio::spawn(Self::run_one(s.clone(), self.timeout)))
-            .collect();
         let mut all = MetricSet::new();
-        let mut outcomes = Vec::with_capacity(handles.len());
-        for (slot, h) in self.slots.iter().zip(handles) {
-            let (outcome, set) = match h.await {
-                Ok(x) => x,
-                Err(e) => (
-                    Outcome {
-                        name: slot.collector.name(),
-                        family: slot.family,
-                        duration: Duration::ZERO,
-                        result: Err(format!("scrape task failed: {e}")),
-                        no_data: false,
-                    },
-                    MetricSet::new(),
-                ),
-            };
+        let mut outcomes = Vec::with_capacity(self.slots.len());
+        for ((outcome, set), slot) in self.run_all().await.into_iter().zip(&self.slots) {
             log_change(slot, &outcome);
             all.extend(set);
             outcomes.push(outcome);
@@ -156,6 +165,41 @@ impl Scraper {
         let text = hostlens_collectors::encode::encode_text(all.into_families())
             .unwrap_or_else(|e| format!("# encoding failed: {e}\n"));
         Scrape { text, outcomes }
+    }
+}
+
+/// Run one collector on the calling (blocking) thread, unless its previous run has not returned yet.
+fn run_slot(slot: &Slot) -> (Outcome, MetricSet) {
+    let start = Instant::now();
+    let name = slot.collector.name();
+    let outcome = |result: Result<(), String>, no_data: bool| Outcome {
+        name,
+        family: slot.family,
+        duration: start.elapsed(),
+        result,
+        no_data,
+    };
+    if slot.busy.swap(true, Ordering::AcqRel) {
+        return (
+            outcome(
+                Err("the previous collection has not returned yet (hung in the kernel?); skipped".into()),
+                false,
+            ),
+            MetricSet::new(),
+        );
+    }
+    let mut out = MetricSet::new();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        slot.collector.collect(&mut out)
+    }));
+    slot.busy.store(false, Ordering::Release);
+    match r {
+        Ok(Ok(())) => (outcome(Ok(()), false), out),
+        Ok(Err(e)) => {
+            let no_data = e.is_no_data();
+            (outcome(Err(e.to_string()), no_data), MetricSet::new())
+        }
+        Err(_) => (outcome(Err("collector panicked".into()), false), MetricSet::new()),
     }
 }
 
@@ -245,6 +289,16 @@ mod tests {
         }
     }
 
+    struct Panicky;
+    impl Collector for Panicky {
+        fn name(&self) -> &'static str {
+            "panicky"
+        }
+        fn collect(&self, _: &mut MetricSet) -> Result<(), CollectError> {
+            panic!("a bug in a collector");
+        }
+    }
+
     struct Empty;
     impl Collector for Empty {
         fn name(&self) -> &'static str {
@@ -258,8 +312,9 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_hung_collector_times_out_and_the_rest_still_serve() {
         let mut s = Scraper::new(Duration::from_millis(200));
-        s.add("node", Box::new(Sleepy(Duration::from_millis(1500))));
         s.add("node", Box::new(Fine));
+        s.add("node", Box::new(Sleepy(Duration::from_millis(1500))));
+        s.add("node", Box::new(Panicky));
         s.add("node", Box::new(Empty));
         let t = Instant::now();
         let first = s.scrape().await;
@@ -278,6 +333,9 @@ mod tests {
         assert!(first
             .text
             .contains("node_scrape_collector_success{collector=\"empty\"} 0"));
+        assert!(first.text.contains("node_scrape_collector_success{collector=\"panicky\"} 0"));
+        let panicky = first.outcomes.iter().find(|o| o.name == "panicky").unwrap();
+        assert!(panicky.result.as_ref().unwrap_err().contains("panicked"));
         let empty = first.outcomes.iter().find(|o| o.name == "empty").unwrap();
         assert!(empty.no_data);
         // While the first collection still hangs, the next scrape skips it instead of starting another thread.
