@@ -29,10 +29,47 @@ pub struct Outcome {
     pub no_data: bool,
 }
 
+/// What a collection worker has done so far, shared with the scrape that waits for it.
+#[derive(Default)]
+struct Progress {
+    /// The collector the worker is in, and since when.
+    current: Mutex<Option<(usize, Instant)>>,
+    results: Mutex<Vec<(usize, Outcome, MetricSet)>>,
+    /// Set by the scrape when it gives up on this worker: the worker stops after its current collector.
+    stop: AtomicBool,
+}
+
+impl Progress {
+    fn set_current(&self, c: Option<(usize, Instant)>) {
+        if let Ok(mut cur) = self.current.lock() {
+            *cur = c;
+        }
+    }
+
+    fn current(&self) -> Option<(usize, Instant)> {
+        self.current.lock().ok().and_then(|c| *c)
+    }
+
+    fn push(&self, i: usize, (o, m): (Outcome, MetricSet)) {
+        if let Ok(mut r) = self.results.lock() {
+            r.push((i, o, m));
+        }
+    }
+
+    fn take(&self) -> Vec<(usize, Outcome, MetricSet)> {
+        self.results
+            .lock()
+            .map(|mut r| std::mem::take(&mut *r))
+            .unwrap_or_default()
+    }
+}
+
 /// The collectors of the agent.
 pub struct Scraper {
     slots: Vec<Arc<Slot>>,
     timeout: Duration,
+    /// Two collection queues in parallel (more than one CPU).
+    parallel: bool,
     /// One scrape at a time: concurrent requests wait for each other instead of racing for the collectors.
     lock: tokio::sync::Mutex<()>,
 }
@@ -48,6 +85,7 @@ impl Scraper {
         Scraper {
             slots: Vec::new(),
             timeout,
+            parallel: std::thread::available_parallelism().is_ok_and(|n| n.get() > 1),
             lock: tokio::sync::Mutex::new(()),
         }
     }
@@ -61,82 +99,110 @@ impl Scraper {
         }));
     }
 
-    /// Run every collector, one after the other on one blocking worker thread (the cheapest way: no thread
-    /// hand-off per collector, one malloc arena), each under the time bound. When a collector overruns, the
-    /// scrape records it as timed out, tells that worker to stop after it, and goes on with the remaining
-    /// collectors on a fresh worker; the hung collector keeps its `busy` flag until it returns.
-    async fn run_all(&self) -> Vec<(Outcome, MetricSet)> {
-        let n = self.slots.len();
-        let mut results: Vec<Option<(Outcome, MetricSet)>> = (0..n).map(|_| None).collect();
-        let mut pending: std::collections::VecDeque<usize> = (0..n).collect();
-        while let Some(&first) = pending.front() {
-            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-            let stop = Arc::new(AtomicBool::new(false));
-            let jobs: Vec<(usize, Arc<Slot>)> =
-                pending.iter().map(|&i| (i, self.slots[i].clone())).collect();
-            let worker_stop = stop.clone();
-            let worker = tokio::task::spawn_blocking(move || {
+    /// Run the collectors of `queue`, one after the other on one blocking worker thread (cheap: no thread
+    /// hand-off and no wake-up per collector), each under the time bound. The worker publishes which
+    /// collector it is in and since when; the scrape sleeps until the worker is done or the current
+    /// collector's deadline passes. When a collector overruns, the scrape records it as timed out, tells that
+    /// worker to stop after it, and goes on with the remaining collectors on a fresh worker; the hung
+    /// collector keeps its `busy` flag until it returns.
+    async fn run_queue(&self, queue: Vec<usize>) -> Vec<(usize, Outcome, MetricSet)> {
+        let mut done: Vec<(usize, Outcome, MetricSet)> = Vec::with_capacity(queue.len());
+        let mut pending = queue;
+        while !pending.is_empty() {
+            let progress = Arc::new(Progress::default());
+            let (tx, mut finished) = tokio::sync::oneshot::channel::<()>();
+            let jobs: Vec<(usize, Arc<Slot>)> = pending
+                .iter()
+                .map(|&i| (i, self.slots[i].clone()))
+                .collect();
+            let worker_progress = progress.clone();
+            let spawned = tokio::task::spawn_blocking(move || {
                 for (i, slot) in jobs {
-                    if worker_stop.load(Ordering::Acquire) {
+                    if worker_progress.stop.load(Ordering::Acquire) {
                         return;
                     }
-                    if tx.send((i, run_slot(&slot))).is_err() {
-                        return;
-                    }
+                    worker_progress.set_current(Some((i, Instant::now())));
+                    let r = run_slot(&slot);
+                    worker_progress.push(i, r);
                 }
+                worker_progress.set_current(None);
+                let _ = tx.send(());
             });
-            let mut started = Instant::now();
-            loop {
-                match tokio::time::timeout(self.timeout, rx.recv()).await {
-                    Ok(Some((i, r))) => {
-                        pending.retain(|&p| p != i);
-                        results[i] = Some(r);
-                        started = Instant::now();
-                    }
-                    Ok(None) => break,
-                    Err(_) => {
-                        // The collector at the head of the queue is the one the worker is stuck in.
-                        stop.store(true, Ordering::Release);
-                        if let Some(hung) = pending.pop_front() {
-                            let slot = &self.slots[hung];
-                            results[hung] = Some((
-                                Outcome {
-                                    name: slot.collector.name(),
-                                    family: slot.family,
-                                    duration: started.elapsed(),
-                                    result: Err(format!(
-                                        "timed out after {:?}; still running in the background",
-                                        self.timeout
-                                    )),
-                                    no_data: false,
-                                },
-                                MetricSet::new(),
-                            ));
+            drop(spawned);
+            let mut deadline = tokio::time::Instant::now() + self.timeout;
+            let hung = loop {
+                tokio::select! {
+                    _ = &mut finished => break None,
+                    _ = tokio::time::sleep_until(deadline) => {
+                        match progress.current() {
+                            Some((i, since)) if since.elapsed() >= self.timeout => break Some((i, since)),
+                            Some((_, since)) => deadline = tokio::time::Instant::from_std(since + self.timeout),
+                            None => deadline = tokio::time::Instant::now() + self.timeout,
                         }
-                        break;
                     }
                 }
-            }
-            drop(worker);
-            // A worker that ended without reporting its head collector (it cannot: panics are caught) would
-            // loop here forever; make progress regardless.
-            if pending.front() == Some(&first) && results[first].is_none() {
-                if let Some(i) = pending.pop_front() {
+            };
+            progress.stop.store(true, Ordering::Release);
+            let finished_now = progress.take();
+            pending.retain(|i| !finished_now.iter().any(|(j, _, _)| j == i));
+            done.extend(finished_now);
+            match hung {
+                // It returned just as the scrape gave up on it: its result is in already.
+                Some((i, _)) if done.iter().any(|(j, _, _)| *j == i) => {}
+                Some((i, since)) => {
+                    pending.retain(|&p| p != i);
                     let slot = &self.slots[i];
-                    results[i] = Some((
+                    done.push((
+                        i,
                         Outcome {
                             name: slot.collector.name(),
                             family: slot.family,
-                            duration: Duration::ZERO,
-                            result: Err("the collection worker ended unexpectedly".into()),
+                            duration: since.elapsed(),
+                            result: Err(format!(
+                                "timed out after {:?}; still running in the background",
+                                self.timeout
+                            )),
                             no_data: false,
                         },
                         MetricSet::new(),
                     ));
                 }
+                None => {
+                    // The worker finished; anything not reported (it cannot happen: panics are caught)
+                    // is recorded rather than retried forever.
+                    for i in pending.drain(..) {
+                        let slot = &self.slots[i];
+                        done.push((
+                            i,
+                            Outcome {
+                                name: slot.collector.name(),
+                                family: slot.family,
+                                duration: Duration::ZERO,
+                                result: Err("the collection worker ended unexpectedly".into()),
+                                no_data: false,
+                            },
+                            MetricSet::new(),
+                        ));
+                    }
+                }
             }
         }
-        results.into_iter().flatten().collect()
+        done
+    }
+
+    /// Run every collector: the list is dealt round-robin to two queues that run in parallel (the machine
+    /// permitting), which halves scrape latency for little extra CPU.
+    async fn run_all(&self) -> Vec<(Outcome, MetricSet)> {
+        let n = self.slots.len();
+        let (a, b): (Vec<usize>, Vec<usize>) = if self.parallel {
+            (0..n).partition(|i| i % 2 == 0)
+        } else {
+            ((0..n).collect(), Vec::new())
+        };
+        let (ra, rb) = tokio::join!(self.run_queue(a), self.run_queue(b));
+        let mut all: Vec<(usize, Outcome, MetricSet)> = ra.into_iter().chain(rb).collect();
+        all.sort_by_key(|(i, _, _)| *i);
+        all.into_iter().map(|(_, o, m)| (o, m)).collect()
     }
 
     /// Run every collector and encode the result.
@@ -182,7 +248,10 @@ fn run_slot(slot: &Slot) -> (Outcome, MetricSet) {
     if slot.busy.swap(true, Ordering::AcqRel) {
         return (
             outcome(
-                Err("the previous collection has not returned yet (hung in the kernel?); skipped".into()),
+                Err(
+                    "the previous collection has not returned yet (hung in the kernel?); skipped"
+                        .into(),
+                ),
                 false,
             ),
             MetricSet::new(),
@@ -199,7 +268,10 @@ fn run_slot(slot: &Slot) -> (Outcome, MetricSet) {
             let no_data = e.is_no_data();
             (outcome(Err(e.to_string()), no_data), MetricSet::new())
         }
-        Err(_) => (outcome(Err("collector panicked".into()), false), MetricSet::new()),
+        Err(_) => (
+            outcome(Err("collector panicked".into()), false),
+            MetricSet::new(),
+        ),
     }
 }
 
@@ -333,7 +405,9 @@ mod tests {
         assert!(first
             .text
             .contains("node_scrape_collector_success{collector=\"empty\"} 0"));
-        assert!(first.text.contains("node_scrape_collector_success{collector=\"panicky\"} 0"));
+        assert!(first
+            .text
+            .contains("node_scrape_collector_success{collector=\"panicky\"} 0"));
         let panicky = first.outcomes.iter().find(|o| o.name == "panicky").unwrap();
         assert!(panicky.result.as_ref().unwrap_err().contains("panicked"));
         let empty = first.outcomes.iter().find(|o| o.name == "empty").unwrap();
