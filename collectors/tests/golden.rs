@@ -24,6 +24,17 @@ fn fixture_tree_encodes_to_the_golden_file() {
         textfile_directory: Some(f.join("textfile")),
         ..NodeConfig::default()
     };
+    // The textfile collector reports file mtimes and paths: pin the mtimes, and write the fixture root as
+    // `<fixtures>` below, so the golden file does not depend on the checkout.
+    let pinned = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+    for entry in std::fs::read_dir(f.join("textfile")).expect("textfile fixtures") {
+        let path = entry.expect("dir entry").path();
+        let file = std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .expect("fixture");
+        file.set_modified(pinned).expect("setting the mtime");
+    }
     let mut all = MetricSet::new();
     let mut ran = Vec::new();
     for name in node::names().filter(|n| !NOT_FROM_FILES.contains(n)) {
@@ -36,7 +47,9 @@ fn fixture_tree_encodes_to_the_golden_file() {
         }
         all.extend(out);
     }
-    let text = hostlens_collectors::encode::encode_text(all.into_families()).expect("encodes");
+    let text = hostlens_collectors::encode::encode_text(all.into_families())
+        .expect("encodes")
+        .replace(&f.display().to_string(), "<fixtures>");
     let golden = f.join("e2e-output.txt");
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::write(&golden, &text).expect("writing the golden file");
