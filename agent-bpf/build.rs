@@ -14,7 +14,8 @@ fn fail(msg: &str) -> ! {
 }
 
 fn main() {
-    let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
+    let manifest =
+        PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR"));
     let clang = std::env::var("CLANG").unwrap_or_else(|_| "clang".to_string());
     println!("cargo:rerun-if-env-changed=CLANG");
@@ -28,10 +29,15 @@ fn main() {
         "s390x" => "s390",
         "powerpc64" => "powerpc",
         "loongarch64" => "loongarch",
-        other => fail(&format!("no eBPF target arch known for the Rust target arch {other:?}")),
+        other => fail(&format!(
+            "no eBPF target arch known for the Rust target arch {other:?}"
+        )),
     };
     let include = manifest.join("src/include");
-    let libbpf = ["/usr/include/bpf/bpf_helpers.h", "/usr/local/include/bpf/bpf_helpers.h"];
+    let libbpf = [
+        "/usr/include/bpf/bpf_helpers.h",
+        "/usr/local/include/bpf/bpf_helpers.h",
+    ];
     if !libbpf.iter().any(|p| Path::new(p).is_file()) && std::env::var_os("BPF_CFLAGS").is_none() {
         fail(
             "libbpf's headers (bpf/bpf_helpers.h) are missing: `apt-get install libbpf-dev` \
@@ -60,7 +66,9 @@ fn main() {
             Err(e) => fail(&format!("running `{clang}`: {e}")),
         };
         if !status.success() {
-            fail(&format!("`{cmd:?}` failed ({status}); see the compiler's messages above"));
+            fail(&format!(
+                "`{cmd:?}` failed ({status}); see the compiler's messages above"
+            ));
         }
     }
     println!("cargo:rerun-if-env-changed=BPF_CFLAGS");
