@@ -159,9 +159,12 @@ fn direct_writes(dir: &Path, count: u64) -> std::io::Result<()> {
     std::fs::remove_file(&path)
 }
 
+/// A series' labels without `le`.
+type Labels = Vec<(String, String)>;
+
 /// For every histogram series: buckets cumulative in `le` order, ending in +Inf == _count.
 fn check_histograms(e: &Exposition, name: &str) -> usize {
-    let mut series: BTreeMap<Vec<(String, String)>, Vec<(f64, f64)>> = BTreeMap::new();
+    let mut series: BTreeMap<Labels, Vec<(f64, f64)>> = BTreeMap::new();
     for s in e.by_name(&format!("{name}_bucket")) {
         let key: Vec<_> = s
             .labels
