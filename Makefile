@@ -37,6 +37,7 @@ shellcheck:
 ## Benchmarks: the agent side by side with node_exporter on this machine (see README).
 bench: test-deps release
 	python3 scripts/bench_node.py
+	bash scripts/bench_ebpf.sh
 
 clean:
 	cargo clean

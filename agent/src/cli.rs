@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::{Arg, ArgAction, ArgMatches, CommandFactory, FromArgMatches, Parser};
+use hostlens_collectors::ebpf::EbpfConfig;
 use hostlens_collectors::node::{self, NodeConfig};
 use hostlens_collectors::Roots;
 
@@ -105,6 +106,25 @@ pub struct Cli {
     /// Regexp of power supplies to ignore.
     #[arg(long = "collector.powersupply.ignored-supplies")]
     pub powersupply_ignored_supplies: Option<String>,
+    /// Enable the ebpf family (ebpf_exporter's syscalls, biolatency, llcstat): on by default, off with
+    /// --collector.disable-defaults unless given.
+    #[arg(long = "collector.ebpf", overrides_with = "no_ebpf")]
+    pub ebpf: bool,
+    /// Disable the ebpf family (nothing is loaded into the kernel).
+    #[arg(long = "no-collector.ebpf", overrides_with = "ebpf")]
+    pub no_ebpf: bool,
+    /// Do not load the syscalls eBPF program (it hooks every syscall of the host).
+    #[arg(long = "no-collector.ebpf.syscalls")]
+    pub no_ebpf_syscalls: bool,
+    /// Do not load the biolatency eBPF program.
+    #[arg(long = "no-collector.ebpf.biolatency")]
+    pub no_ebpf_biolatency: bool,
+    /// Do not load the llcstat eBPF program.
+    #[arg(long = "no-collector.ebpf.llcstat")]
+    pub no_ebpf_llcstat: bool,
+    /// With --once: how long the eBPF programs count between attaching and the scrape.
+    #[arg(long = "ebpf.once-window", default_value = "1s", value_parser = parse_duration)]
+    pub ebpf_once_window: Duration,
     /// Log level: error, warn, info, debug.
     #[arg(long = "log.level", default_value = "info")]
     pub log_level: tracing::Level,
@@ -213,6 +233,33 @@ where
 }
 
 impl Options {
+    /// Whether the ebpf family runs: `--collector.ebpf` / `--no-collector.ebpf` (the last wins), else on
+    /// unless `--collector.disable-defaults`.
+    pub fn ebpf_enabled(&self) -> bool {
+        let c = &self.cli;
+        if c.no_ebpf {
+            false
+        } else {
+            c.ebpf || !c.disable_defaults
+        }
+    }
+
+    /// The ebpf family's configuration.
+    pub fn ebpf_config(&self, roots: std::sync::Arc<Roots>) -> EbpfConfig {
+        let c = &self.cli;
+        let mut cfg = EbpfConfig::new(roots);
+        for (off, name) in [
+            (c.no_ebpf_syscalls, "syscalls"),
+            (c.no_ebpf_biolatency, "biolatency"),
+            (c.no_ebpf_llcstat, "llcstat"),
+        ] {
+            if off {
+                cfg.disabled.push(name.to_string());
+            }
+        }
+        cfg
+    }
+
     /// The node collectors' configuration from the flags (node_exporter's defaults where a flag is unset).
     pub fn node_config(&self) -> NodeConfig {
         let c = &self.cli;
@@ -292,6 +339,28 @@ mod tests {
         // The last of a pair wins, as with node_exporter's kingpin flags.
         let o = parse(["agent", "--no-collector.loadavg", "--collector.loadavg"]).unwrap();
         assert!(o.enabled.contains(&"loadavg"));
+    }
+
+    #[test]
+    fn ebpf_toggles() {
+        assert!(parse(["agent"]).unwrap().ebpf_enabled());
+        assert!(!parse(["agent", "--no-collector.ebpf"])
+            .unwrap()
+            .ebpf_enabled());
+        assert!(!parse(["agent", "--collector.disable-defaults"])
+            .unwrap()
+            .ebpf_enabled());
+        assert!(
+            parse(["agent", "--collector.disable-defaults", "--collector.ebpf"])
+                .unwrap()
+                .ebpf_enabled()
+        );
+        assert!(parse(["agent", "--no-collector.ebpf", "--collector.ebpf"])
+            .unwrap()
+            .ebpf_enabled());
+        let o = parse(["agent", "--no-collector.ebpf.llcstat"]).unwrap();
+        let cfg = o.ebpf_config(std::sync::Arc::new(Roots::default()));
+        assert_eq!(cfg.disabled, vec!["llcstat".to_string()]);
     }
 
     #[test]

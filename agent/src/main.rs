@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use hostlens_collectors::node;
+use hostlens_collectors::{ebpf, node};
 
 use crate::scrape::Scraper;
 
@@ -48,7 +48,35 @@ fn build_scraper(opts: &cli::Options) -> Result<Scraper> {
             })?;
         scraper.add("node", collector);
     }
+    if opts.ebpf_enabled() {
+        add_ebpf(&mut scraper, opts, cfg.roots.clone());
+    }
     Ok(scraper)
+}
+
+/// Set up the ebpf family and add its collectors. What cannot run on this host (no BTF, missing
+/// capabilities, no hardware counters) is logged once here and reported by `hostlens_ebpf_program_attached`;
+/// it is a degradation, never a reason to stop serving the other families.
+fn add_ebpf(scraper: &mut Scraper, opts: &cli::Options, roots: Arc<hostlens_collectors::Roots>) {
+    let family = ebpf::setup(&opts.ebpf_config(roots));
+    if let Some(reason) = &family.family_off {
+        tracing::warn!("ebpf family off: {reason}");
+    } else {
+        for s in &family.status {
+            if s.attached {
+                tracing::info!(program = s.program, "eBPF program attached");
+            } else {
+                tracing::warn!(
+                    program = s.program,
+                    "eBPF program not attached: {}",
+                    s.detail
+                );
+            }
+        }
+    }
+    for c in family.collectors {
+        scraper.add("ebpf", c);
+    }
 }
 
 async fn run(opts: cli::Options) -> Result<ExitCode> {
@@ -61,10 +89,26 @@ async fn run(opts: cli::Options) -> Result<ExitCode> {
                 if *default { "" } else { " (off by default)" }
             );
         }
+        for name in ebpf::PROGRAMS {
+            let off = !opts.ebpf_enabled()
+                || opts
+                    .ebpf_config(Default::default())
+                    .disabled
+                    .iter()
+                    .any(|d| d == name);
+            println!(
+                "{name:<20} ebpf  {}",
+                if off { "disabled" } else { "enabled" }
+            );
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let scraper = build_scraper(&opts)?;
     if opts.cli.once {
+        if opts.ebpf_enabled() {
+            // Let the programs count something before the one scrape.
+            tokio::time::sleep(opts.cli.ebpf_once_window).await;
+        }
         let scrape = scraper.scrape().await;
         let mut stdout = std::io::stdout().lock();
         stdout
