@@ -28,6 +28,8 @@ pub mod meminfo;
 pub mod netclass;
 pub mod netdev;
 pub mod netstat;
+pub mod nfs;
+pub mod nfsd;
 pub mod os;
 pub mod powersupplyclass;
 pub mod pressure;
@@ -132,6 +134,8 @@ pub const COLLECTORS: &[(&str, bool, Ctor)] = &[
     ("netclass", true, netclass::new),
     ("netdev", true, netdev::new),
     ("netstat", true, netstat::new),
+    ("nfs", true, nfs::new),
+    ("nfsd", true, nfsd::new),
     ("os", true, os::new),
     ("powersupplyclass", true, powersupplyclass::new),
     ("pressure", true, pressure::new),
