@@ -12,6 +12,7 @@ use crate::{Collector, Roots};
 
 pub mod arp;
 pub mod bonding;
+pub mod btrfs;
 pub mod conntrack;
 pub mod cpu;
 pub mod cpufreq;
@@ -118,6 +119,7 @@ type Ctor = fn(&NodeConfig) -> Result<Box<dyn Collector>, crate::CollectError>;
 pub const COLLECTORS: &[(&str, bool, Ctor)] = &[
     ("arp", true, arp::new),
     ("bonding", true, bonding::new),
+    ("btrfs", true, btrfs::new),
     ("conntrack", true, conntrack::new),
     ("cpu", true, cpu::new),
     ("cpufreq", true, cpufreq::new),
