@@ -105,6 +105,9 @@ pub struct Cli {
     /// Regexp of power supplies to ignore.
     #[arg(long = "collector.powersupply.ignored-supplies")]
     pub powersupply_ignored_supplies: Option<String>,
+    /// Expose expensive bcache priority stats.
+    #[arg(long = "collector.bcache.priorityStats")]
+    pub bcache_priority_stats: bool,
     /// Log level: error, warn, info, debug.
     #[arg(long = "log.level", default_value = "info")]
     pub log_level: tracing::Level,
@@ -258,6 +261,7 @@ impl Options {
         cfg.cpu_guest = !c.no_cpu_guest;
         cfg.cpu_info = c.cpu_info;
         cfg.stat_softirq = c.stat_softirq;
+        cfg.bcache_priority_stats = c.bcache_priority_stats;
         cfg
     }
 }

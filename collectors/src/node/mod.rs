@@ -11,6 +11,7 @@ use std::time::Duration;
 use crate::{Collector, Roots};
 
 pub mod arp;
+pub mod bcache;
 pub mod bonding;
 pub mod btrfs;
 pub mod conntrack;
@@ -86,6 +87,9 @@ pub struct NodeConfig {
     pub ipvs_backend_labels: String,
     /// `--collector.powersupply.ignored-supplies`: regex of power supply names to skip.
     pub powersupply_ignored_supplies: String,
+    /// `--collector.bcache.priorityStats`: export node_bcache_priority_stats_* (reads each cache's
+    /// `priority_stats`, which is expensive for the kernel to produce).
+    pub bcache_priority_stats: bool,
 }
 
 impl Default for NodeConfig {
@@ -109,6 +113,7 @@ impl Default for NodeConfig {
             netstat_fields: netstat::DEFAULT_FIELDS.to_string(),
             ipvs_backend_labels: ipvs::ALL_BACKEND_LABELS.join(","),
             powersupply_ignored_supplies: "^$".to_string(),
+            bcache_priority_stats: false,
         }
     }
 }
@@ -118,6 +123,7 @@ type Ctor = fn(&NodeConfig) -> Result<Box<dyn Collector>, crate::CollectError>;
 /// Every node collector: name, enabled by default, constructor.
 pub const COLLECTORS: &[(&str, bool, Ctor)] = &[
     ("arp", true, arp::new),
+    ("bcache", true, bcache::new),
     ("bonding", true, bonding::new),
     ("btrfs", true, btrfs::new),
     ("conntrack", true, conntrack::new),
