@@ -67,7 +67,7 @@ def peak_rss(pid):
 
 def collectors_of_ours(agent):
     out = subprocess.run([agent, "--list-collectors"], capture_output=True, text=True, check=True).stdout
-    return [l.split()[0] for l in out.splitlines() if "enabled" in l and "disabled" not in l]
+    return [l.split()[0] for l in out.splitlines() if l.split()[1:3] == ["node", "enabled"]]
 
 
 def main():

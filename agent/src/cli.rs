@@ -125,6 +125,9 @@ pub struct Cli {
     /// With --once: how long the eBPF programs count between attaching and the scrape.
     #[arg(long = "ebpf.once-window", default_value = "1s", value_parser = parse_duration)]
     pub ebpf_once_window: Duration,
+    /// Expose expensive bcache priority stats.
+    #[arg(long = "collector.bcache.priorityStats")]
+    pub bcache_priority_stats: bool,
     /// Log level: error, warn, info, debug.
     #[arg(long = "log.level", default_value = "info")]
     pub log_level: tracing::Level,
@@ -305,6 +308,7 @@ impl Options {
         cfg.cpu_guest = !c.no_cpu_guest;
         cfg.cpu_info = c.cpu_info;
         cfg.stat_softirq = c.stat_softirq;
+        cfg.bcache_priority_stats = c.bcache_priority_stats;
         cfg
     }
 }

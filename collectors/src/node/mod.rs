@@ -11,7 +11,9 @@ use std::time::Duration;
 use crate::{Collector, Roots};
 
 pub mod arp;
+pub mod bcache;
 pub mod bonding;
+pub mod btrfs;
 pub mod conntrack;
 pub mod cpu;
 pub mod cpufreq;
@@ -28,6 +30,8 @@ pub mod meminfo;
 pub mod netclass;
 pub mod netdev;
 pub mod netstat;
+pub mod nfs;
+pub mod nfsd;
 pub mod os;
 pub mod powersupplyclass;
 pub mod pressure;
@@ -83,6 +87,9 @@ pub struct NodeConfig {
     pub ipvs_backend_labels: String,
     /// `--collector.powersupply.ignored-supplies`: regex of power supply names to skip.
     pub powersupply_ignored_supplies: String,
+    /// `--collector.bcache.priorityStats`: export node_bcache_priority_stats_* (reads each cache's
+    /// `priority_stats`, which is expensive for the kernel to produce).
+    pub bcache_priority_stats: bool,
 }
 
 impl Default for NodeConfig {
@@ -106,6 +113,7 @@ impl Default for NodeConfig {
             netstat_fields: netstat::DEFAULT_FIELDS.to_string(),
             ipvs_backend_labels: ipvs::ALL_BACKEND_LABELS.join(","),
             powersupply_ignored_supplies: "^$".to_string(),
+            bcache_priority_stats: false,
         }
     }
 }
@@ -115,7 +123,9 @@ type Ctor = fn(&NodeConfig) -> Result<Box<dyn Collector>, crate::CollectError>;
 /// Every node collector: name, enabled by default, constructor.
 pub const COLLECTORS: &[(&str, bool, Ctor)] = &[
     ("arp", true, arp::new),
+    ("bcache", true, bcache::new),
     ("bonding", true, bonding::new),
+    ("btrfs", true, btrfs::new),
     ("conntrack", true, conntrack::new),
     ("cpu", true, cpu::new),
     ("cpufreq", true, cpufreq::new),
@@ -132,6 +142,8 @@ pub const COLLECTORS: &[(&str, bool, Ctor)] = &[
     ("netclass", true, netclass::new),
     ("netdev", true, netdev::new),
     ("netstat", true, netstat::new),
+    ("nfs", true, nfs::new),
+    ("nfsd", true, nfsd::new),
     ("os", true, os::new),
     ("powersupplyclass", true, powersupplyclass::new),
     ("pressure", true, pressure::new),

@@ -1,0 +1,356 @@
+//! `nfsd`: node_nfsd_* from the NFS server's statistics, `/proc/net/rpc/nfsd`, as node_exporter 1.5
+//! (procfs 0.8 `nfs.ServerRPCStats`) reads them. No data when the file is absent (no nfsd module).
+//!
+//! Read with [`Roots::proc_net`] like `nfs` (the counters are per network namespace).
+
+use std::sync::Arc;
+
+use crate::error::ParseError;
+use crate::roots::read_to_string;
+use crate::{CollectError, Collector, MetricSet, Roots};
+
+use super::nfs::{
+    exact, padded, parse_network, proc_values, split_line, Network, V2_PROCS, V3_PROCS,
+};
+use super::NodeConfig;
+
+/// The NFSv4 server operations node_exporter exports: (method label, operation number in `proc4ops`).
+const V4_OPS: &[(&str, usize)] = &[
+    ("Access", 3),
+    ("Close", 4),
+    ("Commit", 5),
+    ("Create", 6),
+    ("DelegPurge", 7),
+    ("DelegReturn", 8),
+    ("GetAttr", 9),
+    ("GetFH", 10),
+    ("Link", 11),
+    ("Lock", 12),
+    ("Lockt", 13),
+    ("Locku", 14),
+    ("Lookup", 15),
+    ("LookupRoot", 16),
+    ("Nverify", 17),
+    ("Open", 18),
+    ("OpenAttr", 19),
+    ("OpenConfirm", 20),
+    ("OpenDgrd", 21),
+    ("PutFH", 22),
+    ("Read", 25),
+    ("ReadDir", 26),
+    ("ReadLink", 27),
+    ("Remove", 28),
+    ("Rename", 29),
+    ("Renew", 30),
+    ("RestoreFH", 31),
+    ("SaveFH", 32),
+    ("SecInfo", 33),
+    ("SetAttr", 34),
+    ("Verify", 35),
+    ("Write", 36),
+    ("RelLockOwner", 37),
+];
+
+/// `/proc/net/rpc/nfsd`, the fields node_exporter exports. Missing lines read as zeros.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerRpcStats {
+    /// `rc`: hits, misses, nocache.
+    pub reply_cache: [u64; 3],
+    /// `fh`: the first value, stale file handles (the others are unused by the kernel).
+    pub fh_stale: u64,
+    /// `io`: bytes read, written.
+    pub io: [u64; 2],
+    /// `th`: the first value, the number of threads.
+    pub threads: u64,
+    /// `ra`: cache size and not-found (the histogram between them is not exported).
+    pub ra_size: u64,
+    pub ra_not_found: u64,
+    pub network: Network,
+    /// `rpc`: count, bad count, bad format, bad auth, bad client.
+    pub rpc: [u64; 5],
+    pub v2: [u64; 18],
+    pub v3: [u64; 22],
+    /// `proc4ops`, the first 38 operations (procfs 0.8 requires at least 39 values).
+    pub v4_ops: [u64; 39],
+}
+
+impl Default for ServerRpcStats {
+    fn default() -> Self {
+        ServerRpcStats {
+            reply_cache: [0; 3],
+            fh_stale: 0,
+            io: [0; 2],
+            threads: 0,
+            ra_size: 0,
+            ra_not_found: 0,
+            network: Network::default(),
+            rpc: [0; 5],
+            v2: [0; 18],
+            v3: [0; 22],
+            v4_ops: [0; 39],
+        }
+    }
+}
+
+/// Parse `/proc/net/rpc/nfsd`. Unknown line labels (newer kernels add some, e.g. `wdeleg_getattr`) are
+/// skipped; procfs 0.8 fails on them.
+pub fn parse_server_rpc_stats(text: &str) -> Result<ServerRpcStats, ParseError> {
+    let mut s = ServerRpcStats::default();
+    for line in text.lines() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        // `th` carries floats after its first two values; only those two are parsed.
+        if line.split_whitespace().next() == Some("th") {
+            let v = line
+                .split_whitespace()
+                .skip(1)
+                .take(2)
+                .map(|x| {
+                    x.parse::<u64>()
+                        .map_err(|_| ParseError::new(format!("invalid th line {line:?}")))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let [threads, _full] = exact("th", &v)?;
+            s.threads = threads;
+            continue;
+        }
+        let (label, v) = split_line(line)?;
+        match label {
+            "rc" => s.reply_cache = exact("rc", &v)?,
+            "fh" => s.fh_stale = exact::<5>("fh", &v)?[0],
+            "io" => s.io = exact("io", &v)?,
+            "ra" => {
+                let ra = exact::<12>("ra", &v)?;
+                s.ra_size = ra[0];
+                s.ra_not_found = ra[11];
+            }
+            "net" => s.network = parse_network(&v)?,
+            "rpc" => s.rpc = exact("rpc", &v)?,
+            "proc2" => s.v2 = padded(proc_values(label, &v, 18)?),
+            "proc3" => s.v3 = padded(proc_values(label, &v, 22)?),
+            "proc4" => {
+                let v4 = proc_values(label, &v, 2)?;
+                if v4.len() != 2 {
+                    return Err(ParseError::new(format!("invalid proc4 line {line:?}")));
+                }
+            }
+            "proc4ops" => s.v4_ops = padded(proc_values(label, &v, 39)?),
+            _ => {}
+        }
+    }
+    Ok(s)
+}
+
+pub struct Nfsd {
+    roots: Arc<Roots>,
+}
+
+pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
+    Ok(Box::new(Nfsd {
+        roots: cfg.roots.clone(),
+    }))
+}
+
+const REQUESTS_HELP: &str = "Total number NFSd Requests by method and protocol.";
+
+impl Collector for Nfsd {
+    fn name(&self) -> &'static str {
+        "nfsd"
+    }
+
+    fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+        let path = self.roots.proc_net("rpc/nfsd");
+        let text = match read_to_string(&path) {
+            Err(e) if e.is_no_data() => {
+                return Err(CollectError::NoData(format!("{} absent", path.display())))
+            }
+            r => r?,
+        };
+        let s = parse_server_rpc_stats(&text).map_err(|e| e.at(&path))?;
+        let counters: [(&str, &str, u64); 6] = [
+            (
+                "node_nfsd_reply_cache_hits_total",
+                "Total number of NFSd Reply Cache hits (client lost server response).",
+                s.reply_cache[0],
+            ),
+            (
+                "node_nfsd_reply_cache_misses_total",
+                "Total number of NFSd Reply Cache an operation that requires caching (idempotent).",
+                s.reply_cache[1],
+            ),
+            (
+                "node_nfsd_reply_cache_nocache_total",
+                "Total number of NFSd Reply Cache non-idempotent operations (rename/delete/…).",
+                s.reply_cache[2],
+            ),
+            (
+                "node_nfsd_file_handles_stale_total",
+                "Total number of NFSd stale file handles",
+                s.fh_stale,
+            ),
+            (
+                "node_nfsd_disk_bytes_read_total",
+                "Total NFSd bytes read.",
+                s.io[0],
+            ),
+            (
+                "node_nfsd_disk_bytes_written_total",
+                "Total NFSd bytes written.",
+                s.io[1],
+            ),
+        ];
+        for (name, help, v) in counters {
+            out.counter(name, help, &[], v as f64);
+        }
+        out.gauge(
+            "node_nfsd_server_threads",
+            "Total number of NFSd kernel threads that are running.",
+            &[],
+            s.threads as f64,
+        );
+        out.gauge(
+            "node_nfsd_read_ahead_cache_size_blocks",
+            "How large the read ahead cache is in blocks.",
+            &[],
+            s.ra_size as f64,
+        );
+        out.counter(
+            "node_nfsd_read_ahead_cache_not_found_total",
+            "Total number of NFSd read ahead cache not found.",
+            &[],
+            s.ra_not_found as f64,
+        );
+        const PACKETS_HELP: &str = "Total NFSd network packets (sent+received) by protocol type.";
+        out.counter(
+            "node_nfsd_packets_total",
+            PACKETS_HELP,
+            &[("proto", "udp")],
+            s.network.udp_count as f64,
+        );
+        out.counter(
+            "node_nfsd_packets_total",
+            PACKETS_HELP,
+            &[("proto", "tcp")],
+            s.network.tcp_count as f64,
+        );
+        out.counter(
+            "node_nfsd_connections_total",
+            "Total number of NFSd TCP connections.",
+            &[],
+            s.network.tcp_connect as f64,
+        );
+        const RPC_ERR_HELP: &str = "Total number of NFSd RPC errors by error type.";
+        for (kind, v) in [("fmt", s.rpc[2]), ("auth", s.rpc[3]), ("cInt", s.rpc[4])] {
+            out.counter(
+                "node_nfsd_rpc_errors_total",
+                RPC_ERR_HELP,
+                &[("error", kind)],
+                v as f64,
+            );
+        }
+        out.counter(
+            "node_nfsd_server_rpcs_total",
+            "Total number of NFSd RPCs.",
+            &[],
+            s.rpc[0] as f64,
+        );
+        // v2 and v3 without the Null procedure, as node_exporter lists them.
+        for (proto, names, values) in [
+            ("2", &V2_PROCS[1..], &s.v2[1..]),
+            ("3", &V3_PROCS[1..], &s.v3[1..]),
+        ] {
+            for (method, v) in names.iter().zip(values) {
+                out.counter(
+                    "node_nfsd_requests_total",
+                    REQUESTS_HELP,
+                    &[("method", method), ("proto", proto)],
+                    *v as f64,
+                );
+            }
+        }
+        for (method, op) in V4_OPS {
+            out.counter(
+                "node_nfsd_requests_total",
+                REQUESTS_HELP,
+                &[("method", method), ("proto", "4")],
+                s.v4_ops[*op] as f64,
+            );
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::node::testutil::fixture_config;
+
+    const FIXTURE: &str = include_str!("../../tests/fixtures/proc/net/rpc/nfsd");
+
+    #[test]
+    fn parses_fixture() {
+        let s = parse_server_rpc_stats(FIXTURE).unwrap();
+        assert_eq!(s.reply_cache, [0, 31192, 102]);
+        assert_eq!(s.fh_stale, 3);
+        assert_eq!(s.io, [1245302, 9812345678]);
+        assert_eq!(s.threads, 8);
+        assert_eq!((s.ra_size, s.ra_not_found), (32, 7));
+        assert_eq!(s.network.tcp_connect, 48);
+        assert_eq!(s.rpc[0], 31294);
+        assert_eq!(s.v2[4], 4410); // Lookup
+        assert_eq!(s.v3[3], 2719); // Lookup
+        assert_eq!(s.v4_ops[3], 1098); // ACCESS
+        assert_eq!(s.v4_ops[9], 8179); // GETATTR
+    }
+
+    #[test]
+    fn newer_kernel_without_ra_and_with_new_lines() {
+        let s = parse_server_rpc_stats(
+            "rc 1 2 3\nth 16 0\nwdeleg_getattr 5\nproc4 2 0 9\nproc4ops 40 0 0 0 7 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+        )
+        .unwrap();
+        assert_eq!(s.threads, 16);
+        assert_eq!((s.ra_size, s.ra_not_found), (0, 0));
+        assert_eq!(s.v4_ops[3], 7);
+        // Strict counts where procfs is strict.
+        assert!(parse_server_rpc_stats("rc 1 2\n").is_err());
+        assert!(parse_server_rpc_stats("th 8\n").is_err());
+        assert!(parse_server_rpc_stats("proc4 3 0 1 2\n").is_err());
+        assert!(parse_server_rpc_stats("proc4ops 2 0 1\n").is_err());
+        assert!(parse_server_rpc_stats("ra 1 2 3\n").is_err());
+    }
+
+    #[test]
+    fn collects_from_fixture_root() {
+        let mut out = MetricSet::new();
+        new(&fixture_config()).unwrap().collect(&mut out).unwrap();
+        assert_eq!(out.value("node_nfsd_server_threads", &[]), Some(8.0));
+        assert_eq!(
+            out.value("node_nfsd_disk_bytes_written_total", &[]),
+            Some(9812345678.0)
+        );
+        assert_eq!(
+            out.value("node_nfsd_rpc_errors_total", &[("error", "cInt")]),
+            Some(0.0)
+        );
+        assert_eq!(
+            out.value(
+                "node_nfsd_requests_total",
+                &[("proto", "4"), ("method", "GetAttr")]
+            ),
+            Some(8179.0)
+        );
+        assert_eq!(
+            out.value(
+                "node_nfsd_requests_total",
+                &[("proto", "2"), ("method", "Lookup")]
+            ),
+            Some(4410.0)
+        );
+        assert_eq!(
+            out.get("node_nfsd_requests_total").unwrap().samples.len(),
+            17 + 21 + 33
+        );
+    }
+}
