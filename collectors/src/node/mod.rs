@@ -16,6 +16,7 @@ pub mod conntrack;
 pub mod cpu;
 pub mod cpufreq;
 pub mod diskstats;
+pub mod dmi;
 pub mod edac;
 pub mod entropy;
 pub mod filefd;
@@ -28,6 +29,7 @@ pub mod meminfo;
 pub mod netclass;
 pub mod netdev;
 pub mod netstat;
+pub mod nvme;
 pub mod os;
 pub mod powersupplyclass;
 pub mod pressure;
@@ -120,6 +122,7 @@ pub const COLLECTORS: &[(&str, bool, Ctor)] = &[
     ("cpu", true, cpu::new),
     ("cpufreq", true, cpufreq::new),
     ("diskstats", true, diskstats::new),
+    ("dmi", true, dmi::new),
     ("edac", true, edac::new),
     ("entropy", true, entropy::new),
     ("filefd", true, filefd::new),
@@ -132,6 +135,7 @@ pub const COLLECTORS: &[(&str, bool, Ctor)] = &[
     ("netclass", true, netclass::new),
     ("netdev", true, netdev::new),
     ("netstat", true, netstat::new),
+    ("nvme", true, nvme::new),
     ("os", true, os::new),
     ("powersupplyclass", true, powersupplyclass::new),
     ("pressure", true, pressure::new),
