@@ -105,6 +105,9 @@ pub struct Cli {
     /// Regexp of power supplies to ignore.
     #[arg(long = "collector.powersupply.ignored-supplies")]
     pub powersupply_ignored_supplies: Option<String>,
+    /// Export one node_rapl_joules_total with a rapl_zone label instead of one metric per zone.
+    #[arg(long = "collector.rapl.enable-zone-label")]
+    pub rapl_enable_zone_label: bool,
     /// Log level: error, warn, info, debug.
     #[arg(long = "log.level", default_value = "info")]
     pub log_level: tracing::Level,
@@ -258,6 +261,7 @@ impl Options {
         cfg.cpu_guest = !c.no_cpu_guest;
         cfg.cpu_info = c.cpu_info;
         cfg.stat_softirq = c.stat_softirq;
+        cfg.rapl_enable_zone_label = c.rapl_enable_zone_label;
         cfg
     }
 }

@@ -33,6 +33,7 @@ pub mod nvme;
 pub mod os;
 pub mod powersupplyclass;
 pub mod pressure;
+pub mod rapl;
 pub mod schedstat;
 pub mod selinux;
 pub mod sockstat;
@@ -85,6 +86,9 @@ pub struct NodeConfig {
     pub ipvs_backend_labels: String,
     /// `--collector.powersupply.ignored-supplies`: regex of power supply names to skip.
     pub powersupply_ignored_supplies: String,
+    /// `--collector.rapl.enable-zone-label`: one node_rapl_joules_total with a `rapl_zone` label instead of
+    /// node_rapl_<zone>_joules_total.
+    pub rapl_enable_zone_label: bool,
 }
 
 impl Default for NodeConfig {
@@ -108,6 +112,7 @@ impl Default for NodeConfig {
             netstat_fields: netstat::DEFAULT_FIELDS.to_string(),
             ipvs_backend_labels: ipvs::ALL_BACKEND_LABELS.join(","),
             powersupply_ignored_supplies: "^$".to_string(),
+            rapl_enable_zone_label: false,
         }
     }
 }
@@ -139,6 +144,7 @@ pub const COLLECTORS: &[(&str, bool, Ctor)] = &[
     ("os", true, os::new),
     ("powersupplyclass", true, powersupplyclass::new),
     ("pressure", true, pressure::new),
+    ("rapl", true, rapl::new),
     ("schedstat", true, schedstat::new),
     ("selinux", true, selinux::new),
     ("sockstat", true, sockstat::new),
