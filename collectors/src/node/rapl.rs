@@ -213,7 +213,7 @@ mod tests {
                 "node_rapl_dram_joules_total",
                 &[("index", "0"), ("path", &p("intel-rapl:0:2"))]
             ),
-            Some(18446744073709.551615)
+            Some(18_446_744_073_709_551_615.0 / 1e6)
         );
         assert_eq!(
             out.get("node_rapl_package_joules_total").unwrap().kind,
