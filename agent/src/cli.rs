@@ -108,6 +108,9 @@ pub struct Cli {
     /// Export one node_rapl_joules_total with a rapl_zone label instead of one metric per zone.
     #[arg(long = "collector.rapl.enable-zone-label")]
     pub rapl_enable_zone_label: bool,
+    /// Regexp of tape devices to ignore (tapestats).
+    #[arg(long = "collector.tapestats.ignored-devices")]
+    pub tapestats_ignored_devices: Option<String>,
     /// Log level: error, warn, info, debug.
     #[arg(long = "log.level", default_value = "info")]
     pub log_level: tracing::Level,
@@ -251,6 +254,10 @@ impl Options {
         set(
             &mut cfg.powersupply_ignored_supplies,
             &c.powersupply_ignored_supplies,
+        );
+        set(
+            &mut cfg.tapestats_ignored_devices,
+            &c.tapestats_ignored_devices,
         );
         if let Some(t) = c.fs_mount_timeout {
             cfg.fs_mount_timeout = t;

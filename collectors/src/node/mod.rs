@@ -40,6 +40,7 @@ pub mod sockstat;
 pub mod softnet;
 pub mod stat;
 mod sysread;
+pub mod tapestats;
 pub mod textfile;
 pub mod thermal_zone;
 pub mod time;
@@ -89,6 +90,8 @@ pub struct NodeConfig {
     /// `--collector.rapl.enable-zone-label`: one node_rapl_joules_total with a `rapl_zone` label instead of
     /// node_rapl_<zone>_joules_total.
     pub rapl_enable_zone_label: bool,
+    /// `--collector.tapestats.ignored-devices`: regex of tape devices to skip.
+    pub tapestats_ignored_devices: String,
 }
 
 impl Default for NodeConfig {
@@ -113,6 +116,7 @@ impl Default for NodeConfig {
             ipvs_backend_labels: ipvs::ALL_BACKEND_LABELS.join(","),
             powersupply_ignored_supplies: "^$".to_string(),
             rapl_enable_zone_label: false,
+            tapestats_ignored_devices: "^$".to_string(),
         }
     }
 }
@@ -150,6 +154,7 @@ pub const COLLECTORS: &[(&str, bool, Ctor)] = &[
     ("sockstat", true, sockstat::new),
     ("softnet", true, softnet::new),
     ("stat", true, stat::new),
+    ("tapestats", true, tapestats::new),
     ("textfile", true, textfile::new),
     ("thermal_zone", true, thermal_zone::new),
     ("time", true, time::new),
