@@ -19,6 +19,7 @@ pub mod diskstats;
 pub mod dmi;
 pub mod edac;
 pub mod entropy;
+pub mod fibrechannel;
 pub mod filefd;
 pub mod filesystem;
 pub mod hwmon;
@@ -134,6 +135,7 @@ pub const COLLECTORS: &[(&str, bool, Ctor)] = &[
     ("dmi", true, dmi::new),
     ("edac", true, edac::new),
     ("entropy", true, entropy::new),
+    ("fibrechannel", true, fibrechannel::new),
     ("filefd", true, filefd::new),
     ("filesystem", true, filesystem::new),
     ("hwmon", true, hwmon::new),
