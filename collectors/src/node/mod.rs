@@ -23,6 +23,7 @@ pub mod fibrechannel;
 pub mod filefd;
 pub mod filesystem;
 pub mod hwmon;
+pub mod infiniband;
 pub mod ipvs;
 pub mod loadavg;
 pub mod mdadm;
@@ -139,6 +140,7 @@ pub const COLLECTORS: &[(&str, bool, Ctor)] = &[
     ("filefd", true, filefd::new),
     ("filesystem", true, filesystem::new),
     ("hwmon", true, hwmon::new),
+    ("infiniband", true, infiniband::new),
     ("ipvs", true, ipvs::new),
     ("loadavg", true, loadavg::new),
     ("mdadm", true, mdadm::new),
