@@ -128,6 +128,12 @@ pub struct Cli {
     /// Expose expensive bcache priority stats.
     #[arg(long = "collector.bcache.priorityStats")]
     pub bcache_priority_stats: bool,
+    /// Export one node_rapl_joules_total with a rapl_zone label instead of one metric per zone.
+    #[arg(long = "collector.rapl.enable-zone-label")]
+    pub rapl_enable_zone_label: bool,
+    /// Regexp of tape devices to ignore (tapestats).
+    #[arg(long = "collector.tapestats.ignored-devices")]
+    pub tapestats_ignored_devices: Option<String>,
     /// Log level: error, warn, info, debug.
     #[arg(long = "log.level", default_value = "info")]
     pub log_level: tracing::Level,
@@ -299,6 +305,10 @@ impl Options {
             &mut cfg.powersupply_ignored_supplies,
             &c.powersupply_ignored_supplies,
         );
+        set(
+            &mut cfg.tapestats_ignored_devices,
+            &c.tapestats_ignored_devices,
+        );
         if let Some(t) = c.fs_mount_timeout {
             cfg.fs_mount_timeout = t;
         }
@@ -309,6 +319,7 @@ impl Options {
         cfg.cpu_info = c.cpu_info;
         cfg.stat_softirq = c.stat_softirq;
         cfg.bcache_priority_stats = c.bcache_priority_stats;
+        cfg.rapl_enable_zone_label = c.rapl_enable_zone_label;
         cfg
     }
 }

@@ -18,11 +18,14 @@ pub mod conntrack;
 pub mod cpu;
 pub mod cpufreq;
 pub mod diskstats;
+pub mod dmi;
 pub mod edac;
 pub mod entropy;
+pub mod fibrechannel;
 pub mod filefd;
 pub mod filesystem;
 pub mod hwmon;
+pub mod infiniband;
 pub mod ipvs;
 pub mod loadavg;
 pub mod mdadm;
@@ -32,15 +35,18 @@ pub mod netdev;
 pub mod netstat;
 pub mod nfs;
 pub mod nfsd;
+pub mod nvme;
 pub mod os;
 pub mod powersupplyclass;
 pub mod pressure;
+pub mod rapl;
 pub mod schedstat;
 pub mod selinux;
 pub mod sockstat;
 pub mod softnet;
 pub mod stat;
 mod sysread;
+pub mod tapestats;
 pub mod textfile;
 pub mod thermal_zone;
 pub mod time;
@@ -90,6 +96,11 @@ pub struct NodeConfig {
     /// `--collector.bcache.priorityStats`: export node_bcache_priority_stats_* (reads each cache's
     /// `priority_stats`, which is expensive for the kernel to produce).
     pub bcache_priority_stats: bool,
+    /// `--collector.rapl.enable-zone-label`: one node_rapl_joules_total with a `rapl_zone` label instead of
+    /// node_rapl_<zone>_joules_total.
+    pub rapl_enable_zone_label: bool,
+    /// `--collector.tapestats.ignored-devices`: regex of tape devices to skip.
+    pub tapestats_ignored_devices: String,
 }
 
 impl Default for NodeConfig {
@@ -114,6 +125,8 @@ impl Default for NodeConfig {
             ipvs_backend_labels: ipvs::ALL_BACKEND_LABELS.join(","),
             powersupply_ignored_supplies: "^$".to_string(),
             bcache_priority_stats: false,
+            rapl_enable_zone_label: false,
+            tapestats_ignored_devices: "^$".to_string(),
         }
     }
 }
@@ -130,11 +143,14 @@ pub const COLLECTORS: &[(&str, bool, Ctor)] = &[
     ("cpu", true, cpu::new),
     ("cpufreq", true, cpufreq::new),
     ("diskstats", true, diskstats::new),
+    ("dmi", true, dmi::new),
     ("edac", true, edac::new),
     ("entropy", true, entropy::new),
+    ("fibrechannel", true, fibrechannel::new),
     ("filefd", true, filefd::new),
     ("filesystem", true, filesystem::new),
     ("hwmon", true, hwmon::new),
+    ("infiniband", true, infiniband::new),
     ("ipvs", true, ipvs::new),
     ("loadavg", true, loadavg::new),
     ("mdadm", true, mdadm::new),
@@ -144,14 +160,17 @@ pub const COLLECTORS: &[(&str, bool, Ctor)] = &[
     ("netstat", true, netstat::new),
     ("nfs", true, nfs::new),
     ("nfsd", true, nfsd::new),
+    ("nvme", true, nvme::new),
     ("os", true, os::new),
     ("powersupplyclass", true, powersupplyclass::new),
     ("pressure", true, pressure::new),
+    ("rapl", true, rapl::new),
     ("schedstat", true, schedstat::new),
     ("selinux", true, selinux::new),
     ("sockstat", true, sockstat::new),
     ("softnet", true, softnet::new),
     ("stat", true, stat::new),
+    ("tapestats", true, tapestats::new),
     ("textfile", true, textfile::new),
     ("thermal_zone", true, thermal_zone::new),
     ("time", true, time::new),

@@ -1,0 +1,198 @@
+//! `dmi`: node_dmi_info from `/sys/class/dmi/id/` (the SMBIOS strings the kernel exposes,
+//! Documentation/ABI/testing/sysfs-class-dmi-id), one series whose labels are the attributes present.
+//!
+//! As node_exporter, the files are read once when the collector is built (they do not change before the
+//! next boot); files root alone may read (`product_serial`, `board_serial`, `product_uuid`, …) are left out
+//! when permission is denied; invalid UTF-8 is replaced the way Go's `strings.ToValidUTF8` does it (one
+//! U+FFFD per run of bad bytes).
+
+use std::io::Read;
+use std::path::Path;
+
+use crate::{CollectError, Collector, Kind, MetricSet};
+
+use super::NodeConfig;
+
+/// sysfs file name and label name, in label-name order.
+const ATTRIBUTES: &[(&str, &str)] = &[
+    ("bios_date", "bios_date"),
+    ("bios_release", "bios_release"),
+    ("bios_vendor", "bios_vendor"),
+    ("bios_version", "bios_version"),
+    ("board_asset_tag", "board_asset_tag"),
+    ("board_name", "board_name"),
+    ("board_serial", "board_serial"),
+    ("board_vendor", "board_vendor"),
+    ("board_version", "board_version"),
+    ("chassis_asset_tag", "chassis_asset_tag"),
+    ("chassis_serial", "chassis_serial"),
+    ("chassis_vendor", "chassis_vendor"),
+    ("chassis_version", "chassis_version"),
+    ("product_family", "product_family"),
+    ("product_name", "product_name"),
+    ("product_serial", "product_serial"),
+    ("product_sku", "product_sku"),
+    ("product_uuid", "product_uuid"),
+    ("product_version", "product_version"),
+    ("sys_vendor", "system_vendor"),
+];
+
+const HELP: &str = "A metric with a constant '1' value labeled by bios_date, bios_release, bios_vendor, \
+bios_version, board_asset_tag, board_name, board_serial, board_vendor, board_version, chassis_asset_tag, \
+chassis_serial, chassis_vendor, chassis_version, product_family, product_name, product_serial, product_sku, \
+product_uuid, product_version, system_vendor if provided by DMI.";
+
+/// Bytes to a string as Go's `strings.ToValidUTF8(s, "\u{FFFD}")`: each run of invalid bytes becomes one
+/// replacement character.
+pub fn to_valid_utf8(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    let mut in_bad_run = false;
+    for chunk in bytes.utf8_chunks() {
+        if !chunk.valid().is_empty() {
+            out.push_str(chunk.valid());
+            in_bad_run = false;
+        }
+        if !chunk.invalid().is_empty() && !in_bad_run {
+            out.push('\u{FFFD}');
+            in_bad_run = true;
+        }
+    }
+    out
+}
+
+/// Read one attribute as procfs' `SysReadFile` does (one read of at most 128 bytes, whitespace trimmed).
+fn read_attribute(path: &Path) -> std::io::Result<String> {
+    let mut f = std::fs::File::open(path)?;
+    let mut buf = [0u8; 128];
+    let n = loop {
+        match f.read(&mut buf) {
+            Ok(n) => break n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    };
+    Ok(to_valid_utf8(buf[..n].trim_ascii()))
+}
+
+/// The labels of node_dmi_info (sorted by name) from the directory `dir`: every regular file of
+/// [`ATTRIBUTES`] that can be read. A missing directory gives no labels.
+pub fn read_dmi(dir: &Path) -> Result<Vec<(String, String)>, CollectError> {
+    let rd = match std::fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(CollectError::io(dir, e)),
+    };
+    let mut labels = Vec::new();
+    for entry in rd {
+        let entry = entry.map_err(|e| CollectError::io(dir, e))?;
+        if !entry.file_type().map(|t| t.is_file()).unwrap_or(false) {
+            continue;
+        }
+        let fname = entry.file_name();
+        let Some(&(_, label)) = ATTRIBUTES.iter().find(|(f, _)| fname.to_str() == Some(*f)) else {
+            continue;
+        };
+        let path = entry.path();
+        match read_attribute(&path) {
+            Ok(v) => labels.push((label.to_string(), v)),
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => continue,
+            Err(e) => return Err(CollectError::io(&path, e)),
+        }
+    }
+    labels.sort_unstable();
+    Ok(labels)
+}
+
+pub struct Dmi {
+    labels: Vec<(String, String)>,
+}
+
+pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
+    let labels = read_dmi(&cfg.roots.sys("class/dmi/id"))?;
+    Ok(Box::new(Dmi { labels }))
+}
+
+impl Collector for Dmi {
+    fn name(&self) -> &'static str {
+        "dmi"
+    }
+
+    fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+        if self.labels.is_empty() {
+            return Err(CollectError::NoData(
+                "no DMI information in /sys/class/dmi/id".to_string(),
+            ));
+        }
+        out.sample("node_dmi_info", HELP, Kind::Gauge, self.labels.clone(), 1.0);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::node::testutil::{fixture_config, fixture_root};
+    use crate::Roots;
+    use std::sync::Arc;
+
+    #[test]
+    fn go_style_utf8_repair() {
+        assert_eq!(to_valid_utf8(b"abc"), "abc");
+        assert_eq!(to_valid_utf8(b"\xff\xfe[\xc3"), "\u{FFFD}[\u{FFFD}");
+        assert_eq!(to_valid_utf8(b"a\x80\x80\x80b"), "a\u{FFFD}b");
+        assert_eq!(to_valid_utf8("Gr\u{fc}n".as_bytes()), "Gr\u{fc}n");
+    }
+
+    #[test]
+    fn reads_fixture_dmi() {
+        let labels = read_dmi(&fixture_root().join("sys/class/dmi/id")).unwrap();
+        let get = |k: &str| labels.iter().find(|(l, _)| l == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("system_vendor"), Some("Supermicro"));
+        assert_eq!(get("product_name"), Some("SYS-1029P-WTR"));
+        // Present but empty files give an empty label; chassis_type, modalias and uevent are not labels.
+        assert_eq!(get("chassis_version"), Some(""));
+        assert_eq!(get("product_version"), Some("0123456789 \u{FFFD}"));
+        assert!(get("chassis_type").is_none() && get("modalias").is_none());
+        // board_asset_tag is absent from the fixture, so it is not a label.
+        assert!(get("board_asset_tag").is_none());
+        assert!(labels.windows(2).all(|w| w[0].0 < w[1].0));
+    }
+
+    #[test]
+    fn collects_from_fixture_root() {
+        let mut out = MetricSet::new();
+        new(&fixture_config()).unwrap().collect(&mut out).unwrap();
+        let fam = out.get("node_dmi_info").unwrap();
+        assert_eq!(fam.samples.len(), 1);
+        assert_eq!(fam.samples[0].labels.len(), 19);
+        assert_eq!(
+            out.value(
+                "node_dmi_info",
+                &[
+                    ("bios_vendor", "American Megatrends Inc."),
+                    ("bios_release", "5.14")
+                ]
+            ),
+            Some(1.0)
+        );
+    }
+
+    #[test]
+    fn no_dmi_is_no_data() {
+        let f = fixture_root();
+        let cfg = NodeConfig {
+            roots: Arc::new(Roots::new(
+                f.join("proc"),
+                f.join("nonexistent"),
+                f.join("root"),
+                None,
+            )),
+            ..fixture_config()
+        };
+        let err = new(&cfg)
+            .unwrap()
+            .collect(&mut MetricSet::new())
+            .unwrap_err();
+        assert!(err.is_no_data());
+    }
+}

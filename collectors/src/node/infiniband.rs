@@ -1,0 +1,364 @@
+//! `infiniband`: node_infiniband_* from `/sys/class/infiniband/<device>/` (Documentation/ABI/stable/sysfs-class-infiniband):
+//! node_infiniband_info per device, and per port (`device`, `port` labels) its state, physical state, rate
+//! and the counters of `ports/<n>/counters/` and (mlx4) `ports/<n>/counters_ext/`.
+//!
+//! As node_exporter (prometheus/procfs `InfiniBandClass`): `hca_type` may be missing; the data counters
+//! (`port_rcv_data`, `port_xmit_data` and their `_64` variants) count 4-byte words and are multiplied by 4;
+//! a counter reading `N/A (no PMA)` is left out; the rate `<n> Gb/sec (…)` becomes bytes per second. Any
+//! other missing file makes the scrape a no-data one.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::error::ParseError;
+use crate::{CollectError, Collector, Kind, MetricSet, Roots};
+
+use super::sysread::sys_read_file;
+use super::tapestats::parse_uint_base0;
+use super::NodeConfig;
+
+/// Counter: directory (`counters` or `counters_ext`), file, metric name, help, multiplied by 4.
+type CounterSpec = (&'static str, &'static str, &'static str, &'static str, bool);
+
+const COUNTERS: &[CounterSpec] = &[
+    ("counters_ext", "port_multicast_rcv_packets", "node_infiniband_legacy_multicast_packets_received_total", "Number of multicast packets received", false),
+    ("counters_ext", "port_multicast_xmit_packets", "node_infiniband_legacy_multicast_packets_transmitted_total", "Number of multicast packets transmitted", false),
+    ("counters_ext", "port_rcv_data_64", "node_infiniband_legacy_data_received_bytes_total", "Number of data octets received on all links", true),
+    ("counters_ext", "port_rcv_packets_64", "node_infiniband_legacy_packets_received_total", "Number of data packets received on all links", false),
+    ("counters_ext", "port_unicast_rcv_packets", "node_infiniband_legacy_unicast_packets_received_total", "Number of unicast packets received", false),
+    ("counters_ext", "port_unicast_xmit_packets", "node_infiniband_legacy_unicast_packets_transmitted_total", "Number of unicast packets transmitted", false),
+    ("counters_ext", "port_xmit_data_64", "node_infiniband_legacy_data_transmitted_bytes_total", "Number of data octets transmitted on all links", true),
+    ("counters_ext", "port_xmit_packets_64", "node_infiniband_legacy_packets_transmitted_total", "Number of data packets received on all links", false),
+    ("counters", "excessive_buffer_overrun_errors", "node_infiniband_excessive_buffer_overrun_errors_total", "Number of times that OverrunErrors consecutive flow control update periods occurred, each having at least one overrun error.", false),
+    ("counters", "link_downed", "node_infiniband_link_downed_total", "Number of times the link failed to recover from an error state and went down", false),
+    ("counters", "link_error_recovery", "node_infiniband_link_error_recovery_total", "Number of times the link successfully recovered from an error state", false),
+    ("counters", "local_link_integrity_errors", "node_infiniband_local_link_integrity_errors_total", "Number of times that the count of local physical errors exceeded the threshold specified by LocalPhyErrors.", false),
+    ("counters", "multicast_rcv_packets", "node_infiniband_multicast_packets_received_total", "Number of multicast packets received (including errors)", false),
+    ("counters", "multicast_xmit_packets", "node_infiniband_multicast_packets_transmitted_total", "Number of multicast packets transmitted (including errors)", false),
+    ("counters", "port_rcv_constraint_errors", "node_infiniband_port_constraint_errors_received_total", "Number of packets received on the switch physical port that are discarded", false),
+    ("counters", "port_xmit_constraint_errors", "node_infiniband_port_constraint_errors_transmitted_total", "Number of packets not transmitted from the switch physical port", false),
+    ("counters", "port_rcv_data", "node_infiniband_port_data_received_bytes_total", "Number of data octets received on all links", true),
+    ("counters", "port_xmit_data", "node_infiniband_port_data_transmitted_bytes_total", "Number of data octets transmitted on all links", true),
+    ("counters", "port_rcv_discards", "node_infiniband_port_discards_received_total", "Number of inbound packets discarded by the port because the port is down or congested", false),
+    ("counters", "port_xmit_discards", "node_infiniband_port_discards_transmitted_total", "Number of outbound packets discarded by the port because the port is down or congested", false),
+    ("counters", "port_rcv_errors", "node_infiniband_port_errors_received_total", "Number of packets containing an error that were received on this port", false),
+    ("counters", "port_rcv_packets", "node_infiniband_port_packets_received_total", "Number of packets received on all VLs by this port (including errors)", false),
+    ("counters", "port_xmit_packets", "node_infiniband_port_packets_transmitted_total", "Number of packets transmitted on all VLs from this port (including errors)", false),
+    ("counters", "port_xmit_wait", "node_infiniband_port_transmit_wait_total", "Number of ticks during which the port had data to transmit but no data was sent during the entire tick", false),
+    ("counters", "unicast_rcv_packets", "node_infiniband_unicast_packets_received_total", "Number of unicast packets received (including errors)", false),
+    ("counters", "unicast_xmit_packets", "node_infiniband_unicast_packets_transmitted_total", "Number of unicast packets transmitted (including errors)", false),
+    ("counters", "port_rcv_remote_physical_errors", "node_infiniband_port_receive_remote_physical_errors_total", "Number of packets marked with the EBP (End of Bad Packet) delimiter received on the port.", false),
+    ("counters", "port_rcv_switch_relay_errors", "node_infiniband_port_receive_switch_relay_errors_total", "Number of packets that could not be forwarded by the switch.", false),
+    ("counters", "symbol_error", "node_infiniband_symbol_error_total", "Number of minor link errors detected on one or more physical lanes.", false),
+    ("counters", "VL15_dropped", "node_infiniband_vl15_dropped_total", "Number of incoming VL15 packets dropped due to resource limitations.", false),
+];
+
+/// One port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IbPort {
+    pub port: u32,
+    pub state_id: u32,
+    pub phys_state_id: u32,
+    /// Bytes per second.
+    pub rate: u64,
+    /// Values of [`COUNTERS`]; `None` when the file is missing, unreadable or `N/A (no PMA)`.
+    pub counters: Vec<Option<u64>>,
+}
+
+/// One device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IbDevice {
+    pub name: String,
+    pub board_id: String,
+    pub firmware_version: String,
+    pub hca_type: String,
+    pub ports: Vec<IbPort>,
+}
+
+/// Parse `<id>: <name>` (`state`, `phys_state`) into the id.
+pub fn parse_state(s: &str) -> Result<u32, ParseError> {
+    let mut parts = s.split(':');
+    let (Some(id), Some(_name), None) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(ParseError::new(format!(
+            "failed to split {s:?} into 'ID: NAME'"
+        )));
+    };
+    id.trim()
+        .parse::<u32>()
+        .map_err(|_| ParseError::new(format!("failed to convert {:?} into uint", id.trim())))
+}
+
+/// Parse a rate such as `100 Gb/sec (4X EDR)` into bytes per second (the number is read as a 32-bit float,
+/// as procfs does).
+pub fn parse_rate(s: &str) -> Result<u64, ParseError> {
+    let Some((num, _)) = s.split_once(' ') else {
+        return Err(ParseError::new(format!("failed to split {s:?}")));
+    };
+    let gbps: f32 = num
+        .trim()
+        .parse()
+        .map_err(|_| ParseError::new(format!("failed to convert {:?} into uint", num.trim())))?;
+    Ok((f64::from(gbps) * 125_000_000.0) as u64)
+}
+
+/// Errors that mean "this counter is not available" rather than a failure.
+fn skippable(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied
+    ) || matches!(e.raw_os_error(), Some(libc::EOPNOTSUPP | libc::EINVAL))
+}
+
+/// Read one port directory.
+pub fn read_port(pdir: &Path, port: u32) -> Result<IbPort, CollectError> {
+    let read_whole = |f: &str| {
+        let path = pdir.join(f);
+        std::fs::read_to_string(&path)
+            .map(|s| (s, path.clone()))
+            .map_err(|e| CollectError::io(&path, e))
+    };
+    let (s, p) = read_whole("state")?;
+    let state_id = parse_state(&s).map_err(|e| e.at(&p))?;
+    let (s, p) = read_whole("phys_state")?;
+    let phys_state_id = parse_state(&s).map_err(|e| e.at(&p))?;
+    let (s, p) = read_whole("rate")?;
+    let rate = parse_rate(&s).map_err(|e| e.at(&p))?;
+    // counters/ must exist; counters_ext/ is optional.
+    let cdir = pdir.join("counters");
+    std::fs::metadata(&cdir).map_err(|e| CollectError::io(&cdir, e))?;
+    let mut counters = Vec::with_capacity(COUNTERS.len());
+    for (dir, file, _, _, times4) in COUNTERS {
+        let path = pdir.join(dir).join(file);
+        let v = match sys_read_file(&path) {
+            Ok(v) => match parse_uint_base0(&v) {
+                Ok(n) if *times4 => Some(n.wrapping_mul(4)),
+                Ok(n) => Some(n),
+                Err(_) if v.contains("N/A (no PMA)") => None,
+                Err(e) => return Err(e.at(&path)),
+            },
+            Err(e) if skippable(&e) => None,
+            Err(e) => return Err(CollectError::io(&path, e)),
+        };
+        counters.push(v);
+    }
+    Ok(IbPort {
+        port,
+        state_id,
+        phys_state_id,
+        rate,
+        counters,
+    })
+}
+
+/// Read the device `name` of the class directory `dir`.
+pub fn read_device(dir: &Path, name: &str) -> Result<IbDevice, CollectError> {
+    let ddir = dir.join(name);
+    let attr = |f: &str, optional: bool| {
+        let path = ddir.join(f);
+        match sys_read_file(&path) {
+            Ok(v) => Ok(v),
+            Err(e) if optional && e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
+            Err(e) => Err(CollectError::io(&path, e)),
+        }
+    };
+    let board_id = attr("board_id", false)?;
+    let firmware_version = attr("fw_ver", false)?;
+    let hca_type = attr("hca_type", true)?;
+    let pdir = ddir.join("ports");
+    let mut ports = Vec::new();
+    for entry in std::fs::read_dir(&pdir).map_err(|e| CollectError::io(&pdir, e))? {
+        let entry = entry.map_err(|e| CollectError::io(&pdir, e))?;
+        let fname = entry.file_name();
+        let pname = fname.to_string_lossy();
+        let port: u32 = pname.parse().map_err(|_| {
+            CollectError::parse(entry.path(), format!("port {pname:?} is not a number"))
+        })?;
+        ports.push(read_port(&entry.path(), port)?);
+    }
+    ports.sort_unstable_by_key(|p| p.port);
+    Ok(IbDevice {
+        name: name.to_string(),
+        board_id,
+        firmware_version,
+        hca_type,
+        ports,
+    })
+}
+
+/// Every device of the class directory `dir`, sorted by name.
+pub fn read_class(dir: &Path) -> Result<Vec<IbDevice>, CollectError> {
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| CollectError::io(dir, e))? {
+        let entry = entry.map_err(|e| CollectError::io(dir, e))?;
+        if let Some(n) = entry.file_name().to_str() {
+            names.push(n.to_string());
+        }
+    }
+    names.sort_unstable();
+    names.iter().map(|n| read_device(dir, n)).collect()
+}
+
+pub struct InfiniBand {
+    roots: Arc<Roots>,
+}
+
+pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
+    Ok(Box::new(InfiniBand {
+        roots: cfg.roots.clone(),
+    }))
+}
+
+impl Collector for InfiniBand {
+    fn name(&self) -> &'static str {
+        "infiniband"
+    }
+
+    fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+        for dev in read_class(&self.roots.sys("class/infiniband"))? {
+            out.sample(
+                "node_infiniband_info",
+                "Non-numeric data from /sys/class/infiniband/<device>, value is always 1.",
+                Kind::Gauge,
+                vec![
+                    ("board_id".to_string(), dev.board_id),
+                    ("device".to_string(), dev.name.clone()),
+                    ("firmware_version".to_string(), dev.firmware_version),
+                    ("hca_type".to_string(), dev.hca_type),
+                ],
+                1.0,
+            );
+            for port in &dev.ports {
+                let labels = || {
+                    vec![
+                        ("device".to_string(), dev.name.clone()),
+                        ("port".to_string(), port.port.to_string()),
+                    ]
+                };
+                out.sample(
+                    "node_infiniband_state_id",
+                    "State of the InfiniBand port (0: no change, 1: down, 2: init, 3: armed, 4: active, 5: act defer)",
+                    Kind::Gauge,
+                    labels(),
+                    f64::from(port.state_id),
+                );
+                out.sample(
+                    "node_infiniband_physical_state_id",
+                    "Physical state of the InfiniBand port (0: no change, 1: sleep, 2: polling, 3: disable, 4: shift, 5: link up, 6: link error recover, 7: phytest)",
+                    Kind::Gauge,
+                    labels(),
+                    f64::from(port.phys_state_id),
+                );
+                out.sample(
+                    "node_infiniband_rate_bytes_per_second",
+                    "Maximum signal transfer rate",
+                    Kind::Gauge,
+                    labels(),
+                    port.rate as f64,
+                );
+                for ((_, _, metric, help, _), v) in COUNTERS.iter().zip(&port.counters) {
+                    if let Some(v) = v {
+                        out.sample(metric, help, Kind::Counter, labels(), *v as f64);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::node::testutil::{fixture_config, fixture_root};
+
+    #[test]
+    fn states_and_rates() {
+        assert_eq!(parse_state("4: ACTIVE\n"), Ok(4));
+        assert_eq!(parse_state("5: LinkUp"), Ok(5));
+        assert!(parse_state("ACTIVE").is_err());
+        assert!(parse_state("x: ACTIVE").is_err());
+        assert_eq!(parse_rate("100 Gb/sec (4X EDR)\n"), Ok(12_500_000_000));
+        assert_eq!(parse_rate("2.5 Gb/sec (1X SDR)"), Ok(312_500_000));
+        assert_eq!(parse_rate("40 Gb/sec (4X QDR)"), Ok(5_000_000_000));
+        assert!(parse_rate("fast").is_err());
+    }
+
+    #[test]
+    fn reads_fixture_devices() {
+        let devs = read_class(&fixture_root().join("sys/class/infiniband")).unwrap();
+        let names: Vec<_> = devs.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(names, ["irdma0", "mlx4_0", "mlx5_0"]);
+        assert_eq!(devs[0].hca_type, "");
+        let mlx4 = &devs[1];
+        assert_eq!(mlx4.ports.len(), 2);
+        assert_eq!(mlx4.ports[1].state_id, 1);
+        let idx = |f: &str| COUNTERS.iter().position(|c| c.1 == f).unwrap();
+        // Data counters are in 4-byte words; all-ones wraps as in Go.
+        assert_eq!(
+            mlx4.ports[0].counters[idx("port_rcv_data")],
+            Some(18_527_668)
+        );
+        assert_eq!(
+            mlx4.ports[1].counters[idx("port_rcv_data")],
+            Some(u64::MAX.wrapping_mul(4))
+        );
+        assert_eq!(mlx4.ports[0].counters[idx("VL15_dropped")], None);
+        assert_eq!(
+            mlx4.ports[0].counters[idx("port_rcv_data_64")],
+            Some(18_527_668)
+        );
+        assert_eq!(devs[2].ports[0].counters[idx("port_rcv_packets_64")], None);
+    }
+
+    #[test]
+    fn collects_from_fixture_root() {
+        let mut out = MetricSet::new();
+        new(&fixture_config()).unwrap().collect(&mut out).unwrap();
+        assert_eq!(
+            out.value(
+                "node_infiniband_info",
+                &[
+                    ("board_id", "MT_0000000010"),
+                    ("device", "mlx5_0"),
+                    ("firmware_version", "16.35.2000"),
+                    ("hca_type", "MT4119")
+                ]
+            ),
+            Some(1.0)
+        );
+        let l = |d: &'static str, p: &'static str| [("device", d), ("port", p)];
+        assert_eq!(
+            out.value("node_infiniband_rate_bytes_per_second", &l("mlx5_0", "1")),
+            Some(12.5e9)
+        );
+        assert_eq!(
+            out.value("node_infiniband_physical_state_id", &l("mlx4_0", "2")),
+            Some(3.0)
+        );
+        assert_eq!(
+            out.value(
+                "node_infiniband_port_transmit_wait_total",
+                &l("mlx5_0", "1")
+            ),
+            Some(4_294_967_295.0)
+        );
+        assert_eq!(
+            out.value(
+                "node_infiniband_legacy_unicast_packets_transmitted_total",
+                &l("mlx4_0", "2")
+            ),
+            Some(61239.0)
+        );
+        assert_eq!(
+            out.value("node_infiniband_vl15_dropped_total", &l("irdma0", "1")),
+            Some(0.0)
+        );
+        assert_eq!(
+            out.get("node_infiniband_vl15_dropped_total")
+                .unwrap()
+                .samples
+                .len(),
+            2
+        );
+    }
+}
