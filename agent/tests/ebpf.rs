@@ -13,10 +13,10 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{agent_bin, free_port, http_get, parse_exposition, spawn_http, tool, Exposition};
+use common::{agent_bin, free_port, http_get, parse_exposition, spawn_http, Exposition};
 
 const OUR_PROGRAMS: &[&str] = &[
     "syscalls_enter",
@@ -75,26 +75,8 @@ fn total(e: &Exposition, name: &str, labels: &[(&str, &str)]) -> f64 {
 }
 
 fn promtool_check(text: &str) -> (bool, String) {
-    let mut child = Command::new(tool("PROMTOOL", &["promtool"]))
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starting promtool");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(text.as_bytes())
-        .expect("feeding promtool");
-    let out = child.wait_with_output().expect("promtool");
-    let msg = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), msg)
+    let (code, msg) = common::promtool_check_metrics(text);
+    (code == 0, msg)
 }
 
 /// A directory on a real block device (not tmpfs/overlay), for direct I/O: cargo's per-target temp dir

@@ -3,35 +3,14 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use common::{agent_bin, free_port, http_get, parse_exposition, spawn_http, tool};
 
 /// `promtool check metrics` on `text`: (exit code, the set of lint complaints). Exit 0 is clean, 3 is "lint
 /// problems only" (parse errors exit 1).
 fn promtool_check_metrics(text: &str) -> (i32, std::collections::BTreeSet<String>) {
-    let promtool = tool("PROMTOOL", &["promtool"]);
-    let mut child = Command::new(promtool)
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starting promtool");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(text.as_bytes())
-        .expect("feeding promtool");
-    let out = child.wait_with_output().expect("promtool");
-    let msg = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let code = out.status.code().unwrap_or(-1);
+    let (code, msg) = common::promtool_check_metrics(text);
     assert!(
         code == 0 || code == 3,
         "promtool check metrics rejected the output ({code}): {msg}"

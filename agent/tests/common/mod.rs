@@ -237,3 +237,28 @@ pub fn scrape(port: u16) -> Exposition {
     assert_eq!(r.status, 200, "scraping port {port}: {}", r.body);
     parse_exposition(&r.body).unwrap_or_else(|e| panic!("parsing port {port}'s output: {e}"))
 }
+
+/// Run `promtool check metrics` on `text`: its exit code (0 clean, 3 lint complaints only, 1 parse errors)
+/// and everything it printed.
+pub fn promtool_check_metrics(text: &str) -> (i32, String) {
+    let mut child = Command::new(tool("PROMTOOL", &["promtool"]))
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting promtool");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(text.as_bytes())
+        .expect("feeding promtool");
+    let out = child.wait_with_output().expect("promtool");
+    let msg = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), msg)
+}

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use crate::{CollectError, Collector, Kind, MetricSet, Roots};
 
-use super::sysread::sys_read_file;
+use super::sysread::{sorted_entry_names, sys_read_file};
 use super::tapestats::parse_uint_base0;
 use super::NodeConfig;
 
@@ -164,15 +164,10 @@ pub fn read_host(dir: &Path, name: &str) -> Result<FcHost, CollectError> {
 
 /// Every host port of the class directory `dir`, sorted by name.
 pub fn read_class(dir: &Path) -> Result<Vec<FcHost>, CollectError> {
-    let mut names = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(|e| CollectError::io(dir, e))? {
-        let entry = entry.map_err(|e| CollectError::io(dir, e))?;
-        if let Some(n) = entry.file_name().to_str() {
-            names.push(n.to_string());
-        }
-    }
-    names.sort_unstable();
-    names.iter().map(|n| read_host(dir, n)).collect()
+    sorted_entry_names(dir)?
+        .iter()
+        .map(|n| read_host(dir, n))
+        .collect()
 }
 
 pub struct FibreChannel {

@@ -19,6 +19,20 @@ pub fn sys_read_file(path: &Path) -> std::io::Result<String> {
     Ok(String::from_utf8_lossy(buf[..n].trim_ascii()).into_owned())
 }
 
+/// The names of every entry of a sysfs class directory, sorted (as Go's `ReadDir` returns them); entries
+/// whose names are not UTF-8 are skipped.
+pub fn sorted_entry_names(dir: &Path) -> Result<Vec<String>, crate::CollectError> {
+    let io = |e| crate::CollectError::io(dir, e);
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        if let Some(n) = entry.map_err(io)?.file_name().to_str() {
+            names.push(n.to_string());
+        }
+    }
+    names.sort_unstable();
+    Ok(names)
+}
+
 /// Directory entries of `dir` whose names start with `prefix` followed by at least one ASCII digit (the
 /// glob `<prefix>[0-9]*`), sorted by name as Go's `filepath.Glob` returns them. A missing directory gives
 /// an empty list, as a glob does.
