@@ -85,6 +85,16 @@ pub fn read_to_string(path: impl AsRef<Path>) -> Result<String, CollectError> {
     std::fs::read_to_string(path).map_err(|e| CollectError::io(path, e))
 }
 
+/// Read a whole file whose absence means the host has no such subsystem: a missing file is
+/// [`CollectError::NoData`] ("<path> absent"), any other failure an error.
+pub fn read_to_string_or_no_data(path: impl AsRef<Path>) -> Result<String, CollectError> {
+    let path = path.as_ref();
+    match read_to_string(path) {
+        Err(e) if e.is_no_data() => Err(CollectError::NoData(format!("{} absent", path.display()))),
+        r => r,
+    }
+}
+
 /// Read a small sysfs attribute, trimmed. `Ok(None)` when the file does not exist or the kernel refuses to
 /// read it (`EINVAL` on a link that is down, `EOPNOTSUPP`), as node_exporter treats those.
 pub fn read_attr(path: impl AsRef<Path>) -> Result<Option<String>, CollectError> {

@@ -132,8 +132,6 @@ impl Collector for Dmi {
 mod tests {
     use super::*;
     use crate::node::testutil::{fixture_config, fixture_root};
-    use crate::Roots;
-    use std::sync::Arc;
 
     #[test]
     fn go_style_utf8_repair() {
@@ -179,16 +177,7 @@ mod tests {
 
     #[test]
     fn no_dmi_is_no_data() {
-        let f = fixture_root();
-        let cfg = NodeConfig {
-            roots: Arc::new(Roots::new(
-                f.join("proc"),
-                f.join("nonexistent"),
-                f.join("root"),
-                None,
-            )),
-            ..fixture_config()
-        };
+        let cfg = crate::node::testutil::fixture_config_with("proc", "nonexistent");
         let err = new(&cfg)
             .unwrap()
             .collect(&mut MetricSet::new())

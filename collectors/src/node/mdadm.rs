@@ -6,7 +6,7 @@ use std::sync::{Arc, LazyLock};
 use regex::Regex;
 
 use crate::error::ParseError;
-use crate::roots::read_to_string;
+use crate::roots::read_to_string_or_no_data;
 use crate::{CollectError, Collector, MetricSet, Roots};
 
 use super::NodeConfig;
@@ -193,12 +193,7 @@ impl Collector for Mdadm {
 
     fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
         let path = self.roots.proc("mdstat");
-        let text = match read_to_string(&path) {
-            Err(e) if e.is_no_data() => {
-                return Err(CollectError::NoData(format!("{} absent", path.display())))
-            }
-            r => r?,
-        };
+        let text = read_to_string_or_no_data(&path)?;
         let mds = parse_mdstat(&text).map_err(|e| e.at(&path))?;
         for md in &mds {
             let dev = md.name.as_str();

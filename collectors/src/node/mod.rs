@@ -206,6 +206,21 @@ pub(crate) mod testutil {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
     }
 
+    /// The fixture config with procfs and sysfs at the given fixture-relative directories (one of them
+    /// missing, to test a host without the subsystem).
+    pub fn fixture_config_with(procfs: &str, sysfs: &str) -> NodeConfig {
+        let f = fixture_root();
+        NodeConfig {
+            roots: Arc::new(Roots::new(
+                f.join(procfs),
+                f.join(sysfs),
+                f.join("root"),
+                None,
+            )),
+            ..fixture_config()
+        }
+    }
+
     /// A config whose roots point at the fixture tree.
     pub fn fixture_config() -> NodeConfig {
         let f = fixture_root();

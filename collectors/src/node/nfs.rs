@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use crate::error::ParseError;
-use crate::roots::read_to_string;
+use crate::roots::read_to_string_or_no_data;
 use crate::{CollectError, Collector, MetricSet, Roots};
 
 use super::NodeConfig;
@@ -257,12 +257,7 @@ impl Collector for Nfs {
 
     fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
         let path = self.roots.proc_net("rpc/nfs");
-        let text = match read_to_string(&path) {
-            Err(e) if e.is_no_data() => {
-                return Err(CollectError::NoData(format!("{} absent", path.display())))
-            }
-            r => r?,
-        };
+        let text = read_to_string_or_no_data(&path)?;
         let s = parse_client_rpc_stats(&text).map_err(|e| e.at(&path))?;
         const PACKETS_HELP: &str = "Total NFSd network packets (sent+received) by protocol type.";
         out.counter(

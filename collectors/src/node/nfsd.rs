@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use crate::error::ParseError;
-use crate::roots::read_to_string;
+use crate::roots::read_to_string_or_no_data;
 use crate::{CollectError, Collector, MetricSet, Roots};
 
 use super::nfs::{
@@ -161,12 +161,7 @@ impl Collector for Nfsd {
 
     fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
         let path = self.roots.proc_net("rpc/nfsd");
-        let text = match read_to_string(&path) {
-            Err(e) if e.is_no_data() => {
-                return Err(CollectError::NoData(format!("{} absent", path.display())))
-            }
-            r => r?,
-        };
+        let text = read_to_string_or_no_data(&path)?;
         let s = parse_server_rpc_stats(&text).map_err(|e| e.at(&path))?;
         let counters: [(&str, &str, u64); 6] = [
             (

@@ -208,16 +208,7 @@ mod tests {
 
     #[test]
     fn missing_file_is_no_data() {
-        let f = crate::node::testutil::fixture_root();
-        let cfg = NodeConfig {
-            roots: Arc::new(Roots::new(
-                f.join("nonexistent"),
-                f.join("sys"),
-                f.join("root"),
-                None,
-            )),
-            ..fixture_config()
-        };
+        let cfg = crate::node::testutil::fixture_config_with("nonexistent", "sys");
         let err = new(&cfg)
             .unwrap()
             .collect(&mut MetricSet::new())
