@@ -5,6 +5,7 @@
 //! reading layer that opens files under configurable roots ([`Roots`]), so the agent can run in a container
 //! with the host's `/proc`, `/sys` and `/` mounted elsewhere.
 
+pub mod container;
 pub mod ebpf;
 pub mod encode;
 pub mod error;

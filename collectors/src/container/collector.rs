@@ -1,0 +1,1 @@
+//! The container collector (in progress).

@@ -1,0 +1,1 @@
+//! Docker discovery (in progress).

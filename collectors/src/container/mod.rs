@@ -1,0 +1,69 @@
+//! The container family: cAdvisor's `container_*` metrics for Docker containers, read from cgroup files at
+//! scrape time, with the names (`name`, `image`) the Docker Engine API gives.
+//!
+//! Split in two, like every family here:
+//! - [`cgroup`]: pure parsers of the cgroup v1 and v2 files and the readers over a configurable cgroup root,
+//!   and [`collector`], which turns a [`Snapshot`] of the running containers plus their cgroup files into
+//!   cAdvisor's names and labels.
+//! - [`docker`]: discovery through the Docker Engine API (bollard over the unix socket), following the
+//!   daemon's events instead of polling; it keeps a [`Snapshot`] the collector reads at scrape time.
+
+pub mod cgroup;
+pub mod collector;
+pub mod docker;
+
+/// How Docker names the cgroup of a container (`docker info` → `CgroupDriver`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CgroupDriver {
+    /// `/docker/<id>` (or `<cgroup-parent>/<id>`).
+    Cgroupfs,
+    /// `/system.slice/docker-<id>.scope` (or `<parent slice path>/docker-<id>.scope`).
+    Systemd,
+}
+
+/// What the runtime says about one running container.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContainerInfo {
+    /// The full container ID (64 hex digits).
+    pub id: String,
+    /// The container's name as `docker ps` prints it (no leading `/`).
+    pub name: String,
+    /// The image as the container was created with it (`Config.Image`, e.g. `prom/prometheus:v3.5.0`).
+    pub image: String,
+    /// The PID of its init process in the host's PID namespace (`State.Pid`); `None` when not running.
+    pub pid: Option<u32>,
+    /// Creation time, Unix seconds (`Created`).
+    pub created: Option<f64>,
+    /// Start time, Unix seconds (`State.StartedAt`).
+    pub started: Option<f64>,
+    /// `HostConfig.CgroupParent`, empty when Docker's default.
+    pub cgroup_parent: String,
+    /// Extra labels, already named as cAdvisor names them (`container_label_<sanitized key>`), only for the
+    /// Docker labels the user allowed with `--container.labels`.
+    pub extra_labels: Vec<(String, String)>,
+}
+
+/// The containers known at one moment, and the state of the runtime connection.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    /// True while the Docker Engine API answers.
+    pub runtime_up: bool,
+    /// Why the runtime is not up (logged once by the source; exported as a label of the up metric).
+    pub reason: Option<String>,
+    /// The daemon's cgroup driver, once known.
+    pub driver: Option<CgroupDriver>,
+    /// Running containers, sorted by name.
+    pub containers: Vec<ContainerInfo>,
+}
+
+/// Where the collector gets the running containers from (the Docker watcher, or a fixed list in tests).
+pub trait ContainerSource: Send + Sync + 'static {
+    fn snapshot(&self) -> Snapshot;
+}
+
+/// A fixed list of containers (tests, fixtures).
+impl ContainerSource for Snapshot {
+    fn snapshot(&self) -> Snapshot {
+        self.clone()
+    }
+}
