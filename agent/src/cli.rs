@@ -33,6 +33,10 @@ pub struct Cli {
     /// Collect once, print the scrape to stdout and exit (non-zero if a collector failed hard).
     #[arg(long)]
     pub once: bool,
+    /// Ask the agent listening on --web.listen-address for /healthz and exit 0 if it is healthy (the
+    /// container image's healthcheck: it has no shell or wget).
+    #[arg(long = "health-check")]
+    pub health_check: bool,
     /// List the collectors, whether each is enabled, and exit.
     #[arg(long = "list-collectors")]
     pub list_collectors: bool,

@@ -2,6 +2,7 @@
 //! ebpf_exporter's `ebpf_exporter_*` families follow) on one endpoint, collected at scrape time.
 
 mod cli;
+mod healthcheck;
 mod scrape;
 mod server;
 
@@ -80,6 +81,16 @@ fn add_ebpf(scraper: &mut Scraper, opts: &cli::Options, roots: Arc<hostlens_coll
 }
 
 async fn run(opts: cli::Options) -> Result<ExitCode> {
+    if opts.cli.health_check {
+        let addr = healthcheck::target(opts.listen);
+        return match healthcheck::check(addr, std::time::Duration::from_secs(3)) {
+            Ok(()) => Ok(ExitCode::SUCCESS),
+            Err(e) => {
+                eprintln!("agent: unhealthy: {e:#}");
+                Ok(ExitCode::FAILURE)
+            }
+        };
+    }
     if opts.cli.list_collectors {
         for (name, default, _) in node::COLLECTORS {
             let on = opts.enabled.contains(name);

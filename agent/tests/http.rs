@@ -85,6 +85,30 @@ fn serves_metrics_healthz_and_index() {
     assert_eq!(i.status, 200);
     assert!(i.body.contains("href=\"/metrics\""));
     assert_eq!(http_get(port, "/nope").unwrap().status, 404);
+
+    // The container healthcheck: healthy against this agent (asked on loopback for 0.0.0.0), unhealthy
+    // against a port nothing listens on.
+    let ok = Command::new(agent_bin())
+        .args([
+            "--health-check",
+            &format!("--web.listen-address=0.0.0.0:{port}"),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let bad = Command::new(agent_bin())
+        .args([
+            "--health-check",
+            &format!("--web.listen-address=127.0.0.1:{}", free_port()),
+        ])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unhealthy"));
 }
 
 #[test]
