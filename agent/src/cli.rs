@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::{Arg, ArgAction, ArgMatches, CommandFactory, FromArgMatches, Parser};
+use hostlens_collectors::container::docker::DockerConfig;
 use hostlens_collectors::ebpf::EbpfConfig;
 use hostlens_collectors::node::{self, NodeConfig};
 use hostlens_collectors::Roots;
@@ -18,8 +19,8 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:9110";
 #[command(
     name = "agent",
     version,
-    about = "hostlens agent: node_exporter's node_* metrics (and, in later releases, cAdvisor's container_* and \
-             ebpf_exporter's ebpf_exporter_*) on one endpoint.",
+    about = "hostlens agent: node_exporter's node_*, cAdvisor's container_* and ebpf_exporter's \
+             ebpf_exporter_* metrics on one endpoint.",
     after_help = "Every node collector has --collector.<name> and --no-collector.<name>; \
                   see `agent --list-collectors`."
 )]
@@ -126,6 +127,27 @@ pub struct Cli {
     /// Do not load the llcstat eBPF program.
     #[arg(long = "no-collector.ebpf.llcstat")]
     pub no_ebpf_llcstat: bool,
+    /// Enable the container family (cAdvisor's container_* for Docker containers): on by default, off with
+    /// --collector.disable-defaults unless given.
+    #[arg(long = "collector.container", overrides_with = "no_container")]
+    pub container: bool,
+    /// Disable the container family (the Docker socket is not opened).
+    #[arg(long = "no-collector.container", overrides_with = "container")]
+    pub no_container: bool,
+    /// The Docker Engine API socket (default: $DOCKER_HOST when it is a unix:// address, else
+    /// unix:///var/run/docker.sock).
+    #[arg(long = "container.docker-host")]
+    pub docker_host: Option<String>,
+    /// Docker labels to export as container_label_<name> on every container series (comma-separated; none by
+    /// default: per-container labels multiply series).
+    #[arg(long = "container.labels", value_delimiter = ',')]
+    pub container_labels: Vec<String>,
+    /// Where the host's cgroup hierarchy is mounted (default: <path.sysfs>/fs/cgroup).
+    #[arg(long = "path.cgroupfs")]
+    pub cgroupfs: Option<PathBuf>,
+    /// With --once: how long to wait for Docker's container list before the scrape.
+    #[arg(long = "container.once-wait", default_value = "5s", value_parser = parse_duration)]
+    pub container_once_wait: Duration,
     /// With --once: how long the eBPF programs count between attaching and the scrape.
     #[arg(long = "ebpf.once-window", default_value = "1s", value_parser = parse_duration)]
     pub ebpf_once_window: Duration,
@@ -257,6 +279,43 @@ impl Options {
         }
     }
 
+    /// Whether the container family runs (same rules as the ebpf family).
+    pub fn container_enabled(&self) -> bool {
+        let c = &self.cli;
+        if c.no_container {
+            false
+        } else {
+            c.container || !c.disable_defaults
+        }
+    }
+
+    /// Where the cgroup hierarchy is mounted.
+    pub fn cgroup_root(&self) -> PathBuf {
+        self.cli
+            .cgroupfs
+            .clone()
+            .unwrap_or_else(|| self.cli.sysfs.join("fs/cgroup"))
+    }
+
+    /// The Docker side's configuration.
+    pub fn docker_config(&self) -> DockerConfig {
+        let from_env = std::env::var("DOCKER_HOST")
+            .ok()
+            .filter(|h| h.starts_with("unix://"));
+        let mut cfg = DockerConfig::default();
+        if let Some(h) = self.cli.docker_host.clone().or(from_env) {
+            cfg.host = h;
+        }
+        cfg.label_allowlist = self
+            .cli
+            .container_labels
+            .iter()
+            .map(|l| l.trim().to_string())
+            .filter(|l| !l.is_empty())
+            .collect();
+        cfg
+    }
+
     /// The ebpf family's configuration.
     pub fn ebpf_config(&self, roots: std::sync::Arc<Roots>) -> EbpfConfig {
         let c = &self.cli;
@@ -380,6 +439,31 @@ mod tests {
         let o = parse(["agent", "--no-collector.ebpf.llcstat"]).unwrap();
         let cfg = o.ebpf_config(std::sync::Arc::new(Roots::default()));
         assert_eq!(cfg.disabled, vec!["llcstat".to_string()]);
+    }
+
+    #[test]
+    fn container_flags() {
+        let o = parse(["agent"]).unwrap();
+        assert!(o.container_enabled());
+        assert_eq!(o.cgroup_root(), PathBuf::from("/sys/fs/cgroup"));
+        assert!(o.docker_config().label_allowlist.is_empty());
+        let o = parse([
+            "agent",
+            "--path.sysfs=/host/sys",
+            "--container.labels=com.docker.compose.service, team",
+            "--container.docker-host=unix:///run/user/1000/docker.sock",
+        ])
+        .unwrap();
+        assert_eq!(o.cgroup_root(), PathBuf::from("/host/sys/fs/cgroup"));
+        let d = o.docker_config();
+        assert_eq!(d.label_allowlist, ["com.docker.compose.service", "team"]);
+        assert_eq!(d.host, "unix:///run/user/1000/docker.sock");
+        assert!(!parse(["agent", "--no-collector.container"])
+            .unwrap()
+            .container_enabled());
+        assert!(!parse(["agent", "--collector.disable-defaults"])
+            .unwrap()
+            .container_enabled());
     }
 
     #[test]
