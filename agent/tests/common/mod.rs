@@ -57,6 +57,19 @@ pub struct Proc {
     pub name: String,
 }
 
+impl Proc {
+    /// Stop the process and return what it wrote to stderr.
+    pub fn stop_and_stderr(mut self) -> String {
+        let _ = self.child.kill();
+        let mut err = String::new();
+        if let Some(mut e) = self.child.stderr.take() {
+            let _ = e.read_to_string(&mut err);
+        }
+        let _ = self.child.wait();
+        err
+    }
+}
+
 impl Drop for Proc {
     fn drop(&mut self) {
         let _ = self.child.kill();

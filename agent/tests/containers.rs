@@ -1,0 +1,419 @@
+//! The container family against real Docker containers on this machine: a container started from a tiny local
+//! image (debootstrap + `docker import`, built by `scripts/images.sh base`; no registry) with a memory limit,
+//! a CPU quota and known workloads. Needs a reachable Docker daemon (root or the docker group).
+
+mod common;
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use common::{agent_bin, free_port, parse_exposition, scrape, spawn_http, Exposition};
+
+const IMAGE: &str = "hostlens-test/base:bookworm";
+const MIB: f64 = 1024.0 * 1024.0;
+
+fn docker(args: &[&str]) -> Output {
+    Command::new("docker")
+        .args(args)
+        .output()
+        .expect("running the docker CLI (is Docker installed?)")
+}
+
+fn docker_ok(args: &[&str]) -> String {
+    let o = docker(args);
+    assert!(
+        o.status.success(),
+        "docker {args:?} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).trim().to_string()
+}
+
+/// The daemon must answer, and the local test image must exist (built here, offline, if missing).
+fn prerequisites() {
+    let v = docker(&[
+        "version",
+        "--format",
+        "{{.Server.Version}} API {{.Server.APIVersion}}",
+    ]);
+    assert!(
+        v.status.success(),
+        "these tests need a running Docker daemon the test user can reach: {}",
+        String::from_utf8_lossy(&v.stderr)
+    );
+    println!(
+        "docker engine {}",
+        String::from_utf8_lossy(&v.stdout).trim()
+    );
+    if !docker(&["image", "inspect", IMAGE]).status.success() {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/images.sh");
+        let s = Command::new("bash")
+            .arg(script)
+            .arg("base")
+            .status()
+            .expect("running scripts/images.sh");
+        assert!(s.success(), "building the local test image {IMAGE} failed");
+    }
+}
+
+/// A container removed (forcefully) on drop.
+struct Container {
+    name: String,
+}
+
+impl Container {
+    fn run(name: &str, extra: &[&str], cmd: &str) -> Container {
+        let _ = docker(&["rm", "-f", name]);
+        let mut args = vec!["run", "-d", "--name", name];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&[IMAGE, "sh", "-c", cmd]);
+        docker_ok(&args);
+        Container {
+            name: name.to_string(),
+        }
+    }
+
+    fn inspect(&self, format: &str) -> String {
+        docker_ok(&["inspect", "-f", format, &self.name])
+    }
+
+    fn exec(&self, script: &str) -> String {
+        docker_ok(&["exec", &self.name, "bash", "-c", script])
+    }
+}
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        let _ = docker(&["rm", "-f", &self.name]);
+    }
+}
+
+fn agent(extra: &[&str]) -> (common::Proc, u16) {
+    let port = free_port();
+    let mut c = Command::new(agent_bin());
+    c.args([
+        &format!("--web.listen-address=127.0.0.1:{port}"),
+        "--collector.disable-defaults",
+        "--collector.container",
+        "--no-collector.ebpf",
+    ]);
+    c.args(extra);
+    (spawn_http("agent", c, port, "/healthz"), port)
+}
+
+/// Scrape until `pred` holds (the event stream is asynchronous), at most `within`.
+fn scrape_until(
+    port: u16,
+    within: Duration,
+    what: &str,
+    pred: impl Fn(&Exposition) -> bool,
+) -> Exposition {
+    let t = Instant::now();
+    loop {
+        let e = scrape(port);
+        if pred(&e) {
+            return e;
+        }
+        assert!(t.elapsed() < within, "timed out waiting for: {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn v(e: &Exposition, metric: &str, name: &str) -> f64 {
+    e.value(metric, &[("name", name)])
+        .unwrap_or_else(|| panic!("no {metric}{{name={name:?}}} in the scrape"))
+}
+
+#[test]
+fn a_real_container_limits_cpu_memory_network_and_its_disappearance() {
+    prerequisites();
+    let (_agent, port) = agent(&[]);
+    let name = format!("hostlens-test-ctr-{}", std::process::id());
+    // 96 MiB memory limit, half a CPU (quota 50 ms per 100 ms period), a one-shot TCP sink on port 9999.
+    let c = Container::run(
+        &name,
+        &["--memory", "96m", "--cpus", "0.5"],
+        "busybox nc -l -p 9999 > /dev/null; exec sleep infinity",
+    );
+    let id = c.inspect("{{.Id}}");
+    let pid: u32 = c.inspect("{{.State.Pid}}").parse().unwrap();
+    let e = scrape_until(
+        port,
+        Duration::from_secs(15),
+        "the container in the scrape",
+        |e| e.value("container_last_seen", &[("name", &name)]).is_some(),
+    );
+
+    // Labels: the Docker name, the image as given, the cgroup path as the id.
+    let s = e
+        .by_name("container_last_seen")
+        .into_iter()
+        .find(|s| s.labels.get("name") == Some(&name))
+        .unwrap()
+        .clone();
+    assert_eq!(s.labels.get("image").map(String::as_str), Some(IMAGE));
+    let cg_id = s.labels.get("id").cloned().unwrap_or_default();
+    assert!(
+        cg_id.contains(&id),
+        "id label {cg_id:?} is not the cgroup path of {id}"
+    );
+    println!("container {name}: id={cg_id} pid={pid}");
+    assert!(
+        e.value("container_cpu_usage_seconds_total", &[("id", "/")])
+            .is_some(),
+        "no root cgroup (id=\"/\") in the scrape"
+    );
+
+    // Limits equal what docker run was given.
+    assert_eq!(
+        v(&e, "container_spec_memory_limit_bytes", &name),
+        96.0 * MIB
+    );
+    assert_eq!(v(&e, "container_spec_cpu_quota", &name), 50_000.0);
+    assert_eq!(v(&e, "container_spec_cpu_period", &name), 100_000.0);
+
+    // CPU: a busy loop of bash builtins (no forks) for 3 s under the 0.5-CPU quota; the loop's own CPU time
+    // (utime + stime from its /proc/<pid>/stat, in clock ticks) is what the container burned.
+    let before = scrape(port);
+    let stat = c.exec("while [ $SECONDS -lt 3 ]; do :; done; cat /proc/$$/stat");
+    let after = scrape(port);
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
+    // After the comm field: state is [0], utime is field 14 → [11], stime 15 → [12].
+    let ticks =
+        (fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap()) / clock_ticks();
+    let grew = v(&after, "container_cpu_usage_seconds_total", &name)
+        - v(&before, "container_cpu_usage_seconds_total", &name);
+    println!(
+        "cpu: the workload burned {ticks:.3} s; container_cpu_usage_seconds_total grew {grew:.3} s"
+    );
+    assert!(ticks > 1.0, "the quota-bound loop burned only {ticks} s");
+    assert!(
+        (grew - ticks).abs() <= 0.10 * ticks,
+        "cpu usage grew {grew:.3} s, the workload burned {ticks:.3} s (more than 10 % apart)"
+    );
+    let user_sys = v(&after, "container_cpu_user_seconds_total", &name)
+        + v(&after, "container_cpu_system_seconds_total", &name);
+    assert!(
+        user_sys > 0.5 * grew,
+        "user+system {user_sys} vs usage {grew}"
+    );
+    let throttled = v(&after, "container_cpu_cfs_throttled_periods_total", &name)
+        - v(&before, "container_cpu_cfs_throttled_periods_total", &name);
+    assert!(
+        throttled >= 10.0,
+        "a loop over its quota was throttled in only {throttled} periods"
+    );
+
+    // Memory: 40 MiB written to the container's /dev/shm (tmpfs, charged to its memory cgroup).
+    let m0 = scrape(port);
+    c.exec("head -c 40m /dev/zero > /dev/shm/blob");
+    let m1 = scrape(port);
+    let usage_grew = v(&m1, "container_memory_usage_bytes", &name)
+        - v(&m0, "container_memory_usage_bytes", &name);
+    let ws_grew = v(&m1, "container_memory_working_set_bytes", &name)
+        - v(&m0, "container_memory_working_set_bytes", &name);
+    println!(
+        "memory: 40 MiB allocated; usage grew {:.1} MiB, working set grew {:.1} MiB",
+        usage_grew / MIB,
+        ws_grew / MIB
+    );
+    assert!(
+        (38.0 * MIB..48.0 * MIB).contains(&usage_grew),
+        "usage grew {usage_grew}"
+    );
+    assert!(
+        (38.0 * MIB..48.0 * MIB).contains(&ws_grew),
+        "working set grew {ws_grew}"
+    );
+    c.exec("rm /dev/shm/blob");
+    let m2 = scrape(port);
+    let freed = v(&m1, "container_memory_usage_bytes", &name)
+        - v(&m2, "container_memory_usage_bytes", &name);
+    assert!(
+        freed > 36.0 * MIB,
+        "freeing 40 MiB lowered usage by only {freed}"
+    );
+
+    // Network: 2 MiB sent to the container's TCP sink arrive on its eth0.
+    let ip = c.inspect("{{.NetworkSettings.IPAddress}}");
+    let rx = |e: &Exposition| {
+        e.value(
+            "container_network_receive_bytes_total",
+            &[("name", &name), ("interface", "eth0")],
+        )
+        .expect("no eth0 receive counter for the container")
+    };
+    let n0 = scrape(port);
+    let payload = vec![0x5a_u8; 2 << 20];
+    let mut conn =
+        TcpStream::connect((ip.as_str(), 9999)).expect("connecting to the container's sink");
+    conn.write_all(&payload).unwrap();
+    drop(conn);
+    let n1 = scrape_until(
+        port,
+        Duration::from_secs(10),
+        "the bytes to be counted",
+        |e| rx(e) - rx(&n0) >= payload.len() as f64,
+    );
+    println!(
+        "network: sent {} bytes; eth0 receive grew {} bytes, transmit {} bytes",
+        payload.len(),
+        rx(&n1) - rx(&n0),
+        n1.value(
+            "container_network_transmit_bytes_total",
+            &[("name", &name), ("interface", "eth0")]
+        )
+        .unwrap_or(0.0)
+            - n0.value(
+                "container_network_transmit_bytes_total",
+                &[("name", &name), ("interface", "eth0")]
+            )
+            .unwrap_or(0.0)
+    );
+    assert!(
+        n1.value(
+            "container_network_receive_bytes_total",
+            &[("name", &name), ("interface", "lo")]
+        )
+        .is_none(),
+        "cAdvisor does not report lo"
+    );
+
+    // The family passes promtool's parser.
+    let text = common::http_get(port, "/metrics").unwrap().body;
+    let (code, msg) = common::promtool_check_metrics(&text);
+    assert!(
+        code == 0 || code == 3,
+        "promtool check metrics: exit {code}: {msg}"
+    );
+    println!(
+        "promtool check metrics: exit {code} ({} lint line(s))",
+        msg.lines().count()
+    );
+
+    // Stopped → gone from the output.
+    docker_ok(&["stop", "-t", "1", &name]);
+    scrape_until(
+        port,
+        Duration::from_secs(10),
+        "the stopped container to disappear",
+        |e| e.value("container_last_seen", &[("name", &name)]).is_none(),
+    );
+    drop(c);
+}
+
+fn clock_ticks() -> f64 {
+    // SAFETY: sysconf only reads a system constant.
+    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if t > 0 {
+        t as f64
+    } else {
+        100.0
+    }
+}
+
+#[test]
+fn name_labels_match_docker_ps() {
+    prerequisites();
+    let names = ["a", "b", "c"].map(|s| format!("hostlens-test-ps-{s}-{}", std::process::id()));
+    let _cs: Vec<Container> = names
+        .iter()
+        .map(|n| Container::run(n, &[], "exec sleep infinity"))
+        .collect();
+    let (_agent, port) = agent(&[]);
+    let e = scrape_until(port, Duration::from_secs(15), "the three containers", |e| {
+        names
+            .iter()
+            .all(|n| e.value("container_last_seen", &[("name", n)]).is_some())
+    });
+    let ps_after = docker_ok(&["ps", "--format", "{{.Names}}"]);
+    let ours: std::collections::BTreeSet<String> = e
+        .by_name("container_last_seen")
+        .iter()
+        .filter_map(|s| s.labels.get("name").cloned())
+        .filter(|n| !n.is_empty())
+        .collect();
+    let ps: std::collections::BTreeSet<String> = ps_after.lines().map(str::to_string).collect();
+    println!("docker ps: {ps:?}\nagent:     {ours:?}");
+    // Other tests may start containers meanwhile: every name we export is one docker ps lists, and ours are
+    // all there.
+    for n in &names {
+        assert!(ours.contains(n) && ps.contains(n), "{n} missing");
+    }
+    assert!(
+        ours.is_subset(&ps) || ours.difference(&ps).all(|n| n.starts_with("hostlens-test")),
+        "names docker ps does not list: {:?}",
+        ours.difference(&ps).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn once_shows_the_running_containers_by_their_docker_names() {
+    prerequisites();
+    let name = format!("hostlens-test-once-{}", std::process::id());
+    let _c = Container::run(&name, &[], "exec sleep infinity");
+    let out = Command::new(agent_bin())
+        .args([
+            "--once",
+            "--collector.disable-defaults",
+            "--collector.container",
+            "--no-collector.ebpf",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "agent --once failed: {stderr}");
+    let e = parse_exposition(&String::from_utf8_lossy(&out.stdout)).unwrap();
+    assert!(
+        e.value("container_cpu_usage_seconds_total", &[("name", &name)])
+            .is_some(),
+        "agent --once does not show {name}"
+    );
+    assert_eq!(
+        e.value("hostlens_container_runtime_up", &[("runtime", "docker")]),
+        Some(1.0)
+    );
+}
+
+#[test]
+fn no_docker_is_reported_and_the_other_families_still_serve() {
+    let (agent, port) = agent(&[
+        "--collector.loadavg",
+        "--container.docker-host=unix:///nonexistent/docker.sock",
+    ]);
+    let e = scrape_until(
+        port,
+        Duration::from_secs(10),
+        "the runtime reported down",
+        |e| e.value("hostlens_container_runtime_up", &[("runtime", "docker")]) == Some(0.0),
+    );
+    assert!(
+        e.value("node_load1", &[]).is_some(),
+        "the node family stopped"
+    );
+    assert!(
+        e.value("container_cpu_usage_seconds_total", &[("id", "/")])
+            .is_some(),
+        "the root cgroup is still reported without Docker"
+    );
+    for _ in 0..3 {
+        scrape(port);
+    }
+    // The warning was logged once, naming the socket.
+    let log = agent.stop_and_stderr();
+    let warnings = log.matches("is unreachable").count();
+    println!("agent log: {warnings} warning(s) about Docker");
+    assert_eq!(
+        warnings, 1,
+        "expected one warning naming the socket, got log:\n{log}"
+    );
+    assert!(log.contains("/nonexistent/docker.sock"));
+}
