@@ -38,6 +38,7 @@ shellcheck:
 bench: test-deps release
 	python3 scripts/bench_node.py
 	bash scripts/bench_ebpf.sh
+	python3 scripts/bench_containers.py
 
 clean:
 	cargo clean

@@ -1,5 +1,5 @@
-//! hostlens agent: one binary serving node_exporter's `node_*` metrics (cAdvisor's `container_*` and
-//! ebpf_exporter's `ebpf_exporter_*` families follow) on one endpoint, collected at scrape time.
+//! hostlens agent: one binary serving node_exporter's `node_*`, cAdvisor's `container_*` and ebpf_exporter's
+//! `ebpf_exporter_*` metrics on one endpoint, collected at scrape time.
 
 mod cli;
 mod healthcheck;
@@ -11,6 +11,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use hostlens_collectors::container::cgroup::CgroupFs;
+use hostlens_collectors::container::collector::ContainerCollector;
+use hostlens_collectors::container::docker::DockerSource;
 use hostlens_collectors::{ebpf, node};
 
 use crate::scrape::Scraper;
@@ -37,7 +40,35 @@ fn check_roots(cfg: &node::NodeConfig) -> Result<()> {
     Ok(())
 }
 
-fn build_scraper(opts: &cli::Options) -> Result<Scraper> {
+/// Set up the container family: the cgroup layout now, Docker in the background. Neither a missing cgroup
+/// mount nor a missing Docker stops the agent: the first turns the family off (logged), the second is reported
+/// by `hostlens_container_runtime_up 0` while the source keeps retrying.
+fn add_containers(
+    scraper: &mut Scraper,
+    opts: &cli::Options,
+    roots: Arc<hostlens_collectors::Roots>,
+) -> Option<Arc<DockerSource>> {
+    let root = opts.cgroup_root();
+    let cgroups = match CgroupFs::detect(&root) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(
+                "container family off: {e} (point --path.cgroupfs at the host's cgroup mount, or \
+                 --no-collector.container)"
+            );
+            return None;
+        }
+    };
+    tracing::info!("container family: {}", cgroups.describe());
+    let docker = DockerSource::spawn(opts.docker_config());
+    scraper.add(
+        "container",
+        Box::new(ContainerCollector::new(roots, cgroups, docker.clone())),
+    );
+    Some(docker)
+}
+
+fn build_scraper(opts: &cli::Options) -> Result<(Scraper, Option<Arc<DockerSource>>)> {
     let cfg = opts.node_config();
     check_roots(&cfg)?;
     let mut scraper = Scraper::new(opts.cli.collector_timeout);
@@ -49,10 +80,15 @@ fn build_scraper(opts: &cli::Options) -> Result<Scraper> {
             })?;
         scraper.add("node", collector);
     }
+    let docker = if opts.container_enabled() {
+        add_containers(&mut scraper, opts, cfg.roots.clone())
+    } else {
+        None
+    };
     if opts.ebpf_enabled() {
         add_ebpf(&mut scraper, opts, cfg.roots.clone());
     }
-    Ok(scraper)
+    Ok((scraper, docker))
 }
 
 /// Set up the ebpf family and add its collectors. What cannot run on this host (no BTF, missing
@@ -100,6 +136,15 @@ async fn run(opts: cli::Options) -> Result<ExitCode> {
                 if *default { "" } else { " (off by default)" }
             );
         }
+        println!(
+            "{:<20} container {}",
+            "container",
+            if opts.container_enabled() {
+                "enabled"
+            } else {
+                "disabled"
+            }
+        );
         for name in ebpf::PROGRAMS {
             let off = !opts.ebpf_enabled()
                 || opts
@@ -114,8 +159,11 @@ async fn run(opts: cli::Options) -> Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let scraper = build_scraper(&opts)?;
+    let (scraper, docker) = build_scraper(&opts)?;
     if opts.cli.once {
+        if let Some(d) = &docker {
+            d.wait_ready(opts.cli.container_once_wait).await;
+        }
         if opts.ebpf_enabled() {
             // Let the programs count something before the one scrape.
             tokio::time::sleep(opts.cli.ebpf_once_window).await;

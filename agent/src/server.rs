@@ -26,7 +26,7 @@ fn index_page(path: &str) -> String {
     format!(
         "<!doctype html><html><head><title>hostlens agent</title></head><body>\
          <h1>hostlens agent {}</h1>\
-         <p>node_exporter's <code>node_*</code> metrics on one endpoint.</p>\
+         <p>node_exporter's <code>node_*</code>, cAdvisor's <code>container_*</code> and ebpf_exporter's <code>ebpf_exporter_*</code> metrics on one endpoint.</p>\
          <ul><li><a href=\"{path}\">{path}</a> (Prometheus text format)</li>\
          <li><a href=\"/healthz\">/healthz</a></li></ul></body></html>",
         env!("CARGO_PKG_VERSION")
