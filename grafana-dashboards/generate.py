@@ -364,9 +364,10 @@ def main(argv):
                 committed = ""
             if committed != text:
                 drift = True
-                sys.stdout.writelines(difflib.unified_diff(
-                    committed.splitlines(keepends=True), text.splitlines(keepends=True),
-                    fromfile="%s (committed)" % rel, tofile="%s (generate.py)" % rel))
+                for line in difflib.unified_diff(
+                        committed.splitlines(keepends=True), text.splitlines(keepends=True),
+                        fromfile="%s (committed)" % rel, tofile="%s (generate.py)" % rel):
+                    sys.stdout.write(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
         else:
             os.makedirs(os.path.dirname(path), exist_ok=True)
             with open(path, "w", encoding="utf-8") as f:
