@@ -16,7 +16,7 @@ release:
 	cargo build --release --locked -p hostlens-agent
 
 ## Everything: tools, formatting, lints, unit and fixture tests, the side-by-side and HTTP tests.
-test: test-deps lint
+test: test-deps lint dashboards-check
 	cargo test --workspace --locked -- --nocapture --test-threads=1 2>&1 | tee .cache/test.log
 	@echo "make test: all suites passed"
 
@@ -33,6 +33,14 @@ clippy:
 
 shellcheck:
 	shellcheck $(SCRIPTS)
+
+## The Grafana dashboard: regenerate it (and its query rules), or check it without Grafana (see grafana-dashboards/).
+.PHONY: dashboards dashboards-check
+dashboards:
+	python3 grafana-dashboards/generate.py
+
+dashboards-check:
+	bash grafana-dashboards/check.sh
 
 ## Benchmarks: the agent side by side with node_exporter on this machine (see README).
 bench: test-deps release
