@@ -234,6 +234,7 @@ impl CgroupFs {
                 mount_root.display()
             )));
         }
+        // SAFETY: sysconf takes a constant name and touches no memory of ours.
         let user_hz = match unsafe { libc::sysconf(libc::_SC_CLK_TCK) } {
             n if n > 0 => n as u64,
             _ => 100,
