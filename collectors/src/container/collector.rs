@@ -1,1 +1,624 @@
-//! The container collector (in progress).
+//! The container collector: cAdvisor's `container_*` series for the root cgroup (`id="/"`) and each running
+//! Docker container, read from the cgroup files at scrape time ([`super::cgroup`]) and from the container
+//! init process's `/proc/<pid>/net/dev`.
+//!
+//! Names, help texts, types and label values follow cAdvisor (`lib/metrics/prometheus.go`):
+//! - Labels: `id` (cgroup path), `name`, `image` and the allowed `container_label_*`; every series carries
+//!   the union of the label names of all containers, empty where a container has none (so the root prints
+//!   `image="",name=""` once any Docker container is listed); labels sorted by name like client_golang.
+//! - `container_cpu_usage_seconds_total{cpu="total"}` only when the usage is > 0; cAdvisor prints per-CPU
+//!   series instead when its `percpu` metrics are enabled and the kernel gives per-CPU usage (v1
+//!   `cpuacct.usage_percpu`): hostlens always prints the `total` series, as cAdvisor does on v2 and with
+//!   upstream's recommended `--enable_metrics` (no `percpu`).
+//! - `container_cpu_cfs_*` and `container_spec_cpu_quota` only when a quota is set;
+//!   `container_spec_cpu_period` and `_shares` whenever the cgroup has CPU limits files (0 where absent, e.g.
+//!   the v2 root).
+//! - `container_spec_memory_*`: an unlimited value (> 2^62) prints 0 (`specMemoryValue`); the root's limit
+//!   is the machine's memory and its swap limit the machine's swap (`lib/container/raw/handler.go`).
+//! - Network: `lo`, `veth*`, `docker*`, `nerdctl*` are ignored (`lib/container/libcontainer/handler.go:
+//!   isIgnoredDevice`); a container without a pid has no network series; the root's come from
+//!   `<procfs>/1/net/dev`, as cAdvisor reads them with pid 1.
+//! - `container_fs_*{device}` from the cgroup's block I/O, the device named `/dev/<DEVNAME>` from
+//!   `<sysfs>/dev/block/<maj>:<min>/uevent` ("" when unknown, as cAdvisor's namer gives).
+//! - `container_start_time_seconds`: Docker's `State.StartedAt`, else `Created`, whole seconds
+//!   (`container/docker/handler.go`); the root's is its cgroup directories' age (see
+//!   [`CgroupFs::root_creation_time`]).
+//! - `container_oom_events_total`: cAdvisor counts OOM kills it parses from `/dev/kmsg` (0 when it cannot
+//!   read it); hostlens reads the kernel's own per-cgroup counter (`oom_kill` in v1 `memory.oom_control`,
+//!   v2 `memory.events`), which needs no kernel log access.
+//! - `container_scrape_error`: 1 when a container's cgroup could not be read (it is then left out).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::cgroup::{read_opt, CgroupFs, CgroupStats, HostMemory};
+use super::{CgroupDriver, ContainerInfo, ContainerSource};
+use crate::metrics::Kind;
+use crate::node::{meminfo::parse_meminfo, netdev::parse_net_dev, stat::parse_stat};
+use crate::{CollectError, Collector, MetricSet, Roots};
+
+/// Interfaces cAdvisor does not report (prefixes, compared in lower case).
+const IGNORED_INTERFACE_PREFIXES: [&str; 4] = ["lo", "veth", "docker", "nerdctl"];
+
+/// Above this, cAdvisor prints a memory limit as 0 ("unlimited"; not `MaxInt64` because the kernel rounds).
+const MAX_MEMORY_SIZE: u64 = 1 << 62;
+
+/// cAdvisor's container metrics for the root cgroup and the running Docker containers.
+pub struct ContainerCollector {
+    roots: Arc<Roots>,
+    cgroups: CgroupFs,
+    source: Arc<dyn ContainerSource>,
+    now: fn() -> SystemTime,
+}
+
+/// One cgroup to report: its labels (without metric-specific ones) and what was read.
+struct Target {
+    labels: BTreeMap<String, String>,
+    stats: CgroupStats,
+    net: Vec<crate::node::netdev::NetDevLine>,
+    created: Option<f64>,
+    started: Option<f64>,
+}
+
+/// Samples of one family until they are written out, sorted.
+struct Buf {
+    help: &'static str,
+    kind: Kind,
+    samples: Vec<(Vec<(String, String)>, f64)>,
+}
+
+#[derive(Default)]
+struct Out {
+    families: BTreeMap<&'static str, Buf>,
+}
+
+impl Out {
+    fn add(
+        &mut self,
+        name: &'static str,
+        help: &'static str,
+        kind: Kind,
+        base: &BTreeMap<String, String>,
+        extra: &[(&str, &str)],
+        value: f64,
+    ) {
+        let mut labels: Vec<(String, String)> =
+            base.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        labels.extend(
+            extra
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), (*v).to_string())),
+        );
+        labels.sort();
+        self.families
+            .entry(name)
+            .or_insert_with(|| Buf {
+                help,
+                kind,
+                samples: Vec::new(),
+            })
+            .samples
+            .push((labels, value));
+    }
+
+    /// Write families in name order and samples in label order, as client_golang gathers them; a
+    /// repeated label set (two unnamed devices) keeps its first value, never a duplicate series.
+    fn write(self, out: &mut MetricSet) {
+        for (name, mut buf) in self.families {
+            buf.samples.sort_by(|a, b| a.0.cmp(&b.0));
+            buf.samples.dedup_by(|a, b| a.0 == b.0);
+            for (labels, v) in buf.samples {
+                out.sample(name, buf.help, buf.kind, labels, v);
+            }
+        }
+    }
+}
+
+fn unix_secs(t: SystemTime) -> f64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as f64)
+        .unwrap_or(0.0)
+}
+
+fn spec_memory_value(v: u64) -> f64 {
+    if v > MAX_MEMORY_SIZE {
+        0.0
+    } else {
+        v as f64
+    }
+}
+
+fn ignored_interface(name: &str) -> bool {
+    let l = name.to_lowercase();
+    IGNORED_INTERFACE_PREFIXES.iter().any(|p| l.starts_with(p))
+}
+
+impl ContainerCollector {
+    pub fn new(roots: Arc<Roots>, cgroups: CgroupFs, source: Arc<dyn ContainerSource>) -> Self {
+        ContainerCollector {
+            roots,
+            cgroups,
+            source,
+            now: SystemTime::now,
+        }
+    }
+
+    /// Replace the clock (`container_last_seen`); for reproducible tests.
+    pub fn with_clock(mut self, now: fn() -> SystemTime) -> Self {
+        self.now = now;
+        self
+    }
+
+    fn host_memory(&self) -> Result<HostMemory, CollectError> {
+        let path = self.roots.proc("meminfo");
+        let text = crate::roots::read_to_string(&path)?;
+        let pairs = parse_meminfo(&text).map_err(|e| e.at(&path))?;
+        let get = |k: &str| {
+            pairs
+                .iter()
+                .find(|(n, _)| n == k)
+                .map_or(0, |(_, v)| *v as u64)
+        };
+        Ok(HostMemory {
+            mem_total: get("MemTotal_bytes"),
+            swap_total: get("SwapTotal_bytes"),
+            swap_free: get("SwapFree_bytes"),
+        })
+    }
+
+    fn boot_time(&self) -> Option<u64> {
+        let text = read_opt(&self.roots.proc("stat")).ok()??;
+        parse_stat(&text).ok().map(|s| s.boot_time)
+    }
+
+    /// `<procfs>/<pid>/net/dev`, without the interfaces cAdvisor ignores; empty when the process is gone.
+    fn network(&self, pid: u32) -> Result<Vec<crate::node::netdev::NetDevLine>, CollectError> {
+        let path = self.roots.proc(&format!("{pid}/net/dev"));
+        let Some(text) = read_opt(&path)? else {
+            return Ok(Vec::new());
+        };
+        let mut lines = parse_net_dev(&text).map_err(|e| e.at(&path))?;
+        lines.retain(|l| !ignored_interface(&l.name));
+        Ok(lines)
+    }
+
+    fn root_target(&self) -> Result<Target, CollectError> {
+        let host = self.host_memory()?;
+        let stats = self.cgroups.read_root(&host)?;
+        let created = self
+            .boot_time()
+            .and_then(|b| self.cgroups.root_creation_time(b))
+            .map(|t| t as f64);
+        let mut labels = BTreeMap::new();
+        labels.insert("id".to_string(), "/".to_string());
+        Ok(Target {
+            labels,
+            stats,
+            net: self.network(1)?,
+            created,
+            started: None,
+        })
+    }
+
+    /// A container's target; `Ok(None)` when it stopped (its cgroup or process is gone).
+    fn container_target(
+        &self,
+        info: &ContainerInfo,
+        driver: Option<CgroupDriver>,
+    ) -> Result<Option<Target>, CollectError> {
+        let Some(cgroup) = self.cgroups.container_cgroup(&self.roots, info, driver) else {
+            // Its init process still running but no cgroup found: something is wrong, not a stop.
+            return match info.pid {
+                Some(pid) if self.roots.proc(&pid.to_string()).is_dir() => {
+                    Err(CollectError::Other(format!(
+                        "container {} ({}): no cgroup found under {} for the driver's paths or \
+                         /proc/{pid}/cgroup",
+                        info.name,
+                        info.id,
+                        self.cgroups.mount_root().display()
+                    )))
+                }
+                _ => Ok(None),
+            };
+        };
+        let Some(stats) = self.cgroups.read(&cgroup)? else {
+            return Ok(None);
+        };
+        let net = match info.pid {
+            Some(pid) => self.network(pid)?,
+            None => Vec::new(),
+        };
+        let mut labels: BTreeMap<String, String> = info.extra_labels.iter().cloned().collect();
+        labels.insert("id".into(), cgroup);
+        labels.insert("name".into(), info.name.clone());
+        labels.insert("image".into(), info.image.clone());
+        Ok(Some(Target {
+            labels,
+            stats,
+            net,
+            created: info.created,
+            started: info.started,
+        }))
+    }
+
+    fn device_name(
+        &self,
+        cache: &mut HashMap<(u64, u64), String>,
+        major: u64,
+        minor: u64,
+    ) -> String {
+        cache
+            .entry((major, minor))
+            .or_insert_with(|| {
+                let p = self.roots.sys(&format!("dev/block/{major}:{minor}/uevent"));
+                read_opt(&p)
+                    .ok()
+                    .flatten()
+                    .and_then(|t| super::cgroup::parse::parse_uevent_devname(&t))
+                    .unwrap_or_default()
+            })
+            .clone()
+    }
+
+    fn emit(&self, t: &Target, now: f64, devices: &mut HashMap<(u64, u64), String>, o: &mut Out) {
+        let l = &t.labels;
+        let s = &t.stats;
+        let quota = s.cpu_spec.map_or(0, |c| c.quota_us);
+        o.add(
+            "container_last_seen",
+            "Last time a container was seen by the exporter",
+            Kind::Gauge,
+            l,
+            &[],
+            now,
+        );
+        if let Some(c) = t.created {
+            o.add(
+                "container_creation_time_seconds",
+                "Container creation time since unix epoch in seconds.",
+                Kind::Gauge,
+                l,
+                &[],
+                c.floor(),
+            );
+        }
+        if let Some(st) = t.started.or(t.created) {
+            o.add(
+                "container_start_time_seconds",
+                "Start time of the container since unix epoch in seconds.",
+                Kind::Gauge,
+                l,
+                &[],
+                st.floor(),
+            );
+        }
+        if let Some(spec) = s.cpu_spec {
+            o.add(
+                "container_spec_cpu_period",
+                "CPU period of the container.",
+                Kind::Gauge,
+                l,
+                &[],
+                spec.period_us as f64,
+            );
+            if spec.quota_us != 0 {
+                o.add(
+                    "container_spec_cpu_quota",
+                    "CPU quota of the container.",
+                    Kind::Gauge,
+                    l,
+                    &[],
+                    spec.quota_us as f64,
+                );
+            }
+            o.add(
+                "container_spec_cpu_shares",
+                "CPU share of the container.",
+                Kind::Gauge,
+                l,
+                &[],
+                spec.shares as f64,
+            );
+        }
+        if let Some(spec) = s.memory_spec {
+            o.add(
+                "container_spec_memory_limit_bytes",
+                "Memory limit for the container.",
+                Kind::Gauge,
+                l,
+                &[],
+                spec_memory_value(spec.limit),
+            );
+            o.add(
+                "container_spec_memory_swap_limit_bytes",
+                "Memory swap limit for the container.",
+                Kind::Gauge,
+                l,
+                &[],
+                spec_memory_value(spec.swap_limit),
+            );
+            o.add(
+                "container_spec_memory_reservation_limit_bytes",
+                "Memory reservation limit for the container.",
+                Kind::Gauge,
+                l,
+                &[],
+                spec_memory_value(spec.reservation),
+            );
+        }
+        if let Some(c) = s.cpu {
+            let secs = |ns: u64| ns as f64 / 1e9;
+            o.add(
+                "container_cpu_user_seconds_total",
+                "Cumulative user cpu time consumed in seconds.",
+                Kind::Counter,
+                l,
+                &[],
+                secs(c.user_ns),
+            );
+            o.add(
+                "container_cpu_system_seconds_total",
+                "Cumulative system cpu time consumed in seconds.",
+                Kind::Counter,
+                l,
+                &[],
+                secs(c.system_ns),
+            );
+            if c.usage_ns > 0 {
+                o.add(
+                    "container_cpu_usage_seconds_total",
+                    "Cumulative cpu time consumed in seconds.",
+                    Kind::Counter,
+                    l,
+                    &[("cpu", "total")],
+                    secs(c.usage_ns),
+                );
+            }
+            if quota != 0 {
+                o.add(
+                    "container_cpu_cfs_periods_total",
+                    "Number of elapsed enforcement period intervals.",
+                    Kind::Counter,
+                    l,
+                    &[],
+                    c.periods as f64,
+                );
+                o.add(
+                    "container_cpu_cfs_throttled_periods_total",
+                    "Number of throttled period intervals.",
+                    Kind::Counter,
+                    l,
+                    &[],
+                    c.throttled_periods as f64,
+                );
+                o.add(
+                    "container_cpu_cfs_throttled_seconds_total",
+                    "Total time duration the container has been throttled.",
+                    Kind::Counter,
+                    l,
+                    &[],
+                    secs(c.throttled_ns),
+                );
+            }
+        }
+        if let Some(m) = s.memory {
+            let g =
+                |o: &mut Out, name, help, v: u64| o.add(name, help, Kind::Gauge, l, &[], v as f64);
+            g(
+                o,
+                "container_memory_cache",
+                "Number of bytes of page cache memory.",
+                m.cache,
+            );
+            g(o, "container_memory_rss", "Size of RSS in bytes.", m.rss);
+            g(
+                o,
+                "container_memory_mapped_file",
+                "Size of memory mapped files in bytes.",
+                m.mapped_file,
+            );
+            g(
+                o,
+                "container_memory_swap",
+                "Container swap usage in bytes.",
+                m.swap,
+            );
+            g(
+                o,
+                "container_memory_usage_bytes",
+                "Current memory usage in bytes, including all memory regardless of when it was accessed",
+                m.usage,
+            );
+            g(
+                o,
+                "container_memory_max_usage_bytes",
+                "Maximum memory usage recorded in bytes",
+                m.max_usage,
+            );
+            g(
+                o,
+                "container_memory_working_set_bytes",
+                "Current working set in bytes.",
+                m.working_set,
+            );
+            // A counter without `_total`: the text encoder writes it untyped (cAdvisor: counter).
+            o.add(
+                "container_memory_failcnt",
+                "Number of memory usage hits limits",
+                Kind::Counter,
+                l,
+                &[],
+                m.failcnt as f64,
+            );
+            for (ty, v) in [("pgfault", m.pgfault), ("pgmajfault", m.pgmajfault)] {
+                for scope in ["container", "hierarchy"] {
+                    o.add(
+                        "container_memory_failures_total",
+                        "Cumulative count of memory allocation failures.",
+                        Kind::Counter,
+                        l,
+                        &[("failure_type", ty), ("scope", scope)],
+                        v as f64,
+                    );
+                }
+            }
+            if let Some(k) = m.oom_kills {
+                o.add(
+                    "container_oom_events_total",
+                    "Count of out of memory events observed for the container",
+                    Kind::Counter,
+                    l,
+                    &[],
+                    k as f64,
+                );
+            }
+        }
+        for n in &t.net {
+            let v = &n.values;
+            let iface = [("interface", n.name.as_str())];
+            for (name, help, value) in [
+                (
+                    "container_network_receive_bytes_total",
+                    "Cumulative count of bytes received",
+                    v[0],
+                ),
+                (
+                    "container_network_receive_packets_total",
+                    "Cumulative count of packets received",
+                    v[1],
+                ),
+                (
+                    "container_network_receive_errors_total",
+                    "Cumulative count of errors encountered while receiving",
+                    v[2],
+                ),
+                (
+                    "container_network_receive_packets_dropped_total",
+                    "Cumulative count of packets dropped while receiving",
+                    v[3],
+                ),
+                (
+                    "container_network_transmit_bytes_total",
+                    "Cumulative count of bytes transmitted",
+                    v[8],
+                ),
+                (
+                    "container_network_transmit_packets_total",
+                    "Cumulative count of packets transmitted",
+                    v[9],
+                ),
+                (
+                    "container_network_transmit_errors_total",
+                    "Cumulative count of errors encountered while transmitting",
+                    v[10],
+                ),
+                (
+                    "container_network_transmit_packets_dropped_total",
+                    "Cumulative count of packets dropped while transmitting",
+                    v[11],
+                ),
+            ] {
+                o.add(name, help, Kind::Counter, l, &iface, value as f64);
+            }
+        }
+        for d in s.io.iter().flatten() {
+            let dev = self.device_name(devices, d.major, d.minor);
+            let label = [("device", dev.as_str())];
+            for (name, help, value) in [
+                (
+                    "container_fs_reads_bytes_total",
+                    "Cumulative count of bytes read",
+                    d.read_bytes,
+                ),
+                (
+                    "container_fs_reads_total",
+                    "Cumulative count of reads completed",
+                    d.reads,
+                ),
+                (
+                    "container_fs_writes_bytes_total",
+                    "Cumulative count of bytes written",
+                    d.write_bytes,
+                ),
+                (
+                    "container_fs_writes_total",
+                    "Cumulative count of writes completed",
+                    d.writes,
+                ),
+            ] {
+                o.add(name, help, Kind::Counter, l, &label, value as f64);
+            }
+        }
+    }
+}
+
+impl Collector for ContainerCollector {
+    fn name(&self) -> &'static str {
+        "container"
+    }
+
+    fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+        let root = self.cgroups.mount_root();
+        if !Path::new(root).is_dir() {
+            return Err(CollectError::NoData(format!(
+                "the cgroup mount root {} does not exist",
+                root.display()
+            )));
+        }
+        let snap = self.source.snapshot();
+        let now = unix_secs((self.now)());
+
+        let mut targets = vec![self.root_target()?];
+        let mut scrape_error = false;
+        for info in &snap.containers {
+            match self.container_target(info, snap.driver) {
+                Ok(Some(t)) => targets.push(t),
+                Ok(None) => {}
+                Err(_) => scrape_error = true,
+            }
+        }
+
+        // cAdvisor gives every series the union of all containers' label names.
+        let names: BTreeSet<String> = targets
+            .iter()
+            .flat_map(|t| t.labels.keys().cloned())
+            .collect();
+        for t in &mut targets {
+            for n in &names {
+                t.labels.entry(n.clone()).or_default();
+            }
+        }
+
+        let mut o = Out::default();
+        let mut devices = HashMap::new();
+        for t in &targets {
+            self.emit(t, now, &mut devices, &mut o);
+        }
+        let none = BTreeMap::new();
+        o.add(
+            "container_scrape_error",
+            "1 if there was an error while getting container metrics, 0 otherwise",
+            Kind::Gauge,
+            &none,
+            &[],
+            if scrape_error { 1.0 } else { 0.0 },
+        );
+        let mut up = BTreeMap::new();
+        up.insert("runtime".to_string(), "docker".to_string());
+        if let (false, Some(r)) = (snap.runtime_up, &snap.reason) {
+            up.insert("reason".to_string(), r.clone());
+        }
+        o.add(
+            "hostlens_container_runtime_up",
+            "1 if the container runtime's API answered at the last attempt, 0 otherwise.",
+            Kind::Gauge,
+            &up,
+            &[],
+            if snap.runtime_up { 1.0 } else { 0.0 },
+        );
+        o.write(out);
+        Ok(())
+    }
+}

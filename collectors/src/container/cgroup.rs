@@ -1,1 +1,0 @@
-//! cgroup v1 and v2: pure parsers and readers (in progress).

@@ -1,0 +1,791 @@
+//! The container collector's cgroup side on fixture trees (`tests/fixtures/cgroup/{v1,v2}`: a v1 hybrid host
+//! with the cgroupfs driver like this machine, a v2 host with the systemd driver like most users' hosts),
+//! their golden outputs, and the real cgroup tree of the machine running the tests.
+//!
+//! Run with `--nocapture` to see which layout each test ran on. Regenerate the goldens with
+//! `UPDATE_GOLDEN=1 cargo test -p hostlens-collectors --test container_cgroup`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use hostlens_collectors::container::cgroup::{CgroupFs, HostMemory, Layout};
+use hostlens_collectors::container::collector::ContainerCollector;
+use hostlens_collectors::container::{CgroupDriver, ContainerInfo, Snapshot};
+use hostlens_collectors::{Collector, MetricSet, Roots};
+
+const ID_A: &str = "4c7e0d1f4c7e0d1f4c7e0d1f4c7e0d1f4c7e0d1f4c7e0d1f4c7e0d1f4c7e0d1f";
+const ID_B: &str = "b0b0cafeb0b0cafeb0b0cafeb0b0cafeb0b0cafeb0b0cafeb0b0cafeb0b0cafe";
+const ID_C: &str = "deadbeefdeadbeefdeadbeefdeadbeefdeadbeefdeadbeefdeadbeefdeadbeef";
+const ID_V: &str = "5e1f2a3b5e1f2a3b5e1f2a3b5e1f2a3b5e1f2a3b5e1f2a3b5e1f2a3b5e1f2a3b";
+const ID_N: &str = "0a0b0c0d0a0b0c0d0a0b0c0d0a0b0c0d0a0b0c0d0a0b0c0d0a0b0c0d0a0b0c0d";
+const LABEL: &str = "container_label_com_docker_compose_service";
+/// The fixture cgroup files' modification time (set by the tests: git does not keep it).
+const PINNED: u64 = 1_700_000_000;
+
+fn fixture(layout: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/cgroup")
+        .join(layout)
+}
+
+fn pin_mtimes(dir: &Path) {
+    let t = UNIX_EPOCH + Duration::from_secs(PINNED);
+    for entry in std::fs::read_dir(dir).expect("fixture dir") {
+        let path = entry.expect("entry").path();
+        if path.is_symlink() {
+            continue;
+        }
+        if path.is_dir() {
+            pin_mtimes(&path);
+        }
+        std::fs::File::open(&path)
+            .and_then(|f| f.set_modified(t))
+            .expect("pinning an mtime");
+    }
+    std::fs::File::open(dir)
+        .and_then(|f| f.set_modified(t))
+        .expect("pinning a directory mtime");
+}
+
+fn setup(layout: &str) -> (Arc<Roots>, CgroupFs) {
+    let f = fixture(layout);
+    let roots = Arc::new(Roots::new(f.join("proc"), f.join("sys"), &f, None));
+    let mount = CgroupFs::default_mount_root(&roots);
+    pin_mtimes(&mount);
+    let fs = CgroupFs::detect(&mount).expect("detects the fixture layout");
+    println!("{layout} fixture: {}", fs.describe());
+    (roots, fs)
+}
+
+fn container(id: &str, name: &str, image: &str, pid: Option<u32>) -> ContainerInfo {
+    ContainerInfo {
+        id: id.into(),
+        name: name.into(),
+        image: image.into(),
+        pid,
+        created: Some(1_732_496_193.704),
+        started: Some(1_732_496_194.039),
+        cgroup_parent: String::new(),
+        extra_labels: vec![],
+    }
+}
+
+fn v1_snapshot() -> Snapshot {
+    let mut job = container(ID_B, "job", "alpine:3.20", Some(4343));
+    job.started = None;
+    job.created = Some(1_732_400_000.5);
+    job.extra_labels = vec![(LABEL.into(), "job".into())];
+    Snapshot {
+        runtime_up: true,
+        reason: None,
+        driver: Some(CgroupDriver::Cgroupfs),
+        containers: vec![
+            job,
+            container(ID_C, "gone", "busybox", Some(4444)),
+            container(ID_A, "web", "nginx:1.27", Some(4242)),
+        ],
+    }
+}
+
+fn v2_snapshot() -> Snapshot {
+    Snapshot {
+        runtime_up: true,
+        reason: None,
+        driver: Some(CgroupDriver::Systemd),
+        containers: vec![container(ID_V, "db", "postgres:17", Some(5151))],
+    }
+}
+
+fn fixed_now() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(1_750_000_000)
+}
+
+fn collect(layout: &str, snap: Snapshot) -> MetricSet {
+    let (roots, fs) = setup(layout);
+    let c = ContainerCollector::new(roots, fs, Arc::new(snap)).with_clock(fixed_now);
+    assert_eq!(c.name(), "container");
+    let mut out = MetricSet::new();
+    c.collect(&mut out).expect("collects");
+    out
+}
+
+/// The value of `name` for the series with exactly `labels` plus any empty ones.
+#[track_caller]
+fn val(m: &MetricSet, name: &str, labels: &[(&str, &str)]) -> f64 {
+    let fam = m.get(name).unwrap_or_else(|| panic!("no family {name}"));
+    let hits: Vec<f64> = fam
+        .samples
+        .iter()
+        .filter(|s| {
+            labels
+                .iter()
+                .all(|(k, v)| s.labels.iter().any(|(sk, sv)| sk == k && sv == v))
+                && s.labels
+                    .iter()
+                    .all(|(k, v)| v.is_empty() || labels.iter().any(|(lk, _)| lk == k))
+        })
+        .map(|s| match s.value {
+            hostlens_collectors::Value::Scalar(x) => x,
+            _ => panic!("{name}: not a scalar"),
+        })
+        .collect();
+    assert_eq!(
+        hits.len(),
+        1,
+        "{name}{labels:?}: {} matching series",
+        hits.len()
+    );
+    hits[0]
+}
+
+fn has(m: &MetricSet, name: &str, labels: &[(&str, &str)]) -> bool {
+    m.get(name).is_some_and(|f| {
+        f.samples.iter().any(|s| {
+            labels
+                .iter()
+                .all(|(k, v)| s.labels.iter().any(|(sk, sv)| sk == k && sv == v))
+        })
+    })
+}
+
+fn assert_close(got: f64, want: f64) {
+    assert!((got - want).abs() < 1e-9, "got {got}, want {want}");
+}
+
+#[test]
+fn v1_hybrid_cgroupfs_fixture() {
+    let (roots, fs) = setup("v1");
+    assert_eq!(fs.layout(), Layout::Hybrid);
+    assert!(
+        fs.describe().starts_with("cgroup v1 (hybrid) at "),
+        "{}",
+        fs.describe()
+    );
+    let snap = v1_snapshot();
+    let by_name = |n: &str| {
+        snap.containers
+            .iter()
+            .find(|c| c.name == n)
+            .cloned()
+            .expect("listed")
+    };
+    // The driver's path, the /proc/<pid>/cgroup fallback (a daemon-wide --cgroup-parent), and a stopped
+    // container.
+    assert_eq!(
+        fs.container_cgroup(&roots, &by_name("web"), snap.driver),
+        Some(format!("/docker/{ID_A}"))
+    );
+    assert_eq!(
+        fs.container_cgroup(&roots, &by_name("job"), snap.driver),
+        Some(format!("/ci/{ID_B}"))
+    );
+    assert_eq!(
+        fs.container_cgroup(&roots, &by_name("gone"), snap.driver),
+        None
+    );
+    assert_eq!(fs.read(&format!("/docker/{ID_C}")).expect("reads"), None);
+
+    let m = collect("v1", v1_snapshot());
+    let web_id = format!("/docker/{ID_A}");
+    let web = [
+        ("id", web_id.as_str()),
+        ("name", "web"),
+        ("image", "nginx:1.27"),
+    ];
+    let lab = |extra: &[(&'static str, &'static str)]| -> Vec<(&str, &str)> {
+        web.iter().copied().chain(extra.iter().copied()).collect()
+    };
+    // CPU: cpuacct.usage ns, cpuacct.stat ticks at USER_HZ 100, throttled_time ns.
+    assert_close(
+        val(
+            &m,
+            "container_cpu_usage_seconds_total",
+            &lab(&[("cpu", "total")]),
+        ),
+        36.696665,
+    );
+    assert_close(val(&m, "container_cpu_user_seconds_total", &web), 25.0);
+    assert_close(val(&m, "container_cpu_system_seconds_total", &web), 10.0);
+    assert_eq!(val(&m, "container_cpu_cfs_periods_total", &web), 1200.0);
+    assert_eq!(
+        val(&m, "container_cpu_cfs_throttled_periods_total", &web),
+        75.0
+    );
+    assert_close(
+        val(&m, "container_cpu_cfs_throttled_seconds_total", &web),
+        4.5,
+    );
+    assert_eq!(val(&m, "container_spec_cpu_quota", &web), 50000.0);
+    assert_eq!(val(&m, "container_spec_cpu_period", &web), 100000.0);
+    assert_eq!(val(&m, "container_spec_cpu_shares", &web), 512.0);
+    // Memory: working set = usage − total_inactive_file; page faults are the cgroup's own.
+    assert_eq!(val(&m, "container_memory_usage_bytes", &web), 24_227_840.0);
+    assert_eq!(
+        val(&m, "container_memory_working_set_bytes", &web),
+        1_089_536.0
+    );
+    assert_eq!(
+        val(&m, "container_memory_max_usage_bytes", &web),
+        25_124_864.0
+    );
+    assert_eq!(val(&m, "container_memory_rss", &web), 204_800.0);
+    assert_eq!(val(&m, "container_memory_cache", &web), 23_158_784.0);
+    assert_eq!(val(&m, "container_memory_mapped_file", &web), 1_626_112.0);
+    assert_eq!(val(&m, "container_memory_swap", &web), 0.0);
+    assert_eq!(val(&m, "container_memory_failcnt", &web), 3.0);
+    for scope in ["container", "hierarchy"] {
+        let l = lab(&[("failure_type", "pgfault"), ("scope", scope)]);
+        assert_eq!(val(&m, "container_memory_failures_total", &l), 1563.0);
+        let l = lab(&[("failure_type", "pgmajfault"), ("scope", scope)]);
+        assert_eq!(val(&m, "container_memory_failures_total", &l), 34.0);
+    }
+    assert_eq!(
+        val(&m, "container_spec_memory_limit_bytes", &web),
+        268_435_456.0
+    );
+    assert_eq!(
+        val(&m, "container_spec_memory_swap_limit_bytes", &web),
+        536_870_912.0
+    );
+    assert_eq!(
+        val(&m, "container_spec_memory_reservation_limit_bytes", &web),
+        0.0
+    );
+    assert_eq!(val(&m, "container_oom_events_total", &web), 1.0);
+    // Network: eth0 only (lo ignored).
+    let eth0 = lab(&[("interface", "eth0")]);
+    assert_eq!(
+        val(&m, "container_network_receive_bytes_total", &eth0),
+        736.0
+    );
+    assert_eq!(
+        val(&m, "container_network_receive_packets_total", &eth0),
+        8.0
+    );
+    assert_eq!(
+        val(&m, "container_network_receive_packets_dropped_total", &eth0),
+        1.0
+    );
+    assert_eq!(
+        val(&m, "container_network_transmit_bytes_total", &eth0),
+        1024.0
+    );
+    assert_eq!(
+        val(&m, "container_network_transmit_errors_total", &eth0),
+        2.0
+    );
+    assert!(!has(
+        &m,
+        "container_network_receive_bytes_total",
+        &[("interface", "lo")]
+    ));
+    // Block I/O from blkio.throttle.*_recursive (the bfq files hold only "Total 0").
+    let vda = lab(&[("device", "/dev/vda")]);
+    assert_eq!(val(&m, "container_fs_reads_bytes_total", &vda), 1_310_720.0);
+    assert_eq!(val(&m, "container_fs_writes_bytes_total", &vda), 409_600.0);
+    assert_eq!(val(&m, "container_fs_reads_total", &vda), 40.0);
+    assert_eq!(val(&m, "container_fs_writes_total", &vda), 25.0);
+    assert_eq!(
+        val(
+            &m,
+            "container_fs_reads_bytes_total",
+            &lab(&[("device", "")])
+        ),
+        4096.0
+    );
+    assert_eq!(
+        val(&m, "container_start_time_seconds", &web),
+        1_732_496_194.0
+    );
+    assert_eq!(
+        val(&m, "container_creation_time_seconds", &web),
+        1_732_496_193.0
+    );
+    assert_eq!(val(&m, "container_last_seen", &web), 1_750_000_000.0);
+
+    // The job container (found through /proc): no quota → no cfs series, unlimited memory prints 0, only
+    // lo → no network series, no I/O; its Docker label reaches every series as "" elsewhere.
+    let job_id = format!("/ci/{ID_B}");
+    let job = [
+        ("id", job_id.as_str()),
+        ("name", "job"),
+        ("image", "alpine:3.20"),
+        (LABEL, "job"),
+    ];
+    assert!(!has(&m, "container_cpu_cfs_periods_total", &job[..1]));
+    assert!(!has(&m, "container_spec_cpu_quota", &job[..1]));
+    assert_eq!(val(&m, "container_spec_cpu_period", &job), 100000.0);
+    assert_eq!(val(&m, "container_spec_memory_limit_bytes", &job), 0.0);
+    assert!(!has(&m, "container_network_receive_bytes_total", &job[..1]));
+    assert!(!has(&m, "container_fs_reads_total", &job[..1]));
+    assert_eq!(
+        val(&m, "container_start_time_seconds", &job),
+        1_732_400_000.0
+    );
+    assert!(
+        m.get("container_last_seen")
+            .is_some_and(|f| f.samples.len() == 3),
+        "root, web, job"
+    );
+    assert!(!has(&m, "container_last_seen", &[("name", "gone")]));
+
+    // The root: machine memory as its limit, host interfaces without lo/docker0/veth, blkio of the root.
+    let root = [("id", "/")];
+    assert!(m
+        .get("container_last_seen")
+        .is_some_and(|f| f.samples.iter().any(|s| s.labels
+            == [
+                (LABEL.to_string(), String::new()),
+                ("id".to_string(), "/".to_string()),
+                ("image".to_string(), String::new()),
+                ("name".to_string(), String::new())
+            ])));
+    assert_close(
+        val(
+            &m,
+            "container_cpu_usage_seconds_total",
+            &[("id", "/"), ("cpu", "total")],
+        ),
+        325.224894833,
+    );
+    assert_close(val(&m, "container_cpu_user_seconds_total", &root), 274.48);
+    assert_eq!(
+        val(&m, "container_memory_working_set_bytes", &root),
+        (3_332_820_992u64 - 1_845_415_936) as f64
+    );
+    assert_eq!(
+        val(&m, "container_spec_memory_limit_bytes", &root),
+        4_013_948.0 * 1024.0
+    );
+    assert_eq!(
+        val(&m, "container_spec_memory_swap_limit_bytes", &root),
+        0.0
+    );
+    assert_eq!(val(&m, "container_spec_cpu_shares", &root), 1024.0);
+    assert!(!has(&m, "container_spec_cpu_quota", &root));
+    let ens3 = [("id", "/"), ("interface", "ens3")];
+    assert_eq!(
+        val(&m, "container_network_receive_bytes_total", &ens3),
+        9_000_000.0
+    );
+    assert_eq!(
+        val(
+            &m,
+            "container_network_transmit_packets_dropped_total",
+            &ens3
+        ),
+        4.0
+    );
+    for ignored in ["lo", "docker0", "veth1a2b3c"] {
+        assert!(!has(
+            &m,
+            "container_network_receive_bytes_total",
+            &[("interface", ignored)]
+        ));
+    }
+    assert_eq!(
+        val(
+            &m,
+            "container_fs_writes_total",
+            &[("id", "/"), ("device", "/dev/vda")]
+        ),
+        40000.0
+    );
+    assert_eq!(
+        val(&m, "container_start_time_seconds", &root),
+        PINNED as f64
+    );
+    assert_eq!(val(&m, "container_scrape_error", &[]), 0.0);
+    assert_eq!(
+        val(
+            &m,
+            "hostlens_container_runtime_up",
+            &[("runtime", "docker")]
+        ),
+        1.0
+    );
+    println!("v1 fixture: root + 2 running containers (driver path and /proc fallback), 1 stopped skipped");
+}
+
+#[test]
+fn v2_unified_systemd_fixture() {
+    let (roots, fs) = setup("v2");
+    assert_eq!(fs.layout(), Layout::Unified);
+    let snap = v2_snapshot();
+    let id = format!("/system.slice/docker-{ID_V}.scope");
+    assert_eq!(
+        fs.container_cgroup(&roots, &snap.containers[0], None),
+        Some(id.clone())
+    );
+
+    let m = collect("v2", snap);
+    let db = [
+        ("id", id.as_str()),
+        ("name", "db"),
+        ("image", "postgres:17"),
+    ];
+    let lab = |extra: &[(&'static str, &'static str)]| -> Vec<(&str, &str)> {
+        db.iter().copied().chain(extra.iter().copied()).collect()
+    };
+    assert_close(
+        val(
+            &m,
+            "container_cpu_usage_seconds_total",
+            &lab(&[("cpu", "total")]),
+        ),
+        2.5,
+    );
+    assert_close(val(&m, "container_cpu_user_seconds_total", &db), 2.0);
+    assert_close(val(&m, "container_cpu_system_seconds_total", &db), 0.5);
+    assert_eq!(val(&m, "container_cpu_cfs_periods_total", &db), 100.0);
+    assert_eq!(
+        val(&m, "container_cpu_cfs_throttled_periods_total", &db),
+        7.0
+    );
+    assert_close(
+        val(&m, "container_cpu_cfs_throttled_seconds_total", &db),
+        0.35,
+    );
+    assert_eq!(val(&m, "container_spec_cpu_quota", &db), 150000.0);
+    assert_eq!(val(&m, "container_spec_cpu_period", &db), 100000.0);
+    // cpu.weight 39 (what runc writes for 1024 shares) → cAdvisor's conversion gives 998.
+    assert_eq!(val(&m, "container_spec_cpu_shares", &db), 998.0);
+    assert_eq!(val(&m, "container_memory_usage_bytes", &db), 67_108_864.0);
+    assert_eq!(
+        val(&m, "container_memory_working_set_bytes", &db),
+        (67_108_864 - 31_457_280) as f64
+    );
+    assert_eq!(
+        val(&m, "container_memory_max_usage_bytes", &db),
+        83_886_080.0
+    );
+    assert_eq!(val(&m, "container_memory_swap", &db), 1_048_576.0);
+    assert_eq!(val(&m, "container_memory_cache", &db), 52_428_800.0);
+    assert_eq!(val(&m, "container_memory_rss", &db), 10_485_760.0);
+    assert_eq!(val(&m, "container_memory_mapped_file", &db), 4_194_304.0);
+    assert_eq!(val(&m, "container_memory_failcnt", &db), 0.0);
+    assert_eq!(
+        val(
+            &m,
+            "container_memory_failures_total",
+            &lab(&[("failure_type", "pgmajfault"), ("scope", "container")])
+        ),
+        67.0
+    );
+    assert_eq!(
+        val(&m, "container_spec_memory_limit_bytes", &db),
+        134_217_728.0
+    );
+    assert_eq!(
+        val(&m, "container_spec_memory_swap_limit_bytes", &db),
+        0.0,
+        "max prints 0"
+    );
+    assert_eq!(val(&m, "container_oom_events_total", &db), 1.0);
+    assert_eq!(
+        val(
+            &m,
+            "container_network_receive_errors_total",
+            &lab(&[("interface", "eth1")])
+        ),
+        1.0
+    );
+    assert_eq!(
+        val(
+            &m,
+            "container_network_transmit_bytes_total",
+            &lab(&[("interface", "eth0")])
+        ),
+        10240.0
+    );
+    let nvme = lab(&[("device", "/dev/nvme0n1")]);
+    assert_eq!(
+        val(&m, "container_fs_reads_bytes_total", &nvme),
+        1_459_200.0
+    );
+    assert_eq!(
+        val(&m, "container_fs_writes_bytes_total", &nvme),
+        314_773_504.0
+    );
+    assert_eq!(val(&m, "container_fs_reads_total", &nvme), 192.0);
+    assert_eq!(val(&m, "container_fs_writes_total", &nvme), 353.0);
+
+    // The v2 root: no memory.current → anon + file, swap from meminfo; no cpu.max/cpu.weight → 0.
+    let root = [("id", "/")];
+    assert_eq!(
+        val(&m, "container_memory_usage_bytes", &root),
+        1_598_029_824.0
+    );
+    assert_eq!(
+        val(&m, "container_memory_working_set_bytes", &root),
+        (1_598_029_824u64 - 536_870_912) as f64
+    );
+    assert_eq!(val(&m, "container_memory_swap", &root), 8192.0 * 1024.0);
+    assert_eq!(
+        val(&m, "container_spec_memory_limit_bytes", &root),
+        8_029_412.0 * 1024.0
+    );
+    assert_eq!(
+        val(&m, "container_spec_memory_swap_limit_bytes", &root),
+        2_097_148.0 * 1024.0
+    );
+    assert_eq!(val(&m, "container_spec_cpu_period", &root), 0.0);
+    assert_eq!(val(&m, "container_spec_cpu_shares", &root), 0.0);
+    assert!(
+        !has(&m, "container_oom_events_total", &root),
+        "the v2 root has no memory.events"
+    );
+    assert_close(
+        val(
+            &m,
+            "container_cpu_usage_seconds_total",
+            &[("id", "/"), ("cpu", "total")],
+        ),
+        153.179219,
+    );
+    assert_eq!(
+        val(
+            &m,
+            "container_fs_reads_total",
+            &[("id", "/"), ("device", "/dev/nvme0n1")]
+        ),
+        200000.0
+    );
+    assert_eq!(
+        val(
+            &m,
+            "container_network_receive_packets_dropped_total",
+            &[("id", "/"), ("interface", "enp1s0")]
+        ),
+        5.0
+    );
+    assert_eq!(
+        val(&m, "container_start_time_seconds", &root),
+        PINNED as f64
+    );
+    println!("v2 fixture: root + 1 systemd-driver container");
+}
+
+#[test]
+fn runtime_down_keeps_the_root_with_only_its_id() {
+    let snap = Snapshot {
+        runtime_up: false,
+        reason: Some("connect: connection refused".into()),
+        driver: None,
+        containers: vec![],
+    };
+    let m = collect("v1", snap);
+    let f = m.get("container_memory_usage_bytes").expect("root memory");
+    assert_eq!(f.samples.len(), 1);
+    // No container listed: cAdvisor's label union is just `id`.
+    assert_eq!(f.samples[0].labels, [("id".to_string(), "/".to_string())]);
+    assert_eq!(
+        val(
+            &m,
+            "hostlens_container_runtime_up",
+            &[
+                ("reason", "connect: connection refused"),
+                ("runtime", "docker")
+            ]
+        ),
+        0.0
+    );
+}
+
+#[test]
+fn a_running_container_whose_cgroup_is_not_visible_is_a_scrape_error() {
+    // Its /proc/<pid>/cgroup path comes through another cgroup namespace (`/../..`) and the systemd path
+    // does not exist under this root: left out, and container_scrape_error says so.
+    let mut snap = v2_snapshot();
+    snap.containers
+        .push(container(ID_N, "elsewhere", "busybox", Some(5252)));
+    let m = collect("v2", snap);
+    assert_eq!(val(&m, "container_scrape_error", &[]), 1.0);
+    assert!(!has(&m, "container_last_seen", &[("name", "elsewhere")]));
+    assert!(has(&m, "container_last_seen", &[("name", "db")]));
+    assert!(has(&m, "container_last_seen", &[("id", "/")]));
+}
+
+#[test]
+fn a_missing_mount_root_is_no_data() {
+    let dir = std::env::temp_dir().join(format!("hostlens-cgroup-gone-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("memory")).expect("temp dir");
+    std::fs::write(dir.join("memory/cgroup.procs"), "").expect("temp file");
+    let fs = CgroupFs::detect(&dir).expect("a v1 memory hierarchy");
+    assert_eq!(fs.layout(), Layout::Legacy);
+    std::fs::remove_dir_all(&dir).expect("removing");
+    let c = ContainerCollector::new(
+        Arc::new(Roots::default()),
+        fs,
+        Arc::new(Snapshot::default()),
+    );
+    let e = c.collect(&mut MetricSet::new()).expect_err("no mount root");
+    assert!(e.is_no_data(), "{e}");
+    assert!(e.to_string().contains("does not exist"), "{e}");
+}
+
+fn golden(layout: &str, snap: Snapshot) {
+    let m = collect(layout, snap);
+    let text = hostlens_collectors::encode::encode_text(m.into_families()).expect("encodes");
+    let path = fixture(layout).with_extension("golden.txt");
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, &text).expect("writing the golden file");
+        println!("updated {}", path.display());
+        return;
+    }
+    let want = std::fs::read_to_string(&path).unwrap_or_default();
+    if want != text {
+        let diff: Vec<String> = want
+            .lines()
+            .zip(text.lines())
+            .enumerate()
+            .filter(|(_, (a, b))| a != b)
+            .take(10)
+            .map(|(i, (a, b))| format!("line {}: golden {a:?}\n         got    {b:?}", i + 1))
+            .collect();
+        panic!(
+            "output differs from {} ({} vs {} lines):\n{}\nregenerate with UPDATE_GOLDEN=1 if intended",
+            path.display(),
+            want.lines().count(),
+            text.lines().count(),
+            diff.join("\n")
+        );
+    }
+}
+
+#[test]
+fn v1_fixture_matches_its_golden_file() {
+    golden("v1", v1_snapshot());
+}
+
+#[test]
+fn v2_fixture_matches_its_golden_file() {
+    golden("v2", v2_snapshot());
+}
+
+fn host_memory() -> HostMemory {
+    let text = std::fs::read_to_string("/proc/meminfo").expect("/proc/meminfo");
+    let kb = |k: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(k))
+            .and_then(|r| r.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .map_or(0, |v: u64| v * 1024)
+    };
+    HostMemory {
+        mem_total: kb("MemTotal:"),
+        swap_total: kb("SwapTotal:"),
+        swap_free: kb("SwapFree:"),
+    }
+}
+
+/// The real cgroup tree of this machine: its root cgroup through the collector, and the cgroup2 hierarchy
+/// of a hybrid host read on its own as v2.
+#[test]
+fn real_cgroup_tree_of_this_machine() {
+    let mount = Path::new("/sys/fs/cgroup");
+    if !mount.is_dir() {
+        println!("real: no /sys/fs/cgroup here; nothing ran on a real tree");
+        return;
+    }
+    let fs = CgroupFs::detect(mount).expect("detects the real layout");
+    println!("real: {}", fs.describe());
+    let root = fs
+        .read_root(&host_memory())
+        .expect("reads the real root cgroup");
+    let cpu = root.cpu.expect("real root CPU usage");
+    assert!(cpu.usage_ns > 0 && cpu.user_ns > 0, "{cpu:?}");
+    let mem = root.memory.expect("real root memory");
+    assert!(mem.usage > 0 && mem.working_set <= mem.usage, "{mem:?}");
+    println!(
+        "real {:?} root: cpu {:.1} s (user {:.1}, system {:.1}), memory {} B (working set {} B), spec {:?}, io devices {}",
+        fs.layout(),
+        cpu.usage_ns as f64 / 1e9,
+        cpu.user_ns as f64 / 1e9,
+        cpu.system_ns as f64 / 1e9,
+        mem.usage,
+        mem.working_set,
+        root.cpu_spec,
+        root.io.as_ref().map_or(0, Vec::len)
+    );
+    // Through the collector, with the host's /proc and /sys and no runtime.
+    let c = ContainerCollector::new(
+        Arc::new(Roots::default()),
+        fs.clone(),
+        Arc::new(Snapshot::default()),
+    );
+    let mut m = MetricSet::new();
+    c.collect(&mut m).expect("collects on the real tree");
+    assert!(
+        val(
+            &m,
+            "container_cpu_usage_seconds_total",
+            &[("id", "/"), ("cpu", "total")]
+        ) > 0.0
+    );
+    assert!(val(&m, "container_memory_working_set_bytes", &[("id", "/")]) > 0.0);
+    assert!(val(&m, "container_start_time_seconds", &[("id", "/")]) > 1e9);
+    println!(
+        "real {:?}: collector emitted {} families for the root cgroup",
+        fs.layout(),
+        m.families().len()
+    );
+
+    // Every cgroup directory one level down (e.g. /docker, /system.slice) reads without error.
+    let mut children = 0;
+    if let Some(dir) = ["memory", "cpuacct", "cpu", "unified"]
+        .iter()
+        .map(|d| mount.join(d))
+        .chain(std::iter::once(mount.to_path_buf()))
+        .find(|d| d.join("cgroup.procs").is_file())
+    {
+        for e in std::fs::read_dir(&dir).expect("lists").flatten() {
+            if e.path().join("cgroup.procs").is_file() {
+                let cg = format!("/{}", e.file_name().to_string_lossy());
+                let s = fs.read(&cg).expect("reads a real child cgroup");
+                assert!(s.is_some(), "{cg} exists");
+                children += 1;
+            }
+        }
+    }
+    println!(
+        "real {:?}: read {children} child cgroups of the root",
+        fs.layout()
+    );
+
+    let unified = mount.join("unified");
+    if fs.layout() == Layout::Hybrid && unified.join("cgroup.controllers").is_file() {
+        let v2 = CgroupFs::detect(&unified).expect("the cgroup2 hierarchy of a hybrid host");
+        assert_eq!(v2.layout(), Layout::Unified);
+        println!("real v2: {}", v2.describe());
+        let r = v2
+            .read_root(&host_memory())
+            .expect("reads the real cgroup2 root");
+        let cpu = r.cpu.expect("cpu.stat exists in every cgroup2 cgroup");
+        assert!(cpu.usage_ns > 0, "{cpu:?}");
+        println!(
+            "real v2 root: cpu.stat usage {:.1} s (user {:.1}, system {:.1}) read from a real cgroup2 hierarchy",
+            cpu.usage_ns as f64 / 1e9,
+            cpu.user_ns as f64 / 1e9,
+            cpu.system_ns as f64 / 1e9
+        );
+        let mut ran = vec!["cpu.stat (root)"];
+        for e in std::fs::read_dir(&unified).expect("lists").flatten() {
+            if e.path().join("cgroup.procs").is_file() {
+                let cg = format!("/{}", e.file_name().to_string_lossy());
+                let s = v2.read(&cg).expect("reads").expect("exists");
+                assert!(s.cpu.is_some(), "{cg}: cpu.stat");
+                ran.push("cpu.stat (child)");
+            }
+        }
+        println!(
+            "real v2: ran {ran:?}; memory ({}), io ({}), cpu.max/cpu.weight ({}) ran only on the v2 fixture",
+            if r.memory.is_some() { "real" } else { "no memory controller here" },
+            if r.io.is_some() { "real" } else { "no io controller here" },
+            if r.cpu_spec.is_some_and(|s| s.period_us > 0) { "real" } else { "absent here" },
+        );
+    } else {
+        println!("real: no cgroup2 hierarchy beside v1; v2 ran only on the fixture");
+    }
+}
