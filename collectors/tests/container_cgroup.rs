@@ -67,6 +67,7 @@ fn container(id: &str, name: &str, image: &str, pid: Option<u32>) -> ContainerIn
         created: Some(1_732_496_193.704),
         started: Some(1_732_496_194.039),
         cgroup_parent: String::new(),
+        shares_network: false,
         extra_labels: vec![],
     }
 }
@@ -788,4 +789,24 @@ fn real_cgroup_tree_of_this_machine() {
     } else {
         println!("real: no cgroup2 hierarchy beside v1; v2 ran only on the fixture");
     }
+}
+
+#[test]
+fn a_container_on_the_host_network_has_no_network_series() {
+    // `--network host` (or `container:<id>`): its /proc/<pid>/net/dev is someone else's interfaces.
+    let mut snap = v1_snapshot();
+    for c in &mut snap.containers {
+        c.shares_network = c.name == "web";
+    }
+    let m = collect("v1", snap);
+    assert!(!has(
+        &m,
+        "container_network_receive_bytes_total",
+        &[("name", "web")]
+    ));
+    assert!(has(
+        &m,
+        "container_cpu_usage_seconds_total",
+        &[("name", "web")]
+    ));
 }

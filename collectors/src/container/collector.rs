@@ -227,8 +227,8 @@ impl ContainerCollector {
             return Ok(None);
         };
         let net = match info.pid {
-            Some(pid) => self.network(pid)?,
-            None => Vec::new(),
+            Some(pid) if !info.shares_network => self.network(pid)?,
+            _ => Vec::new(),
         };
         let mut labels: BTreeMap<String, String> = info.extra_labels.iter().cloned().collect();
         labels.insert("id".into(), cgroup);

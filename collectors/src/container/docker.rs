@@ -286,6 +286,8 @@ async fn inspect(
         return Ok(None);
     }
     let config = r.config.unwrap_or_default();
+    let host_config = r.host_config.unwrap_or_default();
+    let network_mode = host_config.network_mode.unwrap_or_default();
     let labels = config.labels.unwrap_or_default();
     Ok(Some(ContainerInfo {
         id: r.id.unwrap_or_else(|| id.to_string()),
@@ -301,10 +303,8 @@ async fn inspect(
             .filter(|&p| p > 0),
         created: r.created.as_deref().and_then(parse_rfc3339),
         started: state.started_at.as_deref().and_then(parse_rfc3339),
-        cgroup_parent: r
-            .host_config
-            .and_then(|h| h.cgroup_parent)
-            .unwrap_or_default(),
+        cgroup_parent: host_config.cgroup_parent.unwrap_or_default(),
+        shares_network: network_mode == "host" || network_mode.starts_with("container:"),
         extra_labels: allowed_labels(&labels, &cfg.label_allowlist),
     }))
 }

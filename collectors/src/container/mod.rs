@@ -38,6 +38,9 @@ pub struct ContainerInfo {
     pub started: Option<f64>,
     /// `HostConfig.CgroupParent`, empty when Docker's default.
     pub cgroup_parent: String,
+    /// The container uses the host's or another container's network namespace (`--network host`,
+    /// `--network container:<id>`): cAdvisor reports no network series for it (they would be someone else's).
+    pub shares_network: bool,
     /// Extra labels, already named as cAdvisor names them (`container_label_<sanitized key>`), only for the
     /// Docker labels the user allowed with `--container.labels`.
     pub extra_labels: Vec<(String, String)>,

@@ -515,6 +515,7 @@ mod tests {
             created: None,
             started: None,
             cgroup_parent: parent.into(),
+            shares_network: false,
             extra_labels: vec![],
         }
     }
