@@ -154,7 +154,7 @@ impl DockerSource {
         }
         let version = docker.client_version();
         tracing::info!(
-            "container family: {} Docker at {} (API {}.{}, cgroup driver {:?}): {} running container(s)",
+            "container family: {} Docker at {} (API {}.{}, cgroup driver {}): {} running container(s)",
             if reconnecting {
                 "reconnected to"
             } else {
@@ -163,7 +163,11 @@ impl DockerSource {
             cfg.host,
             version.major_version,
             version.minor_version,
-            driver,
+            match driver {
+                Some(CgroupDriver::Cgroupfs) => "cgroupfs",
+                Some(CgroupDriver::Systemd) => "systemd",
+                None => "unknown",
+            },
             known.len()
         );
         self.publish(&known, driver);
