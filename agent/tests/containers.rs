@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::net::TcpStream;
 use std::path::Path;
@@ -329,30 +330,45 @@ fn name_labels_match_docker_ps() {
         .map(|n| Container::run(n, &[], "exec sleep infinity"))
         .collect();
     let (_agent, port) = agent(&[]);
-    let e = scrape_until(port, Duration::from_secs(15), "the three containers", |e| {
+    scrape_until(port, Duration::from_secs(15), "the three containers", |e| {
         names
             .iter()
             .all(|n| e.value("container_last_seen", &[("name", n)]).is_some())
     });
-    let ps_after = docker_ok(&["ps", "--format", "{{.Names}}"]);
-    let ours: std::collections::BTreeSet<String> = e
+    // Other tests may start or stop containers meanwhile: compare with docker ps before and after the scrape
+    // (the agent follows events within milliseconds; the second of settling covers it).
+    let ps = || -> BTreeSet<String> {
+        docker_ok(&["ps", "--format", "{{.Names}}"])
+            .lines()
+            .map(str::to_string)
+            .collect()
+    };
+    let before = ps();
+    std::thread::sleep(Duration::from_secs(1));
+    let e = scrape(port);
+    let after = ps();
+    let ours: BTreeSet<String> = e
         .by_name("container_last_seen")
         .iter()
         .filter_map(|s| s.labels.get("name").cloned())
         .filter(|n| !n.is_empty())
         .collect();
-    let ps: std::collections::BTreeSet<String> = ps_after.lines().map(str::to_string).collect();
-    println!("docker ps: {ps:?}\nagent:     {ours:?}");
-    // Other tests may start containers meanwhile: every name we export is one docker ps lists, and ours are
-    // all there.
-    for n in &names {
-        assert!(ours.contains(n) && ps.contains(n), "{n} missing");
-    }
+    println!("docker ps: {after:?}\nagent:     {ours:?}");
+    let steady: BTreeSet<String> = before.intersection(&after).cloned().collect();
+    let seen: BTreeSet<String> = before.union(&after).cloned().collect();
     assert!(
-        ours.is_subset(&ps) || ours.difference(&ps).all(|n| n.starts_with("hostlens-test")),
-        "names docker ps does not list: {:?}",
-        ours.difference(&ps).collect::<Vec<_>>()
+        steady.is_subset(&ours),
+        "running containers the agent does not name: {:?}",
+        steady.difference(&ours).collect::<Vec<_>>()
     );
+    assert!(
+        ours.is_subset(&seen),
+        "names docker ps does not list: {:?}",
+        ours.difference(&seen).collect::<Vec<_>>()
+    );
+    for n in &names {
+        assert!(ours.contains(n), "{n} missing");
+    }
 }
 
 #[test]
