@@ -628,6 +628,8 @@ cmd_up() {
 cmd_down() {
     check_docker
     check_compose
+    # Compose reads env_file even to stop; the example does when config.monitoring is gone.
+    [ -e "$HOSTLENS_CONFIG_MONITORING" ] || export HOSTLENS_CONFIG_MONITORING="$here/config.monitoring.example"
     compose down
     say "stopped. The data is kept in the volumes ${HOSTLENS_PROJECT}_prometheus-data and ${HOSTLENS_PROJECT}_grafana-data" \
         "(docker volume rm them to delete it)."
