@@ -76,7 +76,7 @@ check_docker() {
                 "or add yourself to the docker group: sudo usermod -aG docker $(id -un)  (then log out and in)." \
                 "Both are root-equivalent on this host: the Docker API can start privileged containers."
         fi
-        die "the Docker daemon is not reachable: $(head -1 <<<"$out")" \
+        die "the Docker daemon is not reachable: $(grep -m1 . <<<"$out" || true)" \
             "Start it (e.g. sudo systemctl start docker) or check DOCKER_HOST."
     fi
     docker_version=$out
@@ -432,7 +432,7 @@ report_state() {
         --format '{{.Names}} ({{.Status}})' 2>/dev/null | paste -sd, - | sed 's/,/, /g')
     if [ -n "$running" ]; then
         printf 'start.sh: the stack is partly up: %s\n' "$running" >&2
-        printf '          ./start.sh again finishes the start; ./start.sh status shows it; ./start.sh down stops it (data kept).\n' >&2
+        printf '          ./start.sh status shows it; ./start.sh down stops it (data kept); after a fix, ./start.sh again.\n' >&2
     else
         printf 'start.sh: no container of the stack exists (project %s).\n' "$HOSTLENS_PROJECT" >&2
     fi
@@ -543,6 +543,9 @@ check_panels() {
         fi
         panel_lines+=("$(printf '%-28s %s' "${title:0:28}" "$state")")
     done < <(panel_queries)
+    if [ "${#panel_lines[@]}" -eq 0 ]; then
+        panel_lines=("no panel queries found in $dashboards/*.json (or no python3/jq to read them)")
+    fi
 }
 
 wait_panels() {

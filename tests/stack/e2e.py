@@ -226,6 +226,8 @@ def main():
             else:
                 fail(f"target hostlens-agent is not up: {up}")
             llc_off = query('hostlens_ebpf_program_attached{program="llcstat"} == 0')
+            if not panel_queries():
+                fail(f"no panel query found in {DASHBOARD_DIR}/*.json (host-overview.json missing?)")
             for uid, title, expr in panel_queries():
                 res = query(expr)
                 if res:
