@@ -18,6 +18,7 @@ release:
 ## Everything: tools, formatting, lints, unit and fixture tests, the side-by-side and HTTP tests.
 test: test-deps lint dashboards-check
 	cargo test --workspace --locked -- --nocapture --test-threads=1 2>&1 | tee .cache/test.log
+	$(MAKE) stack-test
 	@echo "make test: all suites passed"
 
 test-deps:
@@ -41,6 +42,13 @@ dashboards:
 
 dashboards-check:
 	bash grafana-dashboards/check.sh
+
+## The stack (deploy/, start.sh): static checks, then the offline end-to-end test (tests/stack/).
+.PHONY: stack-static stack-test
+stack-static:
+	bash tests/stack/static.sh
+stack-test: stack-static
+	python3 tests/stack/e2e.py 2>&1 | tee .cache/stack-test.log
 
 ## Benchmarks: the agent side by side with node_exporter on this machine (see README).
 bench: test-deps release

@@ -2,6 +2,11 @@
 # Local images for the tests, built offline (no registry is reachable on the test machines):
 #   base   hostlens-test/base:bookworm  Debian bookworm minbase from debootstrap + `docker import`, with busybox
 #          (sh, nc, httpd, wget) for the test workloads.
+#   prometheus  hostlens-test/prometheus:2.42  Debian bookworm's `prometheus` package (2.42) on that base, laid
+#          out like the official prom/prometheus image (ENTRYPOINT /bin/prometheus, promtool in PATH, user
+#          nobody, data in /prometheus), so deploy/docker-compose.yml's `command:` and healthcheck fit both.
+#   agent  hostlens-test/agent:local  the agent from this repository, built by the local cargo (static) and
+#          packed FROM scratch: start.sh's offline path (HOSTLENS_AGENT_BUILD=cargo ./start.sh build).
 # Idempotent: an image that exists is kept (FORCE=1 rebuilds).
 set -euo pipefail
 
@@ -41,8 +46,49 @@ build_base() {
     echo "images: $BASE_IMAGE built in $((SECONDS - t0)) s"
 }
 
+PROMETHEUS_TEST_IMAGE=${PROMETHEUS_TEST_IMAGE:-hostlens-test/prometheus:2.42}
+AGENT_TEST_IMAGE=${AGENT_TEST_IMAGE:-hostlens-test/agent:local}
+
+build_prometheus() {
+    if have_image "$PROMETHEUS_TEST_IMAGE"; then
+        echo "images: $PROMETHEUS_TEST_IMAGE present"
+        return 0
+    fi
+    build_base
+    local tools="$here/.cache/test-tools"
+    [ -x "$tools/usr/bin/prometheus" ] || bash "$here/scripts/test-deps.sh"
+    local ctx
+    ctx=$(mktemp -d)
+    cp "$tools/usr/bin/prometheus" "$tools/usr/bin/promtool" "$ctx/"
+    cp -r "$tools/usr/share/prometheus/web" "$ctx/web"
+    cat >"$ctx/Dockerfile" <<DOCKERFILE
+FROM $BASE_IMAGE
+COPY prometheus promtool /usr/bin/
+COPY web /usr/share/prometheus/web
+RUN mkdir -p /prometheus /etc/prometheus && chown 65534:65534 /prometheus
+USER 65534:65534
+WORKDIR /prometheus
+VOLUME ["/prometheus"]
+EXPOSE 9090
+ENTRYPOINT ["/bin/prometheus"]
+CMD ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus"]
+DOCKERFILE
+    docker build -q -t "$PROMETHEUS_TEST_IMAGE" "$ctx" >/dev/null 2>"$ctx/build.err" || {
+        cat "$ctx/build.err" >&2
+        rm -rf "$ctx"
+        exit 1
+    }
+    rm -rf "$ctx"
+    echo "images: $PROMETHEUS_TEST_IMAGE built ($(docker run --rm "$PROMETHEUS_TEST_IMAGE" --version 2>&1 | head -1))"
+}
+
+# Always rebuilt (cheap when cargo has nothing to do): a stale agent image would test old code.
+build_agent() {
+    HOSTLENS_AGENT_BUILD=cargo HOSTLENS_AGENT_IMAGE="$AGENT_TEST_IMAGE" "$here/start.sh" build
+}
+
 usage() {
-    echo "usage: $0 base" >&2
+    echo "usage: $0 base|prometheus|agent ..." >&2
     exit 2
 }
 
@@ -50,6 +96,8 @@ usage() {
 for what in "$@"; do
     case "$what" in
         base) build_base ;;
+        prometheus) build_prometheus ;;
+        agent) build_agent ;;
         *) usage ;;
     esac
 done

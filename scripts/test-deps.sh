@@ -3,7 +3,8 @@
 #  - node_exporter (the reference the node family is compared with) and promtool (Prometheus' checker),
 #    unpacked from Debian's packages into .cache/test-tools, NOT installed: installing them would start a
 #    node_exporter listening on every interface and a Prometheus server on the host.
-#  - shellcheck, clang, llvm, libbpf-dev (the eBPF programs), from Debian's packages.
+#  - shellcheck, clang, llvm, libbpf-dev (the eBPF programs), stress and systemd-analyze (the stack's tests),
+#    from Debian's packages.
 # Needs root (apt) only when something is missing.
 set -euo pipefail
 
@@ -59,6 +60,8 @@ command -v clang >/dev/null 2>&1 || missing+=(clang)
 command -v llvm-strip >/dev/null 2>&1 || missing+=(llvm)
 [ -e /usr/include/bpf/bpf_helpers.h ] || missing+=(libbpf-dev)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
+command -v stress >/dev/null 2>&1 || missing+=(stress)                   # the stack's end-to-end test
+command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)         # verifies deploy/systemd/*.service
 if [ "${#missing[@]}" -gt 0 ]; then
     apt_update_once
     echo "test-deps: installing ${missing[*]}"
