@@ -9,7 +9,7 @@
 #
 # Variables (deploy/README.md has the full table): PROMETHEUS_PORT, GRAFANA_PORT, HOSTLENS_BIND_ADDRESS,
 # HOSTLENS_SUBNET, HOSTLENS_AGENT_IMAGE, PROMETHEUS_IMAGE, GRAFANA_IMAGE, GRAFANA_MEM_LIMIT,
-# HOSTLENS_WITHOUT_GRAFANA=1, HOSTLENS_AGENT_BUILD=auto|docker|cargo, HOSTLENS_WAIT_SECONDS, ...
+# HOSTLENS_WITHOUT_GRAFANA=1, HOSTLENS_AGENT_BUILD=auto|docker|cargo, HOSTLENS_COMPOSE, HOSTLENS_WAIT_SECONDS, ...
 #
 # Exit status: 0 ready; 1 a check or a service failed (the message says what and how to fix it); 3 the stack
 # is up and scraped, but some dashboard panels still have no data (listed).
@@ -83,6 +83,13 @@ check_docker() {
 }
 
 check_compose() {
+    if [ -n "${HOSTLENS_COMPOSE:-}" ]; then
+        read -r -a compose_cmd <<<"$HOSTLENS_COMPOSE"
+        "${compose_cmd[@]}" version >/dev/null 2>&1 ||
+            die "HOSTLENS_COMPOSE='$HOSTLENS_COMPOSE' does not run ('$HOSTLENS_COMPOSE version' failed)." \
+                "Set it to 'docker compose' (v2) or 'docker-compose' (v1), or unset it to let start.sh pick."
+        return 0
+    fi
     if docker compose version >/dev/null 2>&1; then
         compose_cmd=(docker compose)
     elif command -v docker-compose >/dev/null 2>&1; then

@@ -68,6 +68,30 @@ if [ "${#missing[@]}" -gt 0 ]; then
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+# Compose v2, for the stack tests (users' hosts mostly run v2; Debian bookworm packages only v1). Unless the
+# `docker compose` plugin is installed, Debian trixie's docker-compose package (the v2 plugin, a static binary)
+# is downloaded with a private apt state and unpacked into .cache/test-tools/docker-config/cli-plugins, which
+# the tests use through DOCKER_CONFIG; nothing is installed and the host's apt sources are not touched.
+compose_cfg="$tools/docker-config"
+if ! docker compose version >/dev/null 2>&1 && [ ! -x "$compose_cfg/cli-plugins/docker-compose" ]; then
+    echo "test-deps: fetching Compose v2 (Debian trixie's docker-compose, unpacked into .cache/test-tools/docker-config)"
+    apt_dir=$(mktemp -d)
+    mkdir -p "$apt_dir/lists/partial"
+    echo "deb http://deb.debian.org/debian trixie main" >"$apt_dir/sources.list"
+    apt_opts=(-q -o "Dir::Etc::SourceList=$apt_dir/sources.list" -o Dir::Etc::SourceParts=/dev/null
+        -o "Dir::State::Lists=$apt_dir/lists" -o APT::Sandbox::User=root)
+    if apt-get "${apt_opts[@]}" update >"$apt_dir/log" 2>&1 &&
+        (cd "$apt_dir" && apt-get "${apt_opts[@]}" download docker-compose >>"$apt_dir/log" 2>&1); then
+        dpkg-deb -x "$apt_dir"/docker-compose_*.deb "$apt_dir/x"
+        mkdir -p "$compose_cfg/cli-plugins"
+        cp "$apt_dir/x/usr/libexec/docker/cli-plugins/docker-compose" "$compose_cfg/cli-plugins/"
+    else
+        echo "test-deps: could not fetch Compose v2 from Debian trixie (the stack tests run with v1 only):" >&2
+        tail -5 "$apt_dir/log" >&2
+    fi
+    rm -rf "$apt_dir"
+fi
+
 for c in rustfmt clippy; do
     if ! cargo "${c/rustfmt/fmt}" --version >/dev/null 2>&1; then
         echo "test-deps: adding the rustup component $c"

@@ -93,11 +93,32 @@ def have_image(img):
                           stderr=subprocess.DEVNULL).returncode == 0
 
 
-def compose_cmd():
-    if subprocess.run(["docker", "compose", "version"], stdout=subprocess.DEVNULL,
-                      stderr=subprocess.DEVNULL).returncode == 0:
-        return ["docker", "compose"]
-    return ["docker-compose"]
+def works(cmd, env=None):
+    try:
+        return subprocess.run(cmd + ["version"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              env=env).returncode == 0
+    except OSError:
+        return False
+
+
+def compose_flavors():
+    """(label, command, extra environment) for each Compose this machine has: v2 (the `docker compose` plugin,
+    or the one scripts/test-deps.sh unpacked from Debian trixie into .cache/test-tools/docker-config, used
+    through DOCKER_CONFIG) and v1 (`docker-compose`). E2E_COMPOSE=v1|v2 picks one; default: all."""
+    out = []
+    local_cfg = os.path.join(ROOT, ".cache", "test-tools", "docker-config")
+    if works(["docker", "compose"]):
+        out.append(("Compose v2", ["docker", "compose"], {}))
+    elif os.path.exists(os.path.join(local_cfg, "cli-plugins", "docker-compose")):
+        env = {"DOCKER_CONFIG": local_cfg}
+        if works(["docker", "compose"], dict(os.environ, **env)):
+            out.append(("Compose v2", ["docker", "compose"], env))
+    if works(["docker-compose"]):
+        out.append(("Compose v1", ["docker-compose"], {}))
+    want = os.environ.get("E2E_COMPOSE", "all")
+    if want != "all":
+        out = [f for f in out if f[0].endswith(want)]
+    return out
 
 
 def http_json(url, auth=None, timeout=10):
@@ -174,6 +195,25 @@ def wait_fresh_sample(expr, after, limit=60):
 
 
 def main():
+    flavors = compose_flavors()
+    if not flavors:
+        print("e2e: FAIL: no Compose (docker compose v2 or docker-compose v1) found; scripts/test-deps.sh "
+              "unpacks v2 from Debian trixie")
+        return 1
+    log("Compose flavors to run the whole test with: " + ", ".join(f[0] for f in flavors))
+    results = []
+    for label, cmd, extra_env in flavors:
+        log(f"===== with {label} ({' '.join(cmd)}) =====")
+        results.append((label, run_flavor(label, cmd, extra_env)))
+    print()
+    for label, rc in results:
+        print(f"e2e: {label}: {'passed' if rc == 0 else 'FAILED'}")
+    return 1 if any(rc for _, rc in results) else 0
+
+
+def run_flavor(label, compose_base, extra_env):
+    failures.clear()
+    timings.clear()
     t_all = time.monotonic()
     grafana_image = os.environ.get("GRAFANA_IMAGE") or compose_default("GRAFANA_IMAGE")
     with_grafana = have_image(grafana_image)
@@ -186,7 +226,8 @@ def main():
                HOSTLENS_AGENT_IMAGE=AGENT_IMAGE, PROMETHEUS_IMAGE=PROM_IMAGE, GRAFANA_IMAGE=grafana_image,
                HOSTLENS_CONFIG_MONITORING=cm.name, HOSTLENS_BIND_ADDRESS="127.0.0.1",
                # The panels are asserted below; start.sh waits for them only as long as rate() needs 2 scrapes.
-               HOSTLENS_PANEL_WAIT_SECONDS="60")
+               HOSTLENS_PANEL_WAIT_SECONDS="60",
+               HOSTLENS_COMPOSE=" ".join(compose_base), **extra_env)
     skipped = []
     if with_grafana:
         log(f"Grafana image {grafana_image} is here: testing agent + Prometheus + Grafana")
@@ -205,7 +246,7 @@ def main():
         for s in skipped:
             log(f"    skipped: {s}")
         log("On a machine with the official images the same test runs all three services and those checks.")
-    compose = compose_cmd() + ["-p", PROJECT, "-f", COMPOSE_FILE]
+    compose = compose_base + ["-p", PROJECT, "-f", COMPOSE_FILE]
     started = False
     try:
         with Phase("build the local images (base, Prometheus 2.42 from Debian, agent via local cargo)"):
@@ -298,18 +339,18 @@ def main():
             if os.path.exists(cm.name):
                 os.unlink(cm.name)
             shutil.rmtree(os.path.join(ROOT, ".cache", "e2e-stress"), ignore_errors=True)
-    print("\ne2e: phase timings:")
+    print(f"\ne2e: phase timings ({label}):")
     for name, dt in timings:
         print(f"  {dt:7.1f} s  {name}")
     print(f"  {time.monotonic() - t_all:7.1f} s  total")
     if skipped:
         print("e2e: skipped because the Grafana image cannot be had here: " + "; ".join(skipped))
     if failures:
-        print(f"\ne2e: {len(failures)} FAILED:")
+        print(f"\ne2e: {label}: {len(failures)} FAILED:")
         for f in failures:
             print(f"  - {f}")
         return 1
-    print("e2e: all assertions passed")
+    print(f"e2e: {label}: all assertions passed")
     return 0
 
 
