@@ -60,6 +60,8 @@ command -v clang >/dev/null 2>&1 || missing+=(clang)
 command -v llvm-strip >/dev/null 2>&1 || missing+=(llvm)
 [ -e /usr/include/bpf/bpf_helpers.h ] || missing+=(libbpf-dev)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
+command -v python3 >/dev/null 2>&1 || missing+=(python3)                 # dashboards generator, stack e2e, benches
+command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)         # the offline test images
 command -v stress >/dev/null 2>&1 || missing+=(stress)                   # the stack's end-to-end test
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)         # verifies deploy/systemd/*.service
 if [ "${#missing[@]}" -gt 0 ]; then
