@@ -47,6 +47,7 @@ dashboards-check:
 .PHONY: stack-static stack-test
 stack-static:
 	bash tests/stack/static.sh
+	bash tests/stack/start_checks.sh
 stack-test: stack-static
 	python3 tests/stack/e2e.py 2>&1 | tee .cache/stack-test.log
 
