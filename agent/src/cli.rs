@@ -142,6 +142,9 @@ pub struct Cli {
     /// default: per-container labels multiply series).
     #[arg(long = "container.labels", value_delimiter = ',')]
     pub container_labels: Vec<String>,
+    /// How long to wait between attempts to reach Docker while it is unreachable.
+    #[arg(long = "container.docker-retry", default_value = "10s", value_parser = parse_duration)]
+    pub docker_retry: Duration,
     /// Where the host's cgroup hierarchy is mounted (default: <path.sysfs>/fs/cgroup).
     #[arg(long = "path.cgroupfs")]
     pub cgroupfs: Option<PathBuf>,
@@ -306,6 +309,7 @@ impl Options {
         if let Some(h) = self.cli.docker_host.clone().or(from_env) {
             cfg.host = h;
         }
+        cfg.retry = self.cli.docker_retry;
         cfg.label_allowlist = self
             .cli
             .container_labels

@@ -433,3 +433,47 @@ fn no_docker_is_reported_and_the_other_families_still_serve() {
     );
     assert!(log.contains("/nonexistent/docker.sock"));
 }
+
+#[test]
+fn docker_appearing_later_is_picked_up_by_the_retries() {
+    prerequisites();
+    // The socket path does not exist when the agent starts; a symlink to the real socket appears later, as
+    // when the agent starts before the Docker daemon at boot.
+    let dir = std::env::temp_dir().join(format!("hostlens-late-docker-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let sock = dir.join("docker.sock");
+    let name = format!("hostlens-test-late-{}", std::process::id());
+    let _c = Container::run(&name, &[], "exec sleep infinity");
+    let (agent, port) = agent(&[
+        &format!("--container.docker-host=unix://{}", sock.display()),
+        "--container.docker-retry=1s",
+    ]);
+    scrape_until(
+        port,
+        Duration::from_secs(10),
+        "the runtime reported down",
+        |e| e.value("hostlens_container_runtime_up", &[("runtime", "docker")]) == Some(0.0),
+    );
+    std::os::unix::fs::symlink("/var/run/docker.sock", &sock).unwrap();
+    let t = Instant::now();
+    scrape_until(
+        port,
+        Duration::from_secs(10),
+        "the late daemon's containers",
+        |e| {
+            e.value("hostlens_container_runtime_up", &[("runtime", "docker")]) == Some(1.0)
+                && e.value("container_last_seen", &[("name", &name)]).is_some()
+        },
+    );
+    println!(
+        "Docker reachable {:.1} s after its socket appeared (retry every 1 s)",
+        t.elapsed().as_secs_f64()
+    );
+    let log = agent.stop_and_stderr();
+    assert!(
+        log.contains("reconnected to Docker"),
+        "no reconnection logged:\n{log}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

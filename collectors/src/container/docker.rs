@@ -93,7 +93,13 @@ impl DockerSource {
         let mut last_error: Option<String> = None;
         loop {
             let err = self.follow(&cfg, last_error.is_some()).await;
-            let reason = format!("{err:#}");
+            let mut reason = format!("{err:#}");
+            if reason.contains("ermission denied") {
+                reason.push_str(
+                    " (this user may not use the socket: run the agent as root, or give it the socket's group, \
+                     e.g. docker, which is root-equivalent)",
+                );
+            }
             if last_error.as_deref() != Some(reason.as_str()) {
                 tracing::warn!(
                     "container family: Docker at {} is unreachable: {reason}; reporting the root cgroup only \
