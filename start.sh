@@ -587,9 +587,11 @@ print_status() {
     local host=$HOSTLENS_BIND_ADDRESS
     [ "$host" != 0.0.0.0 ] || host=$(hostname -f 2>/dev/null || echo localhost)
     printf '\n'
-    if [ "$without_grafana" = 0 ] || [ "$(container_state "$c_graf")" != absent ]; then
-        printf '  Grafana     http://%s:%s/d/hostlens-host-overview   user admin, password in %s\n' \
-            "$host" "$GRAFANA_PORT" "$HOSTLENS_CONFIG_MONITORING"
+    if [ "$(container_state "$c_graf")" != absent ]; then
+        local user
+        user=$(sed -n 's/^GF_SECURITY_ADMIN_USER=//p' "$HOSTLENS_CONFIG_MONITORING" 2>/dev/null | head -1)
+        printf '  Grafana     http://%s:%s/d/hostlens-host-overview   user %s, password in %s\n' \
+            "$host" "$GRAFANA_PORT" "${user:-admin}" "$HOSTLENS_CONFIG_MONITORING"
     fi
     printf '  Prometheus  http://%s:%s\n' "$host" "$PROMETHEUS_PORT"
     printf '  Stop: ./start.sh down (the data is kept)   Status: ./start.sh status\n\n'
