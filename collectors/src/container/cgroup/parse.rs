@@ -18,6 +18,18 @@ pub fn parse_u64(text: &str) -> Result<u64, ParseError> {
         .map_err(|_| ParseError::new(format!("not an unsigned integer: {t:?}")))
 }
 
+/// Prefix a parse error with the file it came from (`memory.stat: …`).
+pub fn in_file<T>(file: &str, r: Result<T, ParseError>) -> Result<T, ParseError> {
+    r.map_err(|e| ParseError::new(format!("{file}: {e}")))
+}
+
+/// An optional single-value file: its value, or 0 when the file is absent (`None`).
+pub fn opt_u64(file: &str, text: Option<&str>) -> Result<u64, ParseError> {
+    text.map(|t| in_file(file, parse_u64(t)))
+        .transpose()
+        .map(|v| v.unwrap_or(0))
+}
+
 /// A single signed value (`cpu.cfs_quota_us`, where `-1` means no quota).
 pub fn parse_i64(text: &str) -> Result<i64, ParseError> {
     let t = text.trim();

@@ -18,13 +18,11 @@
 
 use std::path::Path;
 
-use super::parse::{self, keyed, parse_flat_keyed, parse_i64, parse_u64, DeviceIo};
+use super::parse::{
+    self, in_file, keyed, opt_u64, parse_flat_keyed, parse_i64, parse_u64, DeviceIo,
+};
 use super::{read_opt, CpuSpec, CpuStats, MemorySpec, MemoryStats};
 use crate::error::{CollectError, ParseError};
-
-fn in_file<T>(file: &str, r: Result<T, ParseError>) -> Result<T, ParseError> {
-    r.map_err(|e| ParseError::new(format!("{file}: {e}")))
-}
 
 /// CPU accounting from `cpuacct.usage`, `cpuacct.stat` and (when the `cpu` controller is there)
 /// `cpu.stat`.
@@ -95,14 +93,10 @@ pub struct MemoryFiles<'a> {
 
 /// Memory accounting as cAdvisor's `setMemoryStats` combines it on v1.
 pub fn memory_stats(f: &MemoryFiles<'_>) -> Result<MemoryStats, ParseError> {
-    let opt = |file: &str, t: Option<&str>| -> Result<u64, ParseError> {
-        t.map(|t| in_file(file, parse_u64(t)))
-            .transpose()
-            .map(|v| v.unwrap_or(0))
-    };
     let usage = in_file("memory.usage_in_bytes", parse_u64(f.usage_in_bytes))?;
     let stat = in_file("memory.stat", parse_flat_keyed(f.stat))?;
-    let hierarchy = opt("memory.use_hierarchy", f.use_hierarchy)? == 1 || f.use_hierarchy.is_none();
+    let hierarchy =
+        opt_u64("memory.use_hierarchy", f.use_hierarchy)? == 1 || f.use_hierarchy.is_none();
     let get = |k: &str| {
         let key = if hierarchy {
             format!("total_{k}")
@@ -124,8 +118,8 @@ pub fn memory_stats(f: &MemoryFiles<'_>) -> Result<MemoryStats, ParseError> {
     };
     Ok(MemoryStats {
         usage,
-        max_usage: opt("memory.max_usage_in_bytes", f.max_usage_in_bytes)?,
-        failcnt: opt("memory.failcnt", f.failcnt)?,
+        max_usage: opt_u64("memory.max_usage_in_bytes", f.max_usage_in_bytes)?,
+        failcnt: opt_u64("memory.failcnt", f.failcnt)?,
         cache: get("cache"),
         rss: get("rss"),
         swap: get("swap"),
@@ -143,15 +137,10 @@ pub fn memory_spec(
     soft_limit: Option<&str>,
     memsw_limit: Option<&str>,
 ) -> Result<MemorySpec, ParseError> {
-    let opt = |file: &str, t: Option<&str>| -> Result<u64, ParseError> {
-        t.map(|t| in_file(file, parse_u64(t)))
-            .transpose()
-            .map(|v| v.unwrap_or(0))
-    };
     Ok(MemorySpec {
         limit: in_file("memory.limit_in_bytes", parse_u64(limit))?,
-        reservation: opt("memory.soft_limit_in_bytes", soft_limit)?,
-        swap_limit: opt("memory.memsw.limit_in_bytes", memsw_limit)?,
+        reservation: opt_u64("memory.soft_limit_in_bytes", soft_limit)?,
+        swap_limit: opt_u64("memory.memsw.limit_in_bytes", memsw_limit)?,
     })
 }
 

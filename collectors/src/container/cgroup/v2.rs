@@ -15,13 +15,9 @@
 
 use std::path::Path;
 
-use super::parse::{self, keyed, parse_flat_keyed, parse_u64, DeviceIo};
+use super::parse::{self, in_file, keyed, opt_u64, parse_flat_keyed, parse_u64, DeviceIo};
 use super::{read_opt, CpuSpec, CpuStats, HostMemory, MemorySpec, MemoryStats};
 use crate::error::{CollectError, ParseError};
-
-fn in_file<T>(file: &str, r: Result<T, ParseError>) -> Result<T, ParseError> {
-    r.map_err(|e| ParseError::new(format!("{file}: {e}")))
-}
 
 /// CPU accounting from `cpu.stat`.
 pub fn cpu_stats(cpu_stat: &str) -> Result<CpuStats, ParseError> {
@@ -73,15 +69,10 @@ pub fn memory_stats(
 ) -> Result<MemoryStats, ParseError> {
     let stat = in_file("memory.stat", parse_flat_keyed(f.stat))?;
     let get = |k: &str| keyed(&stat, k).unwrap_or(0);
-    let opt = |file: &str, t: Option<&str>| -> Result<u64, ParseError> {
-        t.map(|t| in_file(file, parse_u64(t)))
-            .transpose()
-            .map(|v| v.unwrap_or(0))
-    };
     let (usage, swap) = match (f.current, host) {
         (Some(c), _) => (
             in_file("memory.current", parse_u64(c))?,
-            opt("memory.swap.current", f.swap_current)?,
+            opt_u64("memory.swap.current", f.swap_current)?,
         ),
         (None, Some(h)) => (
             get("anon").saturating_add(get("file")),
@@ -99,7 +90,7 @@ pub fn memory_stats(
     };
     Ok(MemoryStats {
         usage,
-        max_usage: opt("memory.peak", f.peak)?,
+        max_usage: opt_u64("memory.peak", f.peak)?,
         failcnt: 0,
         cache: get("file"),
         rss: get("anon"),
@@ -118,15 +109,10 @@ pub fn memory_spec(
     min: Option<&str>,
     swap_max: Option<&str>,
 ) -> Result<MemorySpec, ParseError> {
-    let opt = |file: &str, t: Option<&str>| -> Result<u64, ParseError> {
-        t.map(|t| in_file(file, parse_u64(t)))
-            .transpose()
-            .map(|v| v.unwrap_or(0))
-    };
     Ok(MemorySpec {
         limit: in_file("memory.max", parse_u64(max))?,
-        reservation: opt("memory.min", min)?,
-        swap_limit: opt("memory.swap.max", swap_max)?,
+        reservation: opt_u64("memory.min", min)?,
+        swap_limit: opt_u64("memory.swap.max", swap_max)?,
     })
 }
 
