@@ -5,6 +5,8 @@
 //! Run with `--nocapture` to see which layout each test ran on. Regenerate the goldens with
 //! `UPDATE_GOLDEN=1 cargo test -p hostlens-collectors --test container_cgroup`.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -629,30 +631,7 @@ fn a_missing_mount_root_is_no_data() {
 fn golden(layout: &str, snap: Snapshot) {
     let m = collect(layout, snap);
     let text = hostlens_collectors::encode::encode_text(m.into_families()).expect("encodes");
-    let path = fixture(layout).with_extension("golden.txt");
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(&path, &text).expect("writing the golden file");
-        println!("updated {}", path.display());
-        return;
-    }
-    let want = std::fs::read_to_string(&path).unwrap_or_default();
-    if want != text {
-        let diff: Vec<String> = want
-            .lines()
-            .zip(text.lines())
-            .enumerate()
-            .filter(|(_, (a, b))| a != b)
-            .take(10)
-            .map(|(i, (a, b))| format!("line {}: golden {a:?}\n         got    {b:?}", i + 1))
-            .collect();
-        panic!(
-            "output differs from {} ({} vs {} lines):\n{}\nregenerate with UPDATE_GOLDEN=1 if intended",
-            path.display(),
-            want.lines().count(),
-            text.lines().count(),
-            diff.join("\n")
-        );
-    }
+    common::assert_golden(&fixture(layout).with_extension("golden.txt"), &text, "");
 }
 
 #[test]

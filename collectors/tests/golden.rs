@@ -2,6 +2,8 @@
 //! `tests/fixtures/e2e-output.txt` byte for byte. After an intended change, regenerate it with
 //! `UPDATE_GOLDEN=1 cargo test -p hostlens-collectors --test golden` and review the diff.
 
+mod common;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -50,29 +52,9 @@ fn fixture_tree_encodes_to_the_golden_file() {
     let text = hostlens_collectors::encode::encode_text(all.into_families())
         .expect("encodes")
         .replace(&f.display().to_string(), "<fixtures>");
-    let golden = f.join("e2e-output.txt");
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(&golden, &text).expect("writing the golden file");
-        println!("updated {}", golden.display());
-        return;
-    }
-    let want = std::fs::read_to_string(&golden).unwrap_or_default();
-    if want != text {
-        let diff: Vec<String> = want
-            .lines()
-            .zip(text.lines())
-            .enumerate()
-            .filter(|(_, (a, b))| a != b)
-            .take(10)
-            .map(|(i, (a, b))| format!("line {}: golden {a:?}\n         got    {b:?}", i + 1))
-            .collect();
-        panic!(
-            "output differs from {} ({} vs {} lines; collectors run: {ran:?}):\n{}\n\
-             regenerate with UPDATE_GOLDEN=1 if the change is intended",
-            golden.display(),
-            want.lines().count(),
-            text.lines().count(),
-            diff.join("\n")
-        );
-    }
+    common::assert_golden(
+        &f.join("e2e-output.txt"),
+        &text,
+        &format!("; collectors run: {ran:?}"),
+    );
 }
