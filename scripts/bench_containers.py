@@ -8,14 +8,15 @@ for IDLE seconds and records the CPU it burned meanwhile (no housekeeping loop: 
 reports medians over R runs. cAdvisor cannot be obtained on this machine (no registry, not packaged), so it is
 not in the table. Usage: bench_containers.py [runs] [scrapes] [idle seconds]
 """
-import http.client
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
 import time
+
+import benchlib
+from benchlib import cpu_seconds, free_port, get, wait_ready
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 5
@@ -24,30 +25,6 @@ IDLE = float(sys.argv[3]) if len(sys.argv) > 3 else 20.0
 COUNTS = [1, 10, 50, 100]
 IMAGE = "hostlens-test/base:bookworm"
 PREFIX = "hostlens-bench-"
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def get(port, path="/metrics"):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    c.request("GET", path)
-    r = c.getresponse()
-    body = r.read()
-    c.close()
-    if r.status != 200:
-        raise RuntimeError(f"port {port}: HTTP {r.status}")
-    return body
-
-
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 def docker(*args, check=True):
@@ -65,17 +42,8 @@ def start_agent(agent):
     p = subprocess.Popen([agent, f"--web.listen-address=127.0.0.1:{port}", "--collector.disable-defaults",
                           "--collector.container", "--no-collector.ebpf"],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 20
-    while True:
-        if p.poll() is not None:
-            raise RuntimeError(f"agent exited: {p.returncode}")
-        try:
-            get(port, "/healthz")
-            return p, port
-        except (OSError, RuntimeError):
-            if time.time() > deadline:
-                raise
-            time.sleep(0.05)
+    wait_ready(p, port, "/healthz")
+    return p, port
 
 
 def container_names(body):
@@ -132,12 +100,7 @@ def main():
     finally:
         cleanup()
 
-    cpu_model = ""
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                cpu_model = line.split(":", 1)[1].strip()
-                break
+    cpu_model = benchlib.cpu_model()
     dv = docker("version", "--format", "{{.Server.Version}} (API {{.Server.APIVersion}})").strip()
     cg = "cgroup v2" if os.path.exists("/sys/fs/cgroup/cgroup.controllers") else "cgroup v1 (hybrid)"
     print(f"Machine: {cpu_model}, {os.cpu_count()} CPUs, Linux {platform.release()}, Docker {dv}, {cg}; "

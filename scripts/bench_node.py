@@ -6,55 +6,19 @@ Each run scrapes each exporter N times, alternating, and records per scrape the 
 CPU seconds the exporter process burned (utime+stime from /proc/<pid>/stat) and its peak RSS (VmHWM).
 The table reports medians over the runs and the ratio ours/theirs. Usage: bench_node.py [runs] [scrapes]
 """
-import http.client
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
 import time
 
+import benchlib
+from benchlib import cpu_seconds, free_port, get, wait_ready
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 5
 SCRAPES = int(sys.argv[2]) if len(sys.argv) > 2 else 100
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def get(port, path="/metrics"):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    c.request("GET", path)
-    r = c.getresponse()
-    body = r.read()
-    c.close()
-    if r.status != 200:
-        raise RuntimeError(f"port {port}: HTTP {r.status}")
-    return body
-
-
-def wait_ready(proc, port):
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"exporter exited: {proc.returncode}")
-        try:
-            get(port)
-            return
-        except (OSError, RuntimeError):
-            time.sleep(0.05)
-    raise RuntimeError(f"port {port} not ready")
-
-
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 def peak_rss(pid):
@@ -111,12 +75,7 @@ def main():
     def med(n, k):
         return statistics.median(r[k] for r in results[n])
 
-    cpu_model = ""
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                cpu_model = line.split(":", 1)[1].strip()
-                break
+    cpu_model = benchlib.cpu_model()
     nev = subprocess.run([ne, "--version"], capture_output=True, text=True).stderr.splitlines()
     nev = (nev or subprocess.run([ne, "--version"], capture_output=True, text=True).stdout.splitlines() or ["?"])[0]
     print(f"Machine: {cpu_model}, {os.cpu_count()} CPUs, {round(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30)} GiB, "
