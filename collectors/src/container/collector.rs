@@ -30,7 +30,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::cgroup::{read_opt, CgroupFs, CgroupStats, HostMemory};
@@ -51,6 +51,9 @@ pub struct ContainerCollector {
     cgroups: CgroupFs,
     source: Arc<dyn ContainerSource>,
     now: fn() -> SystemTime,
+    /// The root cgroup's creation time: found once (it depends on the boot time and the hierarchy's
+    /// directories, which do not change while the host runs), not on every scrape.
+    root_created: OnceLock<Option<f64>>,
 }
 
 /// One cgroup to report: its labels (without metric-specific ones) and what was read.
@@ -142,6 +145,7 @@ impl ContainerCollector {
             cgroups,
             source,
             now: SystemTime::now,
+            root_created: OnceLock::new(),
         }
     }
 
@@ -187,10 +191,11 @@ impl ContainerCollector {
     fn root_target(&self) -> Result<Target, CollectError> {
         let host = self.host_memory()?;
         let stats = self.cgroups.read_root(&host)?;
-        let created = self
-            .boot_time()
-            .and_then(|b| self.cgroups.root_creation_time(b))
-            .map(|t| t as f64);
+        let created = *self.root_created.get_or_init(|| {
+            self.boot_time()
+                .and_then(|b| self.cgroups.root_creation_time(b))
+                .map(|t| t as f64)
+        });
         let mut labels = BTreeMap::new();
         labels.insert("id".to_string(), "/".to_string());
         Ok(Target {
