@@ -274,22 +274,18 @@ impl Options {
     /// Whether the ebpf family runs: `--collector.ebpf` / `--no-collector.ebpf` (the last wins), else on
     /// unless `--collector.disable-defaults`.
     pub fn ebpf_enabled(&self) -> bool {
-        let c = &self.cli;
-        if c.no_ebpf {
-            false
-        } else {
-            c.ebpf || !c.disable_defaults
-        }
+        self.family_enabled(self.cli.ebpf, self.cli.no_ebpf)
+    }
+
+    /// A family's `--collector.<family>` / `--no-collector.<family>` pair (the last given wins, as clap's
+    /// `overrides_with` leaves only it set); neither given: on unless `--collector.disable-defaults`.
+    fn family_enabled(&self, on: bool, off: bool) -> bool {
+        !off && (on || !self.cli.disable_defaults)
     }
 
     /// Whether the container family runs (same rules as the ebpf family).
     pub fn container_enabled(&self) -> bool {
-        let c = &self.cli;
-        if c.no_container {
-            false
-        } else {
-            c.container || !c.disable_defaults
-        }
+        self.family_enabled(self.cli.container, self.cli.no_container)
     }
 
     /// Where the cgroup hierarchy is mounted.
