@@ -503,28 +503,19 @@ wait_target() {
 }
 
 # The dashboard's panel queries, one "title<TAB>expr" a line, with Grafana's variables replaced as a 15 s
-# scrape interval sets them and the container names adapted to HOSTLENS_CONTAINER_PREFIX.
+# scrape interval sets them and the container names adapted to HOSTLENS_CONTAINER_PREFIX
+# (grafana-dashboards/panel_queries.py; jq where there is no python3).
 panel_queries() {
+    if command -v python3 >/dev/null 2>&1; then
+        python3 "$dashboards/panel_queries.py" --prefix "$prefix" "$dashboards"
+        return
+    fi
+    command -v jq >/dev/null 2>&1 || return 0
     local f
     # shellcheck disable=SC2016 # the sed expressions name Grafana's variables literally
     for f in "$dashboards"/*.json; do
         [ -e "$f" ] || continue
-        if command -v python3 >/dev/null 2>&1; then
-            python3 - "$f" <<'PY'
-import json, sys
-def walk(panels):
-    for p in panels:
-        yield p
-        yield from walk(p.get("panels", []))
-d = json.load(open(sys.argv[1]))
-for p in walk(d.get("panels", [])):
-    for t in p.get("targets", []):
-        if t.get("expr"):
-            print("%s\t%s" % (p.get("title", "?").replace("\t", " "), " ".join(t["expr"].split())))
-PY
-        elif command -v jq >/dev/null 2>&1; then
-            jq -r '.. | objects | select(has("targets")) | .title as $t | .targets[] | select(.expr) | "\($t)\t\(.expr | gsub("\\s+"; " "))"' "$f"
-        fi
+        jq -r '.. | objects | select(has("targets")) | .title as $t | .targets[] | select(.expr) | "\($t)\t\(.expr | gsub("\\s+"; " "))"' "$f"
     done | sed -e 's/\$__rate_interval/1m/g; s/\$__interval/15s/g; s/\$__range/1h/g' \
         -e "s/name=\"hostlens-/name=\"$prefix-/g"
 }

@@ -29,6 +29,8 @@ import urllib.parse
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "grafana-dashboards"))
+from panel_queries import panel_queries as dashboard_panel_queries  # noqa: E402
 COMPOSE_FILE = os.path.join(ROOT, "deploy", "docker-compose.yml")
 DASHBOARD_DIR = os.path.join(ROOT, "grafana-dashboards")
 PROJECT = "hostlens-e2e"
@@ -146,28 +148,9 @@ def scalar(expr, at=None):
 
 
 def panel_queries():
-    """(dashboard, panel title, expression) for every Prometheus target, with Grafana's variables replaced as a
-    15 s scrape interval sets them and the container names adapted to this test's prefix."""
-    out = []
-    for f in sorted(os.listdir(DASHBOARD_DIR)):
-        if not f.endswith(".json"):
-            continue
-        d = json.load(open(os.path.join(DASHBOARD_DIR, f)))
-
-        def walk(panels):
-            for p in panels:
-                yield p
-                yield from walk(p.get("panels", []))
-
-        for p in walk(d.get("panels", [])):
-            for t in p.get("targets", []):
-                expr = t.get("expr")
-                if not expr:
-                    continue
-                expr = (expr.replace("$__rate_interval", "1m").replace("$__interval", "15s")
-                        .replace("$__range", "1h").replace('name="hostlens-', f'name="{PREFIX}-'))
-                out.append((d.get("uid", f), p.get("title", "?"), expr))
-    return out
+    """(dashboard, panel title, expression) for every Prometheus target, read as start.sh reads them, with the
+    container names adapted to this test's prefix."""
+    return dashboard_panel_queries(DASHBOARD_DIR, PREFIX)
 
 
 def container_id(name):
