@@ -38,6 +38,16 @@ impl CollectError {
         }
     }
 
+    /// A "nothing here" error (see [`is_no_data`](Self::is_no_data)) becomes [`CollectError::NoData`] saying
+    /// why in the collector's terms (`conntrack probably not loaded: …`); any other error is kept.
+    pub fn no_data_because(self, why: &str) -> Self {
+        if self.is_no_data() {
+            CollectError::NoData(format!("{why}: {self}"))
+        } else {
+            self
+        }
+    }
+
     /// True when the error only means "nothing here" (a missing file or an explicit no-data).
     pub fn is_no_data(&self) -> bool {
         match self {

@@ -66,13 +66,7 @@ impl Collector for Bonding {
 
     fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
         let class_net = self.roots.sys("class/net");
-        let bonds = read_bonding(&class_net).map_err(|e| {
-            if e.is_no_data() {
-                CollectError::NoData(format!("no bonding: {e}"))
-            } else {
-                e
-            }
-        })?;
+        let bonds = read_bonding(&class_net).map_err(|e| e.no_data_because("no bonding"))?;
         for b in &bonds {
             out.gauge(
                 "node_bonding_slaves",

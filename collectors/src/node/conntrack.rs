@@ -72,11 +72,7 @@ pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
 }
 
 fn no_data_if_missing(e: CollectError) -> CollectError {
-    if e.is_no_data() {
-        CollectError::NoData(format!("conntrack probably not loaded: {e}"))
-    } else {
-        e
-    }
+    e.no_data_because("conntrack probably not loaded")
 }
 
 impl Conntrack {

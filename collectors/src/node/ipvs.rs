@@ -219,13 +219,7 @@ impl Collector for Ipvs {
 
     fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
         let path = self.roots.proc_net("ip_vs_stats");
-        let text = read_to_string(&path).map_err(|e| {
-            if e.is_no_data() {
-                CollectError::NoData(format!("ipvs not available: {e}"))
-            } else {
-                e
-            }
-        })?;
+        let text = read_to_string(&path).map_err(|e| e.no_data_because("ipvs not available"))?;
         let s = parse_ipvs_stats(&text).map_err(|e| e.at(&path))?;
         for (name, help, v) in [
             (
