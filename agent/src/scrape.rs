@@ -1,11 +1,15 @@
 //! Scrape-time collection: every enabled collector runs on a blocking thread under a time bound; a collector
-//! that fails or hangs is reported with `*_scrape_collector_success 0` and the others still serve.
+//! that fails or hangs is reported with `*_scrape_collector_success 0` and the others still serve. What a
+//! failing collector collected before its error is kept (node_exporter keeps what was sent). The outputs go
+//! through the output layer's gather step (client_golang's order; duplicates dropped, counted per collector
+//! and logged) and its text encoder.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hostlens_collectors::{Collector, MetricSet};
+use hostlens_exposition::{gather, DropReason, Gathered};
 
 /// One collector and its state across scrapes.
 struct Slot {
@@ -17,6 +21,10 @@ struct Slot {
     busy: Arc<AtomicBool>,
     /// The last error logged, so a persistent failure is logged once, not on every scrape.
     last_error: Mutex<Option<String>>,
+    /// Samples of this collector dropped by the gather step since start (duplicates, inconsistent families).
+    dropped: AtomicU64,
+    /// What was dropped in the last scrape that dropped anything, so a persistent clash is logged once.
+    last_dropped: Mutex<Option<String>>,
 }
 
 /// What one collector did in one scrape.
@@ -96,7 +104,43 @@ impl Scraper {
             collector: Arc::from(collector),
             busy: Arc::new(AtomicBool::new(false)),
             last_error: Mutex::new(None),
+            dropped: AtomicU64::new(0),
+            last_dropped: Mutex::new(None),
         }));
+    }
+
+    /// The names of the collectors, in the order they run and are reported.
+    pub fn names(&self) -> Vec<&'static str> {
+        self.slots.iter().map(|s| s.collector.name()).collect()
+    }
+
+    /// The collectors a request's `collect[]` / `exclude[]` parameters select, as node_exporter's handler
+    /// selects them: none given → all; both → an error; `collect[]` names must be enabled collectors;
+    /// `exclude[]` removes the named ones from the enabled set.
+    pub fn select(&self, collect: &[String], exclude: &[String]) -> Result<Vec<usize>, String> {
+        if !collect.is_empty() && !exclude.is_empty() {
+            return Err("Combined collect and exclude queries are not allowed.".into());
+        }
+        let names = self.names();
+        if collect.is_empty() {
+            return Ok((0..names.len())
+                .filter(|&i| !exclude.iter().any(|e| e == names[i]))
+                .collect());
+        }
+        let mut picked = Vec::new();
+        for c in collect {
+            let i = names.iter().position(|n| n == c).ok_or_else(|| {
+                format!(
+                    "Couldn't create filtered metrics handler: missing collector: {c} (enabled: {})",
+                    names.join(", ")
+                )
+            })?;
+            if !picked.contains(&i) {
+                picked.push(i);
+            }
+        }
+        picked.sort_unstable();
+        Ok(picked)
     }
 
     /// Run the collectors of `queue`, one after the other on one blocking worker thread (cheap: no thread
@@ -192,34 +236,51 @@ impl Scraper {
 
     /// Run every collector: the list is dealt round-robin to two queues that run in parallel (the machine
     /// permitting), which halves scrape latency for little extra CPU.
-    async fn run_all(&self) -> Vec<(Outcome, MetricSet)> {
-        let n = self.slots.len();
+    async fn run_all(&self, selected: &[usize]) -> Vec<(usize, Outcome, MetricSet)> {
         let (a, b): (Vec<usize>, Vec<usize>) = if self.parallel {
-            (0..n).partition(|i| i % 2 == 0)
+            let (a, b): (Vec<(usize, &usize)>, Vec<_>) =
+                selected.iter().enumerate().partition(|(n, _)| n % 2 == 0);
+            (
+                a.into_iter().map(|(_, &i)| i).collect(),
+                b.into_iter().map(|(_, &i)| i).collect(),
+            )
         } else {
-            ((0..n).collect(), Vec::new())
+            (selected.to_vec(), Vec::new())
         };
         let (ra, rb) = tokio::join!(self.run_queue(a), self.run_queue(b));
         let mut all: Vec<(usize, Outcome, MetricSet)> = ra.into_iter().chain(rb).collect();
         all.sort_by_key(|(i, _, _)| *i);
-        all.into_iter().map(|(_, o, m)| (o, m)).collect()
+        all
     }
 
     /// Run every collector and encode the result.
     pub async fn scrape(&self) -> Scrape {
+        let all: Vec<usize> = (0..self.slots.len()).collect();
+        self.scrape_selected(&all).await
+    }
+
+    /// Run the collectors `selected` (indexes from [`Scraper::select`]) and encode the result.
+    pub async fn scrape_selected(&self, selected: &[usize]) -> Scrape {
         let _guard = self.lock.lock().await;
-        let mut all = MetricSet::new();
-        let mut outcomes = Vec::with_capacity(self.slots.len());
-        for ((outcome, set), slot) in self.run_all().await.into_iter().zip(&self.slots) {
+        let mut outcomes = Vec::with_capacity(selected.len());
+        let mut sources = Vec::with_capacity(selected.len());
+        let mut slots = Vec::with_capacity(selected.len());
+        for (i, outcome, set) in self.run_all(selected).await {
+            let slot = &self.slots[i];
             log_change(slot, &outcome);
-            all.extend(set);
+            sources.push((outcome.name.to_string(), set));
             outcomes.push(outcome);
+            slots.push(slot.clone());
         }
-        scrape_metrics(&mut all, &outcomes);
-        if let Err(e) = hostlens_collectors::process::collect_self(&mut all) {
+        let collected = gather(sources);
+        count_dropped(&slots, &collected);
+        let mut own = MetricSet::new();
+        scrape_metrics(&mut own, &outcomes);
+        dropped_metrics(&mut own, &self.slots);
+        if let Err(e) = hostlens_collectors::process::collect_self(&mut own) {
             tracing::warn!("process metrics: {e}");
         }
-        all.gauge(
+        own.gauge(
             "hostlens_build_info",
             "A metric with a constant '1' value labeled by version and the Rust compiler's target.",
             &[
@@ -228,9 +289,72 @@ impl Scraper {
             ],
             1.0,
         );
-        let text = hostlens_collectors::encode::encode_text(all.into_families())
-            .unwrap_or_else(|e| format!("# encoding failed: {e}\n"));
+        // The agent's own series join the collected ones (already checked and sorted: cheap).
+        let all = gather(vec![
+            (
+                "collectors".to_string(),
+                MetricSet::from_families(collected.families),
+            ),
+            ("hostlens".to_string(), own),
+        ]);
+        for d in &all.dropped {
+            tracing::warn!(family = %d.family, "the agent's own series clash with a collector's: {:?}", d.reason);
+        }
+        let text = hostlens_exposition::encode(&all.families);
         Scrape { text, outcomes }
+    }
+}
+
+/// Add what the gather step dropped to each collector's count, and log it when it changes (once, not on
+/// every scrape), naming the collector, the family and why.
+fn count_dropped(slots: &[Arc<Slot>], g: &Gathered) {
+    for slot in slots {
+        let name = slot.collector.name();
+        let mine: Vec<_> = g.dropped.iter().filter(|d| d.collector == name).collect();
+        let n: usize = mine.iter().map(|d| d.samples).sum();
+        slot.dropped.fetch_add(n as u64, Ordering::Relaxed);
+        let Ok(mut last) = slot.last_dropped.lock() else {
+            continue;
+        };
+        let summary = (n > 0).then(|| {
+            mine.iter()
+                .map(|d| match &d.reason {
+                    DropReason::Duplicate => {
+                        format!("{} sample(s) of {} collected before", d.samples, d.family)
+                    }
+                    DropReason::Inconsistent(why) => {
+                        format!("{} sample(s) of {}: {why}", d.samples, d.family)
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        });
+        if summary != *last {
+            if let Some(s) = &summary {
+                tracing::warn!(
+                    collector = name,
+                    "dropped samples that would break the exposition (kept the first): {s}"
+                );
+            }
+            *last = summary;
+        }
+    }
+}
+
+/// `hostlens_scrape_collector_dropped_samples_total` for every collector that ever lost a sample in the
+/// gather step.
+fn dropped_metrics(out: &mut MetricSet, slots: &[Arc<Slot>]) {
+    for slot in slots {
+        let n = slot.dropped.load(Ordering::Relaxed);
+        if n > 0 {
+            out.counter(
+                "hostlens_scrape_collector_dropped_samples_total",
+                "hostlens: samples of a collector dropped because their name and labels were collected \
+                 before, or their family contradicts an earlier one (the first is kept; the log says which).",
+                &[("collector", slot.collector.name()), ("family", slot.family)],
+                n as f64,
+            );
+        }
     }
 }
 
@@ -264,9 +388,10 @@ fn run_slot(slot: &Slot) -> (Outcome, MetricSet) {
     slot.busy.store(false, Ordering::Release);
     match r {
         Ok(Ok(())) => (outcome(Ok(()), false), out),
+        // What it collected before the error is kept, as node_exporter keeps what a collector sent.
         Ok(Err(e)) => {
             let no_data = e.is_no_data();
-            (outcome(Err(e.to_string()), no_data), MetricSet::new())
+            (outcome(Err(e.to_string()), no_data), out)
         }
         Err(_) => (
             outcome(Err("collector panicked".into()), false),
@@ -337,15 +462,21 @@ fn scrape_metrics(out: &mut MetricSet, outcomes: &[Outcome]) {
 mod tests {
     use super::*;
     use hostlens_collectors::CollectError;
+    use std::sync::mpsc;
 
-    struct Sleepy(Duration);
-    impl Collector for Sleepy {
+    /// Blocks in `collect` until the test releases it (a hung NFS mount, without a sleep).
+    struct Blocked {
+        release: Mutex<mpsc::Receiver<()>>,
+    }
+    impl Collector for Blocked {
         fn name(&self) -> &'static str {
-            "sleepy"
+            "blocked"
         }
         fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-            std::thread::sleep(self.0);
-            out.gauge("sleepy_done", "Done.", &[], 1.0);
+            if let Ok(rx) = self.release.lock() {
+                let _ = rx.recv();
+            }
+            out.gauge("blocked_done", "Done.", &[], 1.0);
             Ok(())
         }
     }
@@ -357,6 +488,7 @@ mod tests {
         }
         fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
             out.gauge("fine_value", "Fine.", &[], 42.0);
+            out.gauge("node_load1", "1m load average.", &[], 0.5);
             Ok(())
         }
     }
@@ -381,50 +513,154 @@ mod tests {
         }
     }
 
+    /// Sends some series, then fails (one hwmon chip of several unreadable).
+    struct Partial;
+    impl Collector for Partial {
+        fn name(&self) -> &'static str {
+            "partial"
+        }
+        fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+            out.gauge(
+                "partial_ok",
+                "Read before the error.",
+                &[("chip", "a")],
+                1.0,
+            );
+            Err(CollectError::Other("chip b: read error".into()))
+        }
+    }
+
+    /// Repeats a series another collector has (a textfile holding node_load1).
+    struct Repeats;
+    impl Collector for Repeats {
+        fn name(&self) -> &'static str {
+            "repeats"
+        }
+        fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+            out.gauge("node_load1", "1m load average.", &[], 42.0);
+            Ok(())
+        }
+    }
+
+    async fn bounded<F: std::future::Future>(f: F) -> F::Output {
+        tokio::time::timeout(Duration::from_secs(30), f)
+            .await
+            .expect("the scrape waited for a hung collector")
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_hung_collector_times_out_and_the_rest_still_serve() {
-        let mut s = Scraper::new(Duration::from_millis(200));
+        let (release, rx) = mpsc::channel();
+        // Long enough for a panic to print its backtrace (RUST_BACKTRACE=1 in a debug build takes ~0.5 s).
+        let mut s = Scraper::new(Duration::from_secs(2));
         s.add("node", Box::new(Fine));
-        s.add("node", Box::new(Sleepy(Duration::from_millis(1500))));
+        s.add(
+            "node",
+            Box::new(Blocked {
+                release: Mutex::new(rx),
+            }),
+        );
         s.add("node", Box::new(Panicky));
         s.add("node", Box::new(Empty));
-        let t = Instant::now();
-        let first = s.scrape().await;
-        assert!(
-            t.elapsed() < Duration::from_millis(1000),
-            "scrape waited for the hung collector"
-        );
+        let first = bounded(s.scrape()).await;
         assert!(first.text.contains("fine_value 42"));
-        assert!(!first.text.contains("sleepy_done"));
-        assert!(first
-            .text
-            .contains("node_scrape_collector_success{collector=\"sleepy\"} 0"));
-        assert!(first
-            .text
-            .contains("node_scrape_collector_success{collector=\"fine\"} 1"));
-        assert!(first
-            .text
-            .contains("node_scrape_collector_success{collector=\"empty\"} 0"));
-        assert!(first
-            .text
-            .contains("node_scrape_collector_success{collector=\"panicky\"} 0"));
+        assert!(!first.text.contains("blocked_done"));
+        for (c, ok) in [("blocked", 0), ("fine", 1), ("empty", 0), ("panicky", 0)] {
+            let line = format!("node_scrape_collector_success{{collector=\"{c}\"}} {ok}\n");
+            assert!(first.text.contains(&line), "{line}");
+        }
         let panicky = first.outcomes.iter().find(|o| o.name == "panicky").unwrap();
-        assert!(panicky.result.as_ref().unwrap_err().contains("panicked"));
+        let err = panicky.result.as_ref().unwrap_err();
+        assert!(err.contains("panicked"), "{err}");
         let empty = first.outcomes.iter().find(|o| o.name == "empty").unwrap();
         assert!(empty.no_data);
+        let blocked = first.outcomes.iter().find(|o| o.name == "blocked").unwrap();
+        assert!(blocked.result.as_ref().unwrap_err().contains("timed out"));
         // While the first collection still hangs, the next scrape skips it instead of starting another thread.
-        let second = s.scrape().await;
-        let sleepy = second.outcomes.iter().find(|o| o.name == "sleepy").unwrap();
-        assert!(sleepy
+        let second = bounded(s.scrape()).await;
+        let blocked = second
+            .outcomes
+            .iter()
+            .find(|o| o.name == "blocked")
+            .unwrap();
+        assert!(blocked
             .result
             .as_ref()
             .unwrap_err()
             .contains("has not returned"));
         // Once it returns, it is collected again.
-        tokio::time::sleep(Duration::from_millis(1600)).await;
-        let mut s2 = s;
-        s2.timeout = Duration::from_secs(5);
-        let third = s2.scrape().await;
-        assert!(third.text.contains("sleepy_done 1"));
+        release.send(()).unwrap();
+        release.send(()).unwrap();
+        let slot = s.slots[1].clone();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while slot.busy.load(Ordering::Acquire) {
+            assert!(
+                Instant::now() < deadline,
+                "the released collector never returned"
+            );
+            tokio::task::yield_now().await;
+        }
+        let third = bounded(s.scrape()).await;
+        assert!(third.text.contains("blocked_done 1"), "{}", third.text);
+    }
+
+    #[tokio::test]
+    async fn keeps_partial_results_and_drops_repeated_series() {
+        let mut s = Scraper::new(Duration::from_secs(30));
+        s.add("node", Box::new(Fine));
+        s.add("node", Box::new(Partial));
+        s.add("node", Box::new(Repeats));
+        let text = s.scrape().await.text;
+        assert!(text.contains("partial_ok{chip=\"a\"} 1\n"), "{text}");
+        assert!(text.contains("node_scrape_collector_success{collector=\"partial\"} 0\n"));
+        // The first node_load1 (loadavg's, here Fine's) is kept; the repeat is dropped and counted.
+        assert_eq!(text.matches("\nnode_load1 ").count(), 1, "{text}");
+        assert!(text.contains("\nnode_load1 0.5\n"));
+        let counted = "hostlens_scrape_collector_dropped_samples_total{collector=\"repeats\",family=\"node\"} 1\n";
+        assert!(text.contains(counted), "{text}");
+        let again = s.scrape().await.text;
+        assert!(again.contains(&counted.replace("} 1", "} 2")), "{again}");
+    }
+
+    #[tokio::test]
+    async fn collect_and_exclude_select_collectors_as_node_exporter() {
+        let mut s = Scraper::new(Duration::from_secs(30));
+        s.add("node", Box::new(Fine));
+        s.add("node", Box::new(Empty));
+        s.add("node", Box::new(Partial));
+        let v = |x: &[&str]| x.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(s.select(&[], &[]), Ok(vec![0, 1, 2]));
+        assert_eq!(s.select(&v(&["partial", "fine"]), &[]), Ok(vec![0, 2]));
+        assert_eq!(s.select(&[], &v(&["empty"])), Ok(vec![0, 2]));
+        assert!(s
+            .select(&v(&["nope"]), &[])
+            .unwrap_err()
+            .contains("missing collector: nope"));
+        assert!(s
+            .select(&v(&["fine"]), &v(&["empty"]))
+            .unwrap_err()
+            .contains("Combined collect and exclude"));
+        let only = s.scrape_selected(&[2]).await.text;
+        assert!(only.contains("partial_ok"));
+        assert!(!only.contains("fine_value"));
+        assert!(!only.contains("collector=\"fine\""));
+        // The agent's own series are served whatever the selection, as node_exporter's are.
+        assert!(only.contains("hostlens_build_info{"));
+    }
+
+    #[tokio::test]
+    async fn the_exposition_is_sorted_as_client_golang_sorts_it() {
+        let mut s = Scraper::new(Duration::from_secs(30));
+        s.add("node", Box::new(Partial));
+        s.add("node", Box::new(Fine));
+        let text = s.scrape().await.text;
+        let names: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("# TYPE "))
+            .filter_map(|l| l.split(' ').next())
+            .collect();
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        assert_eq!(names, sorted);
     }
 }

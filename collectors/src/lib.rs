@@ -7,16 +7,15 @@
 
 pub mod container;
 pub mod ebpf;
-pub mod encode;
 pub mod error;
-pub mod metrics;
 pub mod node;
 pub mod process;
 pub mod roots;
-pub mod textfile_format;
 
 pub use error::CollectError;
-pub use metrics::{Family, Kind, MetricSet, Sample, Value};
+/// The metric model collectors write into lives in the output layer (`agent/exposition`).
+pub use hostlens_exposition::model as metrics;
+pub use hostlens_exposition::{Family, Kind, MetricSet, Sample, Value};
 pub use roots::Roots;
 
 /// One unit of collection, run at scrape time under a time bound by the agent.

@@ -630,7 +630,9 @@ fn a_missing_mount_root_is_no_data() {
 
 fn golden(layout: &str, snap: Snapshot) {
     let m = collect(layout, snap);
-    let text = hostlens_collectors::encode::encode_text(m.into_families()).expect("encodes");
+    let gathered = hostlens_exposition::gather(vec![("container".into(), m)]);
+    assert!(gathered.dropped.is_empty(), "{:?}", gathered.dropped);
+    let text = hostlens_exposition::encode(&gathered.families);
     common::assert_golden(&fixture(layout).with_extension("golden.txt"), &text, "");
 }
 

@@ -37,7 +37,7 @@ fn fixture_tree_encodes_to_the_golden_file() {
             .expect("fixture");
         file.set_modified(pinned).expect("setting the mtime");
     }
-    let mut all = MetricSet::new();
+    let mut all = Vec::new();
     let mut ran = Vec::new();
     for name in node::names().filter(|n| !NOT_FROM_FILES.contains(n)) {
         let c = node::build(name, &cfg).expect("listed").expect("builds");
@@ -47,10 +47,15 @@ fn fixture_tree_encodes_to_the_golden_file() {
             Err(e) if e.is_no_data() => continue,
             Err(e) => panic!("collector {name} failed on the fixture tree: {e}"),
         }
-        all.extend(out);
+        all.push((name.to_string(), out));
     }
-    let text = hostlens_collectors::encode::encode_text(all.into_families())
-        .expect("encodes")
+    let gathered = hostlens_exposition::gather(all);
+    assert!(
+        gathered.dropped.is_empty(),
+        "duplicate or inconsistent samples: {:?}",
+        gathered.dropped
+    );
+    let text = hostlens_exposition::encode(&gathered.families)
         .replace(&f.display().to_string(), "<fixtures>");
     common::assert_golden(
         &f.join("e2e-output.txt"),

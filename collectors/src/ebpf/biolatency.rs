@@ -187,7 +187,6 @@ impl Collector for Biolatency {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::encode::encode_text;
 
     #[test]
     fn devices() {
@@ -252,7 +251,9 @@ mod tests {
             sum,
             count,
         );
-        let text = encode_text(out.into_families()).unwrap();
+        let text = hostlens_exposition::encode(
+            &hostlens_exposition::gather(vec![("t".into(), out)]).families,
+        );
         let b = |le: &str| {
             format!("ebpf_exporter_bio_latency_seconds_bucket{{device=\"vda\",operation=\"write\",le=\"{le}\"}}")
         };

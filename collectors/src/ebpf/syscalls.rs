@@ -194,7 +194,6 @@ impl Collector for Syscalls {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::encode::encode_text;
 
     #[test]
     fn names_and_merges() {
@@ -239,7 +238,9 @@ mod tests {
             v("ebpf_exporter_syscall_errors_total", "errno", "unknown:512"),
             Some(1.0)
         );
-        let text = encode_text(out.into_families()).unwrap();
+        let text = hostlens_exposition::encode(
+            &hostlens_exposition::gather(vec![("t".into(), out)]).families,
+        );
         assert!(text.contains("# TYPE ebpf_exporter_syscalls_total counter\n"));
         assert!(text.contains("ebpf_exporter_syscalls_total{syscall=\"write\"} 7\n"));
         assert!(text.contains("ebpf_exporter_syscall_errors_total{errno=\"ENOENT\"} 3\n"));

@@ -1,5 +1,5 @@
-//! A parser of the Prometheus text exposition format (version 0.0.4), with the rules of the Go parser
-//! node_exporter 1.5 uses (`expfmt.TextParser` of prometheus/common 0.37): `# HELP` (with `\\` and `\n`
+//! The textfile collector's parser of the Prometheus text exposition format (version 0.0.4), with the rules
+//! of the Go parser node_exporter uses (`expfmt.TextParser` of prometheus/common): `# HELP` (with `\\` and `\n`
 //! escapes) and `# TYPE` lines, other comments ignored, label values with `\"`, `\\` and `\n` escapes,
 //! untyped as the default type, summaries and histograms grouped from their `_sum`, `_count`, `_bucket` and
 //! `quantile` lines, optional integer timestamps, and the same errors: a last line without a newline, a
@@ -498,30 +498,6 @@ pub fn parse_text_format(text: &str) -> Result<Vec<TextFamily>, ParseError> {
         .collect())
 }
 
-/// Format a float as Go's `strconv.FormatFloat(f, 'g', -1, 64)` does and the Prometheus text writer prints
-/// label values such as `quantile` (`0.5`, `1e-05`, `1e+06`, `+Inf`).
-pub fn go_float(f: f64) -> String {
-    if f.is_nan() {
-        return "NaN".into();
-    }
-    if f.is_infinite() {
-        return if f > 0.0 { "+Inf" } else { "-Inf" }.into();
-    }
-    if f == 0.0 {
-        return if f.is_sign_negative() { "-0" } else { "0" }.into();
-    }
-    let e = format!("{f:e}");
-    let Some((mant, exp)) = e.split_once('e') else {
-        return e;
-    };
-    let exp: i32 = exp.parse().unwrap_or(0);
-    // The shortest 'g' form switches to the exponent form below 1e-4 and from 1e6 up.
-    if !(-4..6).contains(&exp) {
-        return format!("{mant}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs());
-    }
-    format!("{f}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -633,18 +609,5 @@ mod tests {
         assert!(parse_text_format("# HELP a x\n# TYPE a gauge\n")
             .unwrap()
             .is_empty());
-    }
-
-    #[test]
-    fn formats_floats_like_go() {
-        assert_eq!(go_float(0.5), "0.5");
-        assert_eq!(go_float(0.99), "0.99");
-        assert_eq!(go_float(1e-5), "1e-05");
-        assert_eq!(go_float(0.0001), "0.0001");
-        assert_eq!(go_float(1.0), "1");
-        assert_eq!(go_float(123456.0), "123456");
-        assert_eq!(go_float(1e6), "1e+06");
-        assert_eq!(go_float(1234567.0), "1.234567e+06");
-        assert_eq!(go_float(f64::INFINITY), "+Inf");
     }
 }

@@ -6,18 +6,21 @@
 //! family that lack a label another series has get it with an empty value. Without a directory the
 //! collector only reports `node_textfile_scrape_error 0`. The directory may be a glob (`*`, `?`).
 //!
-//! Differences forced by the metric model: summaries are written as untyped `name{quantile}`, `name_sum`
-//! and `name_count` series, and a histogram's `+Inf` bucket is its `_count`.
+//! Every type keeps its type: counters (with or without `_total`), gauges, untyped, summaries and
+//! histograms (a file's `+Inf` bucket is kept; without one it is the `_count`), as node_exporter serves them.
+//! The parser of the text format is [`format`], next to this collector.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
 use crate::metrics::Kind;
-use crate::textfile_format::{go_float, parse_text_format, TextFamily, TextType, TextValue};
 use crate::{CollectError, Collector, MetricSet};
+use format::{parse_text_format, TextFamily, TextType, TextValue};
 
 use super::NodeConfig;
+
+pub mod format;
 
 pub struct Textfile {
     directory: Option<PathBuf>,
@@ -139,13 +142,9 @@ fn emit(m: &Merged, out: &mut MetricSet) {
             }
         }
     }
-    let mut seen = std::collections::HashSet::new();
     for metric in &f.metrics {
+        // A series given twice is dropped (and counted) by the gather step, as node_exporter's registry does.
         let labels = sorted_labels(&metric.labels, &all);
-        // A series given twice is an error in node_exporter's registry, which drops the repeat.
-        if !seen.insert(labels.clone()) {
-            continue;
-        }
         match &metric.value {
             TextValue::Simple(v) => {
                 let kind = match f.kind {
@@ -160,52 +159,32 @@ fn emit(m: &Merged, out: &mut MetricSet) {
                 sum,
                 buckets,
             } => {
-                let mut b: Vec<(f64, u64)> = buckets
-                    .iter()
-                    .copied()
-                    .filter(|(le, _)| le.is_finite() || *le < 0.0)
-                    .collect();
+                // node_exporter hands a map of bound → cumulative count to client_golang, which sorts it:
+                // one bucket per bound (the last given wins), in increasing order.
+                let mut b: Vec<(f64, u64)> = Vec::with_capacity(buckets.len());
+                for &(le, c) in buckets {
+                    match b.iter_mut().find(|(x, _)| *x == le) {
+                        Some(e) => e.1 = c,
+                        None => b.push((le, c)),
+                    }
+                }
                 b.sort_by(|x, y| x.0.total_cmp(&y.0));
-                b.dedup_by(|x, y| x.0 == y.0);
-                // Cumulative → per bucket, as the metric model wants them.
-                let mut prev = 0u64;
-                let per: Vec<(f64, u64)> = b
-                    .into_iter()
-                    .map(|(le, c)| {
-                        let d = c.saturating_sub(prev);
-                        prev = prev.max(c);
-                        (le, d)
-                    })
-                    .collect();
-                out.histogram(&f.name, &help, labels, per, *sum, *count);
+                out.histogram_cumulative(&f.name, &help, labels, b, *sum, *count);
             }
             TextValue::Summary {
                 count,
                 sum,
                 quantiles,
             } => {
-                let mut q = quantiles.clone();
-                q.sort_by(|x, y| x.0.total_cmp(&y.0));
-                for (quantile, v) in q {
-                    let mut l = labels.clone();
-                    l.push(("quantile".to_string(), go_float(quantile)));
-                    l.sort();
-                    out.sample(&f.name, &help, Kind::Untyped, l, v);
+                let mut q: Vec<(f64, f64)> = Vec::with_capacity(quantiles.len());
+                for &(quantile, v) in quantiles {
+                    match q.iter_mut().find(|(x, _)| *x == quantile) {
+                        Some(e) => e.1 = v,
+                        None => q.push((quantile, v)),
+                    }
                 }
-                out.sample(
-                    &format!("{}_sum", f.name),
-                    &help,
-                    Kind::Untyped,
-                    labels.clone(),
-                    *sum,
-                );
-                out.sample(
-                    &format!("{}_count", f.name),
-                    &help,
-                    Kind::Untyped,
-                    labels,
-                    *count as f64,
-                );
+                q.sort_by(|x, y| x.0.total_cmp(&y.0));
+                out.summary(&f.name, &help, labels, q, *sum, *count);
             }
         }
     }
@@ -393,12 +372,20 @@ mod tests {
         assert_eq!(
             h.samples[0].value,
             Value::Histogram {
-                buckets: vec![(0.1, 2), (1.0, 3)],
+                buckets: vec![(0.1, 2), (1.0, 5), (f64::INFINITY, 6)],
                 sum: 2.5,
                 count: 6
             }
         );
-        assert_eq!(out.value("rpc_seconds", &[("quantile", "0.99")]), Some(0.3));
-        assert_eq!(out.value("rpc_seconds_count", &[]), Some(10.0));
+        let s = out.get("rpc_seconds").unwrap();
+        assert_eq!(s.kind, Kind::Summary);
+        assert_eq!(
+            s.samples[0].value,
+            Value::Summary {
+                quantiles: vec![(0.5, 0.1), (0.99, 0.3)],
+                sum: 1.5,
+                count: 10
+            }
+        );
     }
 }

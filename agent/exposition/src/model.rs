@@ -1,10 +1,11 @@
-//! The neutral metric model collectors write into; the agent encodes it in the Prometheus text format.
+//! The metric model collectors write into: families of samples, as client_golang's `dto.MetricFamily`.
 //!
-//! Names are full exposition names (`node_cpu_seconds_total`), exactly as the upstream exporters print them.
+//! Names are full exposition names (`node_cpu_seconds_total`, `container_memory_failcnt`), exactly as the
+//! upstream exporters print them: a counter's name need not end in `_total` (cAdvisor's do not always).
 
 use std::collections::HashMap;
 
-/// The Prometheus type of a family.
+/// The Prometheus type of a family: the five types of the classic text format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Counter,
@@ -12,16 +13,38 @@ pub enum Kind {
     /// `untyped` in the text format, as node_exporter's netstat, vmstat and snmp values are.
     Untyped,
     Histogram,
+    Summary,
+}
+
+impl Kind {
+    /// The word of `# TYPE` lines.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Counter => "counter",
+            Kind::Gauge => "gauge",
+            Kind::Untyped => "untyped",
+            Kind::Histogram => "histogram",
+            Kind::Summary => "summary",
+        }
+    }
 }
 
 /// A sample's value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
+    /// A counter, gauge or untyped value.
     Scalar(f64),
-    /// A histogram: `buckets` are `(upper bound, count of observations in this bucket alone)` in increasing
-    /// bound order, without `+Inf`; the encoder makes them cumulative and adds `+Inf` equal to `count`.
+    /// A histogram: `buckets` are `(upper bound, cumulative count)` in increasing bound order. A `+Inf`
+    /// bucket may be the last one; without it the encoder writes `le="+Inf"` equal to `count`, as
+    /// client_golang does.
     Histogram {
         buckets: Vec<(f64, u64)>,
+        sum: f64,
+        count: u64,
+    },
+    /// A summary: `quantiles` are `(quantile, value)` in increasing quantile order.
+    Summary {
+        quantiles: Vec<(f64, f64)>,
         sum: f64,
         count: u64,
     },
@@ -87,7 +110,7 @@ impl MetricSet {
         });
     }
 
-    /// Add a counter sample. `name` ends in `_total` as upstream exporters print it.
+    /// Add a counter sample, named as the upstream exporter names it (usually, not always, `…_total`).
     pub fn counter(&mut self, name: &str, help: &str, labels: &[(&str, &str)], value: f64) {
         self.push(name, help, Kind::Counter, labels, value);
     }
@@ -118,8 +141,30 @@ impl MetricSet {
     }
 
     /// Add a histogram sample; `buckets` are per-bucket (not cumulative) `(upper bound, count)` pairs without
-    /// `+Inf`.
+    /// `+Inf`, as eBPF maps hold them.
     pub fn histogram(
+        &mut self,
+        name: &str,
+        help: &str,
+        labels: Vec<(String, String)>,
+        buckets: Vec<(f64, u64)>,
+        sum: f64,
+        count: u64,
+    ) {
+        let mut acc = 0u64;
+        let cumulative = buckets
+            .into_iter()
+            .map(|(le, n)| {
+                acc = acc.saturating_add(n);
+                (le, acc)
+            })
+            .collect();
+        self.histogram_cumulative(name, help, labels, cumulative, sum, count);
+    }
+
+    /// Add a histogram sample whose `buckets` are already cumulative `(upper bound, count)` pairs in
+    /// increasing bound order (a `+Inf` bucket may come last), as the text format carries them.
+    pub fn histogram_cumulative(
         &mut self,
         name: &str,
         help: &str,
@@ -140,7 +185,28 @@ impl MetricSet {
             });
     }
 
-    /// Move every family of `other` into `self`, merging families of the same name.
+    /// Add a summary sample; `quantiles` are `(quantile, value)` pairs in increasing quantile order.
+    pub fn summary(
+        &mut self,
+        name: &str,
+        help: &str,
+        labels: Vec<(String, String)>,
+        quantiles: Vec<(f64, f64)>,
+        sum: f64,
+        count: u64,
+    ) {
+        self.family(name, help, Kind::Summary).samples.push(Sample {
+            labels,
+            value: Value::Summary {
+                quantiles,
+                sum,
+                count,
+            },
+        });
+    }
+
+    /// Move every family of `other` into `self`, merging families of the same name (within one collector;
+    /// merging the output of several collectors, with client_golang's checks, is [`crate::gather`]'s job).
     pub fn extend(&mut self, other: MetricSet) {
         for fam in other.families {
             match self.index.get(&fam.name) {
@@ -151,6 +217,16 @@ impl MetricSet {
                 }
             }
         }
+    }
+
+    /// A set holding `families` (names assumed distinct, as [`crate::gather`] leaves them).
+    pub fn from_families(families: Vec<Family>) -> Self {
+        let index = families
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.name.clone(), i))
+            .collect();
+        MetricSet { families, index }
     }
 
     pub fn families(&self) -> &[Family] {
