@@ -72,6 +72,7 @@ fn build_scraper(opts: &cli::Options) -> Result<(Scraper, Option<Arc<DockerSourc
     let cfg = opts.node_config();
     check_roots(&cfg)?;
     let mut scraper = Scraper::new(opts.cli.collector_timeout);
+    scraper.set_known(node::names());
     for name in &opts.enabled {
         let collector = node::build(name, &cfg)
             .with_context(|| format!("no collector named {name}"))?

@@ -80,6 +80,8 @@ pub struct Scraper {
     parallel: bool,
     /// One scrape at a time: concurrent requests wait for each other instead of racing for the collectors.
     lock: tokio::sync::Mutex<()>,
+    /// Every collector this build has, enabled or not (for `collect[]`'s "disabled collector" answer).
+    known: Vec<String>,
 }
 
 /// The encoded result of one scrape.
@@ -95,7 +97,13 @@ impl Scraper {
             timeout,
             parallel: std::thread::available_parallelism().is_ok_and(|n| n.get() > 1),
             lock: tokio::sync::Mutex::new(()),
+            known: Vec::new(),
         }
+    }
+
+    /// Name every collector the build has, enabled or not.
+    pub fn set_known<I: IntoIterator<Item = S>, S: Into<String>>(&mut self, names: I) {
+        self.known = names.into_iter().map(Into::into).collect();
     }
 
     pub fn add(&mut self, family: &'static str, collector: Box<dyn Collector>) {
@@ -122,6 +130,7 @@ impl Scraper {
             return Err("Combined collect and exclude queries are not allowed.".into());
         }
         let names = self.names();
+        let prefix = "Couldn't create filtered metrics handler: couldn't create collector";
         if collect.is_empty() {
             return Ok((0..names.len())
                 .filter(|&i| !exclude.iter().any(|e| e == names[i]))
@@ -130,10 +139,11 @@ impl Scraper {
         let mut picked = Vec::new();
         for c in collect {
             let i = names.iter().position(|n| n == c).ok_or_else(|| {
-                format!(
-                    "Couldn't create filtered metrics handler: missing collector: {c} (enabled: {})",
-                    names.join(", ")
-                )
+                if self.known.iter().any(|k| k == c) {
+                    format!("{prefix}: disabled collector: {c}")
+                } else {
+                    format!("{prefix}: missing collector: {c}")
+                }
             })?;
             if !picked.contains(&i) {
                 picked.push(i);

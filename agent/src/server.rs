@@ -11,6 +11,47 @@ use axum::routing::get;
 use axum::Router;
 use hostlens_exposition::CONTENT_TYPE;
 
+/// The `Content-Type` of a scrape, negotiated as client_golang's `expfmt.Negotiate` does for the classic text
+/// format (the only one served): `…; escaping=underscores`, or the escaping scheme the client's `Accept`
+/// asks for (Prometheus 3 asks for `allow-utf-8`). Our names are all legacy names, so the body is the same.
+fn content_type(headers: &HeaderMap) -> String {
+    let mut accepts: Vec<(f32, &str)> = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|entry| {
+            let q = entry
+                .split(';')
+                .filter_map(|p| p.trim().strip_prefix("q="))
+                .find_map(|q| q.parse::<f32>().ok())
+                .unwrap_or(1.0);
+            (q, entry)
+        })
+        .collect();
+    // goautoneg's order: highest q first, stable among equals.
+    accepts.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let mut escaping = "underscores";
+    for (_, entry) in accepts {
+        let mut parts = entry.split(';').map(str::trim);
+        let media = parts.next().unwrap_or("");
+        let mut version = "";
+        for p in parts {
+            if let Some(v) = p.strip_prefix("escaping=") {
+                if ["allow-utf-8", "underscores", "dots", "values"].contains(&v) {
+                    escaping = v;
+                }
+            } else if let Some(v) = p.strip_prefix("version=") {
+                version = v;
+            }
+        }
+        if media.eq_ignore_ascii_case("text/plain") && (version == "0.0.4" || version.is_empty()) {
+            break;
+        }
+    }
+    format!("{CONTENT_TYPE}; escaping={escaping}")
+}
+
 use crate::scrape::Scraper;
 
 /// node_exporter's `collect[]` and `exclude[]` URL parameters (each may repeat).
@@ -66,12 +107,13 @@ async fn metrics(
         Err(msg) => return (StatusCode::BAD_REQUEST, msg).into_response(),
     };
     let scrape = s.scrape_selected(&selected).await;
+    let ctype = content_type(&headers);
     if accepts_gzip(&headers) {
         match gzip(scrape.text.as_bytes()) {
             Ok(body) => {
                 return (
                     [
-                        (header::CONTENT_TYPE, CONTENT_TYPE),
+                        (header::CONTENT_TYPE, ctype.as_str()),
                         (header::CONTENT_ENCODING, "gzip"),
                         (header::VARY, "Accept-Encoding"),
                     ],
@@ -84,7 +126,7 @@ async fn metrics(
     }
     (
         [
-            (header::CONTENT_TYPE, CONTENT_TYPE),
+            (header::CONTENT_TYPE, ctype.as_str()),
             (header::VARY, "Accept-Encoding"),
         ],
         scrape.text,
@@ -156,6 +198,30 @@ mod tests {
         assert!(c.is_empty());
         assert_eq!(e, ["hwmon"]);
         assert_eq!(filters(None), (vec![], vec![]));
+    }
+
+    #[test]
+    fn content_type_as_client_golang_negotiates_it() {
+        let h = |v: &str| {
+            let mut m = HeaderMap::new();
+            m.insert(header::ACCEPT, v.parse().unwrap());
+            m
+        };
+        let base = "text/plain; version=0.0.4; charset=utf-8; escaping=";
+        assert_eq!(
+            content_type(&HeaderMap::new()),
+            format!("{base}underscores")
+        );
+        // What Prometheus 3.5 sends; node_exporter 1.11.1 answers allow-utf-8 (checked with curl).
+        let prom3 = "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,\
+                     application/openmetrics-text;version=0.0.1;q=0.5,\
+                     text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,\
+                     text/plain;version=0.0.4;q=0.3,*/*;q=0.2";
+        assert_eq!(content_type(&h(prom3)), format!("{base}allow-utf-8"));
+        assert_eq!(
+            content_type(&h("text/plain;version=0.0.4;q=0.3,*/*;q=0.2")),
+            format!("{base}underscores")
+        );
     }
 
     #[test]

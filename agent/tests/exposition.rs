@@ -300,3 +300,78 @@ fn two_hwmon_chips_with_one_name_never_give_duplicate_series() {
         assert_eq!(temps.len(), 2, "{text}");
     }
 }
+
+/// GET with extra request headers; the status line's code, the lower-cased headers and the body.
+fn get_with(port: u16, path: &str, extra: &str) -> (u16, String, Vec<u8>) {
+    use std::io::Write;
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connecting");
+    write!(s, "GET {path} HTTP/1.0\r\nHost: x\r\n{extra}\r\n").expect("sending");
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).expect("reading");
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("end of headers");
+    let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
+    let code = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (code, head, raw[split + 4..].to_vec())
+}
+
+fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+        .map(str::trim)
+}
+
+#[test]
+fn http_answers_as_node_exporters() {
+    let flags = vec![
+        "--collector.disable-defaults".to_string(),
+        "--collector.loadavg".to_string(),
+    ];
+    let (_ne, ne) = node_exporter(&flags);
+    let (_ag, ag) = agent(&flags);
+    const PROM3_ACCEPT: &str = "Accept: application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2\r\n";
+    for (what, path, extra) in [
+        ("a plain GET", "/metrics", ""),
+        ("Prometheus 3's Accept", "/metrics", PROM3_ACCEPT),
+        ("gzip", "/metrics", "Accept-Encoding: gzip\r\n"),
+        ("an unknown collector", "/metrics?collect[]=nope", ""),
+        ("a disabled collector", "/metrics?collect[]=cpu", ""),
+        (
+            "collect[] with exclude[]",
+            "/metrics?collect[]=loadavg&exclude[]=cpu",
+            "",
+        ),
+    ] {
+        let (tc, th, tb) = get_with(ne, path, extra);
+        let (oc, oh, ob) = get_with(ag, path, extra);
+        assert_eq!(oc, tc, "{what}: status");
+        if tc == 200 {
+            assert_eq!(
+                header(&oh, "content-type"),
+                header(&th, "content-type"),
+                "{what}: Content-Type"
+            );
+            assert_eq!(
+                header(&oh, "content-encoding"),
+                header(&th, "content-encoding"),
+                "{what}: Content-Encoding"
+            );
+        } else {
+            assert_eq!(
+                String::from_utf8_lossy(&ob).trim(),
+                String::from_utf8_lossy(&tb).trim(),
+                "{what}: body"
+            );
+        }
+        println!(
+            "{what}: {tc}, {}",
+            header(&th, "content-type").unwrap_or("(no content-type)")
+        );
+    }
+}
