@@ -65,17 +65,15 @@ else
 fi
 
 # 2. The Prometheus port held by another program.
-port=19392
-python3 -c "import socket,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1', $port)); s.listen(); time.sleep(120)" &
+# The holder binds port 0 and prints the port once it listens: no port guessed free, no polling.
+exec {holder}< <(exec python3 -c "import socket,time; s=socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(); print(s.getsockname()[1], flush=True); time.sleep(120)")
 listener=$!
-for _ in $(seq 50); do
-    ss -ltn "sport = :$port" | grep -q LISTEN && break
-    sleep 0.1
-done
+read -r -t 20 -u "$holder" port || { bad "the port holder did not start"; port=0; }
 envs=("PROMETHEUS_PORT=$port" HOSTLENS_SUBNET=172.30.121.0/24)
 expect_refusal "port $port in use" "port $port is already in use" "PROMETHEUS_PORT="
 kill "$listener" 2>/dev/null || true
 listener=
+exec {holder}<&-
 
 # 3. A Compose that does not run.
 envs=(HOSTLENS_COMPOSE="no-such-compose" PROMETHEUS_PORT=19393 HOSTLENS_SUBNET=172.30.121.0/24)
