@@ -88,7 +88,7 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null 2>&1; then
     expect_refusal "a user without access to the Docker socket" "may not use the Docker socket" "docker group"
     cmd=(./start.sh)
 else
-    echo "start-checks: skipped the no-socket-access case: needs root (to switch to uid 65534) and setpriv"
+    echo "SKIPPED: start-checks: the no-socket-access case needs root (to switch to uid 65534) and setpriv"
 fi
 
 [ "$failed" -eq 0 ] || exit 1
