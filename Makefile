@@ -5,7 +5,7 @@ TOOLS := $(CURDIR)/.cache/test-tools/usr/bin
 export PATH := $(TOOLS):$(PATH)
 SCRIPTS := $(shell git ls-files '*.sh' 2>/dev/null) .ci/run
 
-.PHONY: all build release test test-deps lint fmt-check clippy shellcheck unit bench clean
+.PHONY: all build release test test-deps lint fmt-check clippy shellcheck cargo-test cargo-test-ignored bench clean
 
 all: build
 
@@ -15,11 +15,31 @@ build:
 release:
 	cargo build --release --locked -p hostlens-agent
 
-## Everything: tools, formatting, lints, unit and fixture tests, the side-by-side and HTTP tests.
-test: test-deps lint dashboards-check
-	cargo test --workspace --locked -- --nocapture --test-threads=1 2>&1 | tee .cache/test.log
-	$(MAKE) stack-test
+## Everything: tools, formatting, lints, unit and fixture tests, then the tests that need root, Docker, the
+## real kernel or the tools of test-deps (`#[ignore = "needs …"]`, run explicitly: a missing prerequisite fails
+## them), the stack. At the end: the time of each suite, the ignored tests, every SKIPPED line (logs in
+## .cache/test-logs/).
+SUITE := bash scripts/suite.sh
+SUB := $(MAKE) --no-print-directory
+test:
+	@$(SUITE) start
+	@$(SUITE) run test-deps $(SUB) test-deps
+	@$(SUITE) run lint $(SUB) lint
+	@$(SUITE) run dashboards-check $(SUB) dashboards-check
+	@$(SUITE) run cargo-test $(SUB) cargo-test
+	@$(SUITE) run cargo-test-ignored $(SUB) cargo-test-ignored
+	@$(SUITE) run stack-static $(SUB) stack-static
+	@$(SUITE) run stack-e2e $(SUB) stack-e2e
+	@$(SUITE) report
 	@echo "make test: all suites passed"
+
+## What runs anywhere (no root, no Docker, no test-deps): `cargo test` lists the rest as ignored.
+cargo-test:
+	cargo test --workspace --locked -- --nocapture --test-threads=1
+
+## The tests marked #[ignore = "needs root" / "needs Docker" / "needs … (make test-deps)" / the real kernel].
+cargo-test-ignored:
+	cargo test --workspace --locked -- --ignored --nocapture --test-threads=1
 
 test-deps:
 	@bash scripts/test-deps.sh
@@ -44,12 +64,13 @@ dashboards-check:
 	bash grafana-dashboards/check.sh
 
 ## The stack (deploy/, start.sh): static checks, then the offline end-to-end test (tests/stack/).
-.PHONY: stack-static stack-test
+.PHONY: stack-static stack-e2e stack-test
 stack-static:
 	bash tests/stack/static.sh
 	bash tests/stack/start_checks.sh
-stack-test: stack-static
-	python3 tests/stack/e2e.py 2>&1 | tee .cache/stack-test.log
+stack-e2e:
+	python3 tests/stack/e2e.py
+stack-test: stack-static stack-e2e
 
 ## Benchmarks: the agent side by side with node_exporter on this machine (see README).
 bench: test-deps release

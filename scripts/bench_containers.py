@@ -16,7 +16,7 @@ import sys
 import time
 
 import benchlib
-from benchlib import cpu_seconds, free_port, get, wait_ready
+from benchlib import cpu_seconds, get, start_listening
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 5
@@ -38,12 +38,8 @@ def cleanup():
 
 
 def start_agent(agent):
-    port = free_port()
-    p = subprocess.Popen([agent, f"--web.listen-address=127.0.0.1:{port}", "--collector.disable-defaults",
-                          "--collector.container", "--no-collector.ebpf"],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_ready(p, port, "/healthz")
-    return p, port
+    return start_listening([agent, "--collector.disable-defaults", "--collector.container",
+                            "--no-collector.ebpf"], "/healthz")
 
 
 def container_names(body):

@@ -14,7 +14,7 @@ import sys
 import time
 
 import benchlib
-from benchlib import cpu_seconds, free_port, get, wait_ready
+from benchlib import cpu_seconds, get, start_listening
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 5
@@ -46,11 +46,7 @@ def main():
     for run in range(RUNS):
         procs = {}
         for name, binary in (("node_exporter", ne), ("hostlens", agent)):
-            port = free_port()
-            p = subprocess.Popen([binary, f"--web.listen-address=127.0.0.1:{port}"] + flags,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            wait_ready(p, port)
-            procs[name] = (p, port)
+            procs[name] = start_listening([binary] + flags)
         for _ in range(5):  # warm-up
             for p, port in procs.values():
                 get(port)

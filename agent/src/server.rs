@@ -161,7 +161,10 @@ pub async fn serve(addr: SocketAddr, path: String, scraper: Arc<Scraper>) -> Res
             "listening on {addr} (another process on that port? choose one with --web.listen-address)"
         )
     })?;
-    tracing::info!("listening on http://{addr}{path}");
+    tracing::info!(
+        "listening on http://{}{path}",
+        listener.local_addr().unwrap_or(addr)
+    );
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown())
         .await

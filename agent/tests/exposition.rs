@@ -5,13 +5,15 @@
 //! float formatting. Then both serve a textfile that repeats `node_load1` beside the loadavg collector: each
 //! serves one `node_load1`, and the agent counts the dropped repeat for the textfile collector. Also: gzip,
 //! and `collect[]` / `exclude[]`.
+//!
+//! Needs node_exporter from `make test-deps`: `#[ignore]`d for a plain `cargo test`; `make test` runs them.
 
 mod common;
 
 use std::io::Read;
 use std::process::Command;
 
-use common::{agent_bin, free_port, http_get, spawn_http, tool};
+use common::{agent_bin, http_get, spawn_http, tool, ANY_PORT};
 
 const TEXTFILE: &str = r#"# HELP c_no_total A counter without _total, as cAdvisor's container_memory_failcnt.
 # TYPE c_no_total counter
@@ -61,20 +63,21 @@ fn node_exporter(args: &[String]) -> (common::Proc, u16) {
         "NODE_EXPORTER",
         &["prometheus-node-exporter", "node_exporter"],
     );
-    let port = free_port();
     let mut c = Command::new(ne);
-    c.arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .args(args);
-    (spawn_http("node_exporter", c, port, "/metrics"), port)
+    c.arg(ANY_PORT).args(args);
+    let p = spawn_http("node_exporter", c, "/metrics");
+    let port = p.port;
+    (p, port)
 }
 
 fn agent(args: &[String]) -> (common::Proc, u16) {
-    let port = free_port();
     let mut c = Command::new(agent_bin());
-    c.arg(format!("--web.listen-address=127.0.0.1:{port}"))
+    c.arg(ANY_PORT)
         .args(["--no-collector.ebpf", "--no-collector.container"])
         .args(args);
-    (spawn_http("agent", c, port, "/healthz"), port)
+    let p = spawn_http("agent", c, "/healthz");
+    let port = p.port;
+    (p, port)
 }
 
 fn textfile_dir(content: &str) -> tempdir::Dir {
@@ -114,6 +117,7 @@ mod tempdir {
 }
 
 #[test]
+#[ignore = "needs node_exporter (make test-deps)"]
 fn textfile_families_are_byte_for_byte_node_exporters() {
     let dir = textfile_dir(TEXTFILE);
     let flags = vec![
@@ -152,6 +156,7 @@ fn textfile_families_are_byte_for_byte_node_exporters() {
 }
 
 #[test]
+#[ignore = "needs node_exporter (make test-deps)"]
 fn a_textfile_repeating_a_builtin_series_is_served_once() {
     let dir = textfile_dir("node_load1 42\n");
     let flags = vec![
@@ -328,6 +333,7 @@ fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
 }
 
 #[test]
+#[ignore = "needs node_exporter (make test-deps)"]
 fn http_answers_as_node_exporters() {
     let flags = vec![
         "--collector.disable-defaults".to_string(),

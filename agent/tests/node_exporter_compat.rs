@@ -8,6 +8,9 @@
 //! - MemTotal, filesystem sizes and the CPU count exactly equal.
 //!
 //! It prints a coverage table: names theirs / ours / missing per collector.
+//!
+//! Needs node_exporter from `make test-deps`: `#[ignore = "needs node_exporter (make test-deps)"]`, run by
+//! `make test`; run explicitly without it, the tests fail and name the fix.
 
 mod common;
 
@@ -15,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::process::Command;
 
-use common::{agent_bin, free_port, scrape, spawn_http, tool, Exposition, Series};
+use common::{agent_bin, scrape, spawn_http, tool, Exposition, Series, ANY_PORT};
 
 /// Self metrics of either exporter, not part of any collector.
 fn is_exporter_own(name: &str) -> bool {
@@ -189,6 +192,7 @@ fn compare(
 }
 
 #[test]
+#[ignore = "needs node_exporter (make test-deps)"]
 fn node_family_matches_node_exporter_side_by_side() {
     let ne = tool(
         "NODE_EXPORTER",
@@ -215,15 +219,14 @@ fn node_family_matches_node_exporter_side_by_side() {
     );
 
     // Which collectors node_exporter runs successfully here, with its defaults.
-    let port = free_port();
     let full = {
         let mut c = Command::new(&ne);
-        c.arg(format!("--web.listen-address=127.0.0.1:{port}"));
+        c.arg(ANY_PORT);
         c.arg(&textfile_flag).arg(&netdev_flag).arg(&fs_flag);
         // Debian turns on the systemd collector, which is off by default upstream (and not ours to replace).
         c.arg("--no-collector.systemd");
-        let _p = spawn_http("node_exporter", c, port, "/metrics");
-        scrape(port)
+        let p = spawn_http("node_exporter", c, "/metrics");
+        scrape(p.port)
     };
     let mut collectors: Vec<String> = full
         .by_name("node_scrape_collector_success")
@@ -251,17 +254,17 @@ fn node_family_matches_node_exporter_side_by_side() {
     let mut all_failures = Vec::new();
     let mut all_missing = Vec::new();
     for c in &collectors {
-        let ne_port = free_port();
         let mut nec = Command::new(&ne);
         nec.args([
-            format!("--web.listen-address=127.0.0.1:{ne_port}"),
+            ANY_PORT.to_string(),
             "--collector.disable-defaults".into(),
             format!("--collector.{c}"),
             textfile_flag.clone(),
             netdev_flag.clone(),
             fs_flag.clone(),
         ]);
-        let ne_proc = spawn_http("node_exporter", nec, ne_port, "/metrics");
+        let ne_proc = spawn_http("node_exporter", nec, "/metrics");
+        let ne_port = ne_proc.port;
         if !ours.contains(c.as_str()) {
             let theirs = scrape(ne_port);
             let names: BTreeSet<String> = theirs
@@ -282,17 +285,17 @@ fn node_family_matches_node_exporter_side_by_side() {
             );
             continue;
         }
-        let our_port = free_port();
         let mut ac = Command::new(agent_bin());
         ac.args([
-            format!("--web.listen-address=127.0.0.1:{our_port}"),
+            ANY_PORT.to_string(),
             "--collector.disable-defaults".into(),
             format!("--collector.{c}"),
             textfile_flag.clone(),
             netdev_flag.clone(),
             fs_flag.clone(),
         ]);
-        let agent = spawn_http("agent", ac, our_port, "/healthz");
+        let agent = spawn_http("agent", ac, "/healthz");
+        let our_port = agent.port;
         let a1 = scrape(our_port);
         let theirs = scrape(ne_port);
         let a2 = scrape(our_port);
@@ -332,23 +335,24 @@ fn node_family_matches_node_exporter_side_by_side() {
 }
 
 #[test]
+#[ignore = "needs node_exporter (make test-deps)"]
 fn stable_values_are_exactly_equal() {
     // One full scrape of each with default collectors: the values that do not move must be identical.
     let ne = tool(
         "NODE_EXPORTER",
         &["prometheus-node-exporter", "node_exporter"],
     );
-    let (p1, p2) = (free_port(), free_port());
     let mut c = Command::new(&ne);
-    c.arg(format!("--web.listen-address=127.0.0.1:{p1}"));
+    c.arg(ANY_PORT);
     c.arg(format!(
         "--collector.filesystem.mount-points-exclude={}",
         hostlens_collectors::node::NodeConfig::default().fs_mount_points_exclude
     ));
-    let _ne = spawn_http("node_exporter", c, p1, "/metrics");
+    let ne = spawn_http("node_exporter", c, "/metrics");
     let mut a = Command::new(agent_bin());
-    a.arg(format!("--web.listen-address=127.0.0.1:{p2}"));
-    let _agent = spawn_http("agent", a, p2, "/healthz");
+    a.arg(ANY_PORT);
+    let agent = spawn_http("agent", a, "/healthz");
+    let (p1, p2) = (ne.port, agent.port);
     let theirs = scrape(p1);
     let ours = scrape(p2);
 

@@ -1,20 +1,20 @@
 //! llcstat's programs in the real kernel where there is no PMU: the verifier loads them and they are
 //! attached to a *software* event (cpu-clock) on every CPU, so loading, attaching and reading the per-CPU
 //! maps are exercised even here; the hardware events themselves are only counted on hosts with counters.
-//! Needs root; prints why it skips otherwise.
+//! Needs root and BTF: `#[ignore]`d in a plain `cargo test`, run by `make test`; run explicitly without
+//! them, it fails and names what is missing.
+
+mod common;
 
 use aya::programs::perf_event::{PerfEventConfig, SamplePolicy, SoftwareEvent};
 use hostlens_collectors::ebpf::llcstat;
 use hostlens_collectors::{Collector, MetricSet};
 
 #[test]
+#[ignore = "needs root and BTF"]
 fn llcstat_programs_load_attach_and_count_on_a_software_event() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        println!("SKIP llcstat kernel test: needs root");
-        return;
-    }
-    let btf = aya::Btf::from_sys_fs().expect("kernel BTF");
+    common::require_root_and_btf();
+    let btf = aya::Btf::from_sys_fs().unwrap_or_else(|e| panic!("reading the kernel's BTF: {e}"));
     let clock = PerfEventConfig::Software(SoftwareEvent::CpuClock);
     let c = llcstat::attach_with(&btf, clock, clock, SamplePolicy::Frequency(1000))
         .unwrap_or_else(|e| panic!("{}", e.detail()));

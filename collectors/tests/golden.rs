@@ -16,6 +16,26 @@ const NOT_FROM_FILES: &[&str] = &["time", "timex", "uname", "filesystem"];
 #[test]
 fn fixture_tree_encodes_to_the_golden_file() {
     let f = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    // The textfile collector reports file mtimes and paths: copy the textfile fixtures to a temporary
+    // directory and pin the mtimes there (the committed files are never touched), and write both roots as
+    // `<fixtures>` below, so the golden file depends neither on the checkout nor on the clock.
+    let tmp =
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("golden-{}", std::process::id()));
+    let textfile = tmp.join("textfile");
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&textfile).expect("creating the temporary textfile directory");
+    let pinned = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+    for entry in std::fs::read_dir(f.join("textfile")).expect("textfile fixtures") {
+        let from = entry.expect("dir entry").path();
+        let to = textfile.join(from.file_name().expect("a file name"));
+        std::fs::copy(&from, &to)
+            .unwrap_or_else(|e| panic!("copying {} to {}: {e}", from.display(), to.display()));
+        let file = std::fs::File::options()
+            .write(true)
+            .open(&to)
+            .expect("the copy");
+        file.set_modified(pinned).expect("setting the mtime");
+    }
     let cfg = NodeConfig {
         roots: Arc::new(Roots::new(
             f.join("proc"),
@@ -23,20 +43,9 @@ fn fixture_tree_encodes_to_the_golden_file() {
             f.join("root"),
             None,
         )),
-        textfile_directory: Some(f.join("textfile")),
+        textfile_directory: Some(textfile),
         ..NodeConfig::default()
     };
-    // The textfile collector reports file mtimes and paths: pin the mtimes, and write the fixture root as
-    // `<fixtures>` below, so the golden file does not depend on the checkout.
-    let pinned = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
-    for entry in std::fs::read_dir(f.join("textfile")).expect("textfile fixtures") {
-        let path = entry.expect("dir entry").path();
-        let file = std::fs::File::options()
-            .write(true)
-            .open(&path)
-            .expect("fixture");
-        file.set_modified(pinned).expect("setting the mtime");
-    }
     let mut all = Vec::new();
     let mut ran = Vec::new();
     for name in node::names().filter(|n| !NOT_FROM_FILES.contains(n)) {
@@ -56,10 +65,12 @@ fn fixture_tree_encodes_to_the_golden_file() {
         gathered.dropped
     );
     let text = hostlens_exposition::encode(&gathered.families)
+        .replace(&tmp.display().to_string(), "<fixtures>")
         .replace(&f.display().to_string(), "<fixtures>");
     common::assert_golden(
         &f.join("e2e-output.txt"),
         &text,
         &format!("; collectors run: {ran:?}"),
     );
+    let _ = std::fs::remove_dir_all(&tmp);
 }

@@ -65,17 +65,15 @@ else
 fi
 
 # 2. The Prometheus port held by another program.
-port=19392
-python3 -c "import socket,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1', $port)); s.listen(); time.sleep(120)" &
+# The holder binds port 0 and prints the port once it listens: no port guessed free, no polling.
+exec {holder}< <(exec python3 -c "import socket,time; s=socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(); print(s.getsockname()[1], flush=True); time.sleep(120)")
 listener=$!
-for _ in $(seq 50); do
-    ss -ltn "sport = :$port" | grep -q LISTEN && break
-    sleep 0.1
-done
+read -r -t 20 -u "$holder" port || { bad "the port holder did not start"; port=0; }
 envs=("PROMETHEUS_PORT=$port" HOSTLENS_SUBNET=172.30.121.0/24)
 expect_refusal "port $port in use" "port $port is already in use" "PROMETHEUS_PORT="
 kill "$listener" 2>/dev/null || true
 listener=
+exec {holder}<&-
 
 # 3. A Compose that does not run.
 envs=(HOSTLENS_COMPOSE="no-such-compose" PROMETHEUS_PORT=19393 HOSTLENS_SUBNET=172.30.121.0/24)
@@ -90,7 +88,7 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null 2>&1; then
     expect_refusal "a user without access to the Docker socket" "may not use the Docker socket" "docker group"
     cmd=(./start.sh)
 else
-    echo "start-checks: skipped the no-socket-access case: needs root (to switch to uid 65534) and setpriv"
+    echo "SKIPPED: start-checks: the no-socket-access case needs root (to switch to uid 65534) and setpriv"
 fi
 
 [ "$failed" -eq 0 ] || exit 1

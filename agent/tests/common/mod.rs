@@ -1,18 +1,61 @@
-//! Shared helpers of the agent's integration tests: processes on free loopback ports, a plain HTTP GET, a
-//! parser of the text exposition format, and the external tools the tests compare against.
+//! Shared helpers of the agent's integration tests: processes that bind port 0 and say where they listen, a
+//! plain HTTP GET, the text exposition format read with the library's own parser, the external tools the
+//! tests compare against, and the prerequisites of the tests marked `#[ignore = "needs …"]`.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
 
-/// A free TCP port on 127.0.0.1.
-pub fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("binding an ephemeral port");
-    l.local_addr().expect("local addr").port()
+use hostlens_collectors::node::textfile::format::{parse_text_format, TextType, TextValue};
+use hostlens_exposition::float::go_float;
+
+#[path = "../../../collectors/tests/common/prereq.rs"]
+mod prereq;
+#[allow(unused_imports)]
+pub use prereq::{is_root, require_root, require_root_and_btf};
+
+/// The listen address to hand a child: the kernel picks the port, the child logs it, the test reads it
+/// (`spawn_http`). Never a port found free earlier: another process may take it before the child binds.
+pub const ANY_PORT: &str = "--web.listen-address=127.0.0.1:0";
+
+/// A TCP port on 127.0.0.1 that refuses connections for as long as the returned descriptor lives: bound,
+/// never listening, so nobody else can take it meanwhile.
+pub fn refused_port() -> (OwnedFd, u16) {
+    // SAFETY: plain socket(2); the descriptor is owned right below.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
+    assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+    // SAFETY: fd is a fresh descriptor nobody else owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: sockaddr_in is plain data; all-zero is a valid value.
+    let mut sa: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+    sa.sin_family = libc::AF_INET as libc::sa_family_t;
+    sa.sin_addr.s_addr = u32::from(std::net::Ipv4Addr::LOCALHOST).to_be();
+    let mut len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    // SAFETY: bind and getsockname on our socket with a sockaddr_in of the size given.
+    unsafe {
+        let p = &mut sa as *mut libc::sockaddr_in as *mut libc::sockaddr;
+        assert_eq!(
+            libc::bind(fd.as_raw_fd(), p, len),
+            0,
+            "bind 127.0.0.1:0: {}",
+            std::io::Error::last_os_error()
+        );
+        assert_eq!(
+            libc::getsockname(fd.as_raw_fd(), p, &mut len),
+            0,
+            "getsockname: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+    (fd, u16::from_be(sa.sin_port))
 }
 
 /// A response: status code, lower-cased headers, body.
@@ -50,23 +93,48 @@ pub fn http_get(port: u16, path: &str) -> std::io::Result<Response> {
     })
 }
 
-/// A child process killed on drop.
+/// A child process killed on drop; its stderr is collected by a thread (so the pipe never fills).
 pub struct Proc {
     pub child: Child,
     pub port: u16,
     pub name: String,
+    log: Arc<Mutex<String>>,
+    reader: Option<JoinHandle<()>>,
 }
 
 impl Proc {
-    /// Stop the process and return what it wrote to stderr.
+    /// Stop the process and return everything it wrote to stderr.
     pub fn stop_and_stderr(mut self) -> String {
         let _ = self.child.kill();
-        let mut err = String::new();
-        if let Some(mut e) = self.child.stderr.take() {
-            let _ = e.read_to_string(&mut err);
-        }
         let _ = self.child.wait();
-        err
+        self.stderr_after_exit()
+    }
+
+    /// What the process wrote to stderr, once it has exited (waits for the end of the pipe).
+    pub fn stderr_after_exit(&mut self) -> String {
+        if let Some(r) = self.reader.take() {
+            let _ = r.join();
+        }
+        self.log.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// Wait at most `within` for the process to exit; `None` when it is still running.
+    pub fn wait_exit(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        // The stderr reader sees the end of the pipe when the process exits: that is the event to wait on.
+        if let Some(r) = self.reader.take() {
+            let (tx, rx) = mpsc::channel();
+            let joiner = std::thread::spawn(move || {
+                let _ = r.join();
+                let _ = tx.send(());
+            });
+            if rx.recv_timeout(within).is_err() {
+                // Still running: keep a reader handle so the log is complete later.
+                self.reader = Some(joiner);
+                return None;
+            }
+            let _ = joiner.join();
+        }
+        self.child.wait().ok()
     }
 }
 
@@ -77,37 +145,78 @@ impl Drop for Proc {
     }
 }
 
-/// Start `cmd` (which must listen on `port`) and wait until `/metrics`-like `ready_path` answers 200.
-pub fn spawn_http(name: &str, mut cmd: Command, port: u16, ready_path: &str) -> Proc {
+/// The address a line of the agent's or node_exporter's log says the process is listening on: the agent's
+/// `listening on http://127.0.0.1:41234/metrics`, node_exporter's (exporter-toolkit, 1.5 and 1.11 alike)
+/// `msg="Listening on" address=127.0.0.1:41234`. Both log the bound address, so port 0 works.
+pub fn listen_address(line: &str) -> Option<SocketAddr> {
+    if let Some((_, rest)) = line.split_once("listening on http://") {
+        let addr = rest.split(['/', ' ']).next()?;
+        return addr.parse().ok();
+    }
+    if line.contains("msg=\"Listening on\"") {
+        let (_, rest) = line.split_once(" address=")?;
+        return rest.split_whitespace().next()?.parse().ok();
+    }
+    None
+}
+
+/// Start `cmd` — which must be told to listen on port 0 (`ANY_PORT`) — wait for the line of its log that
+/// names the bound address, and check that `ready_path` answers 200 there.
+pub fn spawn_http(name: &str, mut cmd: Command, ready_path: &str) -> Proc {
     cmd.stdout(Stdio::null()).stderr(Stdio::piped());
-    let child = cmd
+    let mut child = cmd
         .spawn()
         .unwrap_or_else(|e| panic!("starting {name}: {e}"));
+    let stderr = child.stderr.take().expect("piped stderr");
+    let log = Arc::new(Mutex::new(String::new()));
+    let (tx, rx) = mpsc::channel();
+    let reader = {
+        let log = log.clone();
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Some(addr) = listen_address(&line) {
+                    if let Some(tx) = tx.take() {
+                        let _ = tx.send(addr);
+                    }
+                }
+                if let Ok(mut l) = log.lock() {
+                    l.push_str(&line);
+                    l.push('\n');
+                }
+            }
+        })
+    };
     let mut p = Proc {
         child,
-        port,
+        port: 0,
         name: name.to_string(),
+        log,
+        reader: Some(reader),
     };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(r) = http_get(port, ready_path) {
-            if r.status == 200 {
-                return p;
-            }
+    match rx.recv_timeout(Duration::from_secs(20)) {
+        Ok(addr) => p.port = addr.port(),
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            let status = p.child.wait();
+            panic!(
+                "{name} exited ({status:?}) before it said where it listens:\n{}",
+                p.stderr_after_exit()
+            );
         }
-        if let Ok(Some(status)) = p.child.try_wait() {
-            let mut err = String::new();
-            if let Some(mut e) = p.child.stderr.take() {
-                let _ = e.read_to_string(&mut err);
-            }
-            panic!("{name} exited early ({status}): {err}");
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            let _ = p.child.kill();
+            let _ = p.child.wait();
+            panic!(
+                "{name} did not log its listen address within 20 s:\n{}",
+                p.stderr_after_exit()
+            );
         }
-        assert!(
-            Instant::now() < deadline,
-            "{name} did not answer on port {port} within 20 s"
-        );
-        std::thread::sleep(Duration::from_millis(20));
     }
+    let r = http_get(p.port, ready_path)
+        .unwrap_or_else(|e| panic!("{name} said it listens on port {}, but: {e}", p.port));
+    assert_eq!(r.status, 200, "{name}: GET {ready_path}: {}", r.body);
+    p
 }
 
 /// The agent binary built by cargo for this test.
@@ -115,14 +224,19 @@ pub fn agent_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_agent"))
 }
 
-/// An external tool: `$ENV_VAR`, else the first of `names` on PATH. Panics with the fix when absent:
-/// `make test` installs every tool the tests need (scripts/test-deps.sh).
+/// Where `scripts/test-deps.sh` unpacks the tools (node_exporter, promtool) in this checkout.
+pub fn test_tools_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../.cache/test-tools/usr/bin")
+}
+
+/// An external tool: `$ENV_VAR`, else the first of `names` on PATH, else in `.cache/test-tools` (where
+/// `make test-deps` puts it). Panics with the fix when absent.
 pub fn tool(env_var: &str, names: &[&str]) -> PathBuf {
     if let Some(p) = std::env::var_os(env_var) {
         return PathBuf::from(p);
     }
     let path = std::env::var_os("PATH").unwrap_or_default();
-    for dir in std::env::split_paths(&path) {
+    for dir in std::env::split_paths(&path).chain(std::iter::once(test_tools_dir())) {
         for n in names {
             let c = dir.join(n);
             if c.is_file() {
@@ -131,8 +245,10 @@ pub fn tool(env_var: &str, names: &[&str]) -> PathBuf {
         }
     }
     panic!(
-        "{} not found (set {env_var} or run `make test-deps`, which `make test` does first)",
-        names.join(" / ")
+        "prerequisite missing: {} not found on PATH nor in {} (set {env_var}, or run `make test-deps`, \
+         which `make test` does first)",
+        names.join(" / "),
+        test_tools_dir().display()
     );
 }
 
@@ -174,72 +290,64 @@ impl Exposition {
     }
 }
 
-fn parse_value(v: &str) -> Result<f64, String> {
-    match v {
-        "+Inf" => Ok(f64::INFINITY),
-        "-Inf" => Ok(f64::NEG_INFINITY),
-        "NaN" => Ok(f64::NAN),
-        _ => v.parse().map_err(|_| format!("bad value {v:?}")),
+fn type_name(t: TextType) -> &'static str {
+    match t {
+        TextType::Counter => "counter",
+        TextType::Gauge => "gauge",
+        TextType::Untyped => "untyped",
+        TextType::Summary => "summary",
+        TextType::Histogram => "histogram",
     }
 }
 
-/// Parse the classic text exposition format (what node_exporter and the agent serve).
+/// Parse the classic text exposition format (what node_exporter and the agent serve) with the library's
+/// parser, and flatten it into samples as they are written: a summary's `quantile` lines, `_sum` and
+/// `_count`; a histogram's `_bucket{le}`, `_sum` and `_count`.
 pub fn parse_exposition(text: &str) -> Result<Exposition, String> {
+    let families = parse_text_format(text).map_err(|e| e.0)?;
     let mut e = Exposition::default();
-    for (no, line) in text.lines().enumerate() {
-        let err = |m: String| format!("line {}: {m}: {line:?}", no + 1);
-        if line.is_empty() {
-            continue;
-        }
-        if let Some(rest) = line.strip_prefix("# TYPE ") {
-            let (n, t) = rest.split_once(' ').ok_or_else(|| err("bad TYPE".into()))?;
-            e.types.insert(n.to_string(), t.to_string());
-            continue;
-        }
-        if line.starts_with('#') {
-            continue;
-        }
-        let (name, rest) = match line.find(['{', ' ']) {
-            Some(i) => line.split_at(i),
-            None => return Err(err("no value".into())),
-        };
-        let mut labels = BTreeMap::new();
-        let rest = if let Some(mut r) = rest.strip_prefix('{') {
-            loop {
-                r = r.trim_start_matches(',');
-                if let Some(after) = r.strip_prefix('}') {
-                    break after;
+    for f in families {
+        e.types
+            .insert(f.name.clone(), type_name(f.kind).to_string());
+        for m in f.metrics {
+            let labels: BTreeMap<String, String> = m.labels.into_iter().collect();
+            let mut push = |suffix: &str, extra: Option<(&str, f64)>, value: f64| {
+                let mut labels = labels.clone();
+                if let Some((k, v)) = extra {
+                    labels.insert(k.to_string(), go_float(v));
                 }
-                let (k, after) = r.split_once("=\"").ok_or_else(|| err("bad label".into()))?;
-                let mut val = String::new();
-                let mut chars = after.char_indices();
-                let end = loop {
-                    match chars.next() {
-                        Some((_, '\\')) => match chars.next() {
-                            Some((_, 'n')) => val.push('\n'),
-                            Some((_, c)) => val.push(c),
-                            None => return Err(err("dangling escape".into())),
-                        },
-                        Some((i, '"')) => break i,
-                        Some((_, c)) => val.push(c),
-                        None => return Err(err("unterminated label value".into())),
+                e.series.push(Series {
+                    name: format!("{}{suffix}", f.name),
+                    labels,
+                    value,
+                });
+            };
+            match m.value {
+                TextValue::Simple(v) => push("", None, v),
+                TextValue::Summary {
+                    count,
+                    sum,
+                    quantiles,
+                } => {
+                    for (q, v) in quantiles {
+                        push("", Some(("quantile", q)), v);
                     }
-                };
-                labels.insert(k.to_string(), val);
-                r = &after[end + 1..];
+                    push("_sum", None, sum);
+                    push("_count", None, count as f64);
+                }
+                TextValue::Histogram {
+                    count,
+                    sum,
+                    buckets,
+                } => {
+                    for (le, v) in buckets {
+                        push("_bucket", Some(("le", le)), v as f64);
+                    }
+                    push("_sum", None, sum);
+                    push("_count", None, count as f64);
+                }
             }
-        } else {
-            rest
-        };
-        let value = rest
-            .split_whitespace()
-            .next()
-            .ok_or_else(|| err("no value".into()))?;
-        e.series.push(Series {
-            name: name.to_string(),
-            labels,
-            value: parse_value(value).map_err(err)?,
-        });
+        }
     }
     Ok(e)
 }

@@ -3,6 +3,10 @@
 
 use std::path::Path;
 
+mod prereq;
+#[allow(unused_imports)]
+pub use prereq::{is_root, require_root, require_root_and_btf};
+
 /// Compare `text` with the golden file at `path`, or rewrite the file when `UPDATE_GOLDEN` is set. On a
 /// difference, panic with the first differing lines, `context` and how to regenerate.
 pub fn assert_golden(path: &Path, text: &str, context: &str) {
