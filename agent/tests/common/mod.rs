@@ -2,6 +2,8 @@
 //! parser of the text exposition format, and the external tools the tests compare against.
 #![allow(dead_code)]
 
+pub mod ttar;
+
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
