@@ -112,7 +112,7 @@ private_apt() {
     mirror=${DEBIAN_MIRROR:-$(debian_mirror)} || return 1
     mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial"
     printf 'deb %s %s main\ndeb-src %s %s main\n' "$mirror" "$suite" "$mirror" "$suite" >"$dir/sources.list"
-    if ! papt "$dir" update >"$dir/log" 2>&1; then
+    if ! papt "$dir" update --error-on=any >"$dir/log" 2>&1; then
         echo "test-deps: apt-get update for Debian $suite from $mirror failed (network, or a mirror without" \
             "$suite: set DEBIAN_MIRROR):" >&2
         tail -5 "$dir/log" >&2
@@ -131,6 +131,7 @@ ne_bin="$tools/usr/bin/prometheus-node-exporter"
 ne_src="$here/.cache/node-exporter-src"
 ne_version() { "$1" --version 2>&1 | awk 'NR == 1 { print $3 }'; }
 sid_apt=""
+trap '[ -z "$sid_apt" ] || rm -rf "$sid_apt"' EXIT
 sid_apt_once() {
     if [ -z "$sid_apt" ]; then
         sid_apt=$(mktemp -d)
@@ -175,8 +176,6 @@ if [ ! -f "$ne_src/end-to-end-test.sh" ] || [[ "$(cat "$ne_src/VERSION" 2>/dev/n
         [ -f "$ne_src/$f" ] || { echo "test-deps: $orig has no $f" >&2; exit 1; }
     done
 fi
-[ -z "$sid_apt" ] || rm -rf "$sid_apt"
-
 missing=()
 command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
 command -v clang >/dev/null 2>&1 || missing+=(clang)
