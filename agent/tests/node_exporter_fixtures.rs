@@ -364,6 +364,8 @@ struct Side {
     help_error: Option<String>,
     /// The sample lines as written (comments and blank lines left out), for the byte-for-byte check.
     lines: BTreeSet<String>,
+    /// Families in the order they are written (when the library's parser read the text).
+    family_order: Vec<String>,
 }
 
 fn escape(v: &str) -> String {
@@ -426,6 +428,7 @@ fn read_side(text: &str, skip: &[String]) -> Result<Side, String> {
         .collect();
     match parse_text_format(text) {
         Ok(families) => {
+            side.family_order = families.iter().map(|f| f.name.clone()).collect();
             side.helps = families
                 .into_iter()
                 .filter_map(|f| f.help.map(|h| (f.name, h)))
@@ -460,6 +463,9 @@ struct Outcome {
     state: BTreeMap<String, String>,
     /// Expected samples whose line this test cannot render as node_exporter wrote it (a defect here).
     unrendered: Vec<String>,
+    /// Where the order of the families both serve first differs: (position, ours, node_exporter's);
+    /// `None` when it is the same.
+    order: Option<(usize, String, String)>,
 }
 
 fn same(a: f64, b: f64) -> bool {
@@ -529,6 +535,40 @@ fn compare(expected: &Side, ours: &Side) -> Outcome {
     // Formatting differences after the others: the first N of a collector show what is missing first.
     for (c, d) in text_diffs {
         o.diffs.entry(c).or_default().extend(d);
+    }
+    // client_golang writes families sorted by name; compare the order of the families both serve.
+    let both: BTreeSet<&String> = expected
+        .family_order
+        .iter()
+        .filter(|f| ours.family_order.contains(f))
+        .collect();
+    let theirs_order: Vec<&String> = expected
+        .family_order
+        .iter()
+        .filter(|f| both.contains(f))
+        .collect();
+    let ours_order: Vec<&String> = ours
+        .family_order
+        .iter()
+        .filter(|f| both.contains(f))
+        .collect();
+    let order_line = format!("{SCRAPE_ROW}\torder\tfamilies");
+    match ours_order
+        .iter()
+        .zip(&theirs_order)
+        .position(|(a, b)| a != b)
+    {
+        None => {
+            o.matched.insert(order_line);
+        }
+        Some(i) => {
+            let (ours_f, theirs_f) = (ours_order[i].to_string(), theirs_order[i].to_string());
+            o.state.insert(
+                order_line,
+                format!("family #{i}: ours writes {ours_f} where node_exporter writes {theirs_f}"),
+            );
+            o.order = Some((i, ours_f, theirs_f));
+        }
     }
     let mut seen = BTreeSet::new();
     for (key, name, labels, v) in &ours.samples {
@@ -932,6 +972,13 @@ fn agent_matches_node_exporter_e2e_output_on_its_fixtures() {
         e2e.fixture
     );
     print_table(&o.rows, &collectors);
+    match &o.order {
+        None => println!("\n  Family order: the same as node_exporter's (client_golang sorts by name)"),
+        Some((i, ours_f, theirs_f)) => println!(
+            "\n  Family order: not node_exporter's (client_golang sorts by name): family #{i} of those both \
+             serve is {ours_f} in ours, {theirs_f} in node_exporter's"
+        ),
+    }
     let limit = diff_limit();
     for (c, diffs) in &o.diffs {
         println!("\n  {c}: {} difference(s)", diffs.len());
@@ -1254,6 +1301,14 @@ fn comparison_counts_each_kind_of_difference() {
     assert!(o.matched.contains("loadavg\ttext\tnode_load1"));
     assert!(!o.matched.contains("loadavg\ttext\tnode_load5"));
     assert!(o.unrendered.is_empty());
+    assert_eq!(o.order, None, "arp, load1, load5 in the same order");
+    let ours_swapped =
+        read_side("node_load1 1\nnode_arp_entries{device=\"eth0\"} 3\n", &[]).expect("swapped");
+    let swapped = compare(&expected, &ours_swapped);
+    assert_eq!(
+        swapped.order,
+        Some((0, "node_load1".to_string(), "node_arp_entries".to_string()))
+    );
     assert!(
         !o.rows.contains_key("time"),
         "skipped names are not compared"
