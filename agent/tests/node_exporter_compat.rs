@@ -20,6 +20,42 @@ use std::process::Command;
 
 use common::{agent_bin, free_port, scrape, spawn_http, tool, Exposition, Series};
 
+/// The node_exporter release the comparison and `node_compat_gaps.txt` are written against.
+const REFERENCE_SERIES: &str = "1.11.";
+
+/// The reference node_exporter (`$NODE_EXPORTER`, PATH, or where `make test-deps` unpacks it), checked to
+/// be the release the gaps are written for: another one would be compared against the wrong list.
+fn reference_node_exporter() -> PathBuf {
+    let ne = tool(
+        "NODE_EXPORTER",
+        &["prometheus-node-exporter", "node_exporter"],
+    );
+    let out = Command::new(&ne)
+        .arg("--version")
+        .output()
+        .unwrap_or_else(|e| panic!("{} --version: {e}", ne.display()));
+    // node_exporter prints `node_exporter, version 1.11.1 (branch: ...)` (on stderr up to some releases).
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let version = text
+        .split_whitespace()
+        .skip_while(|w| *w != "version")
+        .nth(1)
+        .unwrap_or("(unknown)");
+    assert!(
+        version.starts_with(REFERENCE_SERIES),
+        "{} is node_exporter {version}, not {REFERENCE_SERIES}x, the reference of this test and of \
+         node_compat_gaps.txt: run `make test-deps` (it unpacks Debian sid's 1.11 into .cache/test-tools) and \
+         put .cache/test-tools/usr/bin first on PATH (the Makefile does), or set NODE_EXPORTER",
+        ne.display()
+    );
+    println!("reference: node_exporter {version} ({})", ne.display());
+    ne
+}
+
 /// Self metrics of either exporter, not part of any collector.
 fn is_exporter_own(name: &str) -> bool {
     name.starts_with("go_")
@@ -336,10 +372,7 @@ fn compare(
 
 #[test]
 fn node_family_matches_node_exporter_side_by_side() {
-    let ne = tool(
-        "NODE_EXPORTER",
-        &["prometheus-node-exporter", "node_exporter"],
-    );
+    let ne = reference_node_exporter();
     let excluded = exclusions();
     let gaps = Gaps::load();
     let textfile_dir = tempdir("textfile");
@@ -484,10 +517,7 @@ fn node_family_matches_node_exporter_side_by_side() {
 #[test]
 fn stable_values_are_exactly_equal() {
     // One full scrape of each with default collectors: the values that do not move must be identical.
-    let ne = tool(
-        "NODE_EXPORTER",
-        &["prometheus-node-exporter", "node_exporter"],
-    );
+    let ne = reference_node_exporter();
     let (p1, p2) = (free_port(), free_port());
     let mut c = Command::new(&ne);
     c.arg(format!("--web.listen-address=127.0.0.1:{p1}"));
