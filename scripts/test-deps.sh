@@ -169,13 +169,17 @@ if [ ! -f "$ne_src/end-to-end-test.sh" ] || [[ "$(cat "$ne_src/VERSION" 2>/dev/n
         echo "test-deps: check the network and the mirror's deb-src for sid, or set DEBIAN_MIRROR" >&2
         exit 1
     fi
-    rm -rf "$ne_src"
-    mkdir -p "$ne_src"
-    tar -xf "$orig" -C "$ne_src" --strip-components=1
-    for f in end-to-end-test.sh collector/fixtures/sys.ttar collector/fixtures/e2e-output.txt; do
-        [ -f "$ne_src/$f" ] || { echo "test-deps: $orig has no $f" >&2; exit 1; }
+    # Unpacked beside and moved into place, so an interrupted run never leaves a tree that looks complete.
+    rm -rf "$ne_src" "$ne_src.new"
+    mkdir -p "$ne_src.new"
+    tar -xf "$orig" -C "$ne_src.new" --strip-components=1
+    for f in VERSION end-to-end-test.sh collector/fixtures/sys.ttar collector/fixtures/udev.ttar \
+        collector/fixtures/e2e-output.txt; do
+        [ -f "$ne_src.new/$f" ] || { echo "test-deps: $(basename "$orig") has no $f" >&2; exit 1; }
     done
+    mv "$ne_src.new" "$ne_src"
 fi
+
 missing=()
 command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
 command -v clang >/dev/null 2>&1 || missing+=(clang)
