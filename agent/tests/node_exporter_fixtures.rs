@@ -16,7 +16,7 @@
 //!   exporters' own (go_*, process_*, promhttp_*, hostlens_*, node_exporter_build_info,
 //!   node_scrape_collector_duration_seconds);
 //! - prints a table per collector and the differences (the first 8 per collector;
-//!   `NODE_FIXTURES_DIFFS=all` or a number for more);
+//!   `NODE_FIXTURES_DIFFS=all` or a number for more; `NODE_FIXTURES_MARKDOWN=1` adds README.md's table);
 //! - fails only on regressions against `node_fixtures_baseline.txt`: one line per sample, TYPE and HELP
 //!   that matched when it was recorded. `UPDATE_BASELINE=1` rewrites it and says so.
 //!
@@ -624,6 +624,51 @@ fn compare(expected: &Side, ours: &Side) -> Outcome {
     o
 }
 
+/// The table as README.md shows it (collectors the agent has; the others in one sentence).
+fn markdown_table(rows: &BTreeMap<String, Row>, ours: &BTreeSet<String>) -> String {
+    let mut s = String::from(
+        "| collector | expected | matched | of which byte for byte | value differs | missing | extra |\n\
+         |---|---:|---:|---:|---:|---:|---:|\n",
+    );
+    let mut total = Row::default();
+    let mut lacking = Vec::new();
+    for (c, r) in rows {
+        total.expected += r.expected;
+        total.matched += r.matched;
+        total.text_differs += r.text_differs;
+        total.value_differs += r.value_differs;
+        total.missing += r.missing;
+        total.extra += r.extra;
+        if !ours.contains(c) && c != SCRAPE_ROW && c != "?" {
+            lacking.push(format!("{c} {}", r.expected));
+            continue;
+        }
+        s.push_str(&format!(
+            "| {c} | {} | {} | {} | {} | {} | {} |\n",
+            r.expected,
+            r.matched,
+            r.matched - r.text_differs,
+            r.value_differs,
+            r.missing,
+            r.extra
+        ));
+    }
+    s.push_str(&format!(
+        "| **total** | **{}** | **{}** | {} | {} | {} | {} |\n\n",
+        total.expected,
+        total.matched,
+        total.matched - total.text_differs,
+        total.value_differs,
+        total.missing,
+        total.extra
+    ));
+    s.push_str(&format!(
+        "Collectors the agent does not have yet (expected samples, 0 matched): {}.\n",
+        lacking.join(", ")
+    ));
+    s
+}
+
 fn print_table(rows: &BTreeMap<String, Row>, ours: &BTreeSet<String>) {
     println!(
         "\n  {:<20} {:>5} {:>8} {:>7} {:>7} {:>7} {:>6} {:>6} {:>6} {:>6}",
@@ -1003,6 +1048,9 @@ fn agent_matches_node_exporter_e2e_output_on_its_fixtures() {
         e2e.fixture
     );
     print_table(&o.rows, &collectors);
+    if std::env::var_os("NODE_FIXTURES_MARKDOWN").is_some() {
+        println!("\n{}", markdown_table(&o.rows, &collectors));
+    }
     match &o.order {
         None => println!("\n  Family order: the same as node_exporter's (client_golang sorts by name)"),
         Some((i, ours_f, theirs_f)) => println!(
