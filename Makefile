@@ -55,6 +55,11 @@ clippy:
 shellcheck:
 	shellcheck $(SCRIPTS)
 
+## The agent on node_exporter's own fixtures (end-to-end-test.sh, e2e-output.txt), against the committed baseline.
+.PHONY: fixtures-test
+fixtures-test: test-deps
+	cargo test --locked -p hostlens-agent --test node_exporter_fixtures -- --include-ignored --nocapture
+
 ## The Grafana dashboard: regenerate it (and its query rules), or check it without Grafana (see grafana-dashboards/).
 .PHONY: dashboards dashboards-check
 dashboards:

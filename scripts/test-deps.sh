@@ -33,7 +33,7 @@ apt_update_once() {
     fi
 }
 
-# Unpack a Debian package into $tools unless $tools/usr/bin/$2 exists.
+# Unpack a Debian package of the host's release into $tools unless $tools/usr/bin/$2 exists.
 unpack() {
     local pkg=$1 bin=$2
     if [ -x "$tools/usr/bin/$bin" ]; then
@@ -51,8 +51,134 @@ unpack() {
     [ -x "$tools/usr/bin/$bin" ] || { echo "test-deps: $pkg has no usr/bin/$bin" >&2; exit 1; }
 }
 
-unpack prometheus-node-exporter prometheus-node-exporter
+# The Debian mirror this machine's apt uses: the first enabled `deb` source of the host's own release (its
+# codename, from /etc/os-release) in /etc/apt/sources.list, /etc/apt/sources.list.d/*.list (one-line format)
+# or /etc/apt/sources.list.d/*.sources (deb822). Prints the URI, or fails naming the files it read.
+debian_mirror() {
+    local codename uri
+    codename=$(sed -n 's/^VERSION_CODENAME=//p' /etc/os-release 2>/dev/null | tr -d '"')
+    if [ -z "$codename" ]; then
+        echo "test-deps: /etc/os-release names no VERSION_CODENAME; set DEBIAN_MIRROR to a Debian mirror URL" >&2
+        return 1
+    fi
+    uri=$(
+        shopt -s nullglob
+        for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+            [ -f "$f" ] || continue
+            # deb [options] uri suite component...
+            sed -e 's/#.*//' -e 's/\[[^]]*\]//' "$f" |
+                awk -v s="$codename" '$1 == "deb" && $3 == s { print $2; exit }'
+        done
+        for f in /etc/apt/sources.list.d/*.sources; do
+            # deb822: blank-line separated stanzas of `Field: value`.
+            awk -v s="$codename" '
+                function flush() {
+                    if (types ~ /(^| )deb( |$)/ && enabled != "no" && (" " suites " ") ~ (" " s " ")) {
+                        split(uris, u, " "); print u[1]; found = 1; exit
+                    }
+                    types = ""; uris = ""; suites = ""; enabled = ""
+                }
+                /^[ \t]*#/ { next }
+                /^[ \t]*$/ { flush(); next }
+                {
+                    field = tolower($1); sub(/:$/, "", field); $1 = ""; sub(/^ +/, "")
+                    if (field == "types") types = $0
+                    else if (field == "uris") uris = $0
+                    else if (field == "suites") suites = $0
+                    else if (field == "enabled") enabled = tolower($0)
+                }
+                END { if (!found) flush() }' "$f"
+        done | head -1
+    )
+    if [ -z "$uri" ]; then
+        echo "test-deps: no enabled 'deb' source for $codename in /etc/apt/sources.list," \
+            "/etc/apt/sources.list.d/*.list or *.sources; set DEBIAN_MIRROR to a Debian mirror URL" >&2
+        return 1
+    fi
+    echo "${uri%/}"
+}
+
+# A private apt state for another Debian suite (trixie, sid, ...) in directory $1, with `deb` and `deb-src`
+# lines for suite $2 on the host's own mirror ($DEBIAN_MIRROR overrides it): the host's sources, lists and
+# caches are not touched and nothing is installed. Then `papt DIR <apt-get args>` runs apt-get in that state.
+papt() {
+    local dir=$1
+    shift
+    apt-get -q -o "Dir::Etc::SourceList=$dir/sources.list" -o Dir::Etc::SourceParts=/dev/null \
+        -o "Dir::State::Lists=$dir/lists" -o "Dir::Cache=$dir/cache" -o APT::Sandbox::User=root "$@"
+}
+private_apt() {
+    local dir=$1 suite=$2 mirror
+    mirror=${DEBIAN_MIRROR:-$(debian_mirror)} || return 1
+    mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial"
+    printf 'deb %s %s main\ndeb-src %s %s main\n' "$mirror" "$suite" "$mirror" "$suite" >"$dir/sources.list"
+    if ! papt "$dir" update --error-on=any >"$dir/log" 2>&1; then
+        echo "test-deps: apt-get update for Debian $suite from $mirror failed (network, or a mirror without" \
+            "$suite: set DEBIAN_MIRROR):" >&2
+        tail -5 "$dir/log" >&2
+        return 1
+    fi
+}
+
 unpack prometheus promtool
+
+# The reference node_exporter: Debian sid's prometheus-node-exporter 1.11.x (a Go binary, runs on bookworm),
+# unpacked into .cache/test-tools/usr/bin (bookworm's 1.5 is retired as the reference), and the upstream
+# source tree of the same package (the orig tarball) in .cache/node-exporter-src: collector/fixtures
+# (sys.ttar, udev.ttar, e2e-output.txt, ...) and end-to-end-test.sh, for the fixture side-by-side.
+ne_series=1.11.
+ne_bin="$tools/usr/bin/prometheus-node-exporter"
+ne_src="$here/.cache/node-exporter-src"
+ne_version() { "$1" --version 2>&1 | awk 'NR == 1 { print $3 }'; }
+sid_apt=""
+trap '[ -z "$sid_apt" ] || rm -rf "$sid_apt"' EXIT
+sid_apt_once() {
+    if [ -z "$sid_apt" ]; then
+        sid_apt=$(mktemp -d)
+        echo "test-deps: private apt state for Debian sid in $sid_apt"
+        private_apt "$sid_apt" sid || { rm -rf "$sid_apt"; exit 1; }
+    fi
+}
+if [ ! -x "$ne_bin" ] || [[ "$(ne_version "$ne_bin")" != "$ne_series"* ]]; then
+    sid_apt_once
+    echo "test-deps: fetching Debian sid's prometheus-node-exporter (unpacked into .cache/test-tools, not installed)"
+    if ! (cd "$sid_apt" && papt "$sid_apt" download prometheus-node-exporter >>"$sid_apt/log" 2>&1); then
+        echo "test-deps: could not download prometheus-node-exporter from Debian sid:" >&2
+        tail -5 "$sid_apt/log" >&2
+        exit 1
+    fi
+    dpkg-deb -x "$sid_apt"/prometheus-node-exporter_*.deb "$sid_apt/x"
+    mkdir -p "$tools/usr/bin"
+    cp "$sid_apt/x/usr/bin/prometheus-node-exporter" "$ne_bin"
+    if [[ "$(ne_version "$ne_bin")" != "$ne_series"* ]]; then
+        echo "test-deps: Debian sid's prometheus-node-exporter is $(ne_version "$ne_bin"), not $ne_series*:" \
+            "update ne_series in scripts/test-deps.sh and the baselines in agent/tests" >&2
+        exit 1
+    fi
+fi
+if [ ! -f "$ne_src/end-to-end-test.sh" ] || [[ "$(cat "$ne_src/VERSION" 2>/dev/null)" != "$ne_series"* ]]; then
+    sid_apt_once
+    echo "test-deps: fetching the source of Debian sid's prometheus-node-exporter (into .cache/node-exporter-src)"
+    # On 2026-12-01 the .dsc answered 404 while the orig tarball downloaded and apt exited non-zero: what
+    # counts is the tarball, not apt's exit code.
+    (cd "$sid_apt" && papt "$sid_apt" source --download-only prometheus-node-exporter >>"$sid_apt/log" 2>&1) || true
+    orig=$(find "$sid_apt" -maxdepth 1 -name 'prometheus-node-exporter_*.orig.tar.*' | head -1)
+    if [ -z "$orig" ]; then
+        echo "test-deps: no orig tarball of prometheus-node-exporter from Debian sid (apt-get source said:)" >&2
+        tail -5 "$sid_apt/log" >&2
+        echo "test-deps: check the network and the mirror's deb-src for sid, or set DEBIAN_MIRROR" >&2
+        exit 1
+    fi
+    # Unpacked beside and moved into place, so an interrupted run never leaves a tree that looks complete.
+    rm -rf "$ne_src" "$ne_src.new"
+    mkdir -p "$ne_src.new"
+    tar -xf "$orig" -C "$ne_src.new" --strip-components=1
+    for f in VERSION end-to-end-test.sh collector/fixtures/sys.ttar collector/fixtures/udev.ttar \
+        collector/fixtures/e2e-output.txt; do
+        [ -f "$ne_src.new/$f" ] || { echo "test-deps: $(basename "$orig") has no $f" >&2; exit 1; }
+    done
+    mv "$ne_src.new" "$ne_src"
+fi
 
 missing=()
 command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
@@ -78,18 +204,14 @@ compose_cfg="$tools/docker-config"
 if ! docker compose version >/dev/null 2>&1 && [ ! -x "$compose_cfg/cli-plugins/docker-compose" ]; then
     echo "test-deps: fetching Compose v2 (Debian trixie's docker-compose, unpacked into .cache/test-tools/docker-config)"
     apt_dir=$(mktemp -d)
-    mkdir -p "$apt_dir/lists/partial"
-    echo "deb http://deb.debian.org/debian trixie main" >"$apt_dir/sources.list"
-    apt_opts=(-q -o "Dir::Etc::SourceList=$apt_dir/sources.list" -o Dir::Etc::SourceParts=/dev/null
-        -o "Dir::State::Lists=$apt_dir/lists" -o APT::Sandbox::User=root)
-    if apt-get "${apt_opts[@]}" update >"$apt_dir/log" 2>&1 &&
-        (cd "$apt_dir" && apt-get "${apt_opts[@]}" download docker-compose >>"$apt_dir/log" 2>&1); then
+    if private_apt "$apt_dir" trixie &&
+        (cd "$apt_dir" && papt "$apt_dir" download docker-compose >>"$apt_dir/log" 2>&1); then
         dpkg-deb -x "$apt_dir"/docker-compose_*.deb "$apt_dir/x"
         mkdir -p "$compose_cfg/cli-plugins"
         cp "$apt_dir/x/usr/libexec/docker/cli-plugins/docker-compose" "$compose_cfg/cli-plugins/"
     else
         echo "test-deps: could not fetch Compose v2 from Debian trixie (the stack tests run with v1 only):" >&2
-        tail -5 "$apt_dir/log" >&2
+        [ ! -f "$apt_dir/log" ] || tail -5 "$apt_dir/log" >&2
     fi
     rm -rf "$apt_dir"
 fi
@@ -101,4 +223,5 @@ for c in rustfmt clippy; do
     fi
 done
 
-echo "test-deps: ok ($("$tools/usr/bin/prometheus-node-exporter" --version 2>&1 | head -1); $("$tools/usr/bin/promtool" --version 2>&1 | head -1))"
+echo "test-deps: ok ($("$ne_bin" --version 2>&1 | head -1); node_exporter source $(cat "$ne_src/VERSION")" \
+    "in .cache/node-exporter-src; $("$tools/usr/bin/promtool" --version 2>&1 | head -1))"

@@ -3,6 +3,8 @@
 //! tests compare against, and the prerequisites of the tests marked `#[ignore = "needs …"]`.
 #![allow(dead_code)]
 
+pub mod ttar;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
