@@ -13,7 +13,9 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cache="$here/.cache/images"
 BASE_IMAGE=${BASE_IMAGE:-hostlens-test/base:bookworm}
-MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+# shellcheck source=scripts/debian-mirror.sh
+. "$here/scripts/debian-mirror.sh"
+MIRROR=${DEBIAN_MIRROR:-$(debian_mirror)}
 
 have_image() { [ "${FORCE:-0}" != 1 ] && docker image inspect "$1" >/dev/null 2>&1; }
 
