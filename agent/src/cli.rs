@@ -17,12 +17,12 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:9110";
 
 #[derive(Debug, Parser)]
 #[command(
-    name = "agent",
+    name = "hostlens-agent",
     version,
     about = "hostlens agent: node_exporter's node_*, cAdvisor's container_* and ebpf_exporter's \
              ebpf_exporter_* metrics on one endpoint.",
     after_help = "Every node collector has --collector.<name> and --no-collector.<name>; \
-                  see `agent --list-collectors`."
+                  see `hostlens-agent --list-collectors`."
 )]
 pub struct Cli {
     /// Address to listen on for HTTP (`/metrics`, `/healthz`, `/`).

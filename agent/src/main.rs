@@ -122,7 +122,7 @@ async fn run(opts: cli::Options) -> Result<ExitCode> {
         return match healthcheck::check(addr, std::time::Duration::from_secs(3)) {
             Ok(()) => Ok(ExitCode::SUCCESS),
             Err(e) => {
-                eprintln!("agent: unhealthy: {e:#}");
+                eprintln!("hostlens-agent: unhealthy: {e:#}");
                 Ok(ExitCode::FAILURE)
             }
         };
@@ -178,15 +178,15 @@ async fn run(opts: cli::Options) -> Result<ExitCode> {
         for o in &scrape.outcomes {
             if let Err(e) = &o.result {
                 if o.no_data {
-                    eprintln!("agent: collector {}: no data on this host ({e})", o.name);
+                    eprintln!("hostlens-agent: collector {}: no data on this host ({e})", o.name);
                 } else {
-                    eprintln!("agent: collector {} FAILED: {e}", o.name);
+                    eprintln!("hostlens-agent: collector {} FAILED: {e}", o.name);
                     hard += 1;
                 }
             }
         }
         if hard > 0 {
-            eprintln!("agent: {hard} collector(s) failed; the output above lacks their metrics");
+            eprintln!("hostlens-agent: {hard} collector(s) failed; the output above lacks their metrics");
             return Ok(ExitCode::FAILURE);
         }
         return Ok(ExitCode::SUCCESS);
@@ -214,7 +214,7 @@ fn main() -> ExitCode {
     let opts = match cli::parse(std::env::args_os()) {
         Ok(o) => o,
         Err(e) => {
-            eprintln!("agent: {e:#}");
+            eprintln!("hostlens-agent: {e:#}");
             return ExitCode::from(2);
         }
     };
@@ -234,14 +234,14 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("agent: starting the async runtime: {e}");
+            eprintln!("hostlens-agent: starting the async runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
     match rt.block_on(run(opts)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("agent: {e:#}");
+            eprintln!("hostlens-agent: {e:#}");
             ExitCode::FAILURE
         }
     }

@@ -112,7 +112,7 @@ pub fn spawn_http(name: &str, mut cmd: Command, port: u16, ready_path: &str) -> 
 
 /// The agent binary built by cargo for this test.
 pub fn agent_bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_agent"))
+    PathBuf::from(env!("CARGO_BIN_EXE_hostlens-agent"))
 }
 
 /// An external tool: `$ENV_VAR`, else the first of `names` on PATH. Panics with the fix when absent:
