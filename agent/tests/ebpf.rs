@@ -1,3 +1,4 @@
+#![cfg(feature = "ebpf")]
 //! The ebpf family for real: the agent binary loads its programs into this machine's kernel, the test
 //! makes known numbers of syscalls and direct-I/O disk writes, and the counters must have grown by at least
 //! that much (and not absurdly more). Also: the histogram's shape, `promtool check metrics`, llcstat's
@@ -350,7 +351,7 @@ fn ebpf_counts_syscalls_errors_and_block_io() {
 
 /// Our programs currently loaded in the kernel: id → name.
 fn our_programs() -> BTreeMap<u32, String> {
-    aya::programs::loaded_programs()
+    hostlens_bpf::aya::programs::loaded_programs()
         .filter_map(Result::ok)
         .filter_map(|p| {
             let name = p.name_as_str()?.to_string();
