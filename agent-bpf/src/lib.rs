@@ -78,6 +78,9 @@ mod tests {
         for p in PROGRAMS {
             let obj = symbol_names(p.object);
             for a in p.attach {
+                // The kernel keeps 15 characters of a program's name (BPF_OBJ_NAME_LEN - 1): the tests
+                // find our programs among the loaded ones by it.
+                assert!(a.program().len() <= 15, "{}: {}", p.name, a.program());
                 assert!(
                     obj.contains(a.program()),
                     "{}: no program {} in the object",

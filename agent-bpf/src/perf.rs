@@ -58,9 +58,26 @@ pub fn open_failure_reason(event: HardwareEvent, err: &std::io::Error) -> String
         .and_then(|n| syscalls::Errno::new(n).name())
         .unwrap_or("?");
     format!(
-        "no hardware perf counters on this host (perf_event_open {event:?}: {name}: {err}); \
-         usual in VMs"
+        "no hardware perf counters on this host (perf_event_open {}: {name}: {err}); \
+         usual in VMs",
+        kernel_name(event)
     )
+}
+
+/// The kernel's name of a hardware event (include/uapi/linux/perf_event.h), for the reasons.
+pub fn kernel_name(event: HardwareEvent) -> &'static str {
+    match event {
+        HardwareEvent::CpuCycles => "PERF_COUNT_HW_CPU_CYCLES",
+        HardwareEvent::Instructions => "PERF_COUNT_HW_INSTRUCTIONS",
+        HardwareEvent::CacheReferences => "PERF_COUNT_HW_CACHE_REFERENCES",
+        HardwareEvent::CacheMisses => "PERF_COUNT_HW_CACHE_MISSES",
+        HardwareEvent::BranchInstructions => "PERF_COUNT_HW_BRANCH_INSTRUCTIONS",
+        HardwareEvent::BranchMisses => "PERF_COUNT_HW_BRANCH_MISSES",
+        HardwareEvent::BusCycles => "PERF_COUNT_HW_BUS_CYCLES",
+        HardwareEvent::StalledCyclesFrontend => "PERF_COUNT_HW_STALLED_CYCLES_FRONTEND",
+        HardwareEvent::StalledCyclesBackend => "PERF_COUNT_HW_STALLED_CYCLES_BACKEND",
+        HardwareEvent::RefCpuCycles => "PERF_COUNT_HW_REF_CPU_CYCLES",
+    }
 }
 
 /// Whether this host has the hardware counter `event` and it actually counts.
@@ -144,7 +161,7 @@ mod tests {
             &std::io::Error::from_raw_os_error(libc::ENOENT),
         );
         assert!(e.contains("ENOENT"), "{e}");
-        assert!(e.contains("CacheReferences"), "{e}");
+        assert!(e.contains("PERF_COUNT_HW_CACHE_REFERENCES: ENOENT"), "{e}");
         assert!(e.starts_with("no hardware perf counters"), "{e}");
     }
 }

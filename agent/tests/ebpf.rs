@@ -19,14 +19,13 @@ use std::time::{Duration, Instant};
 
 use common::{agent_bin, free_port, http_get, parse_exposition, spawn_http, Exposition};
 
-const OUR_PROGRAMS: &[&str] = &[
-    "syscalls_enter",
-    "syscalls_exit",
-    "bio_rq_issue",
-    "bio_rq_complete",
-    "llc_references",
-    "llc_misses",
-];
+/// The kernel programs of every row of the family's table (`syscalls_enter`, …, `llc_misses`).
+fn our_program_names() -> Vec<&'static str> {
+    hostlens_bpf::PROGRAMS
+        .iter()
+        .flat_map(|p| p.attach.iter().map(|a| a.program()))
+        .collect()
+}
 
 fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions.
@@ -351,13 +350,12 @@ fn ebpf_counts_syscalls_errors_and_block_io() {
 
 /// Our programs currently loaded in the kernel: id → name.
 fn our_programs() -> BTreeMap<u32, String> {
+    let ours = our_program_names();
     hostlens_bpf::aya::programs::loaded_programs()
         .filter_map(Result::ok)
         .filter_map(|p| {
             let name = p.name_as_str()?.to_string();
-            OUR_PROGRAMS
-                .contains(&name.as_str())
-                .then_some((p.id(), name))
+            ours.contains(&name.as_str()).then_some((p.id(), name))
         })
         .collect()
 }
@@ -452,7 +450,7 @@ fn ebpf_family_off_without_btf_and_node_family_keeps_working() {
     assert_eq!(stderr.matches("ebpf family off").count(), 1, "{stderr}");
     let e = parse_exposition(&String::from_utf8_lossy(&out.stdout)).unwrap();
     assert!(e.value("node_load1", &[]).is_some());
-    for p in ["syscalls", "biolatency", "llcstat"] {
+    for p in hostlens_bpf::PROGRAMS.iter().map(|p| p.name) {
         assert_eq!(
             e.value("hostlens_ebpf_program_attached", &[("program", p)]),
             Some(0.0)
