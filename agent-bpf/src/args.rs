@@ -1,6 +1,6 @@
-//! The ebpf family's flags, flattened into the agent's CLI: the family's switch, one
-//! `--no-collector.ebpf.<name>` per row of [`PROGRAMS`] (made from the table, with the row's help) and
-//! `--ebpf.once-window`. A flag of the family is one edit here; a program's flag is its row.
+//! The ebpf family's flags, flattened into the agent's CLI: a flag of the family is one field of
+//! [`EbpfArgs`]; a program's `--no-collector.ebpf.<name>` is made from its row of [`PROGRAMS`], with the
+//! row's help ([`ProgramFlags`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,25 +11,21 @@ use hostlens_collectors::Roots;
 
 use crate::{EbpfConfig, PROGRAMS};
 
-/// The family's flags as parsed.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Args)]
 pub struct EbpfArgs {
-    /// `--collector.ebpf` (the last of the pair wins).
-    pub enable: bool,
-    /// `--no-collector.ebpf`.
-    pub disable: bool,
-    /// The programs switched off with `--no-collector.ebpf.<name>`, in table order.
-    pub disabled_programs: Vec<&'static str>,
-    /// `--ebpf.once-window`: with `--once`, how long the programs count before the scrape.
+    /// Enable the ebpf family (ebpf_exporter's syscalls, biolatency, llcstat): on by default, off with
+    /// --collector.disable-defaults unless given.
+    #[arg(long = "collector.ebpf", overrides_with = "no_ebpf")]
+    pub ebpf: bool,
+    /// Disable the ebpf family (nothing is loaded into the kernel).
+    #[arg(long = "no-collector.ebpf", overrides_with = "ebpf")]
+    pub no_ebpf: bool,
+    /// With --once: how long the eBPF programs count between attaching and the scrape.
+    #[arg(long = "ebpf.once-window", default_value = "1s", value_parser = parse_duration)]
     pub once_window: Duration,
-}
-
-const ENABLE: &str = "collector.ebpf";
-const DISABLE: &str = "no-collector.ebpf";
-const ONCE_WINDOW: &str = "ebpf.once-window";
-
-fn program_flag(name: &str) -> String {
-    format!("no-collector.ebpf.{name}")
+    /// `--no-collector.ebpf.<name>`, one per program.
+    #[command(flatten)]
+    pub programs: ProgramFlags,
 }
 
 impl EbpfArgs {
@@ -37,7 +33,8 @@ impl EbpfArgs {
     pub fn config(&self, roots: Arc<Roots>) -> EbpfConfig {
         let mut cfg = EbpfConfig::new(roots);
         cfg.disabled = self
-            .disabled_programs
+            .programs
+            .disabled
             .iter()
             .map(|p| p.to_string())
             .collect();
@@ -46,30 +43,23 @@ impl EbpfArgs {
 
     /// Whether `program` is switched off by its flag.
     pub fn program_disabled(&self, program: &str) -> bool {
-        self.disabled_programs.contains(&program)
+        self.programs.disabled.contains(&program)
     }
 }
 
-impl Args for EbpfArgs {
-    fn augment_args(cmd: Command) -> Command {
-        let mut cmd = cmd
-            .arg(
-                Arg::new(ENABLE)
-                    .long(ENABLE)
-                    .action(ArgAction::SetTrue)
-                    .overrides_with(DISABLE)
-                    .help(
-                        "Enable the ebpf family (ebpf_exporter's syscalls, biolatency, llcstat): on by \
-                         default, off with --collector.disable-defaults unless given.",
-                    ),
-            )
-            .arg(
-                Arg::new(DISABLE)
-                    .long(DISABLE)
-                    .action(ArgAction::SetTrue)
-                    .overrides_with(ENABLE)
-                    .help("Disable the ebpf family (nothing is loaded into the kernel)."),
-            );
+/// `--no-collector.ebpf.<name>` for every row of the table.
+#[derive(Debug, Clone, Default)]
+pub struct ProgramFlags {
+    /// The programs switched off, in table order.
+    pub disabled: Vec<&'static str>,
+}
+
+fn program_flag(name: &str) -> String {
+    format!("no-collector.ebpf.{name}")
+}
+
+impl Args for ProgramFlags {
+    fn augment_args(mut cmd: Command) -> Command {
         for p in PROGRAMS {
             let flag = program_flag(p.name);
             cmd = cmd.arg(
@@ -79,13 +69,7 @@ impl Args for EbpfArgs {
                     .help(p.help),
             );
         }
-        cmd.arg(
-            Arg::new(ONCE_WINDOW)
-                .long(ONCE_WINDOW)
-                .default_value("1s")
-                .value_parser(parse_duration)
-                .help("With --once: how long the eBPF programs count between attaching and the scrape."),
-        )
+        cmd
     }
 
     fn augment_args_for_update(cmd: Command) -> Command {
@@ -93,21 +77,14 @@ impl Args for EbpfArgs {
     }
 }
 
-impl FromArgMatches for EbpfArgs {
+impl FromArgMatches for ProgramFlags {
     fn from_arg_matches(m: &ArgMatches) -> Result<Self, clap::Error> {
-        let flag = |id: &str| m.get_flag(id);
-        Ok(EbpfArgs {
-            enable: flag(ENABLE),
-            disable: flag(DISABLE),
-            disabled_programs: PROGRAMS
+        Ok(ProgramFlags {
+            disabled: PROGRAMS
                 .iter()
-                .filter(|p| flag(&program_flag(p.name)))
+                .filter(|p| m.get_flag(&program_flag(p.name)))
                 .map(|p| p.name)
                 .collect(),
-            once_window: m
-                .get_one::<Duration>(ONCE_WINDOW)
-                .copied()
-                .unwrap_or(Duration::from_secs(1)),
         })
     }
 
@@ -120,15 +97,15 @@ impl FromArgMatches for EbpfArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::{CommandFactory, Parser};
 
-    #[derive(clap::Parser)]
+    #[derive(Parser)]
     struct Cli {
         #[command(flatten)]
         ebpf: EbpfArgs,
     }
 
     fn parse(args: &[&str]) -> EbpfArgs {
-        use clap::Parser;
         Cli::try_parse_from(std::iter::once("t").chain(args.iter().copied()))
             .unwrap_or_else(|e| panic!("{e}"))
             .ebpf
@@ -137,11 +114,11 @@ mod tests {
     #[test]
     fn one_flag_per_row_of_the_table() {
         let a = parse(&[]);
-        assert!(a.disabled_programs.is_empty());
+        assert!(a.programs.disabled.is_empty());
         assert_eq!(a.once_window, Duration::from_secs(1));
         for p in PROGRAMS {
             let a = parse(&[&format!("--no-collector.ebpf.{}", p.name)]);
-            assert_eq!(a.disabled_programs, [p.name]);
+            assert_eq!(a.programs.disabled, [p.name]);
             assert!(a.program_disabled(p.name));
             let cfg = a.config(Arc::new(Roots::default()));
             assert_eq!(cfg.disabled, [p.name.to_string()]);
@@ -150,15 +127,29 @@ mod tests {
             "--no-collector.ebpf.llcstat",
             "--no-collector.ebpf.syscalls",
         ]);
-        assert_eq!(a.disabled_programs, ["syscalls", "llcstat"]);
+        assert_eq!(a.programs.disabled, ["syscalls", "llcstat"]);
         let a = parse(&[
             "--no-collector.ebpf",
             "--collector.ebpf",
             "--ebpf.once-window=250ms",
         ]);
-        assert!(a.enable && !a.disable);
+        assert!(a.ebpf && !a.no_ebpf);
         assert_eq!(a.once_window, Duration::from_millis(250));
-        use clap::Parser;
         assert!(Cli::try_parse_from(["t", "--no-collector.ebpf.nosuch"]).is_err());
+        // Each row's flag carries the row's help (its first words; clap rewraps the rest).
+        let help = Cli::command().render_long_help().to_string();
+        for p in PROGRAMS {
+            assert!(
+                help.contains(&format!("--no-collector.ebpf.{}", p.name)),
+                "{help}"
+            );
+            let start: String = p
+                .help
+                .split_whitespace()
+                .take(5)
+                .collect::<Vec<_>>()
+                .join(" ");
+            assert!(help.contains(&start), "{start:?} not in {help}");
+        }
     }
 }

@@ -305,7 +305,7 @@ impl Options {
     /// unless `--collector.disable-defaults`.
     #[cfg(feature = "ebpf")]
     pub fn ebpf_enabled(&self) -> bool {
-        self.family_enabled(self.cli.ebpf.enable, self.cli.ebpf.disable)
+        self.family_enabled(self.cli.ebpf.ebpf, self.cli.ebpf.no_ebpf)
     }
 
     /// Whether the container family runs (same rules as the ebpf family).
