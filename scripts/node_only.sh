@@ -43,5 +43,5 @@ fi
 # CLANG points nowhere too: if hostlens-bpf's build script ran at all, it would fail.
 export PATH=$path CLANG=/nonexistent/clang
 cargo clippy --locked -p hostlens-agent --no-default-features --all-targets -- -D warnings
-cargo test --locked -p hostlens-agent --no-default-features --bin hostlens-agent
-echo "node-only: builds, passes clippy and its unit tests without clang; no hostlens-bpf, aya or bollard"
+cargo test --locked -p hostlens-agent --no-default-features --bin hostlens-agent cli::
+echo "node-only: builds, passes clippy and its CLI tests without clang; no hostlens-bpf, aya or bollard"

@@ -21,16 +21,13 @@ mod args;
 mod family;
 pub mod perf;
 
-pub mod biolatency;
-pub mod llcstat;
-pub mod syscalls;
-
 pub use args::EbpfArgs;
 pub use family::*;
 
 use aya::programs::perf_event::{HardwareEvent, PerfEventConfig};
 
-/// Turns the rows of `src/programs.rs` into [`PROGRAMS`] (build.rs reads the same rows with its own macro).
+/// Turns the rows of `src/programs.rs` into [`PROGRAMS`] and declares each program's module
+/// (`src/<name>/mod.rs`, its reader); build.rs reads the same rows with its own macro.
 macro_rules! programs {
     ($($name:ident {
         source: $source:literal,
@@ -39,6 +36,8 @@ macro_rules! programs {
         maps: [$($map:literal),* $(,)?],
         reader: $reader:path $(,)?
     })*) => {
+        $(pub mod $name;)*
+
         /// The programs of the family, in the order they are set up: the table in `src/programs.rs`.
         pub const PROGRAMS: &[Program] = &[$(Program {
             name: stringify!($name),

@@ -7,8 +7,8 @@
 // Every map in `maps` holds one metric family and is named as it, without `ebpf_exporter_` (as in
 // cloudflare/ebpf_exporter's examples): map `syscalls_total` is `ebpf_exporter_syscalls_total`.
 //
-// A new program: one row here, its `<name>/<name>.bpf.c` and its reader `<name>/mod.rs` (`mod <name>;`
-// in lib.rs).
+// A new program: one row here, its `<name>/<name>.bpf.c` and its reader `<name>/mod.rs` (the row declares
+// the module).
 programs! {
     syscalls {
         source: "syscalls/syscalls.bpf.c",
