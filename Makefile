@@ -5,7 +5,7 @@ TOOLS := $(CURDIR)/.cache/test-tools/usr/bin
 export PATH := $(TOOLS):$(PATH)
 SCRIPTS := $(shell git ls-files '*.sh' 2>/dev/null) .ci/run
 
-.PHONY: all build release test test-deps lint fmt-check clippy shellcheck cargo-test cargo-test-ignored bench clean
+.PHONY: all build release test test-deps lint fmt-check clippy shellcheck cargo-test cargo-test-ignored bench clean build-node-only
 
 all: build
 
@@ -44,7 +44,7 @@ cargo-test-ignored:
 test-deps:
 	@bash scripts/test-deps.sh
 
-lint: fmt-check clippy shellcheck
+lint: fmt-check clippy shellcheck build-node-only
 
 fmt-check:
 	cargo fmt --all -- --check
@@ -59,6 +59,10 @@ shellcheck:
 .PHONY: fixtures-test
 fixtures-test: test-deps
 	cargo test --locked -p hostlens-agent --test node_exporter_fixtures -- --include-ignored --nocapture
+
+## The agent without its cargo features ebpf and container: builds and passes clippy with no clang on PATH.
+build-node-only:
+	bash scripts/node_only.sh
 
 ## The Grafana dashboard: regenerate it (and its query rules), or check it without Grafana (see grafana-dashboards/).
 .PHONY: dashboards dashboards-check

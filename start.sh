@@ -345,7 +345,7 @@ build_agent_cargo() {
     local ctx
     ctx=$(mktemp -d)
     mkdir "$ctx/in"
-    cp "$here/target/$target/release/agent" "$ctx/in/agent"
+    cp "$here/target/$target/release/hostlens-agent" "$ctx/in/hostlens-agent"
     docker build -q --label "org.hostlens.source-hash=$hash" -t "$HOSTLENS_AGENT_IMAGE" \
         -f "$here/deploy/agent/Dockerfile.prebuilt" "$ctx/in" >/dev/null 2>"$ctx/build.log" || {
         cat "$ctx/build.log" >&2

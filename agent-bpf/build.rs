@@ -1,12 +1,24 @@
-//! Compiles every `src/*.bpf.c` with clang into a CO-RE object in OUT_DIR; `src/lib.rs` embeds them.
+//! Compiles the `source` of every row of `src/programs.rs` (the ebpf family's table), plus the
+//! benchmark's floor object, with clang into CO-RE objects `<name>.bpf.o` in OUT_DIR; `src/lib.rs` embeds
+//! them.
 //!
 //! Needs clang (with the BPF target) and libbpf's headers: `apt-get install clang libbpf-dev` on Debian
-//! (scripts/test-deps.sh installs them). `CLANG` overrides the compiler.
+//! (scripts/test-deps.sh installs them). `CLANG` overrides the compiler, `BPF_CFLAGS` adds flags. A build of
+//! the agent without its `ebpf` feature does not build this crate at all.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const PROGRAMS: &[&str] = &["syscalls", "biolatency", "llcstat", "bench_empty"];
+/// The table's rows as `(name, source)`: the same file lib.rs reads, through this simpler macro.
+macro_rules! programs {
+    ($($name:ident { source: $source:literal, $($rest:tt)* })*) => {
+        const PROGRAMS: &[(&str, &str)] = &[$((stringify!($name), $source)),*];
+    };
+}
+include!("src/programs.rs");
+
+/// Objects that are not programs of the family: the benchmark's floor (`src/bin/ebpf-bench`).
+const EXTRA: &[(&str, &str)] = &[("bench_empty", "bin/ebpf-bench/bench_empty.bpf.c")];
 
 fn fail(msg: &str) -> ! {
     eprintln!("error: hostlens-bpf: {msg}");
@@ -14,12 +26,17 @@ fn fail(msg: &str) -> ! {
 }
 
 fn main() {
-    let manifest =
-        PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
-    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR"));
+    let Some(manifest) = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from) else {
+        fail("CARGO_MANIFEST_DIR is not set: run this build through cargo")
+    };
+    let Some(out) = std::env::var_os("OUT_DIR").map(PathBuf::from) else {
+        fail("OUT_DIR is not set: run this build through cargo")
+    };
     let clang = std::env::var("CLANG").unwrap_or_else(|_| "clang".to_string());
     println!("cargo:rerun-if-env-changed=CLANG");
+    println!("cargo:rerun-if-env-changed=BPF_CFLAGS");
     println!("cargo:rerun-if-changed=src/include");
+    println!("cargo:rerun-if-changed=src/programs.rs");
     // The programs read `struct pt_regs` layouts only through libbpf's per-architecture macros.
     let arch = std::env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
     let target_arch = match arch.as_str() {
@@ -44,8 +61,14 @@ fn main() {
              (or set BPF_CFLAGS=-I<dir containing bpf/>)",
         );
     }
-    for name in PROGRAMS {
-        let src = manifest.join(format!("src/{name}.bpf.c"));
+    for (name, source) in PROGRAMS.iter().chain(EXTRA) {
+        let src = manifest.join("src").join(source);
+        if !src.is_file() {
+            fail(&format!(
+                "program {name}: its source {} does not exist (src/programs.rs names it)",
+                src.display()
+            ));
+        }
         let obj = out.join(format!("{name}.bpf.o"));
         println!("cargo:rerun-if-changed={}", src.display());
         let mut cmd = Command::new(&clang);
@@ -61,7 +84,8 @@ fn main() {
             Ok(s) => s,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => fail(&format!(
                 "`{clang}` not found: the eBPF programs are C compiled with clang; \
-                 `apt-get install clang libbpf-dev` (or set CLANG=/path/to/clang)"
+                 `apt-get install clang libbpf-dev` (or set CLANG=/path/to/clang), or build the agent \
+                 without them: `cargo build -p hostlens-agent --no-default-features --features container`"
             )),
             Err(e) => fail(&format!("running `{clang}`: {e}")),
         };
@@ -71,5 +95,4 @@ fn main() {
             ));
         }
     }
-    println!("cargo:rerun-if-env-changed=BPF_CFLAGS");
 }

@@ -53,7 +53,7 @@ def container_names(body):
 
 
 def main():
-    agent = os.path.join(ROOT, "target/release/agent")
+    agent = os.path.join(ROOT, "target/release/hostlens-agent")
     subprocess.run(["bash", os.path.join(ROOT, "scripts/images.sh"), "base"], check=True)
     cleanup()
     rows = []

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make bench, eBPF part: the cost of the syscalls programs per syscall (getpid loop pinned to one CPU, no
 # program / empty programs on the same hooks / ours) and of biolatency per block request. Needs root.
-# See agent-bpf/src/bin/ebpf-bench.rs for the method.
+# See agent-bpf/src/bin/ebpf-bench/main.rs for the method.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)

@@ -35,7 +35,7 @@ def collectors_of_ours(agent):
 
 
 def main():
-    agent = os.path.join(ROOT, "target/release/agent")
+    agent = os.path.join(ROOT, "target/release/hostlens-agent")
     ne = os.environ.get("NODE_EXPORTER") or "prometheus-node-exporter"
     collectors = collectors_of_ours(agent)
     flags = ["--collector.disable-defaults"] + [f"--collector.{c}" for c in collectors]

@@ -1,81 +1,113 @@
-//! hostlens' eBPF programs: C sources in `src/*.bpf.c`, compiled by `build.rs` with
-//! `clang -target bpf -O2 -g -Werror -Wall` into CO-RE objects and embedded here, so the agent is one
-//! self-contained file. The agent loads them with aya (`collectors/src/ebpf/`).
+//! The ebpf family: kernel metrics from eBPF programs, under cloudflare ebpf_exporter's names.
 //!
-//! Map names are the metric names without `ebpf_exporter_` (`syscalls_total`, `bio_latency_seconds`, …), as
-//! in ebpf_exporter's examples.
+//! One table, [`PROGRAMS`] (written in `src/programs.rs`), has one row per program: its C source, attach
+//! points, maps, reader and flag help. It drives the build (`build.rs` compiles every row's `.bpf.c` with
+//! `clang -target bpf -O2 -g -Werror -Wall` into a CO-RE object embedded here, so the agent is one
+//! self-contained file), the flags ([`EbpfArgs`]: `--no-collector.ebpf.<name>` per row) and the loader
+//! ([`setup`]). Each program lives in its own directory, the C next to its reader:
+//! `syscalls/{syscalls.bpf.c,mod.rs}`, `biolatency/…`, `llcstat/…`. A reader has pure functions turning raw
+//! map contents into metrics (unit-tested without a kernel) and a [`Collector`] that owns the loaded object.
+//!
+//! Dropping a collector (the agent exiting) closes the program and link descriptors, which detaches and
+//! unloads everything: nothing is pinned. A program that cannot run on this host is not an error of the
+//! agent: it is reported as `hostlens_ebpf_program_attached{program,reason} 0` and
+//! [`EbpfFamily::status`] says why, so the agent can log it once.
+//!
+//! [`Collector`]: hostlens_collectors::Collector
 
-macro_rules! object {
-    ($(#[$doc:meta])* $fn:ident, $file:literal) => {
-        $(#[$doc])*
-        pub fn $fn() -> &'static [u8] {
-            aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/", $file))
-        }
+pub use aya;
+
+mod args;
+mod family;
+pub mod perf;
+
+pub use args::EbpfArgs;
+pub use family::*;
+
+use aya::programs::perf_event::{HardwareEvent, PerfEventConfig};
+
+/// Turns the rows of `src/programs.rs` into [`PROGRAMS`] and declares each program's module
+/// (`src/<name>/mod.rs`, its reader); build.rs reads the same rows with its own macro.
+macro_rules! programs {
+    ($($name:ident {
+        source: $source:literal,
+        help: $help:literal,
+        attach: [$($attach:expr),* $(,)?],
+        maps: [$($map:literal),* $(,)?],
+        reader: $reader:path $(,)?
+    })*) => {
+        $(pub mod $name;)*
+
+        /// The programs of the family, in the order they are set up: the table in `src/programs.rs`.
+        pub const PROGRAMS: &[Program] = &[$(Program {
+            name: stringify!($name),
+            source: $source,
+            help: $help,
+            object: aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/", stringify!($name), ".bpf.o")),
+            attach: &[$($attach),*],
+            maps: &[$($map),*],
+            reader: $reader,
+        }),*];
     };
 }
+include!("programs.rs");
 
-object!(
-    /// `syscalls`: `tp_btf/sys_enter` (`syscalls_enter`) and `tp_btf/sys_exit` (`syscalls_exit`) counting
-    /// into the per-CPU arrays `syscalls_total` (by syscall number) and `syscall_errors_total` (by errno).
-    syscalls,
-    "syscalls.bpf.o"
-);
-object!(
-    /// `biolatency`: `tp_btf/block_rq_issue` (`bio_rq_issue`) and `tp_btf/block_rq_complete`
-    /// (`bio_rq_complete`) filling the per-CPU hash `bio_latency_seconds` keyed by `(dev, op)`.
-    biolatency,
-    "biolatency.bpf.o"
-);
-object!(
-    /// `llcstat`: `perf_event` programs `llc_references` and `llc_misses` storing their hardware counter in
-    /// the per-CPU arrays `llc_references_total` and `llc_misses_total`.
-    llcstat,
-    "llcstat.bpf.o"
-);
-object!(
-    /// The benchmark's floor: empty `tp_btf/sys_enter` (`bench_enter`) and `tp_btf/sys_exit` (`bench_exit`).
-    bench_empty,
-    "bench_empty.bpf.o"
-);
-
-/// Program names inside the objects (the kernel keeps the first 15 characters).
-pub mod names {
-    pub const SYSCALLS_ENTER: &str = "syscalls_enter";
-    pub const SYSCALLS_EXIT: &str = "syscalls_exit";
-    pub const BIO_RQ_ISSUE: &str = "bio_rq_issue";
-    pub const BIO_RQ_COMPLETE: &str = "bio_rq_complete";
-    pub const LLC_REFERENCES: &str = "llc_references";
-    pub const LLC_MISSES: &str = "llc_misses";
-    pub const BENCH_ENTER: &str = "bench_enter";
-    pub const BENCH_EXIT: &str = "bench_exit";
-}
-
-/// Layouts shared with the C programs.
-pub mod layout {
-    /// `biolatency`: exp2 buckets 0..=27 (le = 2^i µs), then the overflow slot (> 2^27 µs).
-    pub const LATENCY_BUCKETS: usize = 28;
-    /// Words of `struct bio_hist`: the slots, the overflow slot, the sum in ns.
-    pub const BIO_HIST_WORDS: usize = LATENCY_BUCKETS + 2;
-    /// `syscalls_total` has this many slots (syscall numbers).
-    pub const SYSCALL_SLOTS: u32 = 1024;
-    /// `syscall_errors_total` has `MAX_ERRNO + 1` slots.
-    pub const ERRNO_SLOTS: u32 = 4096;
+/// The row of the program called `name`.
+pub fn program(name: &str) -> Option<&'static Program> {
+    PROGRAMS.iter().find(|p| p.name == name)
 }
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn objects_are_bpf_elf() {
-        for o in [
-            super::syscalls(),
-            super::biolatency(),
-            super::llcstat(),
-            super::bench_empty(),
-        ] {
-            assert_eq!(&o[..4], b"\x7fELF");
+        for p in PROGRAMS {
+            let o = p.object;
+            assert_eq!(&o[..4], b"\x7fELF", "{}", p.name);
             // e_machine (little-endian ELF) = EM_BPF (247)
-            assert_eq!(u16::from_le_bytes([o[18], o[19]]), 247);
-            assert_eq!(o.as_ptr() as usize % 8, 0);
+            assert_eq!(u16::from_le_bytes([o[18], o[19]]), 247, "{}", p.name);
+            assert_eq!(o.as_ptr() as usize % 8, 0, "{}", p.name);
         }
+    }
+
+    #[test]
+    fn every_row_names_its_programs_and_maps_in_its_object() {
+        for p in PROGRAMS {
+            let obj = symbol_names(p.object);
+            for a in p.attach {
+                // The kernel keeps 15 characters of a program's name (BPF_OBJ_NAME_LEN - 1): the tests
+                // find our programs among the loaded ones by it.
+                assert!(a.program().len() <= 15, "{}: {}", p.name, a.program());
+                assert!(
+                    obj.contains(a.program()),
+                    "{}: no program {} in the object",
+                    p.name,
+                    a.program()
+                );
+            }
+            for m in p.maps {
+                assert!(obj.contains(*m), "{}: no map {m} in the object", p.name);
+                assert!(
+                    !m.starts_with("ebpf_exporter_"),
+                    "{}: map {m} is the metric's name without ebpf_exporter_",
+                    p.name
+                );
+            }
+            assert!(p.source.ends_with(".bpf.c") && p.source.starts_with(p.name));
+        }
+        let names: Vec<&str> = PROGRAMS.iter().map(|p| p.name).collect();
+        assert_eq!(names, ["syscalls", "biolatency", "llcstat"]);
+    }
+
+    /// The symbol names in an ELF object's string tables (programs and maps are symbols).
+    fn symbol_names(object: &[u8]) -> std::collections::BTreeSet<String> {
+        object
+            .split(|b| *b == 0)
+            .filter_map(|s| std::str::from_utf8(s).ok())
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()
     }
 }

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::{Arg, ArgAction, ArgMatches, CommandFactory, FromArgMatches, Parser};
-use hostlens_collectors::container::docker::DockerConfig;
-use hostlens_collectors::ebpf::EbpfConfig;
+#[cfg(feature = "container")]
+use hostlens_collectors::container::ContainerArgs;
+pub use hostlens_collectors::flags::parse_duration;
 use hostlens_collectors::node::{self, NodeConfig};
 use hostlens_collectors::Roots;
 
@@ -17,12 +18,12 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:9110";
 
 #[derive(Debug, Parser)]
 #[command(
-    name = "agent",
+    name = "hostlens-agent",
     version,
     about = "hostlens agent: node_exporter's node_*, cAdvisor's container_* and ebpf_exporter's \
              ebpf_exporter_* metrics on one endpoint.",
     after_help = "Every node collector has --collector.<name> and --no-collector.<name>; \
-                  see `agent --list-collectors`."
+                  see `hostlens-agent --list-collectors`."
 )]
 pub struct Cli {
     /// Address to listen on for HTTP (`/metrics`, `/healthz`, `/`).
@@ -111,49 +112,6 @@ pub struct Cli {
     /// Regexp of power supplies to ignore.
     #[arg(long = "collector.powersupply.ignored-supplies")]
     pub powersupply_ignored_supplies: Option<String>,
-    /// Enable the ebpf family (ebpf_exporter's syscalls, biolatency, llcstat): on by default, off with
-    /// --collector.disable-defaults unless given.
-    #[arg(long = "collector.ebpf", overrides_with = "no_ebpf")]
-    pub ebpf: bool,
-    /// Disable the ebpf family (nothing is loaded into the kernel).
-    #[arg(long = "no-collector.ebpf", overrides_with = "ebpf")]
-    pub no_ebpf: bool,
-    /// Do not load the syscalls eBPF program (it hooks every syscall of the host).
-    #[arg(long = "no-collector.ebpf.syscalls")]
-    pub no_ebpf_syscalls: bool,
-    /// Do not load the biolatency eBPF program.
-    #[arg(long = "no-collector.ebpf.biolatency")]
-    pub no_ebpf_biolatency: bool,
-    /// Do not load the llcstat eBPF program.
-    #[arg(long = "no-collector.ebpf.llcstat")]
-    pub no_ebpf_llcstat: bool,
-    /// Enable the container family (cAdvisor's container_* for Docker containers): on by default, off with
-    /// --collector.disable-defaults unless given.
-    #[arg(long = "collector.container", overrides_with = "no_container")]
-    pub container: bool,
-    /// Disable the container family (the Docker socket is not opened).
-    #[arg(long = "no-collector.container", overrides_with = "container")]
-    pub no_container: bool,
-    /// The Docker Engine API socket (default: $DOCKER_HOST when it is a unix:// address, else
-    /// unix:///var/run/docker.sock).
-    #[arg(long = "container.docker-host")]
-    pub docker_host: Option<String>,
-    /// Docker labels to export as container_label_<name> on every container series (comma-separated; none by
-    /// default: per-container labels multiply series).
-    #[arg(long = "container.labels", value_delimiter = ',')]
-    pub container_labels: Vec<String>,
-    /// How long to wait between attempts to reach Docker while it is unreachable.
-    #[arg(long = "container.docker-retry", default_value = "10s", value_parser = parse_duration)]
-    pub docker_retry: Duration,
-    /// Where the host's cgroup hierarchy is mounted (default: <path.sysfs>/fs/cgroup).
-    #[arg(long = "path.cgroupfs")]
-    pub cgroupfs: Option<PathBuf>,
-    /// With --once: how long to wait for Docker's container list before the scrape.
-    #[arg(long = "container.once-wait", default_value = "5s", value_parser = parse_duration)]
-    pub container_once_wait: Duration,
-    /// With --once: how long the eBPF programs count between attaching and the scrape.
-    #[arg(long = "ebpf.once-window", default_value = "1s", value_parser = parse_duration)]
-    pub ebpf_once_window: Duration,
     /// Expose expensive bcache priority stats.
     #[arg(long = "collector.bcache.priorityStats")]
     pub bcache_priority_stats: bool,
@@ -166,6 +124,91 @@ pub struct Cli {
     /// Log level: error, warn, info, debug.
     #[arg(long = "log.level", default_value = "info")]
     pub log_level: tracing::Level,
+    /// The container family's flags (`collectors/src/container/args.rs`).
+    #[cfg(feature = "container")]
+    #[command(flatten)]
+    pub container: ContainerArgs,
+    /// The ebpf family's flags (`agent-bpf/src/args.rs`, one `--no-collector.ebpf.<name>` per program).
+    #[cfg(feature = "ebpf")]
+    #[command(flatten)]
+    pub ebpf: hostlens_bpf::EbpfArgs,
+}
+
+/// The families a build can lack (cargo features), and the flags that belong to each.
+const OPTIONAL_FAMILIES: &[OptionalFamily] = &[
+    OptionalFamily {
+        feature: "ebpf",
+        built: cfg!(feature = "ebpf"),
+        switch: "collector.ebpf",
+        flags: &["--ebpf."],
+        needs: " (needs clang and libbpf-dev to build)",
+    },
+    OptionalFamily {
+        feature: "container",
+        built: cfg!(feature = "container"),
+        switch: "collector.container",
+        flags: &["--container.", "--path.cgroupfs"],
+        needs: "",
+    },
+];
+
+/// A family behind a cargo feature.
+struct OptionalFamily {
+    feature: &'static str,
+    built: bool,
+    /// `collector.<family>`: `--collector.<family>`, `--no-collector.<family>`, `--no-collector.<family>.*`.
+    switch: &'static str,
+    /// Prefixes of the family's other flags.
+    flags: &'static [&'static str],
+    needs: &'static str,
+}
+
+/// The families this build lacks, for `--list-collectors`.
+pub fn absent_families() -> impl Iterator<Item = &'static str> {
+    OPTIONAL_FAMILIES
+        .iter()
+        .filter(|f| !f.built)
+        .map(|f| f.feature)
+}
+
+/// A build without a family: asking for it (`--collector.ebpf`, `--ebpf.once-window`, …) is an error that
+/// names the feature; switching it off (`--no-collector.ebpf`, `--no-collector.ebpf.syscalls`) asks for what
+/// already holds and is dropped, so one command line serves both builds.
+fn strip_absent_families(args: Vec<std::ffi::OsString>) -> Result<Vec<std::ffi::OsString>> {
+    let mut out = Vec::with_capacity(args.len());
+    let mut rest = false;
+    for (i, a) in args.into_iter().enumerate() {
+        let Some(s) = a.to_str().filter(|_| i > 0 && !rest) else {
+            out.push(a);
+            continue;
+        };
+        if s == "--" {
+            rest = true;
+            out.push(a);
+            continue;
+        }
+        let flag = s.split('=').next().unwrap_or(s);
+        let mut drop = false;
+        for f in OPTIONAL_FAMILIES.iter().filter(|f| !f.built) {
+            let off = format!("--no-{}", f.switch);
+            if flag == off || flag.starts_with(&format!("{off}.")) {
+                drop = true;
+            } else if flag == format!("--{}", f.switch)
+                || f.flags.iter().any(|p| flag.starts_with(p))
+            {
+                bail!(
+                    "{flag}: this hostlens-agent was built without the {0} family (cargo feature `{0}`); \
+                     build it with `cargo build -p hostlens-agent --features {0}`{1}, or drop the flag",
+                    f.feature,
+                    f.needs
+                );
+            }
+        }
+        if !drop {
+            out.push(a);
+        }
+    }
+    Ok(out)
 }
 
 /// The parsed command line: the static flags and the enabled collectors.
@@ -173,27 +216,6 @@ pub struct Options {
     pub cli: Cli,
     pub listen: SocketAddr,
     pub enabled: Vec<&'static str>,
-}
-
-/// Parse a Go-style duration: `500ms`, `5s`, `1m`, `1.5s`.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let (num, unit) = s
-        .find(|c: char| c.is_ascii_alphabetic())
-        .map(|i| s.split_at(i))
-        .ok_or_else(|| format!("{s:?}: a duration needs a unit (ms, s, m)"))?;
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("{s:?}: not a duration (try 5s or 500ms)"))?;
-    let secs = match unit {
-        "ms" => n / 1000.0,
-        "s" => n,
-        "m" => n * 60.0,
-        _ => return Err(format!("{s:?}: unknown unit {unit:?} (ms, s, m)")),
-    };
-    if !(secs.is_finite() && secs > 0.0) {
-        return Err(format!("{s:?}: must be positive"));
-    }
-    Ok(Duration::from_secs_f64(secs))
 }
 
 fn command() -> clap::Command {
@@ -246,6 +268,7 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
+    let args = strip_absent_families(args.into_iter().map(Into::into).collect())?;
     let matches = command()
         .try_get_matches_from(args)
         .unwrap_or_else(|e| e.exit());
@@ -271,65 +294,27 @@ where
 }
 
 impl Options {
-    /// Whether the ebpf family runs: `--collector.ebpf` / `--no-collector.ebpf` (the last wins), else on
-    /// unless `--collector.disable-defaults`.
-    pub fn ebpf_enabled(&self) -> bool {
-        self.family_enabled(self.cli.ebpf, self.cli.no_ebpf)
-    }
-
     /// A family's `--collector.<family>` / `--no-collector.<family>` pair (the last given wins, as clap's
     /// `overrides_with` leaves only it set); neither given: on unless `--collector.disable-defaults`.
+    #[cfg(any(feature = "ebpf", feature = "container"))]
     fn family_enabled(&self, on: bool, off: bool) -> bool {
         !off && (on || !self.cli.disable_defaults)
     }
 
+    /// Whether the ebpf family runs: `--collector.ebpf` / `--no-collector.ebpf` (the last wins), else on
+    /// unless `--collector.disable-defaults`.
+    #[cfg(feature = "ebpf")]
+    pub fn ebpf_enabled(&self) -> bool {
+        self.family_enabled(self.cli.ebpf.ebpf, self.cli.ebpf.no_ebpf)
+    }
+
     /// Whether the container family runs (same rules as the ebpf family).
+    #[cfg(feature = "container")]
     pub fn container_enabled(&self) -> bool {
-        self.family_enabled(self.cli.container, self.cli.no_container)
-    }
-
-    /// Where the cgroup hierarchy is mounted.
-    pub fn cgroup_root(&self) -> PathBuf {
-        self.cli
-            .cgroupfs
-            .clone()
-            .unwrap_or_else(|| self.cli.sysfs.join("fs/cgroup"))
-    }
-
-    /// The Docker side's configuration.
-    pub fn docker_config(&self) -> DockerConfig {
-        let from_env = std::env::var("DOCKER_HOST")
-            .ok()
-            .filter(|h| h.starts_with("unix://"));
-        let mut cfg = DockerConfig::default();
-        if let Some(h) = self.cli.docker_host.clone().or(from_env) {
-            cfg.host = h;
-        }
-        cfg.retry = self.cli.docker_retry;
-        cfg.label_allowlist = self
-            .cli
-            .container_labels
-            .iter()
-            .map(|l| l.trim().to_string())
-            .filter(|l| !l.is_empty())
-            .collect();
-        cfg
-    }
-
-    /// The ebpf family's configuration.
-    pub fn ebpf_config(&self, roots: std::sync::Arc<Roots>) -> EbpfConfig {
-        let c = &self.cli;
-        let mut cfg = EbpfConfig::new(roots);
-        for (off, name) in [
-            (c.no_ebpf_syscalls, "syscalls"),
-            (c.no_ebpf_biolatency, "biolatency"),
-            (c.no_ebpf_llcstat, "llcstat"),
-        ] {
-            if off {
-                cfg.disabled.push(name.to_string());
-            }
-        }
-        cfg
+        self.family_enabled(
+            self.cli.container.container,
+            self.cli.container.no_container,
+        )
     }
 
     /// The node collectors' configuration from the flags (node_exporter's defaults where a flag is unset).
@@ -392,16 +377,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn durations() {
-        assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
-        assert!(parse_duration("5").is_err());
-        assert!(parse_duration("0s").is_err());
-        assert!(parse_duration("5h").is_err());
-    }
-
-    #[test]
     fn collector_toggles() {
         let o = parse(["agent", "--no-collector.loadavg"]).unwrap();
         assert!(!o.enabled.contains(&"loadavg"));
@@ -419,6 +394,7 @@ mod tests {
         assert!(o.enabled.contains(&"loadavg"));
     }
 
+    #[cfg(feature = "ebpf")]
     #[test]
     fn ebpf_toggles() {
         assert!(parse(["agent"]).unwrap().ebpf_enabled());
@@ -437,33 +413,68 @@ mod tests {
             .unwrap()
             .ebpf_enabled());
         let o = parse(["agent", "--no-collector.ebpf.llcstat"]).unwrap();
-        let cfg = o.ebpf_config(std::sync::Arc::new(Roots::default()));
+        let cfg = o.cli.ebpf.config(std::sync::Arc::new(Roots::default()));
         assert_eq!(cfg.disabled, vec!["llcstat".to_string()]);
+        // One flag per row of the family's table, nothing hand-written here.
+        let help = command().render_long_help().to_string();
+        for p in hostlens_bpf::PROGRAMS {
+            assert!(
+                help.contains(&format!("--no-collector.ebpf.{}", p.name)),
+                "{help}"
+            );
+        }
     }
 
+    #[cfg(feature = "container")]
     #[test]
     fn container_flags() {
         let o = parse(["agent"]).unwrap();
         assert!(o.container_enabled());
-        assert_eq!(o.cgroup_root(), PathBuf::from("/sys/fs/cgroup"));
-        assert!(o.docker_config().label_allowlist.is_empty());
-        let o = parse([
-            "agent",
-            "--path.sysfs=/host/sys",
-            "--container.labels=com.docker.compose.service, team",
-            "--container.docker-host=unix:///run/user/1000/docker.sock",
-        ])
-        .unwrap();
-        assert_eq!(o.cgroup_root(), PathBuf::from("/host/sys/fs/cgroup"));
-        let d = o.docker_config();
-        assert_eq!(d.label_allowlist, ["com.docker.compose.service", "team"]);
-        assert_eq!(d.host, "unix:///run/user/1000/docker.sock");
+        let o = parse(["agent", "--path.sysfs=/host/sys"]).unwrap();
+        assert_eq!(
+            o.cli.container.cgroup_root(&o.cli.sysfs),
+            PathBuf::from("/host/sys/fs/cgroup")
+        );
         assert!(!parse(["agent", "--no-collector.container"])
             .unwrap()
             .container_enabled());
         assert!(!parse(["agent", "--collector.disable-defaults"])
             .unwrap()
             .container_enabled());
+        assert!(parse([
+            "agent",
+            "--collector.disable-defaults",
+            "--collector.container"
+        ])
+        .unwrap()
+        .container_enabled());
+    }
+
+    /// A build without a family names the feature when asked for it and ignores switching it off.
+    #[test]
+    fn absent_families_name_their_feature() {
+        let os = |v: &[&str]| v.iter().map(std::ffi::OsString::from).collect::<Vec<_>>();
+        for f in OPTIONAL_FAMILIES.iter().filter(|f| !f.built) {
+            let on = format!("--{}", f.switch);
+            let e = strip_absent_families(os(&["agent", &on]))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(&format!("cargo feature `{}`", f.feature)), "{e}");
+            let off = format!("--no-{}", f.switch);
+            let kept = strip_absent_families(os(&["agent", &off, "--once"])).unwrap();
+            assert_eq!(kept, os(&["agent", "--once"]));
+            for p in f.flags {
+                let e = strip_absent_families(os(&["agent", &format!("{p}x=1")]));
+                assert!(e.is_err(), "{p}");
+            }
+        }
+        // Everything else passes untouched, including after `--`.
+        let all = os(&["agent", "--once", "--", "--collector.ebpf"]);
+        assert_eq!(strip_absent_families(all.clone()).unwrap(), all);
+        assert_eq!(
+            absent_families().count(),
+            OPTIONAL_FAMILIES.iter().filter(|f| !f.built).count()
+        );
     }
 
     #[test]

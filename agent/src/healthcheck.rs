@@ -1,4 +1,4 @@
-//! `agent --health-check`: ask a running agent's `/healthz` and exit 0 when it answers `200`. The agent's
+//! `hostlens-agent --health-check`: ask a running agent's `/healthz` and exit 0 when it answers `200`. The agent's
 //! container image holds nothing but the binary (no shell, no wget), so its Docker healthcheck is the agent.
 
 use std::io::{Read, Write};

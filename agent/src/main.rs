@@ -11,10 +11,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use hostlens_collectors::container::cgroup::CgroupFs;
-use hostlens_collectors::container::collector::ContainerCollector;
-use hostlens_collectors::container::docker::DockerSource;
-use hostlens_collectors::{ebpf, node};
+#[cfg(feature = "container")]
+use hostlens_collectors::container::{
+    cgroup::CgroupFs, collector::ContainerCollector, docker::DockerSource,
+};
+use hostlens_collectors::node;
 
 use crate::scrape::Scraper;
 
@@ -43,12 +44,13 @@ fn check_roots(cfg: &node::NodeConfig) -> Result<()> {
 /// Set up the container family: the cgroup layout now, Docker in the background. Neither a missing cgroup
 /// mount nor a missing Docker stops the agent: the first turns the family off (logged), the second is reported
 /// by `hostlens_container_runtime_up 0` while the source keeps retrying.
+#[cfg(feature = "container")]
 fn add_containers(
     scraper: &mut Scraper,
     opts: &cli::Options,
     roots: Arc<hostlens_collectors::Roots>,
 ) -> Option<Arc<DockerSource>> {
-    let root = opts.cgroup_root();
+    let root = opts.cli.container.cgroup_root(&opts.cli.sysfs);
     let cgroups = match CgroupFs::detect(&root) {
         Ok(c) => c,
         Err(e) => {
@@ -60,7 +62,11 @@ fn add_containers(
         }
     };
     tracing::info!("container family: {}", cgroups.describe());
-    let docker = DockerSource::spawn(opts.docker_config());
+    let docker = DockerSource::spawn(
+        opts.cli
+            .container
+            .docker_config(std::env::var("DOCKER_HOST").ok()),
+    );
     scraper.add(
         "container",
         Box::new(ContainerCollector::new(roots, cgroups, docker.clone())),
@@ -68,7 +74,30 @@ fn add_containers(
     Some(docker)
 }
 
-fn build_scraper(opts: &cli::Options) -> Result<(Scraper, Option<Arc<DockerSource>>)> {
+/// What `--once` waits for before its one scrape.
+#[derive(Default)]
+struct Warmup {
+    #[cfg(feature = "container")]
+    docker: Option<Arc<DockerSource>>,
+    #[cfg(feature = "ebpf")]
+    ebpf_window: Option<std::time::Duration>,
+}
+
+impl Warmup {
+    /// Docker's first container list, and a window for the eBPF programs to count something.
+    async fn wait(&self, _opts: &cli::Options) {
+        #[cfg(feature = "container")]
+        if let Some(d) = &self.docker {
+            d.wait_ready(_opts.cli.container.container_once_wait).await;
+        }
+        #[cfg(feature = "ebpf")]
+        if let Some(w) = self.ebpf_window {
+            tokio::time::sleep(w).await;
+        }
+    }
+}
+
+fn build_scraper(opts: &cli::Options) -> Result<(Scraper, Warmup)> {
     let cfg = opts.node_config();
     check_roots(&cfg)?;
     let mut scraper = Scraper::new(opts.cli.collector_timeout);
@@ -81,22 +110,26 @@ fn build_scraper(opts: &cli::Options) -> Result<(Scraper, Option<Arc<DockerSourc
             })?;
         scraper.add("node", collector);
     }
-    let docker = if opts.container_enabled() {
-        add_containers(&mut scraper, opts, cfg.roots.clone())
-    } else {
-        None
-    };
+    #[allow(unused_mut)]
+    let mut warmup = Warmup::default();
+    #[cfg(feature = "container")]
+    if opts.container_enabled() {
+        warmup.docker = add_containers(&mut scraper, opts, cfg.roots.clone());
+    }
+    #[cfg(feature = "ebpf")]
     if opts.ebpf_enabled() {
         add_ebpf(&mut scraper, opts, cfg.roots.clone());
+        warmup.ebpf_window = Some(opts.cli.ebpf.once_window);
     }
-    Ok((scraper, docker))
+    Ok((scraper, warmup))
 }
 
 /// Set up the ebpf family and add its collectors. What cannot run on this host (no BTF, missing
 /// capabilities, no hardware counters) is logged once here and reported by `hostlens_ebpf_program_attached`;
 /// it is a degradation, never a reason to stop serving the other families.
+#[cfg(feature = "ebpf")]
 fn add_ebpf(scraper: &mut Scraper, opts: &cli::Options, roots: Arc<hostlens_collectors::Roots>) {
-    let family = ebpf::setup(&opts.ebpf_config(roots));
+    let family = hostlens_bpf::setup(&opts.cli.ebpf.config(roots));
     if let Some(reason) = &family.family_off {
         tracing::warn!("ebpf family off: {reason}");
     } else {
@@ -123,7 +156,7 @@ async fn run(opts: cli::Options) -> Result<ExitCode> {
         return match healthcheck::check(addr, std::time::Duration::from_secs(3)) {
             Ok(()) => Ok(ExitCode::SUCCESS),
             Err(e) => {
-                eprintln!("agent: unhealthy: {e:#}");
+                eprintln!("hostlens-agent: unhealthy: {e:#}");
                 Ok(ExitCode::FAILURE)
             }
         };
@@ -137,6 +170,7 @@ async fn run(opts: cli::Options) -> Result<ExitCode> {
                 if *default { "" } else { " (off by default)" }
             );
         }
+        #[cfg(feature = "container")]
         println!(
             "{:<20} container {}",
             "container",
@@ -146,29 +180,23 @@ async fn run(opts: cli::Options) -> Result<ExitCode> {
                 "disabled"
             }
         );
-        for name in ebpf::PROGRAMS {
-            let off = !opts.ebpf_enabled()
-                || opts
-                    .ebpf_config(Default::default())
-                    .disabled
-                    .iter()
-                    .any(|d| d == name);
+        #[cfg(feature = "ebpf")]
+        for p in hostlens_bpf::PROGRAMS {
+            let off = !opts.ebpf_enabled() || opts.cli.ebpf.program_disabled(p.name);
             println!(
-                "{name:<20} ebpf  {}",
+                "{:<20} ebpf  {}",
+                p.name,
                 if off { "disabled" } else { "enabled" }
             );
         }
+        for f in cli::absent_families() {
+            println!("{f:<20} {f}  not in this build (cargo feature `{f}`)");
+        }
         return Ok(ExitCode::SUCCESS);
     }
-    let (scraper, docker) = build_scraper(&opts)?;
+    let (scraper, warmup) = build_scraper(&opts)?;
     if opts.cli.once {
-        if let Some(d) = &docker {
-            d.wait_ready(opts.cli.container_once_wait).await;
-        }
-        if opts.ebpf_enabled() {
-            // Let the programs count something before the one scrape.
-            tokio::time::sleep(opts.cli.ebpf_once_window).await;
-        }
+        warmup.wait(&opts).await;
         let scrape = scraper.scrape().await;
         let mut stdout = std::io::stdout().lock();
         stdout
@@ -179,15 +207,20 @@ async fn run(opts: cli::Options) -> Result<ExitCode> {
         for o in &scrape.outcomes {
             if let Err(e) = &o.result {
                 if o.no_data {
-                    eprintln!("agent: collector {}: no data on this host ({e})", o.name);
+                    eprintln!(
+                        "hostlens-agent: collector {}: no data on this host ({e})",
+                        o.name
+                    );
                 } else {
-                    eprintln!("agent: collector {} FAILED: {e}", o.name);
+                    eprintln!("hostlens-agent: collector {} FAILED: {e}", o.name);
                     hard += 1;
                 }
             }
         }
         if hard > 0 {
-            eprintln!("agent: {hard} collector(s) failed; the output above lacks their metrics");
+            eprintln!(
+                "hostlens-agent: {hard} collector(s) failed; the output above lacks their metrics"
+            );
             return Ok(ExitCode::FAILURE);
         }
         return Ok(ExitCode::SUCCESS);
@@ -215,7 +248,7 @@ fn main() -> ExitCode {
     let opts = match cli::parse(std::env::args_os()) {
         Ok(o) => o,
         Err(e) => {
-            eprintln!("agent: {e:#}");
+            eprintln!("hostlens-agent: {e:#}");
             return ExitCode::from(2);
         }
     };
@@ -235,14 +268,14 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("agent: starting the async runtime: {e}");
+            eprintln!("hostlens-agent: starting the async runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
     match rt.block_on(run(opts)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("agent: {e:#}");
+            eprintln!("hostlens-agent: {e:#}");
             ExitCode::FAILURE
         }
     }

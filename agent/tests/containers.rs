@@ -1,3 +1,4 @@
+#![cfg(feature = "container")]
 //! The container family against real Docker containers on this machine: a container started from a tiny local
 //! image (debootstrap + `docker import`, built by `scripts/images.sh base`; no registry) with a memory limit,
 //! a CPU quota and known workloads. Needs a reachable Docker daemon (root or the docker group): those tests

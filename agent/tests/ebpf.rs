@@ -1,3 +1,4 @@
+#![cfg(feature = "ebpf")]
 //! The ebpf family for real: the agent binary loads its programs into this machine's kernel, the test
 //! makes known numbers of syscalls and direct-I/O disk writes, and the counters must have grown by at least
 //! that much; a syscall number no kernel implements, which only this test makes, must have grown by exactly
@@ -22,14 +23,13 @@ use common::{
     agent_bin, http_get, parse_exposition, require_root_and_btf, spawn_http, Exposition, ANY_PORT,
 };
 
-const OUR_PROGRAMS: &[&str] = &[
-    "syscalls_enter",
-    "syscalls_exit",
-    "bio_rq_issue",
-    "bio_rq_complete",
-    "llc_references",
-    "llc_misses",
-];
+/// The kernel programs of every row of the family's table (`syscalls_enter`, …, `llc_misses`).
+fn our_program_names() -> Vec<&'static str> {
+    hostlens_bpf::PROGRAMS
+        .iter()
+        .flat_map(|p| p.attach.iter().map(|a| a.program()))
+        .collect()
+}
 
 /// A syscall number that neither x86_64 nor aarch64 implements (the program counts numbers below 1024): it
 /// fails with ENOSYS, and nobody but this test makes it, so its counter is exactly the test's own work.
@@ -348,13 +348,12 @@ fn ebpf_counts_syscalls_errors_and_block_io() {
 
 /// Our programs currently loaded in the kernel: id → name.
 fn our_programs() -> BTreeMap<u32, String> {
-    aya::programs::loaded_programs()
+    let ours = our_program_names();
+    hostlens_bpf::aya::programs::loaded_programs()
         .filter_map(Result::ok)
         .filter_map(|p| {
             let name = p.name_as_str()?.to_string();
-            OUR_PROGRAMS
-                .contains(&name.as_str())
-                .then_some((p.id(), name))
+            ours.contains(&name.as_str()).then_some((p.id(), name))
         })
         .collect()
 }
@@ -452,7 +451,7 @@ fn ebpf_family_off_without_btf_and_node_family_keeps_working() {
     assert_eq!(stderr.matches("ebpf family off").count(), 1, "{stderr}");
     let e = parse_exposition(&String::from_utf8_lossy(&out.stdout)).unwrap();
     assert!(e.value("node_load1", &[]).is_some());
-    for p in ["syscalls", "biolatency", "llcstat"] {
+    for p in hostlens_bpf::PROGRAMS.iter().map(|p| p.name) {
         assert_eq!(
             e.value("hostlens_ebpf_program_attached", &[("program", p)]),
             Some(0.0)

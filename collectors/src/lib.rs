@@ -1,13 +1,15 @@
 //! hostlens collectors: the metric families the agent serves.
 //!
-//! Each family (`node`, later `container` and `ebpf`) is a set of [`Collector`]s. A collector is split in two:
+//! Each family (`node`, `container` with the cargo feature `container`; the `ebpf` family is the crate
+//! `hostlens-bpf` in `agent-bpf/`) is a set of [`Collector`]s. A collector is split in two:
 //! pure parsing functions over text (unit-tested on fixtures under `collectors/tests/fixtures`) and a thin
 //! reading layer that opens files under configurable roots ([`Roots`]), so the agent can run in a container
 //! with the host's `/proc`, `/sys` and `/` mounted elsewhere.
 
+#[cfg(feature = "container")]
 pub mod container;
-pub mod ebpf;
 pub mod error;
+pub mod flags;
 pub mod node;
 pub mod process;
 pub mod roots;

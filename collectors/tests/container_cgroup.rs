@@ -1,3 +1,4 @@
+#![cfg(feature = "container")]
 //! The container collector's cgroup side on fixture trees (`tests/fixtures/cgroup/{v1,v2}`: a v1 hybrid host
 //! with the cgroupfs driver like this machine, a v2 host with the systemd driver like most users' hosts),
 //! their golden outputs, and the real cgroup tree of the machine running the tests.

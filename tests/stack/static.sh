@@ -96,6 +96,19 @@ else
     bad "promtool check config: $out"
 fi
 
+# One binary name everywhere: what cargo builds is what the images copy, run and health-check.
+bin=$(sed -n '/^\[\[bin\]\]/,/^\[/s/^name = "\(.*\)"$/\1/p' agent/Cargo.toml)
+if [ -z "$bin" ]; then
+    bad "no [[bin]] name in agent/Cargo.toml"
+else
+    for f in deploy/agent/Dockerfile deploy/agent/Dockerfile.prebuilt; do
+        expect "$f runs /$bin" "$(cat "$f")" "^ENTRYPOINT \[\"/$bin\"\]"
+        expect "$f copies $bin" "$(cat "$f")" "^COPY .*$bin /$bin\$"
+    done
+    expect "the compose healthcheck runs /$bin" "$(cat "$compose_file")" "\"CMD\", \"/$bin\", \"--health-check\""
+    expect "start.sh copies release/$bin" "$(cat start.sh)" "release/$bin\" "
+fi
+
 # verify needs the ExecStart binary to exist: the unit is checked with the path swapped for an existing one.
 # It works without systemd as PID 1 (it loads the unit, it does not start it). Any message is a failure.
 tmp=$(mktemp -d)

@@ -223,7 +223,7 @@ pub fn spawn_http(name: &str, mut cmd: Command, ready_path: &str) -> Proc {
 
 /// The agent binary built by cargo for this test.
 pub fn agent_bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_agent"))
+    PathBuf::from(env!("CARGO_BIN_EXE_hostlens-agent"))
 }
 
 /// Where `scripts/test-deps.sh` unpacks the tools (node_exporter, promtool) in this checkout.

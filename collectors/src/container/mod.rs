@@ -7,10 +7,15 @@
 //!   cAdvisor's names and labels.
 //! - [`docker`]: discovery through the Docker Engine API (bollard over the unix socket), following the
 //!   daemon's events instead of polling; it keeps a [`Snapshot`] the collector reads at scrape time.
+//!
+//! Its flags are [`ContainerArgs`] (`args.rs`), flattened into the agent's CLI.
 
+pub mod args;
 pub mod cgroup;
 pub mod collector;
 pub mod docker;
+
+pub use args::ContainerArgs;
 
 /// How Docker names the cgroup of a container (`docker info` → `CgroupDriver`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

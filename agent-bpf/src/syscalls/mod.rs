@@ -1,16 +1,21 @@
 //! `syscalls`: ebpf_exporter_syscalls_total{syscall} and ebpf_exporter_syscall_errors_total{errno}, from
-//! per-CPU arrays indexed by syscall number and by errno (`agent-bpf/src/syscalls.bpf.c`).
+//! per-CPU arrays indexed by syscall number and by errno (`syscalls.bpf.c`, next to this file).
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use aya::maps::PerCpuArray;
-use aya::{Btf, Ebpf};
-use hostlens_bpf::{layout, names};
+use aya::maps::{Map, PerCpuArray};
+use hostlens_collectors::{CollectError, Collector, MetricSet};
 
-use super::names::{errno_label, syscall_name, Arch};
-use super::{attach_tp_btf, load_object, map_err, EbpfConfig, EbpfError};
-use crate::{CollectError, Collector, MetricSet};
+use crate::{map_err, EbpfConfig, EbpfError, Loaded};
+use names::{errno_label, syscall_name, Arch};
+
+pub mod names;
+
+/// `syscalls_total` has this many slots (syscall numbers; `SYSCALL_SLOTS` in syscalls.bpf.c).
+pub const SYSCALL_SLOTS: u32 = 1024;
+/// `syscall_errors_total` has `MAX_ERRNO + 1` slots (syscalls.bpf.c).
+pub const ERRNO_SLOTS: u32 = 4096;
 
 const SYSCALLS_HELP: &str = "Total number of executed syscalls by name";
 const ERRORS_HELP: &str = "Total number of errors returned from syscalls by errno";
@@ -37,28 +42,20 @@ pub fn errno_series(counts: &[(u32, u64)]) -> Vec<(String, u64)> {
     by_name.into_iter().collect()
 }
 
-/// Write both families from the per-slot totals (CPUs already summed).
+/// Write both families, named `metrics` (`ebpf_exporter_syscalls_total`,
+/// `ebpf_exporter_syscall_errors_total`), from the per-slot totals (CPUs already summed).
 pub fn write_metrics(
     arch: Option<Arch>,
+    metrics: [&str; 2],
     syscalls: &[(u32, u64)],
     errors: &[(u32, u64)],
     out: &mut MetricSet,
 ) {
     for (name, c) in syscall_series(arch, syscalls) {
-        out.counter(
-            "ebpf_exporter_syscalls_total",
-            SYSCALLS_HELP,
-            &[("syscall", &name)],
-            c as f64,
-        );
+        out.counter(metrics[0], SYSCALLS_HELP, &[("syscall", &name)], c as f64);
     }
     for (name, c) in errno_series(errors) {
-        out.counter(
-            "ebpf_exporter_syscall_errors_total",
-            ERRORS_HELP,
-            &[("errno", &name)],
-            c as f64,
-        );
+        out.counter(metrics[1], ERRORS_HELP, &[("errno", &name)], c as f64);
     }
 }
 
@@ -66,14 +63,11 @@ pub fn write_metrics(
 /// reads the whole array (kernel ≥ 5.7); older kernels fall back to one lookup per slot (~5000 `bpf(2)`
 /// calls for the two syscall maps).
 pub(crate) fn read_slots(
-    ebpf: &Ebpf,
+    m: &Map,
     map: &'static str,
     slots: u32,
 ) -> Result<Vec<(u32, u64)>, CollectError> {
-    let m = ebpf
-        .map(map)
-        .ok_or_else(|| CollectError::Other(format!("map {map} missing")))?;
-    if let aya::maps::Map::PerCpuArray(data) = m {
+    if let Map::PerCpuArray(data) = m {
         use std::os::fd::{AsFd, AsRawFd};
         let ncpus = aya::util::nr_cpus()
             .map_err(|(what, e)| CollectError::Other(format!("map {map}: {what}: {e}")))?;
@@ -157,18 +151,17 @@ fn lookup_batch_sums(fd: i32, slots: u32, ncpus: usize) -> std::io::Result<Vec<u
     Ok(sums)
 }
 
+/// The loaded object; its maps are `syscalls_total` and `syscall_errors_total`.
 pub struct Syscalls {
-    ebpf: Mutex<Ebpf>,
+    loaded: Mutex<Loaded>,
     arch: Option<Arch>,
 }
 
-/// Load `syscalls.bpf.o` and attach its programs to `sys_enter` and `sys_exit`.
-pub fn load(_cfg: &EbpfConfig, btf: &Btf) -> Result<Box<dyn Collector>, EbpfError> {
-    let mut ebpf = load_object("syscalls", hostlens_bpf::syscalls(), btf)?;
-    attach_tp_btf(&mut ebpf, names::SYSCALLS_ENTER, "sys_enter", btf)?;
-    attach_tp_btf(&mut ebpf, names::SYSCALLS_EXIT, "sys_exit", btf)?;
+/// The collector of a loaded syscalls object.
+pub fn reader(loaded: Loaded, _cfg: &EbpfConfig) -> Result<Box<dyn Collector>, EbpfError> {
+    loaded.expect_maps("syscalls", 2)?;
     Ok(Box::new(Syscalls {
-        ebpf: Mutex::new(ebpf),
+        loaded: Mutex::new(loaded),
         arch: Arch::native(),
     }))
 }
@@ -179,14 +172,20 @@ impl Collector for Syscalls {
     }
 
     fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let ebpf = self
-            .ebpf
+        let loaded = self
+            .loaded
             .lock()
             .map_err(|_| CollectError::Other("syscalls: a previous collection panicked".into()))?;
-        let calls = read_slots(&ebpf, "syscalls_total", layout::SYSCALL_SLOTS)?;
-        let errors = read_slots(&ebpf, "syscall_errors_total", layout::ERRNO_SLOTS)?;
-        drop(ebpf);
-        write_metrics(self.arch, &calls, &errors, out);
+        let (calls, errors) = (&loaded.maps[0], &loaded.maps[1]);
+        let call_counts = read_slots(&calls.map, calls.name, SYSCALL_SLOTS)?;
+        let error_counts = read_slots(&errors.map, errors.name, ERRNO_SLOTS)?;
+        write_metrics(
+            self.arch,
+            [&calls.metric, &errors.metric],
+            &call_counts,
+            &error_counts,
+            out,
+        );
         Ok(())
     }
 }
@@ -200,6 +199,10 @@ mod tests {
         let mut out = MetricSet::new();
         write_metrics(
             Some(Arch::X86_64),
+            [
+                "ebpf_exporter_syscalls_total",
+                "ebpf_exporter_syscall_errors_total",
+            ],
             &[(0, 5), (1, 7), (60, 1), (231, 2), (2000, 1)],
             &[(2, 3), (9, 4), (512, 1)],
             &mut out,

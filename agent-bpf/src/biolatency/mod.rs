@@ -1,24 +1,26 @@
 //! `biolatency`: the histogram ebpf_exporter_bio_latency_seconds{device,operation} from a per-CPU hash keyed
 //! by `(dev, op)` whose values hold ebpf_exporter's exp2 buckets 0..=27 (le = 2^i µs), an overflow slot
-//! and the sum in ns (`agent-bpf/src/biolatency.bpf.c`).
+//! and the sum in ns (`biolatency.bpf.c`, next to this file).
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use aya::maps::PerCpuHashMap;
-use aya::{Btf, Ebpf};
-use hostlens_bpf::{layout, names};
+use hostlens_collectors::{CollectError, Collector, MetricSet, Roots};
 
-use super::{
-    attach_tp_btf, load_object, map_err, read_optional, uevent_path, EbpfConfig, EbpfError,
-};
-use crate::{CollectError, Collector, MetricSet, Roots};
+use crate::{map_err, read_optional, uevent_path, EbpfConfig, EbpfError, Loaded};
 
 const HELP: &str = "Block IO latency histogram";
 
+/// exp2 buckets 0..=27 (le = 2^i µs), then the overflow slot (> 2^27 µs): `LATENCY_BUCKETS` in
+/// biolatency.bpf.c.
+pub const LATENCY_BUCKETS: usize = 28;
+/// Words of `struct bio_hist`: the slots, the overflow slot, the sum in ns.
+pub const BIO_HIST_WORDS: usize = LATENCY_BUCKETS + 2;
+
 /// The value of one `(dev, op)` entry, CPUs summed: `[slot 0..=27, overflow, sum_ns]`.
-pub type Hist = [u64; layout::BIO_HIST_WORDS];
+pub type Hist = [u64; BIO_HIST_WORDS];
 
 /// major and minor of a `new_encode_dev` value (what the program stores; glibc's `major()`/`minor()`).
 pub fn decode_dev(dev: u32) -> (u32, u32) {
@@ -86,19 +88,17 @@ pub fn bucket_le(i: usize) -> f64 {
 
 /// Per-bucket counts, sum (s) and count of one entry. The overflow slot counts only in `count` (+Inf).
 pub fn histogram(h: &Hist) -> (Vec<(f64, u64)>, f64, u64) {
-    let buckets: Vec<(f64, u64)> = (0..layout::LATENCY_BUCKETS)
-        .map(|i| (bucket_le(i), h[i]))
-        .collect();
-    let count = h[..=layout::LATENCY_BUCKETS]
+    let buckets: Vec<(f64, u64)> = (0..LATENCY_BUCKETS).map(|i| (bucket_le(i), h[i])).collect();
+    let count = h[..=LATENCY_BUCKETS]
         .iter()
         .fold(0u64, |a, v| a.wrapping_add(*v));
-    let sum = h[layout::LATENCY_BUCKETS + 1] as f64 / 1e9;
+    let sum = h[LATENCY_BUCKETS + 1] as f64 / 1e9;
     (buckets, sum, count)
 }
 
 /// Sum the per-CPU values of one entry.
 pub fn sum_cpus<'a>(values: impl IntoIterator<Item = &'a Hist>) -> Hist {
-    let mut total = [0u64; layout::BIO_HIST_WORDS];
+    let mut total = [0u64; BIO_HIST_WORDS];
     for v in values {
         for (t, x) in total.iter_mut().zip(v.iter()) {
             *t = t.wrapping_add(*x);
@@ -107,20 +107,19 @@ pub fn sum_cpus<'a>(values: impl IntoIterator<Item = &'a Hist>) -> Hist {
     total
 }
 
+/// The loaded object; its map is `bio_latency_seconds`.
 pub struct Biolatency {
-    ebpf: Mutex<Ebpf>,
+    loaded: Mutex<Loaded>,
     roots: Arc<Roots>,
     /// Names found so far (not the `unknown:` fallbacks: a disk may appear later).
     names: Mutex<HashMap<u32, String>>,
 }
 
-/// Load `biolatency.bpf.o` and attach to `block_rq_issue` and `block_rq_complete`.
-pub fn load(cfg: &EbpfConfig, btf: &Btf) -> Result<Box<dyn Collector>, EbpfError> {
-    let mut ebpf = load_object("biolatency", hostlens_bpf::biolatency(), btf)?;
-    attach_tp_btf(&mut ebpf, names::BIO_RQ_ISSUE, "block_rq_issue", btf)?;
-    attach_tp_btf(&mut ebpf, names::BIO_RQ_COMPLETE, "block_rq_complete", btf)?;
+/// The collector of a loaded biolatency object.
+pub fn reader(loaded: Loaded, cfg: &EbpfConfig) -> Result<Box<dyn Collector>, EbpfError> {
+    loaded.expect_maps("biolatency", 1)?;
     Ok(Box::new(Biolatency {
-        ebpf: Mutex::new(ebpf),
+        loaded: Mutex::new(loaded),
         roots: cfg.roots.clone(),
         names: Mutex::new(HashMap::new()),
     }))
@@ -149,19 +148,16 @@ impl Collector for Biolatency {
     }
 
     fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        const MAP: &str = "bio_latency_seconds";
         let mut entries: Vec<((u32, u32), Hist)> = Vec::new();
+        let loaded = self.loaded.lock().map_err(|_| {
+            CollectError::Other("biolatency: a previous collection panicked".into())
+        })?;
+        let m = &loaded.maps[0];
         {
-            let ebpf = self.ebpf.lock().map_err(|_| {
-                CollectError::Other("biolatency: a previous collection panicked".into())
-            })?;
-            let m = ebpf
-                .map(MAP)
-                .ok_or_else(|| CollectError::Other(format!("map {MAP} missing")))?;
             let hash: PerCpuHashMap<_, [u32; 2], Hist> =
-                PerCpuHashMap::try_from(m).map_err(map_err(MAP))?;
+                PerCpuHashMap::try_from(&m.map).map_err(map_err(m.name))?;
             for item in hash.iter() {
-                let (key, per_cpu) = item.map_err(map_err(MAP))?;
+                let (key, per_cpu) = item.map_err(map_err(m.name))?;
                 entries.push(((key[0], key[1]), sum_cpus(per_cpu.iter())));
             }
         }
@@ -169,7 +165,7 @@ impl Collector for Biolatency {
         for ((dev, op), h) in entries {
             let (buckets, sum, count) = histogram(&h);
             out.histogram(
-                "ebpf_exporter_bio_latency_seconds",
+                &m.metric,
                 HELP,
                 vec![
                     ("device".to_string(), self.device(dev)),
@@ -229,7 +225,7 @@ mod tests {
 
     #[test]
     fn histogram_encoding() {
-        let mut h = [0u64; layout::BIO_HIST_WORDS];
+        let mut h = [0u64; BIO_HIST_WORDS];
         h[0] = 1; // <= 1 µs
         h[3] = 2; // <= 8 µs
         h[27] = 1; // <= 134 s

@@ -20,9 +20,34 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use aya::programs::BtfTracePoint;
-use aya::{Btf, Ebpf, EbpfLoader};
-use hostlens_bpf::names;
+use hostlens_bpf::aya::programs::BtfTracePoint;
+use hostlens_bpf::aya::{self, Btf, Ebpf, EbpfLoader};
+use hostlens_bpf::{Attach, Program};
+
+/// The floor: empty programs `bench_enter`/`bench_exit` on sys_enter/sys_exit (`bench_empty.bpf.c`, next
+/// to this file; build.rs compiles it with the family's programs).
+fn bench_empty() -> &'static [u8] {
+    aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/bench_empty.bpf.o"))
+}
+
+/// A row of the family's table.
+fn row(name: &str) -> Result<&'static Program> {
+    hostlens_bpf::program(name).with_context(|| format!("no program {name} in the table"))
+}
+
+/// The row's `tp_btf` programs as (program, tracepoint).
+fn tp_btf(p: &Program) -> Vec<(&'static str, &'static str)> {
+    p.attach
+        .iter()
+        .filter_map(|a| match *a {
+            Attach::TpBtf {
+                program,
+                tracepoint,
+            } => Some((program, tracepoint)),
+            Attach::PerfEvent { .. } => None,
+        })
+        .collect()
+}
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -31,7 +56,7 @@ enum Mode {
     Syscalls,
 }
 
-fn attach(btf: &Btf, obj: &[u8], progs: &[(&str, &str)]) -> Result<Ebpf> {
+fn attach(btf: &Btf, obj: &[u8], progs: &[(&'static str, &'static str)]) -> Result<Ebpf> {
     let mut ebpf = EbpfLoader::new().btf(Some(btf)).load(obj)?;
     for (prog, tp) in progs {
         let p: &mut BtfTracePoint = ebpf
@@ -49,20 +74,13 @@ fn setup(mode: Mode, btf: &Btf) -> Result<Option<Ebpf>> {
         Mode::None => None,
         Mode::Empty => Some(attach(
             btf,
-            hostlens_bpf::bench_empty(),
-            &[
-                (names::BENCH_ENTER, "sys_enter"),
-                (names::BENCH_EXIT, "sys_exit"),
-            ],
+            bench_empty(),
+            &[("bench_enter", "sys_enter"), ("bench_exit", "sys_exit")],
         )?),
-        Mode::Syscalls => Some(attach(
-            btf,
-            hostlens_bpf::syscalls(),
-            &[
-                (names::SYSCALLS_ENTER, "sys_enter"),
-                (names::SYSCALLS_EXIT, "sys_exit"),
-            ],
-        )?),
+        Mode::Syscalls => {
+            let p = row("syscalls")?;
+            Some(attach(btf, p.object, &tp_btf(p))?)
+        }
     })
 }
 
@@ -217,25 +235,21 @@ fn main() -> Result<()> {
     // biolatency, per block request, from the kernel's BPF run-time statistics.
     let stats = aya::sys::enable_stats(aya::sys::Stats::RunTime)
         .context("BPF_ENABLE_STATS (kernel >= 5.8)")?;
-    let ebpf = attach(
-        &btf,
-        hostlens_bpf::biolatency(),
-        &[
-            (names::BIO_RQ_ISSUE, "block_rq_issue"),
-            (names::BIO_RQ_COMPLETE, "block_rq_complete"),
-        ],
-    )?;
+    let bio = row("biolatency")?;
+    let bio_programs = tp_btf(bio);
+    let ebpf = attach(&btf, bio.object, &bio_programs)?;
     let took = direct_writes(&dio_dir, dio_writes)?;
     // Per issued request: both programs' total run time over the issues (completions also fire for
     // requests issued before the attach and for partial completions, so they outnumber the issues).
     let mut total_ns = 0.0;
     let mut issues = 0u64;
     let mut rows = Vec::new();
-    for name in [names::BIO_RQ_ISSUE, names::BIO_RQ_COMPLETE] {
+    // The first program of the row is the issue hook.
+    for (i, &(name, _)) in bio_programs.iter().enumerate() {
         let info = ebpf.program(name).context("program")?.info()?;
         let n = info.run_count().max(1);
         total_ns += info.run_time().as_nanos() as f64;
-        if name == names::BIO_RQ_ISSUE {
+        if i == 0 {
             issues = n;
         }
         rows.push((
@@ -249,7 +263,7 @@ fn main() -> Result<()> {
     let sys = setup(Mode::Syscalls, &btf)?.context("syscalls")?;
     getpid_ns(calls / 4);
     let mut sys_rows = Vec::new();
-    for name in [names::SYSCALLS_ENTER, names::SYSCALLS_EXIT] {
+    for (name, _) in tp_btf(row("syscalls")?) {
         let info = sys.program(name).context("program")?.info()?;
         let n = info.run_count().max(1);
         sys_rows.push((

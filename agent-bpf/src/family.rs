@@ -1,30 +1,99 @@
-//! The ebpf family: kernel metrics from eBPF programs, under cloudflare ebpf_exporter's names.
-//!
-//! The programs are C (`agent-bpf/src/*.bpf.c`, compiled into the binary by `hostlens-bpf`); this module
-//! checks that the host can run them, loads and attaches them with aya, and reads their maps at scrape
-//! time. One file per program; each has pure functions turning raw map contents into metrics (unit-tested
-//! without a kernel) and a [`Collector`] that owns the loaded object. Dropping a collector (the agent
-//! exiting) closes the program and link descriptors, which detaches and unloads everything: nothing is
-//! pinned.
-//!
-//! A program that cannot run on this host is not an error of the agent: it is reported as
-//! `hostlens_ebpf_program_attached{program,reason} 0` and [`EbpfFamily::status`] says why, so the agent can
-//! log it once.
+//! The family's machinery: the table's row type ([`Program`], [`Attach`]), the host checks (BTF,
+//! capabilities), the one loader every row goes through ([`load_program`]), [`setup`] over [`PROGRAMS`]
+//! and the status collector.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use aya::maps::Map;
+use aya::programs::perf_event::{PerfEventConfig, PerfEventScope, SamplePolicy};
+use aya::programs::PerfEvent;
 use aya::{Btf, Ebpf, EbpfLoader, Endianness};
+use hostlens_collectors::{CollectError, Collector, MetricSet, Roots};
 
-use crate::{CollectError, Collector, MetricSet, Roots};
+use crate::PROGRAMS;
 
-pub mod biolatency;
-pub mod llcstat;
-pub mod names;
-pub mod syscalls;
+/// One row of the family's table (`src/programs.rs`).
+#[derive(Debug, Clone, Copy)]
+pub struct Program {
+    /// `--no-collector.ebpf.<name>`, the `program` label, the object's file name.
+    pub name: &'static str,
+    /// The C source, relative to `agent-bpf/src/` (compiled by build.rs).
+    pub source: &'static str,
+    /// The help of `--no-collector.ebpf.<name>`.
+    pub help: &'static str,
+    /// The compiled object, embedded.
+    pub object: &'static [u8],
+    /// Where its programs attach, in order.
+    pub attach: &'static [Attach],
+    /// The maps the reader reads, each named as its metric without `ebpf_exporter_`.
+    pub maps: &'static [&'static str],
+    /// Makes the collector from the loaded object.
+    pub reader: Reader,
+}
 
-/// The programs of the family, in the order they are set up (`--no-collector.ebpf.<name>`).
-pub const PROGRAMS: &[&str] = &["syscalls", "biolatency", "llcstat"];
+/// Makes a program's collector from its loaded, attached object.
+pub type Reader = fn(Loaded, &EbpfConfig) -> Result<Box<dyn Collector>, EbpfError>;
+
+/// Where one program of an object attaches.
+#[derive(Debug, Clone, Copy)]
+pub enum Attach {
+    /// A `tp_btf` program on a BTF-typed tracepoint.
+    TpBtf {
+        program: &'static str,
+        tracepoint: &'static str,
+    },
+    /// A `perf_event` program on one counter per online CPU, counting every task. A hardware event is
+    /// probed first ([`crate::perf::probe_hardware`]): where the host has no PMU the program is not loaded
+    /// and the reason says so.
+    PerfEvent {
+        program: &'static str,
+        event: PerfEventConfig,
+        /// Samples per second (the program runs on each sample).
+        frequency: u64,
+    },
+}
+
+impl Attach {
+    /// The program's name inside the object.
+    pub fn program(&self) -> &'static str {
+        match self {
+            Attach::TpBtf { program, .. } | Attach::PerfEvent { program, .. } => program,
+        }
+    }
+}
+
+/// A program's object, loaded and attached, handed to its [`Reader`].
+pub struct Loaded {
+    /// The object: its programs and their links live as long as this.
+    pub ebpf: Ebpf,
+    /// The row's maps, in the row's order, taken out of the object.
+    pub maps: Vec<MetricMap>,
+    /// The CPUs the `perf_event` programs are attached on (empty without them).
+    pub cpus: Vec<u32>,
+}
+
+/// A map holding one metric family.
+pub struct MetricMap {
+    /// The map's name (the metric's without `ebpf_exporter_`).
+    pub name: &'static str,
+    /// `ebpf_exporter_<name>`.
+    pub metric: String,
+    pub map: Map,
+}
+
+impl Loaded {
+    /// Check that the row lists the `n` maps its reader reads (the reader then indexes `maps`).
+    pub fn expect_maps(&self, program: &str, n: usize) -> Result<(), EbpfError> {
+        if self.maps.len() == n {
+            return Ok(());
+        }
+        Err(EbpfError::Unavailable(format!(
+            "{program}: its reader reads {n} maps, its row in src/programs.rs lists {}",
+            self.maps.len()
+        )))
+    }
+}
 
 /// Linux capability numbers (include/uapi/linux/capability.h).
 pub const CAP_SYS_ADMIN: u32 = 21;
@@ -90,7 +159,7 @@ pub enum EbpfError {
         source: aya::programs::ProgramError,
     },
     #[error("{0} is missing from the object")]
-    Missing(&'static str),
+    Missing(String),
     #[error("map {map}: {source}")]
     Map {
         map: &'static str,
@@ -199,11 +268,7 @@ pub fn preflight(cfg: &EbpfConfig) -> Result<Btf, String> {
 }
 
 /// Load an object with the kernel's BTF for CO-RE relocations.
-pub(crate) fn load_object(
-    object: &'static str,
-    bytes: &[u8],
-    btf: &Btf,
-) -> Result<Ebpf, EbpfError> {
+fn load_object(object: &'static str, bytes: &[u8], btf: &Btf) -> Result<Ebpf, EbpfError> {
     EbpfLoader::new()
         .btf(Some(btf))
         .load(bytes)
@@ -211,7 +276,7 @@ pub(crate) fn load_object(
 }
 
 /// Load the `tp_btf` program `program` of `ebpf` for `tracepoint` and attach it.
-pub(crate) fn attach_tp_btf(
+fn attach_tp_btf(
     ebpf: &mut Ebpf,
     program: &'static str,
     tracepoint: &str,
@@ -219,7 +284,7 @@ pub(crate) fn attach_tp_btf(
 ) -> Result<(), EbpfError> {
     let p: &mut aya::programs::BtfTracePoint = ebpf
         .program_mut(program)
-        .ok_or(EbpfError::Missing(program))?
+        .ok_or_else(|| EbpfError::Missing(format!("program {program}")))?
         .try_into()
         .map_err(|source| EbpfError::Program {
             program,
@@ -267,15 +332,94 @@ impl Collector for Status {
     }
 }
 
-type Loader = fn(&EbpfConfig, &Btf) -> Result<Box<dyn Collector>, EbpfError>;
-
-fn loader(program: &str) -> Option<Loader> {
-    match program {
-        "syscalls" => Some(syscalls::load),
-        "biolatency" => Some(biolatency::load),
-        "llcstat" => Some(llcstat::load),
-        _ => None,
+/// Load `program`'s object with the kernel's BTF, attach its programs, take its maps and make its
+/// collector: the one loader of every row of the table.
+pub fn load_program(
+    program: &Program,
+    cfg: &EbpfConfig,
+    btf: &Btf,
+) -> Result<Box<dyn Collector>, EbpfError> {
+    for a in program.attach {
+        if let Attach::PerfEvent {
+            event: PerfEventConfig::Hardware(hw),
+            ..
+        } = a
+        {
+            crate::perf::probe_hardware(*hw).map_err(EbpfError::Unavailable)?;
+        }
     }
+    let mut ebpf = load_object(program.name, program.object, btf)?;
+    let mut cpus = Vec::new();
+    for a in program.attach {
+        match *a {
+            Attach::TpBtf {
+                program,
+                tracepoint,
+            } => attach_tp_btf(&mut ebpf, program, tracepoint, btf)?,
+            Attach::PerfEvent {
+                program,
+                event,
+                frequency,
+            } => {
+                if cpus.is_empty() {
+                    cpus = aya::util::online_cpus().map_err(|(what, e)| {
+                        EbpfError::Unavailable(format!("reading {what}: {e}"))
+                    })?;
+                }
+                attach_perf_event(&mut ebpf, program, event, frequency, &cpus)?;
+            }
+        }
+    }
+    let mut maps = Vec::with_capacity(program.maps.len());
+    for &name in program.maps {
+        let map = ebpf
+            .take_map(name)
+            .ok_or_else(|| EbpfError::Missing(format!("map {name}")))?;
+        maps.push(MetricMap {
+            name,
+            metric: format!("ebpf_exporter_{name}"),
+            map,
+        });
+    }
+    (program.reader)(Loaded { ebpf, maps, cpus }, cfg)
+}
+
+/// Load the `perf_event` program `program` and attach it to `event` on every CPU of `cpus`.
+fn attach_perf_event(
+    ebpf: &mut Ebpf,
+    program: &'static str,
+    event: PerfEventConfig,
+    frequency: u64,
+    cpus: &[u32],
+) -> Result<(), EbpfError> {
+    let p: &mut PerfEvent = ebpf
+        .program_mut(program)
+        .ok_or_else(|| EbpfError::Missing(format!("program {program}")))?
+        .try_into()
+        .map_err(|source| EbpfError::Program {
+            program,
+            what: "not a perf_event program",
+            source,
+        })?;
+    p.load().map_err(|source| EbpfError::Program {
+        program,
+        what: "loading (verifier)",
+        source,
+    })?;
+    for &cpu in cpus {
+        p.attach(
+            event,
+            PerfEventScope::AllProcessesOneCpu { cpu },
+            SamplePolicy::Frequency(frequency),
+            false,
+        )
+        .map_err(|source| EbpfError::Program {
+            program,
+            what: "attaching to the perf counter",
+            source,
+        })?;
+    }
+    Ok(())
 }
 
 /// Check the host, load and attach every enabled program. Never fails: what cannot run is in the status.
@@ -291,7 +435,8 @@ pub fn setup(cfg: &EbpfConfig) -> EbpfFamily {
     let flag_off = |p: &str| cfg.disabled.iter().any(|d| d == p);
     let preflight = preflight(cfg);
     let family_off = preflight.as_ref().err().cloned();
-    for &program in PROGRAMS {
+    for row in PROGRAMS {
+        let program = row.name;
         if flag_off(program) {
             let r = format!("disabled by --no-collector.ebpf.{program}");
             status.push(off(program, &r, &r));
@@ -304,10 +449,7 @@ pub fn setup(cfg: &EbpfConfig) -> EbpfFamily {
                 continue;
             }
         };
-        let Some(load) = loader(program) else {
-            continue;
-        };
-        match load(cfg, btf) {
+        match load_program(row, cfg, btf) {
             Ok(c) => {
                 collectors.push(c);
                 status.push(ProgramStatus {
