@@ -35,11 +35,11 @@ test:
 
 ## What runs anywhere (no root, no Docker, no test-deps): `cargo test` lists the rest as ignored.
 cargo-test:
-	cargo test --workspace --locked -- --nocapture --test-threads=1
+	cargo test --workspace --locked --no-fail-fast -- --nocapture --test-threads=1
 
 ## The tests marked #[ignore = "needs root" / "needs Docker" / "needs … (make test-deps)" / the real kernel].
 cargo-test-ignored:
-	cargo test --workspace --locked -- --ignored --nocapture --test-threads=1
+	cargo test --workspace --locked --no-fail-fast -- --ignored --nocapture --test-threads=1
 
 test-deps:
 	@bash scripts/test-deps.sh

@@ -184,10 +184,17 @@ fn a_real_container_limits_cpu_memory_network_and_its_disappearance() {
     assert_eq!(v(&e, "container_spec_cpu_quota", &name), 50_000.0);
     assert_eq!(v(&e, "container_spec_cpu_period", &name), 100_000.0);
 
-    // CPU: a busy loop of bash builtins (no forks) for 3 s under the 0.5-CPU quota; the loop's own CPU time
-    // (utime + stime from its /proc/<pid>/stat, in clock ticks) is what the container burned.
+    // CPU: a busy loop of bash builtins (no forks) under the 0.5-CPU quota until it has burned 1.5 s of CPU
+    // by its own count (utime + stime from its /proc/<pid>/stat, in clock ticks): what the test controls is
+    // the work, not how much CPU a busy host leaves it per second of wall time (at most 60 s).
+    let want_ticks = (1.5 * clock_ticks()) as u64;
     let before = scrape(port);
-    let stat = c.exec("while [ $SECONDS -lt 3 ]; do :; done; cat /proc/$$/stat");
+    let t = Instant::now();
+    let stat = c.exec(&format!(
+        "while read -r -a f < /proc/$$/stat && [ $((f[13] + f[14])) -lt {want_ticks} ] && \
+         [ $SECONDS -lt 60 ]; do :; done; cat /proc/$$/stat"
+    ));
+    let wall = t.elapsed().as_secs_f64();
     let after = scrape(port);
     let fields: Vec<&str> = stat
         .rsplit_once(')')
@@ -203,7 +210,10 @@ fn a_real_container_limits_cpu_memory_network_and_its_disappearance() {
     println!(
         "cpu: the workload burned {ticks:.3} s; container_cpu_usage_seconds_total grew {grew:.3} s"
     );
-    assert!(ticks > 1.0, "the quota-bound loop burned only {ticks} s");
+    assert!(
+        ticks >= 1.5,
+        "the quota-bound loop burned only {ticks} s of CPU in 60 s (wanted 1.5 s)"
+    );
     assert!(
         (grew - ticks).abs() <= 0.10 * ticks,
         "cpu usage grew {grew:.3} s, the workload burned {ticks:.3} s (more than 10 % apart)"
@@ -216,9 +226,12 @@ fn a_real_container_limits_cpu_memory_network_and_its_disappearance() {
     );
     let throttled = v(&after, "container_cpu_cfs_throttled_periods_total", &name)
         - v(&before, "container_cpu_cfs_throttled_periods_total", &name);
+    // Over its quota it is throttled; how often depends on how much CPU the host leaves it (on an idle host
+    // nearly every period of the ≥3 s, on a saturated one fewer): at least once.
+    println!("cpu: throttled in {throttled} periods of the loop's {wall:.1} s");
     assert!(
-        throttled >= 10.0,
-        "a loop over its quota was throttled in only {throttled} periods"
+        throttled >= 1.0,
+        "a loop over its quota was never throttled ({throttled} periods)"
     );
 
     // Memory: 40 MiB written to the container's /dev/shm (tmpfs, charged to its memory cgroup).

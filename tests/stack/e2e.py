@@ -16,6 +16,7 @@ anonymous access refused, and each panel through Grafana's datasource proxy.
 """
 
 import base64
+import fcntl
 import json
 import os
 import re
@@ -182,7 +183,24 @@ def wait_fresh_sample(expr, after, limit=60):
     raise RuntimeError(f"no sample of {expr} newer than {after} within {limit} s")
 
 
+# One run at a time per host: every run uses the same project, container names, ports, subnet and image tags,
+# so a second run (another checkout's `make test`) would take the first one's stack down under it.
+LOCK = "/tmp/hostlens-e2e.lock"
+
+
+def one_run_at_a_time():
+    f = open(LOCK, "a+")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        log(f"another e2e run holds {LOCK} (same project, ports and images): waiting until it ends")
+        fcntl.flock(f, fcntl.LOCK_EX)
+        log("the other e2e run ended; starting")
+    return f  # held until this process exits
+
+
 def main():
+    _lock = one_run_at_a_time()  # noqa: F841 - held for the whole run
     flavors = compose_flavors()
     if not flavors:
         print("e2e: FAIL: no Compose (docker compose v2 or docker-compose v1) found; scripts/test-deps.sh "

@@ -228,7 +228,11 @@ pub fn agent_bin() -> PathBuf {
 
 /// Where `scripts/test-deps.sh` unpacks the tools (node_exporter, promtool) in this checkout.
 pub fn test_tools_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../.cache/test-tools/usr/bin")
+    let agent = Path::new(env!("CARGO_MANIFEST_DIR"));
+    agent
+        .parent()
+        .unwrap_or(agent)
+        .join(".cache/test-tools/usr/bin")
 }
 
 /// An external tool: `$ENV_VAR`, else the first of `names` on PATH, else in `.cache/test-tools` (where
