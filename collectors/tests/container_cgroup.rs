@@ -789,3 +789,80 @@ fn a_container_on_the_host_network_has_no_network_series() {
         &[("name", "web")]
     ));
 }
+
+/// A copy of a fixture tree (symlinks kept as symlinks) in a fresh temp dir, for tests that change it.
+fn copy_fixture(layout: &str, test: &str) -> PathBuf {
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).expect("temp dir");
+        for entry in std::fs::read_dir(from).expect("fixture dir") {
+            let path = entry.expect("entry").path();
+            let dest = to.join(path.file_name().expect("a name"));
+            if path.is_symlink() {
+                let target = std::fs::read_link(&path).expect("symlink");
+                std::os::unix::fs::symlink(target, &dest).expect("copying a symlink");
+            } else if path.is_dir() {
+                copy(&path, &dest);
+            } else {
+                std::fs::copy(&path, &dest).expect("copying a file");
+            }
+        }
+    }
+    let dir = std::env::temp_dir().join(format!("hostlens-cgroup-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    copy(&fixture(layout), &dir);
+    dir
+}
+
+/// Later scrapes open only the files the first one found (each cgroup's layout is known once); they give
+/// the same output, and still follow a file that goes from a cgroup that stays, and a container whose
+/// cgroup goes before Docker reports it stopped.
+#[test]
+fn later_scrapes_use_the_known_files_and_follow_what_goes() {
+    let dir = copy_fixture("v1", "known");
+    let roots = Arc::new(Roots::new(dir.join("proc"), dir.join("sys"), &dir, None));
+    let mount = CgroupFs::default_mount_root(&roots);
+    let fs = CgroupFs::detect(&mount).expect("detects the copied layout");
+    let c = ContainerCollector::new(roots, fs, Arc::new(v1_snapshot())).with_clock(fixed_now);
+    let scrape = || {
+        let mut m = MetricSet::new();
+        c.collect(&mut m).expect("collects");
+        m
+    };
+    let text = |m: MetricSet| {
+        hostlens_collectors::encode::encode_text(m.into_families()).expect("encodes")
+    };
+    let web_id = format!("/docker/{ID_A}");
+    let web = [
+        ("id", web_id.as_str()),
+        ("name", "web"),
+        ("image", "nginx:1.27"),
+    ];
+
+    let first = text(scrape());
+    assert_eq!(
+        text(scrape()),
+        first,
+        "the second scrape, on the known files"
+    );
+
+    // A file that was there goes while the cgroup stays: read as absent, and looked for again after.
+    let failcnt = mount.join(format!("memory/docker/{ID_A}/memory.failcnt"));
+    assert_eq!(val(&scrape(), "container_memory_failcnt", &web), 3.0);
+    std::fs::remove_file(&failcnt).expect("removing memory.failcnt");
+    let m = scrape();
+    assert_eq!(val(&m, "container_memory_failcnt", &web), 0.0);
+    assert_eq!(val(&m, "container_scrape_error", &[]), 0.0);
+    std::fs::write(&failcnt, "5\n").expect("writing memory.failcnt");
+    assert_eq!(val(&scrape(), "container_memory_failcnt", &web), 5.0);
+
+    // The container stops: its cgroup goes while Docker still lists it. Left out, not an error.
+    for hierarchy in ["memory", "cpu,cpuacct", "blkio"] {
+        std::fs::remove_dir_all(mount.join(hierarchy).join("docker").join(ID_A))
+            .expect("removing the container's cgroup");
+    }
+    let m = scrape();
+    assert!(!has(&m, "container_last_seen", &[("name", "web")]));
+    assert!(has(&m, "container_last_seen", &[("name", "job")]));
+    assert_eq!(val(&m, "container_scrape_error", &[]), 0.0);
+    std::fs::remove_dir_all(&dir).expect("cleanup");
+}
