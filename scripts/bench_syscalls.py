@@ -157,27 +157,19 @@ def main():
     n0, n1, per = container_family(agent)
 
     print(f"Machine: {benchlib.cpu_model()}, {os.cpu_count()} CPUs, Linux {platform.release()}, {cg}, "
-          f"Docker {dv}; {nev}; strace -c -f over {SCRAPES} scrapes after 3 warm-up scrapes.")
+          f"Docker {dv}; {nev}; the node family with {len(collectors)} collectors each; containers: "
+          f"{n0} → {n1} seen; strace -c -f over {SCRAPES} scrapes after 3 warm-up scrapes.")
     print()
-    print(f"Node family ({len(collectors)} collectors each), syscalls per scrape:")
-    print()
-    print("| per scrape | hostlens | node_exporter |")
-    print("|---|---:|---:|")
-    a, b = summary(node["hostlens"]), summary(node["node_exporter"])
+    print("| syscalls | node family, per scrape: hostlens | node_exporter | container family, per container per scrape |")
+    print("|---|---:|---:|---:|")
+    a, b, c = summary(node["hostlens"]), summary(node["node_exporter"]), summary(per)
     for row in a:
-        print(f"| {row} | {fmt(a[row])} | {fmt(b[row])} |")
+        print(f"| {row} | {fmt(a[row])} | {fmt(b[row])} | {fmt(c[row])} |")
     print()
-    print(f"Container family, per container per scrape ({n0} → {n1} containers seen):")
-    print()
-    print("| per container per scrape | calls | of which failed |")
-    print("|---|---:|---:|")
-    for name, (calls, errors) in sorted(per.items(), key=lambda kv: (-kv[1][0], kv[0])):
-        if abs(calls) >= 0.05:
-            print(f"| `{name}` | {calls:.1f} | {errors:.1f} |" if errors else f"| `{name}` | {calls:.1f} | |")
-    s = summary(per)
-    for row in ("all syscalls (HTTP, threads, runtime too)", "file I/O calls", "files read (successful openat)",
-                "floor: files read × 3", "file I/O / floor"):
-        print(f"| {row} | {fmt(s[row])} | |")
+    print("Per container per scrape, by syscall: " + ", ".join(
+        f"{name} {calls:.1f}" + (f" ({errors:.1f} failed)" if errors >= 0.05 else "")
+        for name, (calls, errors) in sorted(per.items(), key=lambda kv: (-kv[1][0], kv[0]))
+        if abs(calls) >= 0.05))
 
 if __name__ == "__main__":
     main()
