@@ -30,7 +30,7 @@ def peak_rss(pid):
 
 
 def main():
-    agent = os.path.join(ROOT, "target/release/agent")
+    agent = benchlib.agent_binary(ROOT)
     ne = os.environ.get("NODE_EXPORTER") or "prometheus-node-exporter"
     collectors = benchlib.node_collectors(agent)
     flags = ["--collector.disable-defaults"] + [f"--collector.{c}" for c in collectors]

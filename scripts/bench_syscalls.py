@@ -19,7 +19,7 @@ import sys
 import time
 
 import benchlib
-from benchlib import count_syscalls, get, start_exporter, stop
+from benchlib import count_syscalls, docker, get, start_exporter, stop
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRAPES = int(sys.argv[1]) if len(sys.argv) > 1 else 10
@@ -31,25 +31,12 @@ METADATA = ("statx", "newfstatat", "fstat", "lstat", "stat", "lseek")
 FILE_IO = ("openat", "read", "close") + METADATA + ("getdents64", "readlinkat", "statfs")
 
 
-def docker(*args, check=True):
-    return subprocess.run(["docker", *args], capture_output=True, text=True, check=check).stdout
-
-
 def cleanup():
-    ids = docker("ps", "-aq", "--filter", f"name=^{PREFIX}").split()
-    if ids:
-        docker("rm", "-f", *ids, check=False)
+    benchlib.remove_containers(PREFIX)
 
 
 def containers_seen(port):
-    """Container names in one scrape (the root cgroup has none)."""
-    names = set()
-    for line in get(port).decode().splitlines():
-        if line.startswith("container_last_seen{"):
-            i = line.find('name="')
-            if i >= 0 and line[i + 6] != '"':
-                names.add(line[i + 6:line.index('"', i + 6)])
-    return names
+    return benchlib.container_names(get(port))
 
 
 def per_scrape(counts, n):

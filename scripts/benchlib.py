@@ -146,3 +146,26 @@ def node_collectors(agent):
     """The node collectors the agent runs by default (`agent --list-collectors`)."""
     out = subprocess.run([agent, "--list-collectors"], capture_output=True, text=True, check=True).stdout
     return [line.split()[0] for line in out.splitlines() if line.split()[1:3] == ["node", "enabled"]]
+
+
+def docker(*args, check=True):
+    """`docker ARGS…`'s standard output."""
+    return subprocess.run(["docker", *args], capture_output=True, text=True, check=check).stdout
+
+
+def remove_containers(prefix):
+    """Remove (forcefully) every container whose name starts with `prefix`."""
+    ids = docker("ps", "-aq", "--filter", f"name=^{prefix}").split()
+    if ids:
+        docker("rm", "-f", *ids, check=False)
+
+
+def container_names(body):
+    """The container names in one scrape of the container family (the root cgroup has none)."""
+    names = set()
+    for line in body.decode().splitlines():
+        if line.startswith("container_last_seen{"):
+            i = line.find('name="')
+            if i >= 0 and line[i + 6] != '"':
+                names.add(line[i + 6:line.index('"', i + 6)])
+    return names
