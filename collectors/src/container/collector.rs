@@ -33,6 +33,7 @@
 //! through one reader whose buffer serves every file ([`super::cgroup::read`]): about 3 syscalls per file,
 //! 58 per container on a v1 host (`make bench`, `scripts/bench_syscalls.py`).
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -249,19 +250,20 @@ impl ContainerCollector {
         info: &ContainerInfo,
         driver: Option<CgroupDriver>,
     ) -> Result<Option<Target>, CollectError> {
-        if !st.containers.contains_key(&info.id) {
-            let Some(cgroup) = self.find_cgroup(info, driver)? else {
-                return Ok(None);
-            };
-            let files = CgroupFiles::default();
-            st.containers
-                .insert(info.id.clone(), Known { cgroup, files });
-        }
         let State {
             reader, containers, ..
         } = st;
-        let Some(known) = containers.get_mut(&info.id) else {
-            return Ok(None);
+        let known = match containers.entry(info.id.clone()) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => {
+                let Some(cgroup) = self.find_cgroup(info, driver)? else {
+                    return Ok(None);
+                };
+                e.insert(Known {
+                    cgroup,
+                    files: CgroupFiles::default(),
+                })
+            }
         };
         let Some(stats) = self
             .cgroups
