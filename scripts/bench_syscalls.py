@@ -135,6 +135,8 @@ def fmt(v):
 def main():
     agent = benchlib.agent_binary(ROOT)
     ne = os.environ.get("NODE_EXPORTER") or os.path.join(ROOT, ".cache/test-tools/usr/bin/prometheus-node-exporter")
+    if not os.access(ne, os.X_OK):
+        raise SystemExit(f"bench_syscalls: no node_exporter at {ne} (run `make test-deps`, or set NODE_EXPORTER)")
     out = subprocess.run([ne, "--version"], capture_output=True, text=True)
     nev = ((out.stderr or out.stdout).splitlines() or ["node_exporter"])[0]
     dv = docker("version", "--format", "{{.Server.Version}}").strip()

@@ -3,6 +3,7 @@ starting an exporter, counting a process's syscalls with strace."""
 import http.client
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -112,6 +113,8 @@ def count_syscalls(pid, action, timeout=30):
     """Attach `strace -c -f` to every thread of `pid` (and the threads it starts), run `action()`, detach;
     return {syscall: (calls, errors)} for what the process did meanwhile. Waits for strace's own "attached"
     line of every thread before running `action`, and for its summary after detaching."""
+    if not shutil.which("strace"):
+        raise RuntimeError("strace not found: `make test-deps` installs it")
     threads = len(os.listdir(f"/proc/{pid}/task"))
     fd, out = tempfile.mkstemp(prefix="strace-", suffix=".txt")
     os.close(fd)
