@@ -9,7 +9,6 @@
 //! stopped) or changed: the read says so ([`CgroupFiles::vanished`]), the caller checks whether the cgroup
 //! still exists, and the next read finds the files again.
 
-use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use super::read::{is_absent, FileReader};
@@ -20,10 +19,11 @@ use crate::error::CollectError;
 pub struct CgroupFiles {
     /// Set once a read finished on an existing cgroup: from then on `absent` and `dirs` are its layout.
     known: bool,
-    /// Files that were not there at the first read.
-    absent: HashSet<PathBuf>,
+    /// Files that were not there at the first read: a few at most, compared byte for byte (the readers
+    /// build the same paths on every scrape), cheaper than hashing paths.
+    absent: Vec<PathBuf>,
     /// Directories (the cgroup's in each hierarchy) and whether they were there.
-    dirs: HashMap<PathBuf, bool>,
+    dirs: Vec<(PathBuf, bool)>,
     /// A file known to be there was missing during the last read.
     vanished: bool,
 }
@@ -73,7 +73,7 @@ impl<'a> Reads<'a> {
     /// A cgroup file's text; `Ok(None)` when it is not there (the controller or feature is missing), which
     /// the first read remembers so later reads do not open it.
     pub fn opt(&mut self, path: &Path) -> Result<Option<String>, CollectError> {
-        if self.files.known && self.files.absent.contains(path) {
+        if self.files.known && self.files.absent.iter().any(|a| same(a, path)) {
             return Ok(None);
         }
         match self.reader.attribute(path) {
@@ -82,7 +82,7 @@ impl<'a> Reads<'a> {
                 if self.files.known {
                     self.files.vanished = true;
                 } else {
-                    self.files.absent.insert(path.to_path_buf());
+                    self.files.absent.push(path.to_path_buf());
                 }
                 Ok(None)
             }
@@ -94,14 +94,19 @@ impl<'a> Reads<'a> {
     /// (a directory that goes away later shows as vanished files).
     pub fn is_dir(&mut self, dir: &Path) -> bool {
         if self.files.known {
-            if let Some(&there) = self.files.dirs.get(dir) {
-                return there;
+            if let Some((_, there)) = self.files.dirs.iter().find(|(d, _)| same(d, dir)) {
+                return *there;
             }
         }
         let there = dir.is_dir();
-        self.files.dirs.insert(dir.to_path_buf(), there);
+        self.files.dirs.push((dir.to_path_buf(), there));
         there
     }
+}
+
+/// The same path, byte for byte.
+fn same(a: &Path, b: &Path) -> bool {
+    a.as_os_str() == b.as_os_str()
 }
 
 #[cfg(test)]
