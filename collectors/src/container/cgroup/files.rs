@@ -99,7 +99,9 @@ impl<'a> Reads<'a> {
             }
         }
         let there = dir.is_dir();
-        self.files.dirs.push((dir.to_path_buf(), there));
+        if !self.files.known {
+            self.files.dirs.push((dir.to_path_buf(), there));
+        }
         there
     }
 }
