@@ -86,6 +86,7 @@ bench: test-deps release
 	python3 scripts/bench_node.py
 	bash scripts/bench_ebpf.sh
 	python3 scripts/bench_containers.py
+	python3 scripts/bench_syscalls.py
 
 clean:
 	cargo clean

@@ -16,7 +16,7 @@ import sys
 import time
 
 import benchlib
-from benchlib import cpu_seconds, get, start_listening
+from benchlib import container_names, cpu_seconds, docker, get, start_exporter
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 5
@@ -27,33 +27,17 @@ IMAGE = "hostlens-test/base:bookworm"
 PREFIX = "hostlens-bench-"
 
 
-def docker(*args, check=True):
-    return subprocess.run(["docker", *args], capture_output=True, text=True, check=check).stdout
-
-
 def cleanup():
-    ids = docker("ps", "-aq", "--filter", f"name=^{PREFIX}").split()
-    if ids:
-        docker("rm", "-f", *ids, check=False)
+    benchlib.remove_containers(PREFIX)
 
 
 def start_agent(agent):
-    return start_listening([agent, "--collector.disable-defaults", "--collector.container",
-                            "--no-collector.ebpf"], "/healthz")
-
-
-def container_names(body):
-    names = set()
-    for line in body.decode().splitlines():
-        if line.startswith("container_last_seen{"):
-            i = line.find('name="')
-            if i >= 0:
-                names.add(line[i + 6:line.index('"', i + 6)])
-    return names
+    return start_exporter(agent, ["--collector.disable-defaults", "--collector.container", "--no-collector.ebpf"],
+                          "/healthz")
 
 
 def main():
-    agent = os.path.join(ROOT, "target/release/hostlens-agent")
+    agent = benchlib.agent_binary(ROOT)
     subprocess.run(["bash", os.path.join(ROOT, "scripts/images.sh"), "base"], check=True)
     cleanup()
     rows = []

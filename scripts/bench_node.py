@@ -29,15 +29,10 @@ def peak_rss(pid):
     return 0
 
 
-def collectors_of_ours(agent):
-    out = subprocess.run([agent, "--list-collectors"], capture_output=True, text=True, check=True).stdout
-    return [l.split()[0] for l in out.splitlines() if l.split()[1:3] == ["node", "enabled"]]
-
-
 def main():
-    agent = os.path.join(ROOT, "target/release/hostlens-agent")
+    agent = benchlib.agent_binary(ROOT)
     ne = os.environ.get("NODE_EXPORTER") or "prometheus-node-exporter"
-    collectors = collectors_of_ours(agent)
+    collectors = benchlib.node_collectors(agent)
     flags = ["--collector.disable-defaults"] + [f"--collector.{c}" for c in collectors]
     tf = os.path.join(ROOT, ".cache/bench-textfile")
     os.makedirs(tf, exist_ok=True)

@@ -1,10 +1,15 @@
-"""Shared pieces of the benchmark scripts: loopback HTTP, readiness, a process's CPU time, the machine's CPU."""
+"""Shared pieces of the benchmark scripts: loopback HTTP, readiness, a process's CPU time, the machine's CPU,
+starting an exporter, counting a process's syscalls with strace."""
 import http.client
 import os
 import queue
 import re
+import shutil
+import signal
 import subprocess
+import tempfile
 import threading
+import time
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -70,3 +75,109 @@ def cpu_model():
             if line.startswith("model name"):
                 return line.split(":", 1)[1].strip()
     return ""
+
+
+def agent_binary(root, profile="release"):
+    """The agent binary of `root`'s target/<profile> (`$AGENT` overrides): `hostlens-agent`, else `agent`."""
+    if os.environ.get("AGENT"):
+        return os.environ["AGENT"]
+    for name in ("hostlens-agent", "agent"):
+        path = os.path.join(root, "target", profile, name)
+        if os.path.exists(path):
+            return path
+    raise RuntimeError(f"no agent binary in {root}/target/{profile} (cargo build --release -p hostlens-agent)")
+
+
+def start_exporter(binary, flags, ready_path="/metrics"):
+    """Start an exporter on 127.0.0.1:0; return (process, port) once `ready_path` answers."""
+    return start_listening([binary, *flags], ready_path)
+
+
+def stop(proc):
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def parse_strace_summary(text):
+    """`strace -c` summary → {syscall: (calls, errors)}, without the total line."""
+    out = {}
+    for line in text.splitlines():
+        f = line.split()
+        if len(f) not in (5, 6) or not f[0][0].isdigit() or f[-1] == "total":
+            continue
+        try:
+            calls = int(f[3])
+            errors = int(f[4]) if len(f) == 6 else 0
+        except ValueError:
+            continue
+        out[f[-1]] = (calls, errors)
+    return out
+
+
+def count_syscalls(pid, action, timeout=30):
+    """Attach `strace -c -f` to every thread of `pid` (and the threads it starts), run `action()`, detach;
+    return {syscall: (calls, errors)} for what the process did meanwhile. Waits for strace's own "attached"
+    line of every thread before running `action`, and for its summary after detaching."""
+    if not shutil.which("strace"):
+        raise RuntimeError("strace not found: `make test-deps` installs it")
+    threads = len(os.listdir(f"/proc/{pid}/task"))
+    fd, out = tempfile.mkstemp(prefix="strace-", suffix=".txt")
+    os.close(fd)
+    st = subprocess.Popen(["strace", "-c", "-f", "-o", out, "-p", str(pid)],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        attached = 0
+        deadline = time.time() + timeout
+        while attached < threads:
+            line = st.stderr.readline()
+            if not line:
+                raise RuntimeError(f"strace exited before attaching to {pid} (rc {st.wait()})")
+            m = re.search(r" attached(?: with (\d+) threads)?$", line.rstrip())
+            if m:  # "Process N attached with K threads", or one line per thread
+                attached += int(m.group(1) or 1)
+            if time.time() > deadline:
+                raise RuntimeError(f"strace attached to {attached} of {threads} threads of {pid}")
+        action()
+    finally:
+        st.send_signal(signal.SIGINT)
+        st.communicate(timeout=timeout)
+    with open(out) as f:
+        text = f.read()
+    os.unlink(out)
+    counts = parse_strace_summary(text)
+    if not counts:
+        raise RuntimeError(f"strace gave no summary for {pid}:\n{text}")
+    return counts
+
+
+def node_collectors(agent):
+    """The node collectors the agent runs by default (`agent --list-collectors`)."""
+    out = subprocess.run([agent, "--list-collectors"], capture_output=True, text=True, check=True).stdout
+    return [line.split()[0] for line in out.splitlines() if line.split()[1:3] == ["node", "enabled"]]
+
+
+def docker(*args, check=True):
+    """`docker ARGS…`'s standard output."""
+    return subprocess.run(["docker", *args], capture_output=True, text=True, check=check).stdout
+
+
+def remove_containers(prefix):
+    """Remove (forcefully) every container whose name starts with `prefix`."""
+    ids = docker("ps", "-aq", "--filter", f"name=^{prefix}").split()
+    if ids:
+        docker("rm", "-f", *ids, check=False)
+
+
+def container_names(body):
+    """The container names in one scrape of the container family (the root cgroup has none)."""
+    names = set()
+    for line in body.decode().splitlines():
+        if line.startswith("container_last_seen{"):
+            i = line.find('name="')
+            if i >= 0 and line[i + 6] != '"':
+                names.add(line[i + 6:line.index('"', i + 6)])
+    return names

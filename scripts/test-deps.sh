@@ -4,7 +4,7 @@
 #    unpacked from Debian's packages into .cache/test-tools, NOT installed: installing them would start a
 #    node_exporter listening on every interface and a Prometheus server on the host.
 #  - shellcheck, clang, llvm, libbpf-dev (the eBPF programs), stress and systemd-analyze (the stack's tests),
-#    from Debian's packages.
+#    strace (make bench), from Debian's packages.
 # Needs root (apt) only when something is missing.
 set -euo pipefail
 
@@ -146,6 +146,7 @@ command -v python3 >/dev/null 2>&1 || missing+=(python3)                 # dashb
 command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)         # the offline test images
 command -v stress >/dev/null 2>&1 || missing+=(stress)                   # the stack's end-to-end test
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)         # verifies deploy/systemd/*.service
+command -v strace >/dev/null 2>&1 || missing+=(strace)                   # make bench: syscalls per scrape
 if [ "${#missing[@]}" -gt 0 ]; then
     apt_update_once
     echo "test-deps: installing ${missing[*]}"

@@ -812,3 +812,129 @@ fn a_container_on_the_host_network_has_no_network_series() {
         &[("name", "web")]
     ));
 }
+
+/// A copy of a fixture tree (symlinks kept as symlinks) in a fresh temp dir, for tests that change it.
+fn copy_fixture(layout: &str, test: &str) -> PathBuf {
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).expect("temp dir");
+        for entry in std::fs::read_dir(from).expect("fixture dir") {
+            let path = entry.expect("entry").path();
+            let dest = to.join(path.file_name().expect("a name"));
+            if path.is_symlink() {
+                let target = std::fs::read_link(&path).expect("symlink");
+                std::os::unix::fs::symlink(target, &dest).expect("copying a symlink");
+            } else if path.is_dir() {
+                copy(&path, &dest);
+            } else {
+                std::fs::copy(&path, &dest).expect("copying a file");
+            }
+        }
+    }
+    let dir = std::env::temp_dir().join(format!("hostlens-cgroup-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    copy(&fixture(layout), &dir);
+    dir
+}
+
+/// One layout's case for [`later_scrapes_use_the_known_files_and_follow_what_goes`].
+struct Follow<'a> {
+    layout: &'a str,
+    snap: Snapshot,
+    /// The container, its cgroup path and its directories (under the mount root) in each hierarchy.
+    name: &'a str,
+    image: &'a str,
+    id: String,
+    dirs: Vec<String>,
+    /// A file of it (under the mount root) whose value the metric shows, and that value.
+    file: String,
+    metric: &'a str,
+    value: f64,
+}
+
+fn follow(case: Follow<'_>) {
+    let dir = copy_fixture(case.layout, "known");
+    let roots = Arc::new(Roots::new(dir.join("proc"), dir.join("sys"), &dir, None));
+    let mount = CgroupFs::default_mount_root(&roots);
+    let fs = CgroupFs::detect(&mount).expect("detects the copied layout");
+    let c = ContainerCollector::new(roots, fs, Arc::new(case.snap)).with_clock(fixed_now);
+    let scrape = || {
+        let mut m = MetricSet::new();
+        c.collect(&mut m).expect("collects");
+        m
+    };
+    let text = |m: MetricSet| {
+        hostlens_exposition::encode(
+            &hostlens_exposition::gather(vec![("container".into(), m)]).families,
+        )
+    };
+    let labels = [
+        ("id", case.id.as_str()),
+        ("name", case.name),
+        ("image", case.image),
+    ];
+
+    let first = text(scrape());
+    assert_eq!(
+        text(scrape()),
+        first,
+        "{}: the second scrape, on the known files",
+        case.layout
+    );
+
+    // A file that was there goes while the cgroup stays: read as absent (0), and looked for again after.
+    let file = mount.join(&case.file);
+    assert_eq!(val(&scrape(), case.metric, &labels), case.value);
+    std::fs::remove_file(&file).expect("removing the file");
+    let m = scrape();
+    assert_eq!(val(&m, case.metric, &labels), 0.0, "{}", case.layout);
+    assert_eq!(val(&m, "container_scrape_error", &[]), 0.0);
+    std::fs::write(&file, "5\n").expect("writing the file back");
+    assert_eq!(val(&scrape(), case.metric, &labels), 5.0, "{}", case.layout);
+
+    // The container stops: its cgroup goes while Docker still lists it. Left out, not an error.
+    for d in &case.dirs {
+        std::fs::remove_dir_all(mount.join(d)).expect("removing the container's cgroup");
+    }
+    let m = scrape();
+    assert!(
+        !has(&m, "container_last_seen", &[("name", case.name)]),
+        "{}",
+        case.layout
+    );
+    assert!(has(&m, "container_last_seen", &[("id", "/")]));
+    assert_eq!(val(&m, "container_scrape_error", &[]), 0.0);
+    std::fs::remove_dir_all(&dir).expect("cleanup");
+}
+
+/// Later scrapes open only the files the first one found (each cgroup's layout is known once); they give
+/// the same output, and still follow a file that goes from a cgroup that stays, and a container whose
+/// cgroup goes before Docker reports it stopped. On both fixture layouts.
+#[test]
+fn later_scrapes_use_the_known_files_and_follow_what_goes() {
+    follow(Follow {
+        layout: "v1",
+        snap: v1_snapshot(),
+        name: "web",
+        image: "nginx:1.27",
+        id: format!("/docker/{ID_A}"),
+        dirs: ["memory", "cpu,cpuacct", "blkio"]
+            .iter()
+            .map(|h| format!("{h}/docker/{ID_A}"))
+            .collect(),
+        file: format!("memory/docker/{ID_A}/memory.failcnt"),
+        metric: "container_memory_failcnt",
+        value: 3.0,
+    });
+    let scope = format!("system.slice/docker-{ID_V}.scope");
+    follow(Follow {
+        layout: "v2",
+        snap: v2_snapshot(),
+        name: "db",
+        image: "postgres:17",
+        id: format!("/{scope}"),
+        dirs: vec![scope.clone()],
+        file: format!("{scope}/memory.peak"),
+        metric: "container_memory_max_usage_bytes",
+        value: 83_886_080.0,
+    });
+}

@@ -27,13 +27,20 @@
 //!   read it); hostlens reads the kernel's own per-cgroup counter (`oom_kill` in v1 `memory.oom_control`,
 //!   v2 `memory.events`), which needs no kernel log access.
 //! - `container_scrape_error`: 1 when a container's cgroup could not be read (it is then left out).
+//!
+//! Cost: a container's cgroup path is found when it appears, and which of its files exist at its first
+//! read ([`super::cgroup::files`]); every scrape then opens, reads once and closes each file that is there,
+//! through one reader whose buffer serves every file ([`super::cgroup::read`]): about 3 syscalls per file,
+//! 58 per container on a v1 host (`make bench`, `scripts/bench_syscalls.py`).
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::cgroup::{read_opt, CgroupFs, CgroupStats, HostMemory};
+use super::cgroup::read::is_absent;
+use super::cgroup::{read_opt, CgroupFiles, CgroupFs, CgroupStats, FileReader, HostMemory};
 use super::{CgroupDriver, ContainerInfo, ContainerSource};
 use crate::metrics::Kind;
 use crate::node::{meminfo::parse_meminfo, netdev::parse_net_dev, stat::parse_stat};
@@ -54,6 +61,23 @@ pub struct ContainerCollector {
     /// The root cgroup's creation time: found once (it depends on the boot time and the hierarchy's
     /// directories, which do not change while the host runs), not on every scrape.
     root_created: OnceLock<Option<f64>>,
+    /// What scrapes keep for the next: the reader's buffer, and each cgroup's path and files.
+    state: Mutex<State>,
+}
+
+/// Kept from scrape to scrape.
+#[derive(Default)]
+struct State {
+    reader: FileReader,
+    root: CgroupFiles,
+    /// Running containers by ID: their cgroup path (found when the container appeared) and files.
+    containers: HashMap<String, Known>,
+}
+
+/// A container's cgroup as found when it appeared.
+struct Known {
+    cgroup: String,
+    files: CgroupFiles,
 }
 
 /// One cgroup to report: its labels (without metric-specific ones) and what was read.
@@ -146,6 +170,7 @@ impl ContainerCollector {
             source,
             now: SystemTime::now,
             root_created: OnceLock::new(),
+            state: Mutex::new(State::default()),
         }
     }
 
@@ -155,10 +180,12 @@ impl ContainerCollector {
         self
     }
 
-    fn host_memory(&self) -> Result<HostMemory, CollectError> {
+    fn host_memory(&self, reader: &mut FileReader) -> Result<HostMemory, CollectError> {
         let path = self.roots.proc("meminfo");
-        let text = crate::roots::read_to_string(&path)?;
-        let pairs = parse_meminfo(&text).map_err(|e| e.at(&path))?;
+        let text = reader
+            .stream(&path)
+            .map_err(|e| CollectError::io(&path, e))?;
+        let pairs = parse_meminfo(text).map_err(|e| e.at(&path))?;
         let get = |k: &str| {
             pairs
                 .iter()
@@ -178,19 +205,27 @@ impl ContainerCollector {
     }
 
     /// `<procfs>/<pid>/net/dev`, without the interfaces cAdvisor ignores; empty when the process is gone.
-    fn network(&self, pid: u32) -> Result<Vec<crate::node::netdev::NetDevLine>, CollectError> {
+    fn network(
+        &self,
+        reader: &mut FileReader,
+        pid: u32,
+    ) -> Result<Vec<crate::node::netdev::NetDevLine>, CollectError> {
         let path = self.roots.proc(&format!("{pid}/net/dev"));
-        let Some(text) = read_opt(&path)? else {
-            return Ok(Vec::new());
+        let text = match reader.stream(&path) {
+            Ok(t) => t,
+            Err(e) if is_absent(&e) => return Ok(Vec::new()),
+            Err(e) => return Err(CollectError::io(&path, e)),
         };
-        let mut lines = parse_net_dev(&text).map_err(|e| e.at(&path))?;
+        let mut lines = parse_net_dev(text).map_err(|e| e.at(&path))?;
         lines.retain(|l| !ignored_interface(&l.name));
         Ok(lines)
     }
 
-    fn root_target(&self) -> Result<Target, CollectError> {
-        let host = self.host_memory()?;
-        let stats = self.cgroups.read_root(&host)?;
+    fn root_target(&self, st: &mut State) -> Result<Target, CollectError> {
+        let host = self.host_memory(&mut st.reader)?;
+        let stats = self
+            .cgroups
+            .read_root_with(&host, &mut st.root, &mut st.reader)?;
         let created = *self.root_created.get_or_init(|| {
             self.boot_time()
                 .and_then(|b| self.cgroups.root_creation_time(b))
@@ -201,38 +236,46 @@ impl ContainerCollector {
         Ok(Target {
             labels,
             stats,
-            net: self.network(1)?,
+            net: self.network(&mut st.reader, 1)?,
             created,
             started: None,
         })
     }
 
-    /// A container's target; `Ok(None)` when it stopped (its cgroup or process is gone).
+    /// A container's target; `Ok(None)` when it stopped (its cgroup or process is gone). Its cgroup is
+    /// found when it first appears, and kept while it runs.
     fn container_target(
         &self,
+        st: &mut State,
         info: &ContainerInfo,
         driver: Option<CgroupDriver>,
     ) -> Result<Option<Target>, CollectError> {
-        let Some(cgroup) = self.cgroups.container_cgroup(&self.roots, info, driver) else {
-            // Its init process still running but no cgroup found: something is wrong, not a stop.
-            return match info.pid {
-                Some(pid) if self.roots.proc(&pid.to_string()).is_dir() => {
-                    Err(CollectError::Other(format!(
-                        "container {} ({}): no cgroup found under {} for the driver's paths or \
-                         /proc/{pid}/cgroup",
-                        info.name,
-                        info.id,
-                        self.cgroups.mount_root().display()
-                    )))
-                }
-                _ => Ok(None),
-            };
+        let State {
+            reader, containers, ..
+        } = st;
+        let known = match containers.entry(info.id.clone()) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => {
+                let Some(cgroup) = self.find_cgroup(info, driver)? else {
+                    return Ok(None);
+                };
+                e.insert(Known {
+                    cgroup,
+                    files: CgroupFiles::default(),
+                })
+            }
         };
-        let Some(stats) = self.cgroups.read(&cgroup)? else {
+        let Some(stats) = self
+            .cgroups
+            .read_with(&known.cgroup, &mut known.files, reader)?
+        else {
+            // Gone: a container that stopped, or one whose cgroup moves; looked for again if still listed.
+            containers.remove(&info.id);
             return Ok(None);
         };
+        let cgroup = known.cgroup.clone();
         let net = match info.pid {
-            Some(pid) if !info.shares_network => self.network(pid)?,
+            Some(pid) if !info.shares_network => self.network(reader, pid)?,
             _ => Vec::new(),
         };
         let mut labels: BTreeMap<String, String> = info.extra_labels.iter().cloned().collect();
@@ -248,26 +291,54 @@ impl ContainerCollector {
         }))
     }
 
-    fn device_name(
+    /// The cgroup of a container that just appeared; `Ok(None)` when it stopped already.
+    fn find_cgroup(
         &self,
-        cache: &mut HashMap<(u64, u64), String>,
-        major: u64,
-        minor: u64,
-    ) -> String {
-        cache
-            .entry((major, minor))
-            .or_insert_with(|| {
-                let p = self.roots.sys(&format!("dev/block/{major}:{minor}/uevent"));
-                read_opt(&p)
-                    .ok()
-                    .flatten()
-                    .and_then(|t| super::cgroup::parse::parse_uevent_devname(&t))
-                    .unwrap_or_default()
-            })
-            .clone()
+        info: &ContainerInfo,
+        driver: Option<CgroupDriver>,
+    ) -> Result<Option<String>, CollectError> {
+        let Some(cgroup) = self.cgroups.container_cgroup(&self.roots, info, driver) else {
+            // Its init process still running but no cgroup found: something is wrong, not a stop.
+            return match info.pid {
+                Some(pid) if self.roots.proc(&pid.to_string()).is_dir() => {
+                    Err(CollectError::Other(format!(
+                        "container {} ({}): no cgroup found under {} for the driver's paths or \
+                         /proc/{pid}/cgroup",
+                        info.name,
+                        info.id,
+                        self.cgroups.mount_root().display()
+                    )))
+                }
+                _ => Ok(None),
+            };
+        };
+        Ok(Some(cgroup))
     }
 
-    fn emit(&self, t: &Target, now: f64, devices: &mut HashMap<(u64, u64), String>, o: &mut Out) {
+    /// `/dev/<DEVNAME>` of each block device in the targets' I/O, from `<sysfs>/dev/block/<maj>:<min>/uevent`
+    /// ("" when unknown), read once per scrape for all containers.
+    fn device_names(
+        &self,
+        reader: &mut FileReader,
+        targets: &[Target],
+    ) -> HashMap<(u64, u64), String> {
+        let mut names = HashMap::new();
+        for d in targets.iter().flat_map(|t| t.stats.io.iter().flatten()) {
+            names.entry((d.major, d.minor)).or_insert_with(|| {
+                let p = self
+                    .roots
+                    .sys(&format!("dev/block/{}:{}/uevent", d.major, d.minor));
+                reader
+                    .attribute(&p)
+                    .ok()
+                    .and_then(super::cgroup::parse::parse_uevent_devname)
+                    .unwrap_or_default()
+            });
+        }
+        names
+    }
+
+    fn emit(&self, t: &Target, now: f64, devices: &HashMap<(u64, u64), String>, o: &mut Out) {
         let l = &t.labels;
         let s = &t.stats;
         let quota = s.cpu_spec.map_or(0, |c| c.quota_us);
@@ -529,8 +600,8 @@ impl ContainerCollector {
             }
         }
         for d in s.io.iter().flatten() {
-            let dev = self.device_name(devices, d.major, d.minor);
-            let label = [("device", dev.as_str())];
+            let dev = devices.get(&(d.major, d.minor)).map_or("", String::as_str);
+            let label = [("device", dev)];
             for (name, help, value) in [
                 (
                     "container_fs_reads_bytes_total",
@@ -575,15 +646,20 @@ impl Collector for ContainerCollector {
         let snap = self.source.snapshot();
         let now = unix_secs((self.now)());
 
-        let mut targets = vec![self.root_target()?];
+        let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let st = &mut *guard;
+        let mut targets = vec![self.root_target(st)?];
         let mut scrape_error = false;
         for info in &snap.containers {
-            match self.container_target(info, snap.driver) {
+            match self.container_target(st, info, snap.driver) {
                 Ok(Some(t)) => targets.push(t),
                 Ok(None) => {}
                 Err(_) => scrape_error = true,
             }
         }
+        // Containers no longer listed are forgotten (a new one with the same cgroup is found anew).
+        st.containers
+            .retain(|id, _| snap.containers.iter().any(|c| &c.id == id));
 
         // cAdvisor gives every series the union of all containers' label names.
         let names: BTreeSet<String> = targets
@@ -596,10 +672,11 @@ impl Collector for ContainerCollector {
             }
         }
 
+        let devices = self.device_names(&mut st.reader, &targets);
+        drop(guard);
         let mut o = Out::default();
-        let mut devices = HashMap::new();
         for t in &targets {
-            self.emit(t, now, &mut devices, &mut o);
+            self.emit(t, now, &devices, &mut o);
         }
         let none = BTreeMap::new();
         o.add(

@@ -10,8 +10,12 @@
 //!
 //! - [`parse`]: pure parsers of the file formats.
 //! - [`v1`], [`v2`]: per-version assembly of [`CgroupStats`] from file texts (pure) and the readers.
+//! - [`read`]: the file reader (one open, one read into a reused buffer, one close); [`files`]: which
+//!   files a cgroup has, found at its first read so later scrapes open only those.
 
+pub mod files;
 pub mod parse;
+pub mod read;
 pub mod v1;
 pub mod v2;
 
@@ -20,7 +24,11 @@ use std::path::{Component, Path, PathBuf};
 use crate::error::CollectError;
 use crate::roots::Roots;
 
+pub use files::CgroupFiles;
 pub use parse::DeviceIo;
+pub use read::FileReader;
+
+use files::Reads;
 
 use super::{CgroupDriver, ContainerInfo};
 
@@ -127,16 +135,12 @@ pub struct CgroupFs {
 }
 
 /// Read a file whose absence is an answer (the controller or feature is not there): `Ok(None)` for
-/// ENOENT, and for ENODEV, which reads of a cgroup being removed can return.
+/// ENOENT, and for ENODEV, which reads of a cgroup being removed can return. For files read once (at
+/// start, when a container appears); what is read on every scrape goes through a [`FileReader`].
 pub(crate) fn read_opt(path: &Path) -> Result<Option<String>, CollectError> {
     match std::fs::read_to_string(path) {
         Ok(s) => Ok(Some(s)),
-        Err(e)
-            if e.kind() == std::io::ErrorKind::NotFound
-                || e.raw_os_error() == Some(libc::ENODEV) =>
-        {
-            Ok(None)
-        }
+        Err(e) if read::is_absent(&e) => Ok(None),
         Err(e) => Err(CollectError::io(path, e)),
     }
 }
@@ -398,14 +402,43 @@ impl CgroupFs {
     }
 
     /// Read a container's cgroup. `Ok(None)` when the cgroup does not exist (any more): a container that
-    /// stopped between the snapshot and this read.
+    /// stopped between the snapshot and this read. Finds the cgroup's files anew; a collector reading the
+    /// same cgroup on every scrape keeps what it found with [`CgroupFs::read_with`].
     pub fn read(&self, cgroup: &str) -> Result<Option<CgroupStats>, CollectError> {
-        if !self.exists(cgroup) {
+        self.read_with(cgroup, &mut CgroupFiles::default(), &mut FileReader::new())
+    }
+
+    /// [`CgroupFs::read`] with what earlier reads of this cgroup found (`files`, one per cgroup, kept by
+    /// the caller): the first read looks for the cgroup and its files and remembers which are absent;
+    /// later reads open only the files that were there and look for the cgroup again only when one of them
+    /// has gone (a container that stopped: `Ok(None)`, and `files` is forgotten).
+    pub fn read_with(
+        &self,
+        cgroup: &str,
+        files: &mut CgroupFiles,
+        reader: &mut FileReader,
+    ) -> Result<Option<CgroupStats>, CollectError> {
+        let first = !files.is_known();
+        if first && !self.exists(cgroup) {
             return Ok(None);
         }
-        let stats = self.read_parts(cgroup, None)?;
-        // Files that vanished during the read leave parts empty; a cgroup that is gone now is skipped.
-        Ok(self.exists(cgroup).then_some(stats))
+        files.begin();
+        let stats = self.read_parts(&mut Reads::new(reader, files), cgroup, None)?;
+        if first {
+            // What was absent is this cgroup's layout only if the cgroup was there to the end.
+            if !self.exists(cgroup) {
+                files.forget();
+                return Ok(None);
+            }
+            files.settle();
+        } else if files.vanished() {
+            // A file that was there is gone: the cgroup is going away, or changed; find it anew next time.
+            files.forget();
+            if !self.exists(cgroup) {
+                return Ok(None);
+            }
+        }
+        Ok(Some(stats))
     }
 
     /// Read the root cgroup (`id="/"`) with cAdvisor's root rules (`lib/container/raw/handler.go:
@@ -413,7 +446,23 @@ impl CgroupFs {
     /// no `memory.current`, so usage is `anon + file` and swap the host's used swap (runc `fs2/memory.go:
     /// rootStatsFromMeminfo`).
     pub fn read_root(&self, host: &HostMemory) -> Result<CgroupStats, CollectError> {
-        let mut s = self.read_parts("/", Some(host))?;
+        self.read_root_with(host, &mut CgroupFiles::default(), &mut FileReader::new())
+    }
+
+    /// [`CgroupFs::read_root`] with what earlier reads of the root found (see [`CgroupFs::read_with`]).
+    pub fn read_root_with(
+        &self,
+        host: &HostMemory,
+        files: &mut CgroupFiles,
+        reader: &mut FileReader,
+    ) -> Result<CgroupStats, CollectError> {
+        files.begin();
+        let mut s = self.read_parts(&mut Reads::new(reader, files), "/", Some(host))?;
+        if files.is_known() && files.vanished() {
+            files.forget();
+        } else {
+            files.settle();
+        }
         let reservation = s.memory_spec.map_or(0, |m| m.reservation);
         s.memory_spec = Some(MemorySpec {
             limit: host.mem_total,
@@ -425,6 +474,7 @@ impl CgroupFs {
 
     fn read_parts(
         &self,
+        r: &mut Reads<'_>,
         cgroup: &str,
         root_host: Option<&HostMemory>,
     ) -> Result<CgroupStats, CollectError> {
@@ -436,33 +486,38 @@ impl CgroupFs {
         let cpu_dir = self.cpu.as_deref().map(|d| join_cgroup(d, cgroup));
         match (&self.cpuacct, &v2dir) {
             (Some(acct), _) => {
-                s.cpu = v1::read_cpu(&join_cgroup(acct, cgroup), cpu_dir.as_deref(), self.user_hz)?;
+                s.cpu = v1::read_cpu(
+                    r,
+                    &join_cgroup(acct, cgroup),
+                    cpu_dir.as_deref(),
+                    self.user_hz,
+                )?;
             }
-            (None, Some(v2)) => s.cpu = v2::read_cpu(v2)?,
+            (None, Some(v2)) => s.cpu = v2::read_cpu(r, v2)?,
             (None, None) => {}
         }
         if let Some(d) = &cpu_dir {
-            s.cpu_spec = v1::read_cpu_spec(d)?;
+            s.cpu_spec = v1::read_cpu_spec(r, d)?;
             if let (Some(cpu), None) = (&mut s.cpu, &self.cpuacct) {
-                v1::add_throttling(d, cpu)?;
+                v1::add_throttling(r, d, cpu)?;
             }
         } else if let Some(v2) = &v2dir {
             if self.unified_has("cpu") {
-                s.cpu_spec = v2::read_cpu_spec(v2)?;
+                s.cpu_spec = v2::read_cpu_spec(r, v2)?;
             }
         }
 
         if let Some(m) = &self.memory {
             let d = join_cgroup(m, cgroup);
-            (s.memory, s.memory_spec) = v1::read_memory(&d)?;
+            (s.memory, s.memory_spec) = v1::read_memory(r, &d)?;
         } else if let (Some(v2), true) = (&v2dir, self.unified_has("memory")) {
-            (s.memory, s.memory_spec) = v2::read_memory(v2, root_host)?;
+            (s.memory, s.memory_spec) = v2::read_memory(r, v2, root_host)?;
         }
 
         if let Some(b) = &self.blkio {
-            s.io = v1::read_blkio(&join_cgroup(b, cgroup))?;
+            s.io = v1::read_blkio(r, &join_cgroup(b, cgroup))?;
         } else if let (Some(v2), true) = (&v2dir, self.unified_has("io")) {
-            s.io = v2::read_io(v2)?;
+            s.io = v2::read_io(r, v2)?;
         }
         Ok(s)
     }

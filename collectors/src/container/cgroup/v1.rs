@@ -18,10 +18,11 @@
 
 use std::path::Path;
 
+use super::files::Reads;
 use super::parse::{
     self, in_file, keyed, opt_u64, parse_flat_keyed, parse_i64, parse_u64, DeviceIo,
 };
-use super::{read_opt, CpuSpec, CpuStats, MemorySpec, MemoryStats};
+use super::{CpuSpec, CpuStats, MemorySpec, MemoryStats};
 use crate::error::{CollectError, ParseError};
 
 /// CPU accounting from `cpuacct.usage`, `cpuacct.stat` and (when the `cpu` controller is there)
@@ -165,18 +166,19 @@ pub const BLKIO_FILES: [(&str, &str); 4] = [
 ];
 
 pub(super) fn read_cpu(
+    r: &mut Reads<'_>,
     acct: &Path,
     cpu: Option<&Path>,
     user_hz: u64,
 ) -> Result<Option<CpuStats>, CollectError> {
     let (Some(usage), Some(stat)) = (
-        read_opt(&acct.join("cpuacct.usage"))?,
-        read_opt(&acct.join("cpuacct.stat"))?,
+        r.opt(&acct.join("cpuacct.usage"))?,
+        r.opt(&acct.join("cpuacct.stat"))?,
     ) else {
         return Ok(None);
     };
     let cpu_stat = match cpu {
-        Some(d) => read_opt(&d.join("cpu.stat"))?,
+        Some(d) => r.opt(&d.join("cpu.stat"))?,
         None => None,
     };
     cpu_stats(&usage, &stat, cpu_stat.as_deref(), user_hz)
@@ -184,37 +186,45 @@ pub(super) fn read_cpu(
         .map_err(|e| e.at(acct))
 }
 
-pub(super) fn add_throttling(cpu: &Path, s: &mut CpuStats) -> Result<(), CollectError> {
-    match read_opt(&cpu.join("cpu.stat"))? {
+pub(super) fn add_throttling(
+    r: &mut Reads<'_>,
+    cpu: &Path,
+    s: &mut CpuStats,
+) -> Result<(), CollectError> {
+    match r.opt(&cpu.join("cpu.stat"))? {
         Some(t) => throttling(&t, s).map_err(|e| e.at(cpu)),
         None => Ok(()),
     }
 }
 
 /// `None` when the cgroup has no directory in the `cpu` hierarchy (cAdvisor's `HasCpu` false).
-pub(super) fn read_cpu_spec(cpu: &Path) -> Result<Option<CpuSpec>, CollectError> {
-    if !cpu.is_dir() {
+pub(super) fn read_cpu_spec(
+    r: &mut Reads<'_>,
+    cpu: &Path,
+) -> Result<Option<CpuSpec>, CollectError> {
+    if !r.is_dir(cpu) {
         return Ok(None);
     }
-    let shares = read_opt(&cpu.join("cpu.shares"))?;
-    let period = read_opt(&cpu.join("cpu.cfs_period_us"))?;
-    let quota = read_opt(&cpu.join("cpu.cfs_quota_us"))?;
+    let shares = r.opt(&cpu.join("cpu.shares"))?;
+    let period = r.opt(&cpu.join("cpu.cfs_period_us"))?;
+    let quota = r.opt(&cpu.join("cpu.cfs_quota_us"))?;
     cpu_spec(shares.as_deref(), period.as_deref(), quota.as_deref())
         .map(Some)
         .map_err(|e| e.at(cpu))
 }
 
 pub(super) fn read_memory(
+    r: &mut Reads<'_>,
     dir: &Path,
 ) -> Result<(Option<MemoryStats>, Option<MemorySpec>), CollectError> {
-    let r = |f: &str| read_opt(&dir.join(f));
-    let (Some(usage), Some(stat)) = (r("memory.usage_in_bytes")?, r("memory.stat")?) else {
+    let mut f = |name: &str| r.opt(&dir.join(name));
+    let (Some(usage), Some(stat)) = (f("memory.usage_in_bytes")?, f("memory.stat")?) else {
         return Ok((None, None));
     };
-    let max_usage = r("memory.max_usage_in_bytes")?;
-    let failcnt = r("memory.failcnt")?;
-    let use_hierarchy = r("memory.use_hierarchy")?;
-    let oom_control = r("memory.oom_control")?;
+    let max_usage = f("memory.max_usage_in_bytes")?;
+    let failcnt = f("memory.failcnt")?;
+    let use_hierarchy = f("memory.use_hierarchy")?;
+    let oom_control = f("memory.oom_control")?;
     let files = MemoryFiles {
         usage_in_bytes: &usage,
         stat: &stat,
@@ -224,10 +234,10 @@ pub(super) fn read_memory(
         oom_control: oom_control.as_deref(),
     };
     let stats = memory_stats(&files).map_err(|e| e.at(dir))?;
-    let spec = match r("memory.limit_in_bytes")? {
+    let spec = match f("memory.limit_in_bytes")? {
         Some(limit) => {
-            let soft = r("memory.soft_limit_in_bytes")?;
-            let memsw = r("memory.memsw.limit_in_bytes")?;
+            let soft = f("memory.soft_limit_in_bytes")?;
+            let memsw = f("memory.memsw.limit_in_bytes")?;
             Some(memory_spec(&limit, soft.as_deref(), memsw.as_deref()).map_err(|e| e.at(dir))?)
         }
         None => None,
@@ -236,21 +246,24 @@ pub(super) fn read_memory(
 }
 
 /// `None` when the cgroup has no blkio directory; an empty list when no file pair has device lines.
-pub(super) fn read_blkio(dir: &Path) -> Result<Option<Vec<DeviceIo>>, CollectError> {
-    if !dir.is_dir() {
+pub(super) fn read_blkio(
+    r: &mut Reads<'_>,
+    dir: &Path,
+) -> Result<Option<Vec<DeviceIo>>, CollectError> {
+    if !r.is_dir(dir) {
         return Ok(None);
     }
     for (ops_file, bytes_file) in BLKIO_FILES {
-        let Some(ops_text) = read_opt(&dir.join(ops_file))? else {
+        let path = dir.join(ops_file);
+        let Some(ops_text) = r.opt(&path)? else {
             continue;
         };
-        let path = dir.join(ops_file);
         let ops = parse::parse_blkio(&ops_text).map_err(|e| e.at(&path))?;
         if ops.is_empty() {
             continue;
         }
         let path = dir.join(bytes_file);
-        let bytes = match read_opt(&path)? {
+        let bytes = match r.opt(&path)? {
             Some(t) => parse::parse_blkio(&t).map_err(|e| e.at(&path))?,
             None => Vec::new(),
         };

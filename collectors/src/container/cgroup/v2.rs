@@ -15,8 +15,9 @@
 
 use std::path::Path;
 
+use super::files::Reads;
 use super::parse::{self, in_file, keyed, opt_u64, parse_flat_keyed, parse_u64, DeviceIo};
-use super::{read_opt, CpuSpec, CpuStats, HostMemory, MemorySpec, MemoryStats};
+use super::{CpuSpec, CpuStats, HostMemory, MemorySpec, MemoryStats};
 use crate::error::{CollectError, ParseError};
 
 /// CPU accounting from `cpu.stat`.
@@ -116,41 +117,45 @@ pub fn memory_spec(
     })
 }
 
-pub(super) fn read_cpu(dir: &Path) -> Result<Option<CpuStats>, CollectError> {
-    match read_opt(&dir.join("cpu.stat"))? {
+pub(super) fn read_cpu(r: &mut Reads<'_>, dir: &Path) -> Result<Option<CpuStats>, CollectError> {
+    match r.opt(&dir.join("cpu.stat"))? {
         Some(t) => cpu_stats(&t).map(Some).map_err(|e| e.at(dir)),
         None => Ok(None),
     }
 }
 
-pub(super) fn read_cpu_spec(dir: &Path) -> Result<Option<CpuSpec>, CollectError> {
-    if !dir.is_dir() {
+pub(super) fn read_cpu_spec(
+    r: &mut Reads<'_>,
+    dir: &Path,
+) -> Result<Option<CpuSpec>, CollectError> {
+    if !r.is_dir(dir) {
         return Ok(None);
     }
-    let max = read_opt(&dir.join("cpu.max"))?;
-    let weight = read_opt(&dir.join("cpu.weight"))?;
+    let max = r.opt(&dir.join("cpu.max"))?;
+    let weight = r.opt(&dir.join("cpu.weight"))?;
     cpu_spec(max.as_deref(), weight.as_deref())
         .map(Some)
         .map_err(|e| e.at(dir))
 }
 
 pub(super) fn read_memory(
+    r: &mut Reads<'_>,
     dir: &Path,
     root_host: Option<&HostMemory>,
 ) -> Result<(Option<MemoryStats>, Option<MemorySpec>), CollectError> {
-    let r = |f: &str| read_opt(&dir.join(f));
-    let Some(stat) = r("memory.stat")? else {
+    let mut f = |name: &str| r.opt(&dir.join(name));
+    let Some(stat) = f("memory.stat")? else {
         return Ok((None, None));
     };
-    let current = r("memory.current")?;
+    let current = f("memory.current")?;
     if current.is_none() && root_host.is_none() {
         // Not the root and no memory.current: the memory controller is not enabled here, or the cgroup
         // is going away.
         return Ok((None, None));
     }
-    let peak = r("memory.peak")?;
-    let swap_current = r("memory.swap.current")?;
-    let events = r("memory.events")?;
+    let peak = f("memory.peak")?;
+    let swap_current = f("memory.swap.current")?;
+    let events = f("memory.events")?;
     let files = MemoryFiles {
         stat: &stat,
         current: current.as_deref(),
@@ -159,10 +164,10 @@ pub(super) fn read_memory(
         events: events.as_deref(),
     };
     let stats = memory_stats(&files, root_host).map_err(|e| e.at(dir))?;
-    let spec = match r("memory.max")? {
+    let spec = match f("memory.max")? {
         Some(max) => {
-            let min = r("memory.min")?;
-            let swap_max = r("memory.swap.max")?;
+            let min = f("memory.min")?;
+            let swap_max = f("memory.swap.max")?;
             Some(memory_spec(&max, min.as_deref(), swap_max.as_deref()).map_err(|e| e.at(dir))?)
         }
         None => None,
@@ -170,9 +175,12 @@ pub(super) fn read_memory(
     Ok((Some(stats), spec))
 }
 
-pub(super) fn read_io(dir: &Path) -> Result<Option<Vec<DeviceIo>>, CollectError> {
+pub(super) fn read_io(
+    r: &mut Reads<'_>,
+    dir: &Path,
+) -> Result<Option<Vec<DeviceIo>>, CollectError> {
     let path = dir.join("io.stat");
-    match read_opt(&path)? {
+    match r.opt(&path)? {
         Some(t) => parse::parse_io_stat(&t).map(Some).map_err(|e| e.at(&path)),
         None => Ok(None),
     }
