@@ -12,6 +12,7 @@ pub mod error;
 pub mod metrics;
 pub mod node;
 pub mod process;
+pub mod read;
 pub mod roots;
 pub mod textfile_format;
 
