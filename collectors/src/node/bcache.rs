@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::error::ParseError;
-use crate::roots::read_attr;
+use crate::read::read_attr;
 use crate::{CollectError, Collector, MetricSet, Roots};
 
 use super::NodeConfig;
@@ -136,7 +136,7 @@ fn value(path: &Path) -> Result<u64, CollectError> {
 
 /// A file procfs requires (it fails when it is missing).
 fn required(path: &Path) -> Result<String, CollectError> {
-    crate::roots::read_to_string(path)
+    crate::read::read_to_string(path)
 }
 
 /// The period counters of `stats_total`, in node_exporter's order.

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::roots::read_attr;
+use crate::read::read_attr;
 use crate::{CollectError, Collector, MetricSet, Roots};
 
 use super::NodeConfig;

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use crate::error::ParseError;
-use crate::roots::read_to_string;
+use crate::read::{parse_u64, read_to_string};
 use crate::{CollectError, Collector, MetricSet, Roots};
 
 use super::NodeConfig;
@@ -54,13 +54,6 @@ pub fn parse_conntrack_stat(text: &str) -> Result<ConntrackStats, ParseError> {
     Ok(sum)
 }
 
-/// Parse a decimal unsigned value file (`nf_conntrack_count`).
-pub fn parse_uint(text: &str) -> Result<u64, ParseError> {
-    let t = text.trim();
-    t.parse()
-        .map_err(|_| ParseError::new(format!("not an unsigned integer: {t:?}")))
-}
-
 pub struct Conntrack {
     roots: Arc<Roots>,
 }
@@ -78,7 +71,7 @@ fn no_data_if_missing(e: CollectError) -> CollectError {
 impl Conntrack {
     fn read_uint(&self, rel: &str) -> Result<u64, CollectError> {
         let path = self.roots.proc(rel);
-        parse_uint(&read_to_string(&path).map_err(no_data_if_missing)?).map_err(|e| e.at(&path))
+        parse_u64(&read_to_string(&path).map_err(no_data_if_missing)?).map_err(|e| e.at(&path))
     }
 }
 
@@ -158,8 +151,8 @@ mod tests {
         // A pre-4.x kernel layout with 16 columns is rejected, as procfs 0.8 does.
         let text = "h\n0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n";
         assert!(parse_conntrack_stat(text).is_err());
-        assert!(parse_uint("12x").is_err());
-        assert_eq!(parse_uint("262144\n").unwrap(), 262144);
+        assert!(parse_u64("12x").is_err());
+        assert_eq!(parse_u64("262144\n").unwrap(), 262144);
     }
 
     #[test]

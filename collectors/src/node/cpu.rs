@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use regex::Regex;
 
 use crate::error::ParseError;
-use crate::roots::read_to_string;
+use crate::read::read_to_string;
 use crate::{CollectError, Collector, MetricSet, Roots};
 
 use super::NodeConfig;
@@ -226,7 +226,7 @@ pub struct Throttles {
 /// node_exporter's `readUintFromFile`; any failure (missing, unreadable, not a number) is `None`, which the
 /// throttle code treats as "skip".
 fn read_uint(path: &std::path::Path) -> Option<u64> {
-    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+    crate::read::read_file(path).ok()?.trim().parse().ok()
 }
 
 /// `cpu[0-9]*` entries of `/sys/devices/system/cpu`, sorted by name as a shell glob is.
@@ -296,7 +296,7 @@ pub struct Cpu {
 pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
     // node_exporter reads the isolated CPUs once, at start.
     let path = cfg.roots.sys("devices/system/cpu/isolated");
-    let isolated = match std::fs::read_to_string(&path) {
+    let isolated = match crate::read::read_file(&path) {
         Ok(s) => Some(parse_cpu_list(&s).map_err(|e| e.at(&path))?),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(CollectError::io(&path, e)),

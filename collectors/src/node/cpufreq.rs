@@ -58,7 +58,7 @@ pub fn parse_khz(text: &str) -> Result<f64, ParseError> {
 
 /// Read one attribute: `Ok(None)` when it is missing or not permitted (as procfs skips those).
 fn read_freq(path: &Path) -> Result<Option<f64>, CollectError> {
-    match std::fs::read_to_string(path) {
+    match crate::read::read_file(path) {
         Ok(s) => parse_khz(&s).map(Some).map_err(|e| e.at(path)),
         Err(e)
             if matches!(

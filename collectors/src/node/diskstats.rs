@@ -14,7 +14,7 @@ use regex::Regex;
 
 use crate::error::ParseError;
 use crate::metrics::Kind;
-use crate::roots::read_to_string;
+use crate::read::read_to_string;
 use crate::{CollectError, Collector, MetricSet, Roots};
 
 use super::NodeConfig;
@@ -232,7 +232,7 @@ impl Diskstats {
     /// The udev properties of a block device; empty when udev has no entry (as on hosts without udev).
     fn udev_info(&self, major: u32, minor: u32) -> HashMap<String, String> {
         let path = self.roots.udev_data.join(format!("b{major}:{minor}"));
-        std::fs::read_to_string(path)
+        crate::read::read_file(path)
             .map(|t| parse_udev_properties(&t))
             .unwrap_or_default()
     }

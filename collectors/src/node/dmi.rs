@@ -6,9 +6,9 @@
 //! when permission is denied; invalid UTF-8 is replaced the way Go's `strings.ToValidUTF8` does it (one
 //! U+FFFD per run of bad bytes).
 
-use std::io::Read;
 use std::path::Path;
 
+use crate::read::read_attr;
 use crate::{CollectError, Collector, Kind, MetricSet};
 
 use super::NodeConfig;
@@ -42,38 +42,6 @@ bios_version, board_asset_tag, board_name, board_serial, board_vendor, board_ver
 chassis_serial, chassis_vendor, chassis_version, product_family, product_name, product_serial, product_sku, \
 product_uuid, product_version, system_vendor if provided by DMI.";
 
-/// Bytes to a string as Go's `strings.ToValidUTF8(s, "\u{FFFD}")`: each run of invalid bytes becomes one
-/// replacement character.
-pub fn to_valid_utf8(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len());
-    let mut in_bad_run = false;
-    for chunk in bytes.utf8_chunks() {
-        if !chunk.valid().is_empty() {
-            out.push_str(chunk.valid());
-            in_bad_run = false;
-        }
-        if !chunk.invalid().is_empty() && !in_bad_run {
-            out.push('\u{FFFD}');
-            in_bad_run = true;
-        }
-    }
-    out
-}
-
-/// Read one attribute as procfs' `SysReadFile` does (one read of at most 128 bytes, whitespace trimmed).
-fn read_attribute(path: &Path) -> std::io::Result<String> {
-    let mut f = std::fs::File::open(path)?;
-    let mut buf = [0u8; 128];
-    let n = loop {
-        match f.read(&mut buf) {
-            Ok(n) => break n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        }
-    };
-    Ok(to_valid_utf8(buf[..n].trim_ascii()))
-}
-
 /// The labels of node_dmi_info (sorted by name) from the directory `dir`: every regular file of
 /// [`ATTRIBUTES`] that can be read. A missing directory gives no labels.
 pub fn read_dmi(dir: &Path) -> Result<Vec<(String, String)>, CollectError> {
@@ -93,10 +61,8 @@ pub fn read_dmi(dir: &Path) -> Result<Vec<(String, String)>, CollectError> {
             continue;
         };
         let path = entry.path();
-        match read_attribute(&path) {
-            Ok(v) => labels.push((label.to_string(), v)),
-            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => continue,
-            Err(e) => return Err(CollectError::io(&path, e)),
+        if let Some(v) = read_attr(&path)? {
+            labels.push((label.to_string(), v));
         }
     }
     labels.sort_unstable();
@@ -132,14 +98,6 @@ impl Collector for Dmi {
 mod tests {
     use super::*;
     use crate::node::testutil::{fixture_config, fixture_root};
-
-    #[test]
-    fn go_style_utf8_repair() {
-        assert_eq!(to_valid_utf8(b"abc"), "abc");
-        assert_eq!(to_valid_utf8(b"\xff\xfe[\xc3"), "\u{FFFD}[\u{FFFD}");
-        assert_eq!(to_valid_utf8(b"a\x80\x80\x80b"), "a\u{FFFD}b");
-        assert_eq!(to_valid_utf8("Gr\u{fc}n".as_bytes()), "Gr\u{fc}n");
-    }
 
     #[test]
     fn reads_fixture_dmi() {

@@ -6,21 +6,13 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::error::ParseError;
 use crate::{CollectError, Collector, MetricSet, Roots};
 
-use super::sysread::glob_numbered;
 use super::NodeConfig;
-
-/// Parse an unsigned decimal counter file.
-pub fn parse_u64(text: &str) -> Result<u64, ParseError> {
-    let t = text.trim();
-    t.parse()
-        .map_err(|_| ParseError::new(format!("not an unsigned integer: {t:?}")))
-}
+use crate::read::{glob_numbered, parse_u64, read_to_string};
 
 fn read_u64(p: &Path) -> Result<u64, CollectError> {
-    let text = std::fs::read_to_string(p).map_err(|e| CollectError::io(p, e))?;
+    let text = read_to_string(p)?;
     parse_u64(&text).map_err(|e| e.at(p))
 }
 

@@ -3,18 +3,10 @@
 
 use std::sync::Arc;
 
-use crate::error::ParseError;
-use crate::roots::read_to_string;
+use crate::read::{parse_u64, read_to_string};
 use crate::{CollectError, Collector, MetricSet, Roots};
 
 use super::NodeConfig;
-
-/// Parse one of the kernel's `random` sysctls: an unsigned decimal number and a newline.
-pub fn parse_uint(text: &str) -> Result<u64, ParseError> {
-    let t = text.trim();
-    t.parse()
-        .map_err(|_| ParseError::new(format!("not an unsigned number: {t:?}")))
-}
 
 pub struct Entropy {
     roots: Arc<Roots>,
@@ -29,7 +21,7 @@ pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
 impl Entropy {
     fn read(&self, file: &str) -> Result<u64, CollectError> {
         let path = self.roots.proc(&format!("sys/kernel/random/{file}"));
-        parse_uint(&read_to_string(&path)?).map_err(|e| e.at(&path))
+        parse_u64(&read_to_string(&path)?).map_err(|e| e.at(&path))
     }
 }
 
@@ -64,11 +56,11 @@ mod tests {
 
     #[test]
     fn parses_values() {
-        assert_eq!(parse_uint("256\n"), Ok(256));
+        assert_eq!(parse_u64("256\n"), Ok(256));
         // Kernels before 5.18 had a 4096-bit pool and a varying entropy count.
-        assert_eq!(parse_uint("3771\n"), Ok(3771));
-        assert!(parse_uint("").is_err());
-        assert!(parse_uint("-1").is_err());
+        assert_eq!(parse_u64("3771\n"), Ok(3771));
+        assert!(parse_u64("").is_err());
+        assert!(parse_u64("-1").is_err());
     }
 
     #[test]

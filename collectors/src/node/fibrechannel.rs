@@ -9,10 +9,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::read::{absent_as_none, parse_go_uint, sorted_entry_names, sys_read_file};
 use crate::{CollectError, Collector, Kind, MetricSet, Roots};
 
-use super::sysread::{sorted_entry_names, sys_read_file};
-use super::tapestats::parse_uint_base0;
 use super::NodeConfig;
 
 /// Attribute files, in the order of the info labels after `fc_host`; `true` when node_exporter cuts the
@@ -125,12 +124,6 @@ pub fn cut_hex_prefix(v: String) -> String {
     }
 }
 
-/// Whether a statistics read error means "not a readable counter" (write-only or unsupported files).
-fn skippable(e: &std::io::Error) -> bool {
-    e.kind() == std::io::ErrorKind::NotFound
-        || matches!(e.raw_os_error(), Some(libc::EOPNOTSUPP | libc::EINVAL))
-}
-
 /// Read the host `name` in the class directory `dir`.
 pub fn read_host(dir: &Path, name: &str) -> Result<FcHost, CollectError> {
     let hdir = dir.join(name);
@@ -149,10 +142,8 @@ pub fn read_host(dir: &Path, name: &str) -> Result<FcHost, CollectError> {
     let mut counters = [0u64; COUNTERS.len()];
     for (slot, (file, ..)) in counters.iter_mut().zip(COUNTERS) {
         let path = sdir.join(file);
-        match sys_read_file(&path) {
-            Ok(v) => *slot = parse_uint_base0(&v).map_err(|e| e.at(&path))?,
-            Err(e) if skippable(&e) => {}
-            Err(e) => return Err(CollectError::io(&path, e)),
+        if let Some(v) = absent_as_none(&path, sys_read_file(&path))? {
+            *slot = parse_go_uint(&v).map_err(|e| e.at(&path))?;
         }
     }
     Ok(FcHost {

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::error::ParseError;
-use crate::roots::read_to_string;
+use crate::read::read_to_string;
 use crate::{CollectError, Collector, MetricSet, Roots};
 
 use super::NodeConfig;

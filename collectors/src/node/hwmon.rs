@@ -141,7 +141,7 @@ pub fn chip_name(dir: &Path) -> Result<String, CollectError> {
             _ => {}
         }
     }
-    if let Ok(raw) = std::fs::read(dir.join("name")) {
+    if let Ok(raw) = crate::read::read_file_bytes(dir.join("name")) {
         let n = clean_name(&String::from_utf8_lossy(&raw));
         if !n.is_empty() {
             return Ok(n);
@@ -163,7 +163,7 @@ pub fn chip_name(dir: &Path) -> Result<String, CollectError> {
 
 /// The human-readable chip type from the `name` file, if any.
 pub fn human_chip_name(dir: &Path) -> Option<String> {
-    let raw = std::fs::read(dir.join("name")).ok()?;
+    let raw = crate::read::read_file_bytes(dir.join("name")).ok()?;
     let n = clean_name(&String::from_utf8_lossy(&raw));
     (!n.is_empty()).then_some(n)
 }

@@ -11,10 +11,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::error::ParseError;
+use crate::read::{is_absent, parse_go_uint, read_to_string, sorted_entry_names, sys_read_file};
 use crate::{CollectError, Collector, Kind, MetricSet, Roots};
 
-use super::sysread::{sorted_entry_names, sys_read_file};
-use super::tapestats::parse_uint_base0;
 use super::NodeConfig;
 
 /// Counter: directory (`counters` or `counters_ext`), file, metric name, help, multiplied by 4.
@@ -101,21 +100,11 @@ pub fn parse_rate(s: &str) -> Result<u64, ParseError> {
     Ok((f64::from(gbps) * 125_000_000.0) as u64)
 }
 
-/// Errors that mean "this counter is not available" rather than a failure.
-fn skippable(e: &std::io::Error) -> bool {
-    matches!(
-        e.kind(),
-        std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied
-    ) || matches!(e.raw_os_error(), Some(libc::EOPNOTSUPP | libc::EINVAL))
-}
-
 /// Read one port directory.
 pub fn read_port(pdir: &Path, port: u32) -> Result<IbPort, CollectError> {
     let read_whole = |f: &str| {
         let path = pdir.join(f);
-        std::fs::read_to_string(&path)
-            .map(|s| (s, path.clone()))
-            .map_err(|e| CollectError::io(&path, e))
+        read_to_string(&path).map(|s| (s, path))
     };
     let (s, p) = read_whole("state")?;
     let state_id = parse_state(&s).map_err(|e| e.at(&p))?;
@@ -130,13 +119,13 @@ pub fn read_port(pdir: &Path, port: u32) -> Result<IbPort, CollectError> {
     for (dir, file, _, _, times4) in COUNTERS {
         let path = pdir.join(dir).join(file);
         let v = match sys_read_file(&path) {
-            Ok(v) => match parse_uint_base0(&v) {
+            Ok(v) => match parse_go_uint(&v) {
                 Ok(n) if *times4 => Some(n.wrapping_mul(4)),
                 Ok(n) => Some(n),
                 Err(_) if v.contains("N/A (no PMA)") => None,
                 Err(e) => return Err(e.at(&path)),
             },
-            Err(e) if skippable(&e) => None,
+            Err(e) if is_absent(&e) => None,
             Err(e) => return Err(CollectError::io(&path, e)),
         };
         counters.push(v);

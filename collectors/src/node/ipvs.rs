@@ -6,7 +6,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
 use crate::error::ParseError;
-use crate::roots::read_to_string;
+use crate::read::read_to_string;
 use crate::{CollectError, Collector, MetricSet, Roots};
 
 use super::NodeConfig;

@@ -6,7 +6,7 @@ use std::sync::{Arc, LazyLock};
 use regex::Regex;
 
 use crate::error::ParseError;
-use crate::roots::read_to_string_or_no_data;
+use crate::read::read_to_string_or_no_data;
 use crate::{CollectError, Collector, MetricSet, Roots};
 
 use super::NodeConfig;

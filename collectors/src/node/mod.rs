@@ -45,7 +45,6 @@ pub mod selinux;
 pub mod sockstat;
 pub mod softnet;
 pub mod stat;
-mod sysread;
 pub mod tapestats;
 pub mod textfile;
 pub mod thermal_zone;

@@ -1,18 +1,17 @@
 //! `netclass`: node_network_* properties of every interface under `/sys/class/net/<iface>/`.
 //!
 //! As node_exporter 1.5 (procfs `sysfs.NetClassByIface`): every entry of `/sys/class/net` that is not a
-//! regular file is an interface; each attribute is read with a single 128-byte read and trimmed; an attribute
-//! that is missing or that the kernel refuses (`EINVAL` for `speed`/`carrier`/`duplex` on a link that is down,
-//! `EOPNOTSUPP`, `EACCES`) is absent, and so is a numeric attribute that does not parse (Go `ParseInt` with
-//! base 0, so `flags` = `0x1003` is hex). Absent numbers produce no sample; absent strings are `""`.
+//! regular file is an interface; each attribute is read with the read layer's one sysfs read and trimmed; an
+//! attribute that is missing or that the kernel refuses ([`crate::read::is_absent`]: `EINVAL` for
+//! `speed`/`carrier`/`duplex` on a link that is down, `EOPNOTSUPP`, `EACCES`, …) is absent, and so is a
+//! numeric attribute that does not parse (Go `ParseInt` with base 0, so `flags` = `0x1003` is hex). Absent numbers produce no sample; absent strings are `""`.
 
-use std::fs::File;
-use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
 use regex::Regex;
 
+use crate::read::{parse_go_int, read_attr};
 use crate::{CollectError, Collector, MetricSet, Roots};
 
 use super::NodeConfig;
@@ -45,83 +44,6 @@ pub struct NetClassIface {
     pub type_: Option<i64>,
 }
 
-/// Parse an integer the way Go's `strconv.ParseInt(s, 0, 64)` does: optional sign, then `0x`/`0o`/`0b`
-/// prefixes or a leading `0` for octal, `_` separators only after a prefix.
-pub fn parse_go_int(s: &str) -> Option<i64> {
-    let (neg, rest) = match s.as_bytes().first()? {
-        b'-' => (true, &s[1..]),
-        b'+' => (false, &s[1..]),
-        _ => (false, s),
-    };
-    let lower = rest.get(..2).map(str::to_ascii_lowercase);
-    let (radix, digits, prefixed) = match lower.as_deref() {
-        Some("0x") => (16, &rest[2..], true),
-        Some("0o") => (8, &rest[2..], true),
-        Some("0b") => (2, &rest[2..], true),
-        _ if rest.len() > 1 && rest.starts_with('0') => (8, &rest[1..], true),
-        _ => (10, rest, false),
-    };
-    if digits.is_empty() || (!prefixed && digits.contains('_')) {
-        return None;
-    }
-    let cleaned: String;
-    let digits = if digits.contains('_') {
-        // After a base prefix Go accepts `_` between digits and right after the prefix (`0x_ff`).
-        if digits.ends_with('_') || digits.contains("__") {
-            return None;
-        }
-        cleaned = digits.replace('_', "");
-        cleaned.as_str()
-    } else {
-        digits
-    };
-    if digits.starts_with(['+', '-']) {
-        return None;
-    }
-    let mag = u64::from_str_radix(digits, radix).ok()?;
-    if neg {
-        if mag <= i64::MAX as u64 + 1 {
-            Some((mag as i64).wrapping_neg())
-        } else {
-            None
-        }
-    } else {
-        i64::try_from(mag).ok()
-    }
-}
-
-/// Read one sysfs attribute as procfs does: one read of at most 128 bytes, whitespace trimmed. `Ok(None)`
-/// when the attribute does not exist, is not readable, or the kernel answers `EINVAL`/`EOPNOTSUPP`.
-pub fn read_sysfs_attr(path: &Path) -> Result<Option<String>, CollectError> {
-    let absent = |e: &std::io::Error| {
-        matches!(
-            e.kind(),
-            std::io::ErrorKind::NotFound
-                | std::io::ErrorKind::PermissionDenied
-                | std::io::ErrorKind::InvalidInput
-                | std::io::ErrorKind::Unsupported
-        ) || matches!(
-            e.raw_os_error(),
-            Some(libc::EINVAL) | Some(libc::EOPNOTSUPP) | Some(libc::ENODEV) | Some(libc::EBUSY)
-        )
-    };
-    let mut f = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if absent(&e) => return Ok(None),
-        Err(e) => return Err(CollectError::io(path, e)),
-    };
-    let mut buf = [0u8; 128];
-    let n = loop {
-        match f.read(&mut buf) {
-            Ok(n) => break n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) if absent(&e) => return Ok(None),
-            Err(e) => return Err(CollectError::io(path, e)),
-        }
-    };
-    Ok(Some(String::from_utf8_lossy(&buf[..n]).trim().to_string()))
-}
-
 /// Read the properties of the interface whose sysfs directory is `dir`. `Ok(None)` when the directory
 /// vanished (the interface was removed while we read).
 pub fn read_iface(dir: &Path, name: &str) -> Result<Option<NetClassIface>, CollectError> {
@@ -129,10 +51,10 @@ pub fn read_iface(dir: &Path, name: &str) -> Result<Option<NetClassIface>, Colle
         return Ok(None);
     }
     let s = |attr: &str| -> Result<String, CollectError> {
-        Ok(read_sysfs_attr(&dir.join(attr))?.unwrap_or_default())
+        Ok(read_attr(dir.join(attr))?.unwrap_or_default())
     };
     let n = |attr: &str| -> Result<Option<i64>, CollectError> {
-        Ok(read_sysfs_attr(&dir.join(attr))?.and_then(|v| parse_go_int(&v)))
+        Ok(read_attr(dir.join(attr))?.and_then(|v| parse_go_int(&v).ok()))
     };
     Ok(Some(NetClassIface {
         name: name.to_string(),
@@ -317,30 +239,6 @@ mod tests {
     use crate::node::testutil::{fixture_config, fixture_root};
 
     #[test]
-    fn go_int_parsing() {
-        assert_eq!(parse_go_int("1500"), Some(1500));
-        assert_eq!(parse_go_int("-1"), Some(-1));
-        assert_eq!(parse_go_int("0x1003"), Some(0x1003));
-        assert_eq!(parse_go_int("0X9"), Some(9));
-        assert_eq!(parse_go_int("0"), Some(0));
-        assert_eq!(parse_go_int("010"), Some(8));
-        assert_eq!(parse_go_int("0b101"), Some(5));
-        assert_eq!(parse_go_int("0x_ff"), Some(255));
-        assert_eq!(parse_go_int("1_000"), None);
-        assert_eq!(parse_go_int("0x_"), None);
-        assert_eq!(parse_go_int("0xf__f"), None);
-        assert_eq!(parse_go_int(""), None);
-        assert_eq!(parse_go_int("-"), None);
-        assert_eq!(parse_go_int("0x"), None);
-        assert_eq!(parse_go_int("09"), None);
-        assert_eq!(parse_go_int("--1"), None);
-        assert_eq!(parse_go_int("unknown"), None);
-        assert_eq!(parse_go_int("9223372036854775807"), Some(i64::MAX));
-        assert_eq!(parse_go_int("-9223372036854775808"), Some(i64::MIN));
-        assert_eq!(parse_go_int("9223372036854775808"), None);
-    }
-
-    #[test]
     fn speed_is_mbits_times_125000() {
         assert_eq!(speed_bytes(10000), 1_250_000_000);
         assert_eq!(speed_bytes(-1), -125_000);
@@ -505,7 +403,7 @@ mod tests {
         };
         for e in entries.flatten() {
             let p = e.path().join("speed");
-            assert!(read_sysfs_attr(&p).is_ok(), "{}", p.display());
+            assert!(read_attr(&p).is_ok(), "{}", p.display());
         }
     }
 }

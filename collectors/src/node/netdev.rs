@@ -6,13 +6,12 @@
 //! the kernel prints in `/proc/net/dev`. The one netlink-only value, `receive_nohandler`, comes from
 //! `/sys/class/net/<dev>/statistics/rx_nohandler` when the agent reads its own network namespace.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use regex::Regex;
 
 use crate::error::ParseError;
-use crate::roots::{read_attr, read_to_string};
+use crate::read::{parse_u64, read_attr, read_to_string};
 use crate::{CollectError, Collector, MetricSet, Roots};
 
 use super::NodeConfig;
@@ -133,15 +132,10 @@ impl NetDev {
         // netlink reports 0 on kernels without the counter; so do we.
         let path = stats.join("rx_nohandler");
         Ok(Some(match read_attr(&path)? {
-            Some(v) => parse_u64(&v, &path)?,
+            Some(v) => parse_u64(&v).map_err(|e| e.at(&path))?,
             None => 0,
         }))
     }
-}
-
-fn parse_u64(v: &str, path: &Path) -> Result<u64, CollectError> {
-    v.parse()
-        .map_err(|_| CollectError::parse(path, format!("not a counter: {v:?}")))
 }
 
 impl Collector for NetDev {

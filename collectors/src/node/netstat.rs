@@ -7,7 +7,7 @@ use std::sync::Arc;
 use regex::Regex;
 
 use crate::error::ParseError;
-use crate::roots::read_to_string;
+use crate::read::read_to_string;
 use crate::{CollectError, Collector, MetricSet, Roots};
 
 use super::NodeConfig;
@@ -104,7 +104,7 @@ impl Netstat {
         }
         // Without IPv6 there is no snmp6: not an error.
         let path = self.roots.proc_net("snmp6");
-        match std::fs::read_to_string(&path) {
+        match crate::read::read_file(&path) {
             Ok(text) => parse_snmp6(&text, &mut stats).map_err(|e| e.at(&path))?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(CollectError::io(&path, e)),

@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use crate::{CollectError, Collector, Kind, MetricSet, Roots};
 
-use super::sysread::{sorted_entry_names, sys_read_file};
 use super::NodeConfig;
+use crate::read::{sorted_entry_names, sys_read_file};
 
 /// One controller's info.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -263,7 +263,7 @@ impl Os {
                 return Ok(true);
             }
         }
-        let text = match std::fs::read_to_string(path) {
+        let text = match crate::read::read_file(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
             Err(e) => return Err(CollectError::io(path, e)),

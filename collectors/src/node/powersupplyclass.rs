@@ -10,9 +10,9 @@ use std::sync::Arc;
 
 use regex::Regex;
 
+use crate::read::{is_absent, parse_go_int, sys_read_file};
 use crate::{CollectError, Collector, MetricSet, Roots};
 
-use super::sysread::sys_read_file;
 use super::NodeConfig;
 
 /// An integer attribute: sysfs file name, metric name suffix, divisor.
@@ -100,42 +100,11 @@ pub struct PowerSupply {
     pub strings: Vec<(usize, String)>,
 }
 
-/// Parse an integer the way Go's `strconv.ParseInt(s, 0, 64)` does: optional sign, then `0x`, `0o`,
-/// `0b` or a leading `0` (octal) prefix, else decimal.
-pub fn parse_int_base0(s: &str) -> Option<i64> {
-    let (neg, body) = match s.as_bytes().first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
-    };
-    let lower = body.get(..2).map(str::to_ascii_lowercase);
-    let (radix, digits) = match lower.as_deref() {
-        Some("0x") => (16, &body[2..]),
-        Some("0o") => (8, &body[2..]),
-        Some("0b") => (2, &body[2..]),
-        _ if body.len() > 1 && body.starts_with('0') => (8, &body[1..]),
-        _ => (10, body),
-    };
-    if digits.is_empty() || digits.starts_with(['+', '-']) {
-        return None;
-    }
-    let mag = u64::from_str_radix(digits, radix).ok()?;
-    if neg {
-        if mag <= i64::MAX as u64 + 1 {
-            Some((mag as i64).wrapping_neg())
-        } else {
-            None
-        }
-    } else {
-        i64::try_from(mag).ok()
-    }
-}
-
 /// Add one attribute file's content to `ps`. Unknown files are ignored; an integer attribute that does
 /// not parse is skipped (node_exporter 1.5 fails the whole collector on it).
 pub fn add_attribute(ps: &mut PowerSupply, file: &str, value: &str) {
     if let Some(i) = NUMERIC.iter().position(|(f, _, _)| *f == file) {
-        if let Some(v) = parse_int_base0(value) {
+        if let Ok(v) = parse_go_int(value) {
             ps.numeric.push((i, v));
         }
     } else if let Some(i) = STRINGS.iter().position(|f| *f == file) {
@@ -143,16 +112,6 @@ pub fn add_attribute(ps: &mut PowerSupply, file: &str, value: &str) {
             ps.strings.push((i, value.to_string()));
         }
     }
-}
-
-/// Errors node_exporter treats as "attribute not there": the file vanished, or the driver refuses to
-/// answer (`EOPNOTSUPP`, `EINVAL`, `ENODEV`, `ENODATA` — e.g. a battery that is not present).
-fn skippable(e: &std::io::Error) -> bool {
-    e.kind() == std::io::ErrorKind::NotFound
-        || matches!(
-            e.raw_os_error(),
-            Some(libc::EOPNOTSUPP | libc::EINVAL | libc::ENODEV | libc::ENODATA)
-        )
 }
 
 /// Read the attributes of the supply in `dir` (the regular files in it; subdirectories and links are not
@@ -175,7 +134,7 @@ pub fn read_power_supply(dir: &Path, name: &str) -> Result<PowerSupply, CollectE
         let path = entry.path();
         match sys_read_file(&path) {
             Ok(v) => add_attribute(&mut ps, fname, &v),
-            Err(e) if skippable(&e) => continue,
+            Err(e) if is_absent(&e) => continue,
             Err(e) => return Err(CollectError::io(&path, e)),
         }
     }
@@ -264,20 +223,6 @@ impl Collector for PowerSupplyClass {
 mod tests {
     use super::*;
     use crate::node::testutil::{fixture_config, fixture_root};
-
-    #[test]
-    fn parses_go_style_integers() {
-        assert_eq!(parse_int_base0("79"), Some(79));
-        assert_eq!(parse_int_base0("-1500000"), Some(-1_500_000));
-        assert_eq!(parse_int_base0("0"), Some(0));
-        assert_eq!(parse_int_base0("0x1f"), Some(31));
-        assert_eq!(parse_int_base0("010"), Some(8));
-        assert_eq!(parse_int_base0("-9223372036854775808"), Some(i64::MIN));
-        assert_eq!(parse_int_base0("9223372036854775808"), None);
-        assert_eq!(parse_int_base0(""), None);
-        assert_eq!(parse_int_base0("N/A"), None);
-        assert_eq!(parse_int_base0("--1"), None);
-    }
 
     #[test]
     fn reads_fixture_battery() {

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use regex::Regex;
 
-use crate::error::ParseError;
+use crate::read::parse_u64;
 use crate::{CollectError, Collector, Kind, MetricSet, Roots};
 
 use super::NodeConfig;
@@ -40,13 +40,6 @@ pub fn index_and_name(counts: &HashMap<String, i64>, name: &str) -> (i64, String
     (counts.get(name).copied().unwrap_or(0), name.to_string())
 }
 
-/// Parse an unsigned decimal counter file (`energy_uj`, `max_energy_range_uj`).
-pub fn parse_uint(s: &str) -> Result<u64, ParseError> {
-    s.trim()
-        .parse::<u64>()
-        .map_err(|e| ParseError::new(format!("{:?}: {e}", s.trim())))
-}
-
 /// The zones under the powercap class directory `dir`, in directory-name order.
 pub fn read_zones(dir: &Path) -> Result<Vec<RaplZone>, CollectError> {
     let mut entries = Vec::new();
@@ -59,14 +52,14 @@ pub fn read_zones(dir: &Path) -> Result<Vec<RaplZone>, CollectError> {
     let mut zones = Vec::new();
     for entry in entries {
         let zdir = dir.join(&entry);
-        let Ok(raw) = std::fs::read_to_string(zdir.join("name")) else {
+        let Ok(raw) = crate::read::read_file(zdir.join("name")) else {
             continue;
         };
         let (index, name) = index_and_name(&counts, raw.trim());
         // procfs reads max_energy_range_uj for every zone and fails on it; we do not export it.
         let max = zdir.join("max_energy_range_uj");
-        let content = std::fs::read_to_string(&max).map_err(|e| CollectError::io(&max, e))?;
-        parse_uint(&content).map_err(|e| e.at(&max))?;
+        let content = crate::read::read_to_string(&max)?;
+        parse_u64(&content).map_err(|e| e.at(&max))?;
         counts.insert(name.clone(), index + 1);
         zones.push(RaplZone {
             name,
@@ -114,8 +107,8 @@ impl Collector for Rapl {
         };
         for z in zones {
             let file = Path::new(&z.path).join("energy_uj");
-            let uj = match std::fs::read_to_string(&file) {
-                Ok(s) => parse_uint(&s).map_err(|e| e.at(&file))?,
+            let uj = match crate::read::read_file(&file) {
+                Ok(s) => parse_u64(&s).map_err(|e| e.at(&file))?,
                 Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
                     return Err(CollectError::NoData(format!(
                         "cannot read {}: {e}",

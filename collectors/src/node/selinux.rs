@@ -103,11 +103,11 @@ fn find_selinuxfs(roots: &Roots) -> Option<PathBuf> {
     if is_selinuxfs(&default) {
         return Some(default);
     }
-    let filesystems = std::fs::read(roots.proc("filesystems")).ok()?;
+    let filesystems = crate::read::read_file_bytes(roots.proc("filesystems")).ok()?;
     if !filesystems.windows(11).any(|w| w == b"\tselinuxfs\n") {
         return None;
     }
-    let mountinfo = std::fs::read_to_string(roots.proc("self/mountinfo")).ok()?;
+    let mountinfo = crate::read::read_file(roots.proc("self/mountinfo")).ok()?;
     selinuxfs_mounts(&mountinfo)
         .into_iter()
         .map(PathBuf::from)
@@ -132,9 +132,12 @@ impl Selinux {
         self.state
             .get_or_init(|| {
                 let mnt = find_selinuxfs(&self.roots)?;
-                let label = std::fs::read(self.roots.proc("thread-self/attr/current"))
-                    .or_else(|_| std::fs::read(self.roots.proc("self/attr/current")))
-                    .ok();
+                let label =
+                    crate::read::read_file_bytes(self.roots.proc("thread-self/attr/current"))
+                        .or_else(|_| {
+                            crate::read::read_file_bytes(self.roots.proc("self/attr/current"))
+                        })
+                        .ok();
                 label_enables(label.as_deref()).then_some(mnt)
             })
             .as_ref()
@@ -179,8 +182,8 @@ impl Collector for Selinux {
 
     fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
         let modes = self.enabled_mount().map(|mnt| {
-            let config = std::fs::read_to_string(self.roots.root("etc/selinux/config")).ok();
-            let enforce = std::fs::read_to_string(mnt.join("enforce")).ok();
+            let config = crate::read::read_file(self.roots.root("etc/selinux/config")).ok();
+            let enforce = crate::read::read_file(mnt.join("enforce")).ok();
             (
                 config_mode(config.as_deref()),
                 enforce_mode(enforce.as_deref()),

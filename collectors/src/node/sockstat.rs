@@ -138,7 +138,7 @@ impl Collector for SockstatCollector {
         // A kernel without IPv4 or IPv6 lacks the file: skip it, as node_exporter does.
         for (file, ipv6) in [("sockstat", false), ("sockstat6", true)] {
             let path = self.roots.proc_net(file);
-            let text = match std::fs::read_to_string(&path) {
+            let text = match crate::read::read_file(&path) {
                 Ok(t) => t,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(CollectError::io(&path, e)),

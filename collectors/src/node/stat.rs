@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use crate::error::ParseError;
-use crate::roots::read_to_string;
+use crate::read::read_to_string;
 use crate::{CollectError, Collector, MetricSet, Roots};
 
 use super::NodeConfig;
@@ -47,9 +47,9 @@ pub struct KernelStat {
     pub softirq: [u64; 10],
 }
 
+/// The read layer's [`crate::read::parse_u64`], naming the `/proc/stat` line.
 fn parse_u64(what: &str, s: &str) -> Result<u64, ParseError> {
-    s.parse()
-        .map_err(|_| ParseError::new(format!("{what}: not an unsigned integer: {s:?}")))
+    crate::read::parse_u64(s).map_err(|e| ParseError::new(format!("{what}: {e}")))
 }
 
 /// Parse the system-wide lines of `/proc/stat` (everything but the `cpu` lines).

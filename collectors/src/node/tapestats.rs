@@ -11,10 +11,9 @@ use std::sync::Arc;
 
 use regex::Regex;
 
-use crate::error::ParseError;
+use crate::read::{absent_as_none, parse_go_uint, sorted_entry_names, sys_read_file};
 use crate::{CollectError, Collector, Kind, MetricSet, Roots};
 
-use super::sysread::sys_read_file;
 use super::NodeConfig;
 
 /// stats file, metric name, kind, scale, help.
@@ -31,26 +30,6 @@ const STATS: &[(&str, &str, Kind, f64, &str)] = &[
     ("write_ns", "node_tape_write_time_seconds_total", Kind::Counter, 1e-9, "The amount of time spent waiting for write requests to complete."),
 ];
 
-/// Parse a stats value as Go's `strconv.ParseUint(s, 0, 64)` (decimal, or `0x`/`0o`/`0b`/`0` prefixed).
-pub fn parse_uint_base0(s: &str) -> Result<u64, ParseError> {
-    let bad = || ParseError::new(format!("{s:?} is not an unsigned integer"));
-    if s.starts_with(['+', '-']) {
-        return Err(bad());
-    }
-    let lower = s.get(..2).map(str::to_ascii_lowercase);
-    let (radix, digits) = match lower.as_deref() {
-        Some("0x") => (16, &s[2..]),
-        Some("0o") => (8, &s[2..]),
-        Some("0b") => (2, &s[2..]),
-        _ if s.len() > 1 && s.starts_with('0') => (8, &s[1..]),
-        _ => (10, s),
-    };
-    if digits.is_empty() || digits.starts_with(['+', '-']) {
-        return Err(bad());
-    }
-    u64::from_str_radix(digits, radix).map_err(|_| bad())
-}
-
 /// Whether a class entry is a drive (`st<digits>`).
 pub fn is_drive(name: &str) -> bool {
     name.strip_prefix("st")
@@ -64,10 +43,8 @@ pub fn read_stats(stats_dir: &Path) -> Result<[Option<u64>; STATS.len()], Collec
     std::fs::metadata(stats_dir).map_err(|e| CollectError::io(stats_dir, e))?;
     for (slot, (file, ..)) in values.iter_mut().zip(STATS) {
         let path = stats_dir.join(file);
-        match sys_read_file(&path) {
-            Ok(v) => *slot = Some(parse_uint_base0(&v).map_err(|e| e.at(&path))?),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(CollectError::io(&path, e)),
+        if let Some(v) = absent_as_none(&path, sys_read_file(&path))? {
+            *slot = Some(parse_go_uint(&v).map_err(|e| e.at(&path))?);
         }
     }
     Ok(values)
@@ -94,16 +71,8 @@ impl Collector for TapeStats {
 
     fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
         let dir = self.roots.sys("class/scsi_tape");
-        let mut names = Vec::new();
-        for entry in std::fs::read_dir(&dir).map_err(|e| CollectError::io(&dir, e))? {
-            let entry = entry.map_err(|e| CollectError::io(&dir, e))?;
-            if let Some(n) = entry.file_name().to_str() {
-                if is_drive(n) {
-                    names.push(n.to_string());
-                }
-            }
-        }
-        names.sort_unstable();
+        let mut names = sorted_entry_names(&dir)?;
+        names.retain(|n| is_drive(n));
         // Read every drive first: as node_exporter, one bad drive fails the whole scrape.
         let mut drives = Vec::with_capacity(names.len());
         for name in names {
@@ -140,17 +109,6 @@ mod tests {
         for n in ["nst0", "st0a", "st0l", "st0m", "st", "nst1"] {
             assert!(!is_drive(n), "{n}");
         }
-    }
-
-    #[test]
-    fn go_style_unsigned() {
-        assert_eq!(parse_uint_base0("0"), Ok(0));
-        assert_eq!(parse_uint_base0("1409"), Ok(1409));
-        assert_eq!(parse_uint_base0("0x1f"), Ok(31));
-        assert_eq!(parse_uint_base0("18446744073709551615"), Ok(u64::MAX));
-        assert!(parse_uint_base0("18446744073709551616").is_err());
-        assert!(parse_uint_base0("-1").is_err());
-        assert!(parse_uint_base0("").is_err());
     }
 
     #[test]

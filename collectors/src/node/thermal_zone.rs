@@ -5,11 +5,10 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::error::ParseError;
 use crate::{CollectError, Collector, MetricSet, Roots};
 
-use super::sysread::{glob_numbered, sys_read_file};
 use super::NodeConfig;
+use crate::read::{glob_numbered, parse_i64, read_to_string, sys_read_file};
 
 /// A thermal zone: its number (the directory suffix), type and temperature in millidegrees Celsius.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,13 +26,6 @@ pub struct CoolingDevice {
     pub kind: String,
     pub max_state: i64,
     pub cur_state: i64,
-}
-
-/// Parse a signed decimal sysfs value.
-pub fn parse_i64(text: &str) -> Result<i64, ParseError> {
-    let t = text.trim();
-    t.parse()
-        .map_err(|_| ParseError::new(format!("not an integer: {t:?}")))
 }
 
 fn read_str(p: &Path) -> Result<String, CollectError> {
@@ -60,7 +52,7 @@ pub fn read_zones(dir: &Path) -> Result<Vec<ThermalZone>, CollectError> {
             read_str(&zdir.join("policy"))?;
             let temp = {
                 let p = zdir.join("temp");
-                let text = std::fs::read_to_string(&p).map_err(|e| CollectError::io(&p, e))?;
+                let text = read_to_string(&p)?;
                 parse_i64(&text).map_err(|e| e.at(&p))?
             };
             Ok(ThermalZone {

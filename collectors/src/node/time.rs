@@ -6,8 +6,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::{CollectError, Collector, MetricSet, Roots};
 
-use super::sysread::{glob_numbered, sys_read_file};
 use super::NodeConfig;
+use crate::read::{glob_numbered, sys_read_file};
 
 /// One `clocksource<N>` directory.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -88,7 +88,7 @@ impl Collector for UdpQueues {
         let mut found = false;
         for (file, ip) in [("udp", "v4"), ("udp6", "v6")] {
             let path = self.roots.proc_net(file);
-            let text = match std::fs::read_to_string(&path) {
+            let text = match crate::read::read_file(&path) {
                 Ok(t) => t,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(CollectError::io(&path, e)),

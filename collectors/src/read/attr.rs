@@ -65,10 +65,29 @@ pub fn with_attr_bytes<T>(path: &Path, f: impl FnOnce(&[u8]) -> T) -> io::Result
     Ok(f(long[..total].trim_ascii()))
 }
 
-/// Read one sysfs attribute (see [`with_attr_bytes`]) as text; bytes that are not UTF-8 become U+FFFD.
+/// Read one sysfs attribute (see [`with_attr_bytes`]) as text; each run of bytes that are not UTF-8
+/// becomes one U+FFFD (see [`to_valid_utf8`]).
 /// The raw I/O error is returned for callers with their own rule for a file (most want [`read_attr`]).
 pub fn sys_read_file(path: &Path) -> io::Result<String> {
-    with_attr_bytes(path, |b| String::from_utf8_lossy(b).into_owned())
+    with_attr_bytes(path, to_valid_utf8)
+}
+
+/// Bytes to a string as Go's `strings.ToValidUTF8(s, "\u{FFFD}")`: each run of invalid bytes becomes one
+/// replacement character.
+pub fn to_valid_utf8(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    let mut in_bad_run = false;
+    for chunk in bytes.utf8_chunks() {
+        if !chunk.valid().is_empty() {
+            out.push_str(chunk.valid());
+            in_bad_run = false;
+        }
+        if !chunk.invalid().is_empty() && !in_bad_run {
+            out.push('\u{FFFD}');
+            in_bad_run = true;
+        }
+    }
+    out
 }
 
 /// Read one sysfs attribute, trimmed: `Ok(None)` when [`is_absent`] says it is not there, any other error
@@ -108,6 +127,14 @@ mod tests {
         for errno in [libc::EIO, libc::EAGAIN, libc::ENOMEM, libc::EISDIR] {
             assert!(!is_absent(&io::Error::from_raw_os_error(errno)), "{errno}");
         }
+    }
+
+    #[test]
+    fn go_style_utf8_repair() {
+        assert_eq!(to_valid_utf8(b"abc"), "abc");
+        assert_eq!(to_valid_utf8(b"\xff\xfe[\xc3"), "\u{FFFD}[\u{FFFD}");
+        assert_eq!(to_valid_utf8(b"a\x80\x80\x80b"), "a\u{FFFD}b");
+        assert_eq!(to_valid_utf8("Gr\u{fc}n".as_bytes()), "Gr\u{fc}n");
     }
 
     #[test]

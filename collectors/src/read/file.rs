@@ -55,14 +55,13 @@ pub(crate) fn read_rest_into(
     }
 }
 
-/// Run `f` on the bytes of the file at `path`, read with the thread's reused buffer. The error names the
-/// path.
-pub fn with_bytes<T>(path: &Path, f: impl FnOnce(&[u8]) -> T) -> Result<T, CollectError> {
-    let io = |e| CollectError::io(path, e);
-    let mut file = File::open(path).map_err(io)?;
+/// Run `f` on the bytes of the file at `path`, read with the thread's reused buffer; the raw I/O error,
+/// for callers with their own rule for a missing file (most want [`with_bytes`]).
+pub fn with_file_bytes<T>(path: &Path, f: impl FnOnce(&[u8]) -> T) -> io::Result<T> {
+    let mut file = File::open(path)?;
     BUFFER.with(|cell| match cell.try_borrow_mut() {
         Ok(mut buf) => {
-            let n = read_to_end_into(&mut file, &mut buf).map_err(io)?;
+            let n = read_to_end_into(&mut file, &mut buf)?;
             drop(file);
             let out = f(&buf[..n]);
             if buf.len() > KEPT_BUFFER {
@@ -73,11 +72,32 @@ pub fn with_bytes<T>(path: &Path, f: impl FnOnce(&[u8]) -> T) -> Result<T, Colle
         // `f` itself reads a file: give the inner read a buffer of its own.
         Err(_) => {
             let mut buf = Vec::new();
-            let n = read_to_end_into(&mut file, &mut buf).map_err(io)?;
+            let n = read_to_end_into(&mut file, &mut buf)?;
             drop(file);
             Ok(f(&buf[..n]))
         }
     })
+}
+
+/// [`with_file_bytes`] with the path in the error.
+pub fn with_bytes<T>(path: &Path, f: impl FnOnce(&[u8]) -> T) -> Result<T, CollectError> {
+    with_file_bytes(path, f).map_err(|e| CollectError::io(path, e))
+}
+
+/// `std::fs::read_to_string` without its `statx` and probe read: the raw I/O error (a file that is not
+/// UTF-8 is `InvalidData`), for callers with their own rule for a missing file.
+pub fn read_file(path: impl AsRef<Path>) -> io::Result<String> {
+    with_file_bytes(path.as_ref(), |b| std::str::from_utf8(b).map(str::to_owned))?.map_err(|e| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("not UTF-8 text ({e}); the file is not what the kernel documents"),
+        )
+    })
+}
+
+/// `std::fs::read` without its `statx`: the raw bytes and the raw I/O error.
+pub fn read_file_bytes(path: impl AsRef<Path>) -> io::Result<Vec<u8>> {
+    with_file_bytes(path.as_ref(), <[u8]>::to_vec)
 }
 
 /// Run `f` on the contents of the text file at `path`; a file that is not UTF-8 is an error naming it.
@@ -88,7 +108,7 @@ pub fn with_str<T>(path: &Path, f: impl FnOnce(&str) -> T) -> Result<T, CollectE
 /// Read a whole text file into a `String` of its exact size, with the path in the error.
 pub fn read_to_string(path: impl AsRef<Path>) -> Result<String, CollectError> {
     let path = path.as_ref();
-    with_str(path, str::to_owned)
+    read_file(path).map_err(|e| CollectError::io(path, e))
 }
 
 /// Read a whole file whose absence means the host has no such subsystem: a missing file is

@@ -15,9 +15,14 @@ mod class;
 mod file;
 mod num;
 
-pub use attr::{absent_as_none, is_absent, read_attr, sys_read_file, with_attr_bytes};
+pub use attr::{
+    absent_as_none, is_absent, read_attr, sys_read_file, to_valid_utf8, with_attr_bytes,
+};
 pub use class::{class_devices, glob_numbered, sorted_entry_names};
-pub use file::{read_to_string, read_to_string_or_no_data, with_bytes, with_str};
+pub use file::{
+    read_file, read_file_bytes, read_to_string, read_to_string_or_no_data, with_bytes,
+    with_file_bytes, with_str,
+};
 pub use num::{parse_go_int, parse_go_uint, parse_i64, parse_u64};
 
 /// The kernel's `USER_HZ`, the unit of the tick counts in `/proc/stat`, `/proc/<pid>/stat` and cgroup v1's
