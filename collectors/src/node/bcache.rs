@@ -191,17 +191,10 @@ const SET_GAUGES: &[(&str, &str, &str, f64)] = &[
     ("internal/btree_read_average_duration_us", "node_bcache_btree_read_average_duration_seconds", "Average btree read duration.", 1e-9),
 ];
 
+/// The `<prefix>[0-9]*` entries of `dir`, sorted; unlike a glob, a missing directory is an error.
 fn sorted_entries(dir: &Path, prefix: &str) -> Result<Vec<String>, CollectError> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .map_err(|e| CollectError::io(dir, e))?
-        .filter_map(Result::ok)
-        .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|n| {
-            n.strip_prefix(prefix)
-                .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit()))
-        })
-        .collect();
-    v.sort();
+    let mut v = crate::read::sorted_entry_names(dir)?;
+    v.retain(|n| crate::read::is_numbered(n, prefix));
     Ok(v)
 }
 
@@ -336,18 +329,9 @@ impl Collector for Bcache {
 
     fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
         let dir = self.roots.sys("fs/bcache");
-        let mut sets: Vec<String> = match std::fs::read_dir(&dir) {
-            Ok(rd) => rd
-                .filter_map(Result::ok)
-                .filter_map(|e| e.file_name().into_string().ok())
-                // node_exporter globs `*-*`: the cache set UUIDs, not `register` and friends.
-                .filter(|n| n.contains('-'))
-                .collect(),
-            // No bcache module: nothing, and no error, as node_exporter's glob finds nothing.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(CollectError::io(&dir, e)),
-        };
-        sets.sort();
+        // node_exporter globs `*-*`: the cache set UUIDs, not `register` and friends. No bcache module:
+        // nothing, and no error, as node_exporter's glob finds nothing.
+        let sets = crate::read::glob(&dir, |n| n.contains('-'))?;
         for uuid in &sets {
             self.collect_set(&dir.join(uuid), uuid, out)?;
         }

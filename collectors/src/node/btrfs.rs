@@ -75,16 +75,11 @@ fn value(path: &Path) -> Result<u64, CollectError> {
 
 /// Names of the entries of `dir`, sorted; a missing directory is an error (procfs fails there too).
 fn list(dir: &Path) -> Result<Vec<(String, bool)>, CollectError> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).map_err(|e| CollectError::io(dir, e))? {
-        let e = e.map_err(|e| CollectError::io(dir, e))?;
-        let is_dir = e.file_type().map(|t| t.is_dir()).unwrap_or(false);
-        if let Ok(name) = e.file_name().into_string() {
-            out.push((name, is_dir));
-        }
-    }
-    out.sort();
-    Ok(out)
+    Ok(crate::read::read_dir_sorted(dir)
+        .map_err(|e| CollectError::io(dir, e))?
+        .into_iter()
+        .map(|e| (e.name, e.file_type.is_dir()))
+        .collect())
 }
 
 fn read_allocation(dir: &Path, devices: usize) -> Result<AllocationStats, CollectError> {

@@ -4,7 +4,8 @@
 //! `/sys/devices/system/cpu/cpu*/thermal_throttle`.
 //!
 //! As node_exporter 1.5 (through procfs) does:
-//! - times are in USER_HZ (always 100 in `/proc/stat`) and exported in seconds;
+//! - times are in USER_HZ ([`crate::read::clock_ticks_per_second`], 100; procfs hard-codes it) and
+//!   exported in seconds;
 //! - CPU `N` is the Nth entry of a list indexed by CPU number: a CPU that is offline has no `cpu<N>` line, and
 //!   when a higher-numbered CPU is online the gap is reported as a CPU with all counters 0 (offline CPUs after
 //!   the last online one are not reported);
@@ -24,8 +25,6 @@ use crate::{CollectError, Collector, MetricSet, Roots};
 
 use super::NodeConfig;
 
-/// `/proc/stat` is always in USER_HZ, which the kernel fixes at 100 for userspace.
-pub const USER_HZ: f64 = 100.0;
 
 /// Idle going back by at least this many seconds means the CPU was hot-plugged: reset its cache.
 const JUMP_BACK_SECONDS: f64 = 3.0;
@@ -79,6 +78,7 @@ impl CpuTimes {
 /// Parse the per-CPU lines of `/proc/stat`: entry `N` is `cpu<N>`; CPUs without a line below the highest
 /// listed one (offline) are all-zero entries. Fields an older kernel does not print read as 0.
 pub fn parse_cpu_stat(text: &str) -> Result<Vec<CpuTimes>, ParseError> {
+    let user_hz = crate::read::clock_ticks_per_second() as f64;
     let mut cpus: Vec<CpuTimes> = Vec::new();
     for line in text.lines() {
         let mut fields = line.split_whitespace();
@@ -96,7 +96,7 @@ pub fn parse_cpu_stat(text: &str) -> Result<Vec<CpuTimes>, ParseError> {
             let v: f64 = f
                 .parse()
                 .map_err(|_| ParseError::new(format!("cpu{id}: not a number: {f:?}")))?;
-            *slot = v / USER_HZ;
+            *slot = v / user_hz;
         }
         if cpus.len() <= id {
             cpus.resize(id + 1, CpuTimes::default());
@@ -226,7 +226,7 @@ pub struct Throttles {
 /// node_exporter's `readUintFromFile`; any failure (missing, unreadable, not a number) is `None`, which the
 /// throttle code treats as "skip".
 fn read_uint(path: &std::path::Path) -> Option<u64> {
-    crate::read::read_file(path).ok()?.trim().parse().ok()
+    crate::read::parse_u64(&crate::read::read_file(path).ok()?).ok()
 }
 
 /// `cpu[0-9]*` entries of `/sys/devices/system/cpu`, sorted by name as a shell glob is.
@@ -234,26 +234,10 @@ pub(crate) fn sys_cpu_dirs(
     roots: &Roots,
 ) -> Result<Vec<(String, std::path::PathBuf)>, CollectError> {
     let dir = roots.sys("devices/system/cpu");
-    let rd = match std::fs::read_dir(&dir) {
-        Ok(rd) => rd,
-        // A glob over a missing directory matches nothing.
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(CollectError::io(&dir, e)),
-    };
-    let mut cpus = Vec::new();
-    for ent in rd {
-        let ent = ent.map_err(|e| CollectError::io(&dir, e))?;
-        let name = ent.file_name();
-        let Some(name) = name.to_str() else { continue };
-        if name
-            .strip_prefix("cpu")
-            .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit()))
-        {
-            cpus.push((name.to_string(), ent.path()));
-        }
-    }
-    cpus.sort();
-    Ok(cpus)
+    Ok(crate::read::paths_of(
+        &dir,
+        crate::read::glob_numbered(&dir, "cpu")?,
+    ))
 }
 
 /// Read thermal throttle counts. CPUs without topology (offline) are skipped; a count is read from the first

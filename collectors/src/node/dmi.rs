@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use crate::read::read_attr;
+use crate::read::{read_attr, read_dir_sorted};
 use crate::{CollectError, Collector, Kind, MetricSet};
 
 use super::NodeConfig;
@@ -45,23 +45,17 @@ product_uuid, product_version, system_vendor if provided by DMI.";
 /// The labels of node_dmi_info (sorted by name) from the directory `dir`: every regular file of
 /// [`ATTRIBUTES`] that can be read. A missing directory gives no labels.
 pub fn read_dmi(dir: &Path) -> Result<Vec<(String, String)>, CollectError> {
-    let rd = match std::fs::read_dir(dir) {
-        Ok(rd) => rd,
+    let entries = match read_dir_sorted(dir) {
+        Ok(v) => v,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(CollectError::io(dir, e)),
     };
     let mut labels = Vec::new();
-    for entry in rd {
-        let entry = entry.map_err(|e| CollectError::io(dir, e))?;
-        if !entry.file_type().map(|t| t.is_file()).unwrap_or(false) {
-            continue;
-        }
-        let fname = entry.file_name();
-        let Some(&(_, label)) = ATTRIBUTES.iter().find(|(f, _)| fname.to_str() == Some(*f)) else {
+    for entry in entries.iter().filter(|e| e.file_type.is_file()) {
+        let Some(&(_, label)) = ATTRIBUTES.iter().find(|(f, _)| entry.name == *f) else {
             continue;
         };
-        let path = entry.path();
-        if let Some(v) = read_attr(&path)? {
+        if let Some(v) = read_attr(dir.join(&entry.name))? {
             labels.push((label.to_string(), v));
         }
     }

@@ -44,11 +44,11 @@ pub struct Controller {
 
 /// Read every controller under `dir` (`<sys>/devices/system/edac/mc`); none when EDAC is not loaded.
 pub fn read_controllers(dir: &Path) -> Result<Vec<Controller>, CollectError> {
-    let names = glob_numbered(dir, "mc").map_err(|e| CollectError::io(dir, e))?;
+    let names = glob_numbered(dir, "mc")?;
     let mut out = Vec::with_capacity(names.len());
     for name in &names {
         let mc = dir.join(name);
-        let rows = glob_numbered(&mc, "csrow").map_err(|e| CollectError::io(&mc, e))?;
+        let rows = glob_numbered(&mc, "csrow")?;
         let mut csrows = Vec::with_capacity(rows.len());
         for row in &rows {
             let r = mc.join(row);

@@ -116,13 +116,7 @@ fn collect_sensor_dir(
     dir: &Path,
     data: &mut SensorData,
 ) -> Result<(), CollectError> {
-    let mut names = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(|e| CollectError::io(dir, e))? {
-        let entry = entry.map_err(|e| CollectError::io(dir, e))?;
-        if let Some(n) = entry.file_name().to_str() {
-            names.push(n.to_string());
-        }
-    }
+    let names = crate::read::sorted_entry_names(dir)?;
     parser.add_sensor_files(names, |n| read_sensor_file(&dir.join(n)), data);
     Ok(())
 }
@@ -393,26 +387,14 @@ impl Collector for Hwmon {
     /// Every chip is reported even when another fails; the last error is returned then.
     fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
         let class = self.roots.sys("class/hwmon");
-        let rd = match std::fs::read_dir(&class) {
-            Ok(rd) => rd,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(CollectError::NoData(format!(
-                    "{} does not exist",
-                    class.display()
-                )))
-            }
-            Err(e) => return Err(CollectError::io(&class, e)),
-        };
         let mut dirs = Vec::new();
-        for entry in rd {
-            let entry = entry.map_err(|e| CollectError::io(&class, e))?;
-            let path = entry.path();
+        for dev in crate::read::class_devices(&class)? {
+            let path = class.join(&dev.name);
             // Follows the class symlink; entries that are not (links to) directories are skipped.
-            if std::fs::metadata(&path).is_ok_and(|m| m.is_dir()) {
+            if dev.file_type.is_dir() || path.is_dir() {
                 dirs.push(path);
             }
         }
-        dirs.sort_unstable();
         let mut last_err = None;
         for dir in &dirs {
             if let Err(e) = self.update_chip(dir, out) {

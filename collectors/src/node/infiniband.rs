@@ -155,14 +155,12 @@ pub fn read_device(dir: &Path, name: &str) -> Result<IbDevice, CollectError> {
     let hca_type = attr("hca_type", true)?;
     let pdir = ddir.join("ports");
     let mut ports = Vec::new();
-    for entry in std::fs::read_dir(&pdir).map_err(|e| CollectError::io(&pdir, e))? {
-        let entry = entry.map_err(|e| CollectError::io(&pdir, e))?;
-        let fname = entry.file_name();
-        let pname = fname.to_string_lossy();
-        let port: u32 = pname.parse().map_err(|_| {
-            CollectError::parse(entry.path(), format!("port {pname:?} is not a number"))
-        })?;
-        ports.push(read_port(&entry.path(), port)?);
+    for pname in sorted_entry_names(&pdir)? {
+        let path = pdir.join(&pname);
+        let port: u32 = pname
+            .parse()
+            .map_err(|_| CollectError::parse(&path, format!("port {pname:?} is not a number")))?;
+        ports.push(read_port(&path, port)?);
     }
     ports.sort_unstable_by_key(|p| p.port);
     Ok(IbDevice {

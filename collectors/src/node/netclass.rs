@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use regex::Regex;
 
-use crate::read::{parse_go_int, read_attr};
+use crate::read::{parse_go_int, read_attr, read_dir_sorted};
 use crate::{CollectError, Collector, MetricSet, Roots};
 
 use super::NodeConfig;
@@ -195,7 +195,7 @@ impl Collector for NetClass {
 
     fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
         let base = self.roots.sys("class/net");
-        let entries = match std::fs::read_dir(&base) {
+        let entries = match read_dir_sorted(&base) {
             Ok(e) => e,
             Err(e)
                 if matches!(
@@ -207,25 +207,12 @@ impl Collector for NetClass {
             }
             Err(e) => return Err(CollectError::io(&base, e)),
         };
-        let mut names = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(|e| CollectError::io(&base, e))?;
-            // Interfaces are symlinks (directories in fixtures); `bonding_masters` is a regular file.
-            let ft = entry
-                .file_type()
-                .map_err(|e| CollectError::io(entry.path(), e))?;
-            if ft.is_file() {
+        // Interfaces are symlinks (directories in fixtures); `bonding_masters` is a regular file.
+        for e in entries.iter().filter(|e| !e.file_type.is_file()) {
+            if self.ignored.is_match(&e.name) {
                 continue;
             }
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if self.ignored.is_match(&name) {
-                continue;
-            }
-            names.push(name);
-        }
-        names.sort_unstable();
-        for name in &names {
-            if let Some(iface) = read_iface(&base.join(name), name)? {
+            if let Some(iface) = read_iface(&base.join(&e.name), &e.name)? {
                 write_iface(out, &iface);
             }
         }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use regex::Regex;
 
-use crate::read::{is_absent, parse_go_int, sys_read_file};
+use crate::read::{class_devices, is_absent, parse_go_int, read_dir_sorted, sys_read_file};
 use crate::{CollectError, Collector, MetricSet, Roots};
 
 use super::NodeConfig;
@@ -121,17 +121,14 @@ pub fn read_power_supply(dir: &Path, name: &str) -> Result<PowerSupply, CollectE
         name: name.to_string(),
         ..PowerSupply::default()
     };
-    for entry in std::fs::read_dir(dir).map_err(|e| CollectError::io(dir, e))? {
-        let entry = entry.map_err(|e| CollectError::io(dir, e))?;
-        let is_file = entry.file_type().map(|t| t.is_file()).unwrap_or(false);
-        let fname = entry.file_name();
-        let Some(fname) = fname.to_str() else {
-            continue;
-        };
-        if !is_file || !(NUMERIC.iter().any(|(f, _, _)| *f == fname) || STRINGS.contains(&fname)) {
+    for entry in read_dir_sorted(dir).map_err(|e| CollectError::io(dir, e))? {
+        let fname = entry.name.as_str();
+        if !entry.file_type.is_file()
+            || !(NUMERIC.iter().any(|(f, _, _)| *f == fname) || STRINGS.contains(&fname))
+        {
             continue;
         }
-        let path = entry.path();
+        let path = dir.join(fname);
         match sys_read_file(&path) {
             Ok(v) => add_attribute(&mut ps, fname, &v),
             Err(e) if is_absent(&e) => continue,
@@ -193,26 +190,11 @@ impl Collector for PowerSupplyClass {
 
     fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
         let dir = self.roots.sys("class/power_supply");
-        let rd = match std::fs::read_dir(&dir) {
-            Ok(rd) => rd,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(CollectError::NoData(format!(
-                    "{} does not exist",
-                    dir.display()
-                )))
+        for dev in class_devices(&dir)? {
+            if self.ignored.is_match(&dev.name) {
+                continue;
             }
-            Err(e) => return Err(CollectError::io(&dir, e)),
-        };
-        let mut names = Vec::new();
-        for entry in rd {
-            let entry = entry.map_err(|e| CollectError::io(&dir, e))?;
-            if let Some(n) = entry.file_name().to_str() {
-                names.push(n.to_string());
-            }
-        }
-        names.sort_unstable();
-        for name in names.iter().filter(|n| !self.ignored.is_match(n)) {
-            let ps = read_power_supply(&dir.join(name), name)?;
+            let ps = read_power_supply(&dir.join(&dev.name), &dev.name)?;
             write_power_supply(&ps, out);
         }
         Ok(())

@@ -42,12 +42,7 @@ pub fn index_and_name(counts: &HashMap<String, i64>, name: &str) -> (i64, String
 
 /// The zones under the powercap class directory `dir`, in directory-name order.
 pub fn read_zones(dir: &Path) -> Result<Vec<RaplZone>, CollectError> {
-    let mut entries = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(|e| CollectError::io(dir, e))? {
-        let entry = entry.map_err(|e| CollectError::io(dir, e))?;
-        entries.push(entry.file_name());
-    }
-    entries.sort_unstable();
+    let entries = crate::read::sorted_entry_names(dir)?;
     let mut counts: HashMap<String, i64> = HashMap::new();
     let mut zones = Vec::new();
     for entry in entries {

@@ -43,7 +43,7 @@ fn is_enodata(e: &CollectError) -> bool {
 /// Read every thermal zone under `dir` (`<sys>/class/thermal`). A zone whose attributes answer `ENODATA`
 /// (a sensor that is not ready) is skipped; `type`, `policy` and `temp` are required.
 pub fn read_zones(dir: &Path) -> Result<Vec<ThermalZone>, CollectError> {
-    let names = glob_numbered(dir, "thermal_zone").map_err(|e| CollectError::io(dir, e))?;
+    let names = glob_numbered(dir, "thermal_zone")?;
     let mut zones = Vec::with_capacity(names.len());
     for name in &names {
         let zdir = dir.join(name);
@@ -72,7 +72,7 @@ pub fn read_zones(dir: &Path) -> Result<Vec<ThermalZone>, CollectError> {
 
 /// Read every cooling device under `dir` (`<sys>/class/thermal`).
 pub fn read_cooling_devices(dir: &Path) -> Result<Vec<CoolingDevice>, CollectError> {
-    let names = glob_numbered(dir, "cooling_device").map_err(|e| CollectError::io(dir, e))?;
+    let names = glob_numbered(dir, "cooling_device")?;
     names
         .iter()
         .map(|name| {

@@ -80,7 +80,7 @@ impl Collector for Time {
         );
 
         let dir = self.roots.sys("devices/system/clocksource");
-        let names = glob_numbered(&dir, "clocksource").map_err(|e| CollectError::io(&dir, e))?;
+        let names = glob_numbered(&dir, "clocksource")?;
         for (i, name) in names.iter().enumerate() {
             let read = |f: &str| {
                 let p = dir.join(name).join(f);

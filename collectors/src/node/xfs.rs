@@ -124,16 +124,8 @@ impl Collector for Xfs {
 
     fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
         let dir = self.roots.sys("fs/xfs");
-        let mut devices: Vec<String> = match std::fs::read_dir(&dir) {
-            Ok(rd) => rd
-                .filter_map(Result::ok)
-                .filter_map(|e| e.file_name().into_string().ok())
-                .collect(),
-            // No XFS module: nothing, and no error, as node_exporter's glob finds nothing.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(CollectError::io(&dir, e)),
-        };
-        devices.sort();
+        // No XFS module: nothing, and no error, as node_exporter's glob finds nothing.
+        let devices = crate::read::glob(&dir, |_| true)?;
         for dev in devices {
             let path = dir.join(&dev).join("stats/stats");
             if !path.is_file() {

@@ -1,70 +1,93 @@
-//! Directory iteration as node_exporter's sysfs readers do it: a class directory's entries in name order
-//! (Go's `os.ReadDir` sorts), or the entries matching a numbered glob (`thermal_zone[0-9]*`).
+//! Directory iteration as node_exporter's readers do it: entries in name order (Go's `os.ReadDir` and
+//! `filepath.Glob` sort), a class directory's devices, the entries matching a glob.
 
+use std::fs::FileType;
 use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::error::CollectError;
 
-/// The names of every entry of `dir`, sorted (as Go's `os.ReadDir` returns them); names that are not
-/// UTF-8 are skipped. The error names the directory.
-pub fn sorted_entry_names(dir: &Path) -> Result<Vec<String>, CollectError> {
-    let io = |e| CollectError::io(dir, e);
-    let mut names = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(io)? {
-        if let Some(n) = entry.map_err(io)?.file_name().to_str() {
-            names.push(n.to_string());
-        }
-    }
-    names.sort_unstable();
-    Ok(names)
+/// One directory entry: its name and its type as `getdents` reports it (a symlink is a symlink, not
+/// followed: no `stat` per entry).
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub name: String,
+    pub file_type: FileType,
 }
 
-/// The devices of a sysfs class directory (`<sys>/class/infiniband`, …) in name order, each with its
-/// path: the "list, sort, read each device" loop of procfs' class readers. A missing class directory is
-/// [`CollectError::NoData`] naming it ("the host has no such devices"); any other error names it too.
-pub fn class_devices(dir: &Path) -> Result<Vec<(String, PathBuf)>, CollectError> {
-    let names = sorted_entry_names(dir).map_err(|e| {
-        if e.is_no_data() {
-            CollectError::NoData(format!("{} absent", dir.display()))
-        } else {
-            e
+/// The entries of `dir` sorted by name, as Go's `os.ReadDir` returns them; names that are not UTF-8 are
+/// skipped. The raw I/O error, for callers with their own rule for a missing directory.
+pub fn read_dir_sorted(dir: &Path) -> io::Result<Vec<Entry>> {
+    let mut entries = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let file_type = entry.file_type()?;
+        if let Ok(name) = entry.file_name().into_string() {
+            entries.push(Entry { name, file_type });
         }
-    })?;
-    Ok(names
+    }
+    entries.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+    Ok(entries)
+}
+
+/// The names of every entry of `dir`, sorted; the error names the directory (a missing one is a
+/// "no data" error, see [`CollectError::is_no_data`]).
+pub fn sorted_entry_names(dir: &Path) -> Result<Vec<String>, CollectError> {
+    Ok(read_dir_sorted(dir)
+        .map_err(|e| CollectError::io(dir, e))?
+        .into_iter()
+        .map(|e| e.name)
+        .collect())
+}
+
+/// The devices of a sysfs class directory (`<sys>/class/power_supply`, …) in name order: the "list,
+/// sort, read each device" loop of procfs' class readers. A missing class directory is
+/// [`CollectError::NoData`] ("<dir> absent": the host has no such devices), any other error names it.
+pub fn class_devices(dir: &Path) -> Result<Vec<Entry>, CollectError> {
+    match read_dir_sorted(dir) {
+        Ok(v) => Ok(v),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            Err(CollectError::NoData(format!("{} absent", dir.display())))
+        }
+        Err(e) => Err(CollectError::io(dir, e)),
+    }
+}
+
+/// The names of the entries of `dir` that `matches` accepts, sorted, as Go's `filepath.Glob` returns
+/// them: a missing directory matches nothing.
+pub fn glob(dir: &Path, matches: impl Fn(&str) -> bool) -> Result<Vec<String>, CollectError> {
+    match read_dir_sorted(dir) {
+        Ok(v) => Ok(v
+            .into_iter()
+            .map(|e| e.name)
+            .filter(|n| matches(n))
+            .collect()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(CollectError::io(dir, e)),
+    }
+}
+
+/// Whether `name` is `prefix` followed by at least one ASCII digit (the glob `<prefix>[0-9]*`).
+pub fn is_numbered(name: &str, prefix: &str) -> bool {
+    name.strip_prefix(prefix)
+        .and_then(|rest| rest.bytes().next())
+        .is_some_and(|b| b.is_ascii_digit())
+}
+
+/// [`glob`] for `<dir>/<prefix>[0-9]*`.
+pub fn glob_numbered(dir: &Path, prefix: &str) -> Result<Vec<String>, CollectError> {
+    glob(dir, |n| is_numbered(n, prefix))
+}
+
+/// `dir` joined with each name.
+pub fn paths_of(dir: &Path, names: Vec<String>) -> Vec<(String, PathBuf)> {
+    names
         .into_iter()
         .map(|n| {
             let p = dir.join(&n);
             (n, p)
         })
-        .collect())
-}
-
-/// Entries of `dir` whose names are `prefix` followed by at least one ASCII digit (the glob
-/// `<prefix>[0-9]*`), sorted by name as Go's `filepath.Glob` returns them. A missing directory gives an
-/// empty list, as a glob does.
-pub fn glob_numbered(dir: &Path, prefix: &str) -> io::Result<Vec<String>> {
-    let rd = match std::fs::read_dir(dir) {
-        Ok(rd) => rd,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e),
-    };
-    let mut names = Vec::new();
-    for entry in rd {
-        let entry = entry?;
-        let Some(name) = entry.file_name().to_str().map(str::to_string) else {
-            continue;
-        };
-        if name
-            .strip_prefix(prefix)
-            .and_then(|rest| rest.bytes().next())
-            .is_some_and(|b| b.is_ascii_digit())
-        {
-            names.push(name);
-        }
-    }
-    names.sort_unstable();
-    Ok(names)
+        .collect()
 }
 
 #[cfg(test)]
@@ -78,24 +101,33 @@ mod tests {
         for n in ["zone10", "zone2", "zonex", "other1", "zone1"] {
             std::fs::create_dir_all(dir.join(n)).unwrap();
         }
+        std::fs::write(dir.join("a_file"), "").unwrap();
         assert_eq!(
             sorted_entry_names(&dir).unwrap(),
-            ["other1", "zone1", "zone10", "zone2", "zonex"]
+            ["a_file", "other1", "zone1", "zone10", "zone2", "zonex"]
         );
         assert_eq!(
             glob_numbered(&dir, "zone").unwrap(),
             ["zone1", "zone10", "zone2"]
         );
         let devs = class_devices(&dir).unwrap();
-        assert_eq!(devs[0], ("other1".to_string(), dir.join("other1")));
-        assert!(glob_numbered(&dir.join("missing"), "zone")
-            .unwrap()
-            .is_empty());
-        let e = class_devices(&dir.join("missing")).unwrap_err();
+        assert!(devs[0].file_type.is_file() && devs[1].file_type.is_dir());
+        assert_eq!(
+            paths_of(&dir, vec!["zone1".into()]),
+            [("zone1".to_string(), dir.join("zone1"))]
+        );
+        let missing = dir.join("missing");
+        assert!(glob_numbered(&missing, "zone").unwrap().is_empty());
+        let e = class_devices(&missing).unwrap_err();
         assert!(
             matches!(e, CollectError::NoData(ref m) if m.ends_with("missing absent")),
             "{e}"
         );
+        let e = sorted_entry_names(&missing).unwrap_err();
+        assert!(e.is_no_data() && e.to_string().contains("missing"), "{e}");
+        // A file is not a directory: an error naming it, also for a glob.
+        let e = glob(&dir.join("a_file"), |_| true).unwrap_err();
+        assert!(e.to_string().contains("a_file"), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -18,7 +18,10 @@ mod num;
 pub use attr::{
     absent_as_none, is_absent, read_attr, sys_read_file, to_valid_utf8, with_attr_bytes,
 };
-pub use class::{class_devices, glob_numbered, sorted_entry_names};
+pub use class::{
+    class_devices, glob, glob_numbered, is_numbered, paths_of, read_dir_sorted, sorted_entry_names,
+    Entry,
+};
 pub use file::{
     read_file, read_file_bytes, read_to_string, read_to_string_or_no_data, with_bytes,
     with_file_bytes, with_str,
