@@ -25,7 +25,6 @@ use crate::{CollectError, Collector, MetricSet, Roots};
 
 use super::NodeConfig;
 
-
 /// Idle going back by at least this many seconds means the CPU was hot-plugged: reset its cache.
 const JUMP_BACK_SECONDS: f64 = 3.0;
 

@@ -10,9 +10,7 @@
 //! newly stuck mount and not at all for a known one; the hanging thread exits once its call returns.
 
 use std::collections::HashSet;
-use std::ffi::CString;
 use std::io;
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, RecvTimeoutError, Sender, SyncSender};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -97,15 +95,7 @@ pub type StatfsFn = dyn Fn(&Path) -> io::Result<FsStat> + Send + Sync;
 
 /// `statfs(2)` of `path`.
 pub fn statfs(path: &Path) -> io::Result<FsStat> {
-    let c = CString::new(path.as_os_str().as_bytes())
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-    // SAFETY: an all-zero `statfs` is a valid value of this plain C struct.
-    let mut buf: libc::statfs = unsafe { std::mem::zeroed() };
-    // SAFETY: `c` is a NUL-terminated string and `buf` a writable `statfs` that outlives the call.
-    let rc = unsafe { libc::statfs(c.as_ptr(), &mut buf) };
-    if rc != 0 {
-        return Err(io::Error::last_os_error());
-    }
+    let buf = rustix::fs::statfs(path)?;
     // The field types differ between architectures; all are non-negative counts.
     #[allow(clippy::unnecessary_cast)]
     Ok(FsStat {

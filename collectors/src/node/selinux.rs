@@ -8,8 +8,6 @@
 //! rootfs here, so that an agent in a container sees the host's configuration). Modes: 1 enforcing,
 //! 0 permissive, -1 disabled.
 
-use std::ffi::CString;
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
@@ -71,28 +69,16 @@ pub fn label_enables(label: Option<&[u8]>) -> bool {
 
 /// A writable selinuxfs is mounted at `path`.
 fn is_selinuxfs(path: &Path) -> bool {
-    let Ok(c) = CString::new(path.as_os_str().as_bytes()) else {
-        return false;
-    };
     loop {
-        // SAFETY: statfs is plain old data; all-zero is valid.
-        let mut buf: libc::statfs = unsafe { std::mem::zeroed() };
-        // SAFETY: `c` is a NUL-terminated path and `buf` a valid, writable statfs.
-        let rc = unsafe { libc::statfs(c.as_ptr(), &mut buf) };
-        if rc == 0 {
-            if buf.f_type as u32 != SELINUX_MAGIC {
-                return false;
+        match rustix::fs::statfs(path) {
+            // The field types differ between architectures.
+            #[allow(clippy::unnecessary_cast)]
+            Ok(buf) => {
+                return buf.f_type as u32 == SELINUX_MAGIC
+                    && (buf.f_flags as u64) & (libc::ST_RDONLY as u64) == 0
             }
-            // libc's statfs does not expose f_flags; statvfs gives the same mount flags.
-            // SAFETY: as above, for statvfs.
-            let mut vfs: libc::statvfs = unsafe { std::mem::zeroed() };
-            // SAFETY: `c` is a NUL-terminated path and `vfs` a valid, writable statvfs.
-            let rc = unsafe { libc::statvfs(c.as_ptr(), &mut vfs) };
-            return rc == 0 && (vfs.f_flag as u64) & libc::ST_RDONLY == 0;
-        }
-        let e = std::io::Error::last_os_error().raw_os_error();
-        if e != Some(libc::EAGAIN) && e != Some(libc::EINTR) {
-            return false;
+            Err(rustix::io::Errno::AGAIN | rustix::io::Errno::INTR) => continue,
+            Err(_) => return false,
         }
     }
 }

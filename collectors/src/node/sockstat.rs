@@ -116,13 +116,7 @@ pub struct SockstatCollector {
 }
 
 pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    // SAFETY: sysconf has no preconditions.
-    let page_size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    let page_size = if page_size > 0 {
-        page_size as i64
-    } else {
-        4096
-    };
+    let page_size = rustix::param::page_size() as i64;
     Ok(Box::new(SockstatCollector {
         roots: cfg.roots.clone(),
         page_size,
@@ -228,7 +222,7 @@ mod tests {
         );
         assert_eq!(out.value("node_sockstat_sockets_used", &[]), Some(34.0));
         assert_eq!(out.value("node_sockstat_TCP_tw", &[]), Some(3.0));
-        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as f64;
+        let page = rustix::param::page_size() as f64;
         assert_eq!(
             out.value("node_sockstat_TCP_mem_bytes", &[]),
             Some(168.0 * page)
