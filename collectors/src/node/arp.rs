@@ -1,12 +1,8 @@
 //! `arp`: node_arp_entries{device} from `/proc/net/arp`.
 
-use std::sync::Arc;
-
 use crate::error::ParseError;
 use crate::read::read_to_string;
-use crate::{CollectError, Collector, MetricSet, Roots};
-
-use super::NodeConfig;
+use crate::{CollectError, MetricSet, Roots};
 
 /// Count ARP entries per device (the last column), in order of first appearance. Every line, the header
 /// included, has at least 6 columns; the header is the one starting with `IP`.
@@ -31,40 +27,25 @@ pub fn parse_arp(text: &str) -> Result<Vec<(String, u32)>, ParseError> {
     Ok(out)
 }
 
-pub struct Arp {
-    roots: Arc<Roots>,
-}
-
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    Ok(Box::new(Arp {
-        roots: cfg.roots.clone(),
-    }))
-}
-
-impl Collector for Arp {
-    fn name(&self) -> &'static str {
-        "arp"
+/// The `arp` collector (no state, no flags: registered in [`super::COLLECTORS`] by this function).
+pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
+    let path = roots.proc_net("arp");
+    let entries = parse_arp(&read_to_string(&path)?).map_err(|e| e.at(&path))?;
+    for (dev, n) in &entries {
+        out.gauge(
+            "node_arp_entries",
+            "ARP entries by device",
+            &[("device", dev)],
+            f64::from(*n),
+        );
     }
-
-    fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let path = self.roots.proc_net("arp");
-        let entries = parse_arp(&read_to_string(&path)?).map_err(|e| e.at(&path))?;
-        for (dev, n) in &entries {
-            out.gauge(
-                "node_arp_entries",
-                "ARP entries by device",
-                &[("device", dev)],
-                f64::from(*n),
-            );
-        }
-        Ok(())
-    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::fixture_config;
+    use crate::node::testutil::collect_fixture;
 
     #[test]
     fn parses_fixture() {
@@ -82,9 +63,7 @@ mod tests {
 
     #[test]
     fn collects_from_fixture_root() {
-        let c = new(&fixture_config()).unwrap();
-        let mut out = MetricSet::new();
-        c.collect(&mut out).unwrap();
+        let out = collect_fixture("arp");
         assert_eq!(
             out.value("node_arp_entries", &[("device", "eth0")]),
             Some(2.0)

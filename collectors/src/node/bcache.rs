@@ -11,9 +11,9 @@ use std::sync::Arc;
 
 use crate::error::ParseError;
 use crate::read::read_attr;
-use crate::{CollectError, Collector, MetricSet, Roots};
+use crate::{CollectError, MetricSet, Roots};
 
-use super::NodeConfig;
+use super::{NodeCollector, NodeConfig};
 
 /// `bcache`'s fractional part: the digits after the dot are tenths of 1024ths (procfs' `parsePseudoFloat`).
 fn parse_pseudo_float(s: &str) -> Result<f64, ParseError> {
@@ -203,13 +203,6 @@ pub struct Bcache {
     priority_stats: bool,
 }
 
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    Ok(Box::new(Bcache {
-        roots: cfg.roots.clone(),
-        priority_stats: cfg.bcache_priority_stats,
-    }))
-}
-
 impl Bcache {
     /// One cache set. Everything is read before anything is written, so a bad file leaves no half set.
     fn collect_set(&self, dir: &Path, uuid: &str, out: &mut MetricSet) -> Result<(), CollectError> {
@@ -322,9 +315,12 @@ impl Bcache {
     }
 }
 
-impl Collector for Bcache {
-    fn name(&self) -> &'static str {
-        "bcache"
+impl NodeCollector for Bcache {
+    fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
+        Ok(Bcache {
+            roots: cfg.roots.clone(),
+            priority_stats: cfg.bcache_priority_stats,
+        })
     }
 
     fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
@@ -342,6 +338,8 @@ impl Collector for Bcache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::testutil::build;
+    use crate::node::testutil::collect_fixture;
     use crate::node::testutil::{fixture_config, fixture_root};
 
     const SET: &str = "deaddd54-c735-46d5-868e-f331c5fd7c74";
@@ -386,7 +384,7 @@ mod tests {
             ..fixture_config()
         };
         let mut out = MetricSet::new();
-        new(&cfg).unwrap().collect(&mut out).unwrap();
+        build("bcache", &cfg).unwrap().collect(&mut out).unwrap();
         let bd = [("backing_device", "bdev0"), ("uuid", SET)];
         assert_eq!(
             out.value("node_bcache_cache_misses_total", &bd),
@@ -414,8 +412,7 @@ mod tests {
         );
 
         // Without the flag, no priority stats.
-        let mut out = MetricSet::new();
-        new(&fixture_config()).unwrap().collect(&mut out).unwrap();
+        let out = collect_fixture("bcache");
         assert!(out
             .get("node_bcache_priority_stats_unused_percent")
             .is_none());

@@ -10,12 +10,9 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
 
 use crate::read::read_attr;
-use crate::{CollectError, Collector, MetricSet, Roots};
-
-use super::NodeConfig;
+use crate::{CollectError, MetricSet, Roots};
 
 /// sysfs block sizes are in 512-byte sectors.
 const SECTOR_SIZE: u64 = 512;
@@ -133,16 +130,6 @@ pub fn read_btrfs_stats(dir: &Path) -> Result<BtrfsStats, CollectError> {
     })
 }
 
-pub struct Btrfs {
-    roots: Arc<Roots>,
-}
-
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    Ok(Box::new(Btrfs {
-        roots: cfg.roots.clone(),
-    }))
-}
-
 fn export(s: &BtrfsStats, out: &mut MetricSet) {
     let uuid = s.uuid.as_str();
     out.gauge(
@@ -204,32 +191,31 @@ fn export(s: &BtrfsStats, out: &mut MetricSet) {
     }
 }
 
-impl Collector for Btrfs {
-    fn name(&self) -> &'static str {
-        "btrfs"
+/// The `btrfs` collector (no state, no flags: registered in [`super::COLLECTORS`] by this function).
+pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
+    let dir = roots.sys("fs/btrfs");
+    let entries = match list(&dir) {
+        Ok(v) => v,
+        // No btrfs module: nothing, and no error, as node_exporter's glob finds nothing.
+        Err(e) if e.is_no_data() => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    // node_exporter globs `*-*`: the filesystem UUIDs, not `features`.
+    for (name, _) in entries.iter().filter(|(n, _)| n.contains('-')) {
+        let s = read_btrfs_stats(&dir.join(name))?;
+        export(&s, out);
     }
-
-    fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let dir = self.roots.sys("fs/btrfs");
-        let entries = match list(&dir) {
-            Ok(v) => v,
-            // No btrfs module: nothing, and no error, as node_exporter's glob finds nothing.
-            Err(e) if e.is_no_data() => return Ok(()),
-            Err(e) => return Err(e),
-        };
-        // node_exporter globs `*-*`: the filesystem UUIDs, not `features`.
-        for (name, _) in entries.iter().filter(|(n, _)| n.contains('-')) {
-            let s = read_btrfs_stats(&dir.join(name))?;
-            export(&s, out);
-        }
-        Ok(())
-    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::testutil::build;
+    use crate::node::testutil::collect_fixture;
     use crate::node::testutil::{fixture_config, fixture_root};
+    use crate::node::NodeConfig;
+    use std::sync::Arc;
 
     const FS1: &str = "0abb23a9-579b-43e6-ad30-227ef47fcb9d";
     const FS2: &str = "7f07c59f-6136-449c-ab87-e1cf2328731b";
@@ -276,8 +262,7 @@ mod tests {
 
     #[test]
     fn collects_from_fixture_root() {
-        let mut out = MetricSet::new();
-        new(&fixture_config()).unwrap().collect(&mut out).unwrap();
+        let out = collect_fixture("btrfs");
         assert_eq!(
             out.value("node_btrfs_info", &[("label", "fixture"), ("uuid", FS1)]),
             Some(1.0)
@@ -320,7 +305,7 @@ mod tests {
             ..fixture_config()
         };
         let mut out = MetricSet::new();
-        new(&cfg).unwrap().collect(&mut out).unwrap();
+        build("btrfs", &cfg).unwrap().collect(&mut out).unwrap();
         assert!(out.get("node_btrfs_info").is_none());
     }
 }

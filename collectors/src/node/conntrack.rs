@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use crate::error::ParseError;
 use crate::read::{parse_u64, read_to_string};
-use crate::{CollectError, Collector, MetricSet, Roots};
+use crate::{CollectError, MetricSet, Roots};
 
-use super::NodeConfig;
+use super::{NodeCollector, NodeConfig};
 
 /// The per-CPU statistics node_exporter exposes, summed over CPUs.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -58,12 +58,6 @@ pub struct Conntrack {
     roots: Arc<Roots>,
 }
 
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    Ok(Box::new(Conntrack {
-        roots: cfg.roots.clone(),
-    }))
-}
-
 fn no_data_if_missing(e: CollectError) -> CollectError {
     e.no_data_because("conntrack probably not loaded")
 }
@@ -75,9 +69,11 @@ impl Conntrack {
     }
 }
 
-impl Collector for Conntrack {
-    fn name(&self) -> &'static str {
-        "conntrack"
+impl NodeCollector for Conntrack {
+    fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
+        Ok(Conntrack {
+            roots: cfg.roots.clone(),
+        })
     }
 
     fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
@@ -123,6 +119,8 @@ impl Collector for Conntrack {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::testutil::build;
+    use crate::node::testutil::collect_fixture;
     use crate::node::testutil::fixture_config;
 
     #[test]
@@ -157,9 +155,7 @@ mod tests {
 
     #[test]
     fn collects_from_fixture_root() {
-        let c = new(&fixture_config()).unwrap();
-        let mut out = MetricSet::new();
-        c.collect(&mut out).unwrap();
+        let out = collect_fixture("conntrack");
         assert_eq!(out.value("node_nf_conntrack_entries", &[]), Some(12.0));
         assert_eq!(
             out.value("node_nf_conntrack_entries_limit", &[]),
@@ -180,7 +176,7 @@ mod tests {
     fn module_not_loaded_is_no_data() {
         let mut cfg = fixture_config();
         cfg.roots = Arc::new(Roots::new("/nonexistent", "/nonexistent", "/", None));
-        let err = new(&cfg)
+        let err = build("conntrack", &cfg)
             .unwrap()
             .collect(&mut MetricSet::new())
             .unwrap_err();

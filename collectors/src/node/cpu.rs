@@ -21,9 +21,9 @@ use regex::Regex;
 
 use crate::error::ParseError;
 use crate::read::read_to_string;
-use crate::{CollectError, Collector, MetricSet, Roots};
+use crate::{CollectError, MetricSet, Roots};
 
-use super::NodeConfig;
+use super::{NodeCollector, NodeConfig};
 
 /// Idle going back by at least this many seconds means the CPU was hot-plugged: reset its cache.
 const JUMP_BACK_SECONDS: f64 = 3.0;
@@ -276,35 +276,6 @@ pub struct Cpu {
     cache: Mutex<Vec<CpuTimes>>,
 }
 
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    // node_exporter reads the isolated CPUs once, at start.
-    let path = cfg.roots.sys("devices/system/cpu/isolated");
-    let isolated = match crate::read::read_file(&path) {
-        Ok(s) => Some(parse_cpu_list(&s).map_err(|e| e.at(&path))?),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(CollectError::io(&path, e)),
-    };
-    let include = |what: &str, re: &str| -> Result<Option<Regex>, CollectError> {
-        if re.is_empty() {
-            return Ok(None);
-        }
-        Regex::new(re).map(Some).map_err(|e| {
-            CollectError::Other(format!("--collector.cpu.info.{what}-include {re:?}: {e}"))
-        })
-    };
-    let flags_include = include("flags", &cfg.cpu_info_flags_include)?;
-    let bugs_include = include("bugs", &cfg.cpu_info_bugs_include)?;
-    Ok(Box::new(Cpu {
-        roots: cfg.roots.clone(),
-        guest: cfg.cpu_guest,
-        info: cfg.cpu_info || flags_include.is_some() || bugs_include.is_some(),
-        flags_include,
-        bugs_include,
-        isolated,
-        cache: Mutex::new(Vec::new()),
-    }))
-}
-
 impl Cpu {
     fn collect_info(&self, out: &mut MetricSet) -> Result<(), CollectError> {
         let path = self.roots.proc("cpuinfo");
@@ -357,9 +328,34 @@ impl Cpu {
 const SECONDS_HELP: &str = "Seconds the CPUs spent in each mode.";
 const GUEST_HELP: &str = "Seconds the CPUs spent in guests (VMs) for each mode.";
 
-impl Collector for Cpu {
-    fn name(&self) -> &'static str {
-        "cpu"
+impl NodeCollector for Cpu {
+    fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
+        // node_exporter reads the isolated CPUs once, at start.
+        let path = cfg.roots.sys("devices/system/cpu/isolated");
+        let isolated = match crate::read::read_file(&path) {
+            Ok(s) => Some(parse_cpu_list(&s).map_err(|e| e.at(&path))?),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(CollectError::io(&path, e)),
+        };
+        let include = |what: &str, re: &str| -> Result<Option<Regex>, CollectError> {
+            if re.is_empty() {
+                return Ok(None);
+            }
+            Regex::new(re).map(Some).map_err(|e| {
+                CollectError::Other(format!("--collector.cpu.info.{what}-include {re:?}: {e}"))
+            })
+        };
+        let flags_include = include("flags", &cfg.cpu_info_flags_include)?;
+        let bugs_include = include("bugs", &cfg.cpu_info_bugs_include)?;
+        Ok(Cpu {
+            roots: cfg.roots.clone(),
+            guest: cfg.cpu_guest,
+            info: cfg.cpu_info || flags_include.is_some() || bugs_include.is_some(),
+            flags_include,
+            bugs_include,
+            isolated,
+            cache: Mutex::new(Vec::new()),
+        })
     }
 
     fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
@@ -434,6 +430,8 @@ impl Collector for Cpu {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::testutil::build;
+    use crate::node::testutil::collect_fixture;
     use crate::node::testutil::fixture_config;
 
     #[test]
@@ -509,7 +507,7 @@ mod tests {
             ..fixture_config()
         };
         let mut out = MetricSet::new();
-        new(&cfg).unwrap().collect(&mut out).unwrap();
+        build("cpu", &cfg).unwrap().collect(&mut out).unwrap();
         let info = out.get("node_cpu_info").unwrap();
         assert_eq!(info.samples.len(), 2);
         let labels: Vec<&str> = info.samples[0]
@@ -544,16 +542,13 @@ mod tests {
             .all(|s| s.labels[0].1 != "fpu"));
         assert!(out.get("node_cpu_bug_info").is_none());
         // Off by default.
-        let mut out = MetricSet::new();
-        new(&fixture_config()).unwrap().collect(&mut out).unwrap();
+        let out = collect_fixture("cpu");
         assert!(out.get("node_cpu_info").is_none());
     }
 
     #[test]
     fn collects_from_fixture_root() {
-        let c = new(&fixture_config()).unwrap();
-        let mut out = MetricSet::new();
-        c.collect(&mut out).unwrap();
+        let out = collect_fixture("cpu");
         let secs = out.get("node_cpu_seconds_total").unwrap();
         assert_eq!(secs.samples.len(), 4 * 8);
         assert_eq!(

@@ -15,9 +15,9 @@ use regex::Regex;
 use crate::error::ParseError;
 use crate::metrics::Kind;
 use crate::read::read_to_string;
-use crate::{CollectError, Collector, MetricSet, Roots};
+use crate::{CollectError, MetricSet, Roots};
 
-use super::NodeConfig;
+use super::{NodeCollector, NodeConfig};
 
 /// The most statistics a line carries (kernel 5.5+).
 pub const MAX_STATS: usize = 17;
@@ -214,20 +214,6 @@ pub struct Diskstats {
     exclude: Option<Regex>,
 }
 
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    let exclude = if cfg.diskstats_device_exclude.is_empty() {
-        None
-    } else {
-        Some(Regex::new(&cfg.diskstats_device_exclude).map_err(|e| {
-            CollectError::Other(format!("--collector.diskstats.device-exclude: {e}"))
-        })?)
-    };
-    Ok(Box::new(Diskstats {
-        roots: cfg.roots.clone(),
-        exclude,
-    }))
-}
-
 impl Diskstats {
     /// The udev properties of a block device; empty when udev has no entry (as on hosts without udev).
     fn udev_info(&self, major: u32, minor: u32) -> HashMap<String, String> {
@@ -245,9 +231,19 @@ fn owned(labels: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect()
 }
 
-impl Collector for Diskstats {
-    fn name(&self) -> &'static str {
-        "diskstats"
+impl NodeCollector for Diskstats {
+    fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
+        let exclude = if cfg.diskstats_device_exclude.is_empty() {
+            None
+        } else {
+            Some(Regex::new(&cfg.diskstats_device_exclude).map_err(|e| {
+                CollectError::Other(format!("--collector.diskstats.device-exclude: {e}"))
+            })?)
+        };
+        Ok(Diskstats {
+            roots: cfg.roots.clone(),
+            exclude,
+        })
     }
 
     fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
@@ -333,7 +329,7 @@ impl Collector for Diskstats {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::fixture_config;
+    use crate::node::testutil::collect_fixture;
 
     const FIXTURE: &str = include_str!("../../tests/fixtures/proc/diskstats");
 
@@ -371,9 +367,7 @@ mod tests {
 
     #[test]
     fn collects_from_fixture_root() {
-        let c = new(&fixture_config()).unwrap();
-        let mut out = MetricSet::new();
-        c.collect(&mut out).unwrap();
+        let out = collect_fixture("diskstats");
         let vda = [("device", "vda")];
         assert_eq!(
             out.value("node_disk_reads_completed_total", &vda),

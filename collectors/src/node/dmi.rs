@@ -9,9 +9,9 @@
 use std::path::Path;
 
 use crate::read::{read_attr, read_dir_sorted};
-use crate::{CollectError, Collector, Kind, MetricSet};
+use crate::{CollectError, Kind, MetricSet};
 
-use super::NodeConfig;
+use super::{NodeCollector, NodeConfig};
 
 /// sysfs file name and label name, in label-name order.
 const ATTRIBUTES: &[(&str, &str)] = &[
@@ -67,14 +67,10 @@ pub struct Dmi {
     labels: Vec<(String, String)>,
 }
 
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    let labels = read_dmi(&cfg.roots.sys("class/dmi/id"))?;
-    Ok(Box::new(Dmi { labels }))
-}
-
-impl Collector for Dmi {
-    fn name(&self) -> &'static str {
-        "dmi"
+impl NodeCollector for Dmi {
+    fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
+        let labels = read_dmi(&cfg.roots.sys("class/dmi/id"))?;
+        Ok(Dmi { labels })
     }
 
     fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
@@ -91,7 +87,9 @@ impl Collector for Dmi {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::{fixture_config, fixture_root};
+    use crate::node::testutil::build;
+    use crate::node::testutil::collect_fixture;
+    use crate::node::testutil::fixture_root;
 
     #[test]
     fn reads_fixture_dmi() {
@@ -110,8 +108,7 @@ mod tests {
 
     #[test]
     fn collects_from_fixture_root() {
-        let mut out = MetricSet::new();
-        new(&fixture_config()).unwrap().collect(&mut out).unwrap();
+        let out = collect_fixture("dmi");
         let fam = out.get("node_dmi_info").unwrap();
         assert_eq!(fam.samples.len(), 1);
         assert_eq!(fam.samples[0].labels.len(), 19);
@@ -130,7 +127,7 @@ mod tests {
     #[test]
     fn no_dmi_is_no_data() {
         let cfg = crate::node::testutil::fixture_config_with("proc", "nonexistent");
-        let err = new(&cfg)
+        let err = build("dmi", &cfg)
             .unwrap()
             .collect(&mut MetricSet::new())
             .unwrap_err();

@@ -4,11 +4,9 @@
 //! could not attribute to a csrow (`*_noinfo_count`) go to `csrow="unknown"`.
 
 use std::path::Path;
-use std::sync::Arc;
 
-use crate::{CollectError, Collector, MetricSet, Roots};
+use crate::{CollectError, MetricSet, Roots};
 
-use super::NodeConfig;
 use crate::read::{glob_numbered, parse_u64, read_to_string};
 
 fn read_u64(p: &Path) -> Result<u64, CollectError> {
@@ -79,53 +77,39 @@ const CSROW_CE_HELP: &str = "Total correctable memory errors for this csrow.";
 const CSROW_UE: &str = "node_edac_csrow_uncorrectable_errors_total";
 const CSROW_UE_HELP: &str = "Total uncorrectable memory errors for this csrow.";
 
-pub struct Edac {
-    roots: Arc<Roots>,
-}
-
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    Ok(Box::new(Edac {
-        roots: cfg.roots.clone(),
-    }))
-}
-
-impl Collector for Edac {
-    fn name(&self) -> &'static str {
-        "edac"
-    }
-
-    /// Like node_exporter, a host without EDAC controllers succeeds with no series.
-    fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        for c in read_controllers(&self.roots.sys("devices/system/edac/mc"))? {
-            let ctl = c.controller.as_str();
-            out.counter(CE, CE_HELP, &[("controller", ctl)], c.ce as f64);
-            out.counter(
-                CSROW_CE,
-                CSROW_CE_HELP,
-                &[("controller", ctl), ("csrow", "unknown")],
-                c.ce_noinfo as f64,
-            );
-            out.counter(UE, UE_HELP, &[("controller", ctl)], c.ue as f64);
-            out.counter(
-                CSROW_UE,
-                CSROW_UE_HELP,
-                &[("controller", ctl), ("csrow", "unknown")],
-                c.ue_noinfo as f64,
-            );
-            for r in &c.csrows {
-                let labels = [("controller", ctl), ("csrow", r.csrow.as_str())];
-                out.counter(CSROW_CE, CSROW_CE_HELP, &labels, r.ce as f64);
-                out.counter(CSROW_UE, CSROW_UE_HELP, &labels, r.ue as f64);
-            }
+/// Like node_exporter, a host without EDAC controllers succeeds with no series.
+pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
+    for c in read_controllers(&roots.sys("devices/system/edac/mc"))? {
+        let ctl = c.controller.as_str();
+        out.counter(CE, CE_HELP, &[("controller", ctl)], c.ce as f64);
+        out.counter(
+            CSROW_CE,
+            CSROW_CE_HELP,
+            &[("controller", ctl), ("csrow", "unknown")],
+            c.ce_noinfo as f64,
+        );
+        out.counter(UE, UE_HELP, &[("controller", ctl)], c.ue as f64);
+        out.counter(
+            CSROW_UE,
+            CSROW_UE_HELP,
+            &[("controller", ctl), ("csrow", "unknown")],
+            c.ue_noinfo as f64,
+        );
+        for r in &c.csrows {
+            let labels = [("controller", ctl), ("csrow", r.csrow.as_str())];
+            out.counter(CSROW_CE, CSROW_CE_HELP, &labels, r.ce as f64);
+            out.counter(CSROW_UE, CSROW_UE_HELP, &labels, r.ue as f64);
         }
-        Ok(())
     }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::{fixture_config, fixture_root};
+    use crate::node::testutil::collect_fixture;
+
+    use crate::node::testutil::fixture_root;
 
     #[test]
     fn reads_fixture_controllers() {
@@ -164,9 +148,7 @@ mod tests {
 
     #[test]
     fn collects_from_fixture_root() {
-        let c = new(&fixture_config()).unwrap();
-        let mut out = MetricSet::new();
-        c.collect(&mut out).unwrap();
+        let out = collect_fixture("edac");
         assert_eq!(out.value(CE, &[("controller", "0")]), Some(3.0));
         assert_eq!(out.value(UE, &[("controller", "0")]), Some(1.0));
         assert_eq!(

@@ -4,18 +4,12 @@
 use std::sync::Arc;
 
 use crate::read::{parse_u64, read_to_string};
-use crate::{CollectError, Collector, MetricSet, Roots};
+use crate::{CollectError, MetricSet, Roots};
 
-use super::NodeConfig;
+use super::{NodeCollector, NodeConfig};
 
 pub struct Entropy {
     roots: Arc<Roots>,
-}
-
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    Ok(Box::new(Entropy {
-        roots: cfg.roots.clone(),
-    }))
 }
 
 impl Entropy {
@@ -25,9 +19,11 @@ impl Entropy {
     }
 }
 
-impl Collector for Entropy {
-    fn name(&self) -> &'static str {
-        "entropy"
+impl NodeCollector for Entropy {
+    fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
+        Ok(Entropy {
+            roots: cfg.roots.clone(),
+        })
     }
 
     fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
@@ -52,7 +48,7 @@ impl Collector for Entropy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::fixture_config;
+    use crate::node::testutil::collect_fixture;
 
     #[test]
     fn parses_values() {
@@ -65,9 +61,7 @@ mod tests {
 
     #[test]
     fn collects_from_fixture_root() {
-        let c = new(&fixture_config()).unwrap();
-        let mut out = MetricSet::new();
-        c.collect(&mut out).unwrap();
+        let out = collect_fixture("entropy");
         assert_eq!(out.value("node_entropy_available_bits", &[]), Some(256.0));
         assert_eq!(out.value("node_entropy_pool_size_bits", &[]), Some(256.0));
     }

@@ -7,12 +7,9 @@
 //! a counter file that does not exist is exported as 0; `0x` is cut from the WWN and port id labels.
 
 use std::path::Path;
-use std::sync::Arc;
 
 use crate::read::{absent_as_none, parse_go_uint, sorted_entry_names, sys_read_file};
-use crate::{CollectError, Collector, Kind, MetricSet, Roots};
-
-use super::NodeConfig;
+use crate::{CollectError, Kind, MetricSet, Roots};
 
 /// Attribute files, in the order of the info labels after `fc_host`; `true` when node_exporter cuts the
 /// first two characters (`0x`). `node_name` is read (and must exist) but is no label in 1.5.
@@ -161,57 +158,44 @@ pub fn read_class(dir: &Path) -> Result<Vec<FcHost>, CollectError> {
         .collect()
 }
 
-pub struct FibreChannel {
-    roots: Arc<Roots>,
-}
-
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    Ok(Box::new(FibreChannel {
-        roots: cfg.roots.clone(),
-    }))
-}
-
-impl Collector for FibreChannel {
-    fn name(&self) -> &'static str {
-        "fibrechannel"
-    }
-
-    fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        for host in read_class(&self.roots.sys("class/fc_host"))? {
-            let mut labels = Vec::with_capacity(INFO_LABELS + 1);
-            labels.push(("fc_host".to_string(), host.name.clone()));
-            for ((file, _), v) in ATTRIBUTES.iter().zip(&host.attributes).take(INFO_LABELS) {
-                labels.push(((*file).to_string(), v.clone()));
-            }
-            labels.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-            out.sample(
-                "node_fibrechannel_info",
-                "Non-numeric data from /sys/class/fc_host/<host>, value is always 1.",
-                Kind::Gauge,
-                labels,
-                1.0,
-            );
-            for ((_, metric, help), &v) in COUNTERS.iter().zip(&host.counters) {
-                if v == u64::MAX {
-                    continue;
-                }
-                out.sample(
-                    metric,
-                    help,
-                    Kind::Counter,
-                    vec![("fc_host".to_string(), host.name.clone())],
-                    v as f64,
-                );
-            }
+/// The `fibrechannel` collector (no state, no flags: registered in [`super::COLLECTORS`] by this function).
+pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
+    for host in read_class(&roots.sys("class/fc_host"))? {
+        let mut labels = Vec::with_capacity(INFO_LABELS + 1);
+        labels.push(("fc_host".to_string(), host.name.clone()));
+        for ((file, _), v) in ATTRIBUTES.iter().zip(&host.attributes).take(INFO_LABELS) {
+            labels.push(((*file).to_string(), v.clone()));
         }
-        Ok(())
+        labels.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        out.sample(
+            "node_fibrechannel_info",
+            "Non-numeric data from /sys/class/fc_host/<host>, value is always 1.",
+            Kind::Gauge,
+            labels,
+            1.0,
+        );
+        for ((_, metric, help), &v) in COUNTERS.iter().zip(&host.counters) {
+            if v == u64::MAX {
+                continue;
+            }
+            out.sample(
+                metric,
+                help,
+                Kind::Counter,
+                vec![("fc_host".to_string(), host.name.clone())],
+                v as f64,
+            );
+        }
     }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::{fixture_config, fixture_root};
+    use crate::node::testutil::collect_fixture;
+
+    use crate::node::testutil::fixture_root;
 
     #[test]
     fn hex_prefix() {
@@ -237,8 +221,7 @@ mod tests {
 
     #[test]
     fn collects_from_fixture_root() {
-        let mut out = MetricSet::new();
-        new(&fixture_config()).unwrap().collect(&mut out).unwrap();
+        let out = collect_fixture("fibrechannel");
         assert_eq!(
             out.value(
                 "node_fibrechannel_info",

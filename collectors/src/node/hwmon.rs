@@ -14,9 +14,9 @@ use std::sync::Arc;
 
 use regex::Regex;
 
-use crate::{CollectError, Collector, Kind, MetricSet, Roots};
+use crate::{CollectError, Kind, MetricSet, Roots};
 
-use super::NodeConfig;
+use super::{NodeCollector, NodeConfig};
 
 /// The sensor types node_exporter reports; other files are ignored.
 const SENSOR_TYPES: &[&str] = &[
@@ -355,15 +355,6 @@ pub struct Hwmon {
     parser: FilenameParser,
 }
 
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    let parser =
-        FilenameParser::new().map_err(|e| CollectError::Other(format!("hwmon regex: {e}")))?;
-    Ok(Box::new(Hwmon {
-        roots: cfg.roots.clone(),
-        parser,
-    }))
-}
-
 impl Hwmon {
     fn update_chip(&self, dir: &Path, out: &mut MetricSet) -> Result<(), CollectError> {
         let chip = chip_name(dir)?;
@@ -379,9 +370,14 @@ impl Hwmon {
     }
 }
 
-impl Collector for Hwmon {
-    fn name(&self) -> &'static str {
-        "hwmon"
+impl NodeCollector for Hwmon {
+    fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
+        let parser =
+            FilenameParser::new().map_err(|e| CollectError::Other(format!("hwmon regex: {e}")))?;
+        Ok(Hwmon {
+            roots: cfg.roots.clone(),
+            parser,
+        })
     }
 
     /// Every chip is reported even when another fails; the last error is returned then.
@@ -408,7 +404,9 @@ impl Collector for Hwmon {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::{fixture_config, fixture_root};
+    use crate::node::testutil::collect_fixture;
+
+    use crate::node::testutil::fixture_root;
 
     fn labels<'a>(chip: &'a str, sensor: &'a str) -> [(&'a str, &'a str); 2] {
         [("chip", chip), ("sensor", sensor)]
@@ -500,9 +498,7 @@ mod tests {
 
     #[test]
     fn collects_from_fixture_root() {
-        let c = new(&fixture_config()).unwrap();
-        let mut out = MetricSet::new();
-        c.collect(&mut out).unwrap();
+        let out = collect_fixture("hwmon");
         let core = "platform_coretemp_0";
         let nct = "platform_nct6775_656";
         let pm = "lnxsystm:00_acpi000d:00";

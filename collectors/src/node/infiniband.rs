@@ -8,13 +8,10 @@
 //! other missing file makes the scrape a no-data one.
 
 use std::path::Path;
-use std::sync::Arc;
 
 use crate::error::ParseError;
 use crate::read::{is_absent, parse_go_uint, read_to_string, sorted_entry_names, sys_read_file};
-use crate::{CollectError, Collector, Kind, MetricSet, Roots};
-
-use super::NodeConfig;
+use crate::{CollectError, Kind, MetricSet, Roots};
 
 /// Counter: directory (`counters` or `counters_ext`), file, metric name, help, multiplied by 4.
 type CounterSpec = (&'static str, &'static str, &'static str, &'static str, bool);
@@ -180,78 +177,65 @@ pub fn read_class(dir: &Path) -> Result<Vec<IbDevice>, CollectError> {
         .collect()
 }
 
-pub struct InfiniBand {
-    roots: Arc<Roots>,
-}
-
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    Ok(Box::new(InfiniBand {
-        roots: cfg.roots.clone(),
-    }))
-}
-
-impl Collector for InfiniBand {
-    fn name(&self) -> &'static str {
-        "infiniband"
-    }
-
-    fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        for dev in read_class(&self.roots.sys("class/infiniband"))? {
-            out.sample(
-                "node_infiniband_info",
-                "Non-numeric data from /sys/class/infiniband/<device>, value is always 1.",
-                Kind::Gauge,
+/// The `infiniband` collector (no state, no flags: registered in [`super::COLLECTORS`] by this function).
+pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
+    for dev in read_class(&roots.sys("class/infiniband"))? {
+        out.sample(
+            "node_infiniband_info",
+            "Non-numeric data from /sys/class/infiniband/<device>, value is always 1.",
+            Kind::Gauge,
+            vec![
+                ("board_id".to_string(), dev.board_id),
+                ("device".to_string(), dev.name.clone()),
+                ("firmware_version".to_string(), dev.firmware_version),
+                ("hca_type".to_string(), dev.hca_type),
+            ],
+            1.0,
+        );
+        for port in &dev.ports {
+            let labels = || {
                 vec![
-                    ("board_id".to_string(), dev.board_id),
                     ("device".to_string(), dev.name.clone()),
-                    ("firmware_version".to_string(), dev.firmware_version),
-                    ("hca_type".to_string(), dev.hca_type),
-                ],
-                1.0,
+                    ("port".to_string(), port.port.to_string()),
+                ]
+            };
+            out.sample(
+                "node_infiniband_state_id",
+                "State of the InfiniBand port (0: no change, 1: down, 2: init, 3: armed, 4: active, 5: act defer)",
+                Kind::Gauge,
+                labels(),
+                f64::from(port.state_id),
             );
-            for port in &dev.ports {
-                let labels = || {
-                    vec![
-                        ("device".to_string(), dev.name.clone()),
-                        ("port".to_string(), port.port.to_string()),
-                    ]
-                };
-                out.sample(
-                    "node_infiniband_state_id",
-                    "State of the InfiniBand port (0: no change, 1: down, 2: init, 3: armed, 4: active, 5: act defer)",
-                    Kind::Gauge,
-                    labels(),
-                    f64::from(port.state_id),
-                );
-                out.sample(
-                    "node_infiniband_physical_state_id",
-                    "Physical state of the InfiniBand port (0: no change, 1: sleep, 2: polling, 3: disable, 4: shift, 5: link up, 6: link error recover, 7: phytest)",
-                    Kind::Gauge,
-                    labels(),
-                    f64::from(port.phys_state_id),
-                );
-                out.sample(
-                    "node_infiniband_rate_bytes_per_second",
-                    "Maximum signal transfer rate",
-                    Kind::Gauge,
-                    labels(),
-                    port.rate as f64,
-                );
-                for ((_, _, metric, help, _), v) in COUNTERS.iter().zip(&port.counters) {
-                    if let Some(v) = v {
-                        out.sample(metric, help, Kind::Counter, labels(), *v as f64);
-                    }
+            out.sample(
+                "node_infiniband_physical_state_id",
+                "Physical state of the InfiniBand port (0: no change, 1: sleep, 2: polling, 3: disable, 4: shift, 5: link up, 6: link error recover, 7: phytest)",
+                Kind::Gauge,
+                labels(),
+                f64::from(port.phys_state_id),
+            );
+            out.sample(
+                "node_infiniband_rate_bytes_per_second",
+                "Maximum signal transfer rate",
+                Kind::Gauge,
+                labels(),
+                port.rate as f64,
+            );
+            for ((_, _, metric, help, _), v) in COUNTERS.iter().zip(&port.counters) {
+                if let Some(v) = v {
+                    out.sample(metric, help, Kind::Counter, labels(), *v as f64);
                 }
             }
         }
-        Ok(())
     }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::{fixture_config, fixture_root};
+    use crate::node::testutil::collect_fixture;
+
+    use crate::node::testutil::fixture_root;
 
     #[test]
     fn states_and_rates() {
@@ -294,8 +278,7 @@ mod tests {
 
     #[test]
     fn collects_from_fixture_root() {
-        let mut out = MetricSet::new();
-        new(&fixture_config()).unwrap().collect(&mut out).unwrap();
+        let out = collect_fixture("infiniband");
         assert_eq!(
             out.value(
                 "node_infiniband_info",

@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use crate::error::ParseError;
 use crate::read::read_to_string;
-use crate::{CollectError, Collector, MetricSet, Roots};
+use crate::{CollectError, MetricSet, Roots};
 
-use super::NodeConfig;
+use super::{NodeCollector, NodeConfig};
 
 /// Every backend label, in node_exporter's order; the default of `--collector.ipvs.backend-labels`.
 pub const ALL_BACKEND_LABELS: [&str; 6] = [
@@ -183,16 +183,6 @@ pub struct Ipvs {
     labels: Vec<&'static str>,
 }
 
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    let mut labels = parse_backend_labels(&cfg.ipvs_backend_labels)
-        .map_err(|e| CollectError::Other(format!("--collector.ipvs.backend-labels: {e}")))?;
-    labels.sort_unstable();
-    Ok(Box::new(Ipvs {
-        roots: cfg.roots.clone(),
-        labels,
-    }))
-}
-
 impl Ipvs {
     fn label_values(&self, b: &IpvsBackend) -> Labels {
         self.labels
@@ -212,9 +202,15 @@ impl Ipvs {
     }
 }
 
-impl Collector for Ipvs {
-    fn name(&self) -> &'static str {
-        "ipvs"
+impl NodeCollector for Ipvs {
+    fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
+        let mut labels = parse_backend_labels(&cfg.ipvs_backend_labels)
+            .map_err(|e| CollectError::Other(format!("--collector.ipvs.backend-labels: {e}")))?;
+        labels.sort_unstable();
+        Ok(Ipvs {
+            roots: cfg.roots.clone(),
+            labels,
+        })
     }
 
     fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
@@ -297,7 +293,9 @@ impl Collector for Ipvs {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::testutil::build;
     use crate::node::testutil::fixture_config;
+    use crate::node::testutil::{collect_fixture, collect_with};
 
     #[test]
     fn parses_stats_fixture() {
@@ -370,9 +368,7 @@ mod tests {
 
     #[test]
     fn collects_from_fixture_root() {
-        let c = new(&fixture_config()).unwrap();
-        let mut out = MetricSet::new();
-        c.collect(&mut out).unwrap();
+        let out = collect_fixture("ipvs");
         assert_eq!(
             out.value("node_ipvs_connections_total", &[]),
             Some(120000.0)
@@ -422,9 +418,7 @@ mod tests {
             ipvs_backend_labels: "proto,local_port".to_string(),
             ..fixture_config()
         };
-        let c = new(&cfg).unwrap();
-        let mut out = MetricSet::new();
-        c.collect(&mut out).unwrap();
+        let out = collect_with("ipvs", &cfg).unwrap();
         let active = out.get("node_ipvs_backend_connections_active").unwrap();
         // TCP:443, UDP:53, TCP:80, FWM:0
         assert_eq!(active.samples.len(), 4);
@@ -448,7 +442,7 @@ mod tests {
     fn no_module_is_no_data() {
         let mut cfg = fixture_config();
         cfg.roots = Arc::new(Roots::new("/nonexistent", "/nonexistent", "/", None));
-        let err = new(&cfg)
+        let err = build("ipvs", &cfg)
             .unwrap()
             .collect(&mut MetricSet::new())
             .unwrap_err();

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::{Collector, Roots};
+use crate::{CollectError, Collector, MetricSet, Roots};
 
 pub mod arp;
 pub mod bcache;
@@ -130,54 +130,161 @@ impl Default for NodeConfig {
     }
 }
 
-type Ctor = fn(&NodeConfig) -> Result<Box<dyn Collector>, crate::CollectError>;
+/// What a collector with state or flags implements; the registry ([`COLLECTORS`]) gives it its name.
+/// A collector without either is just a function, [`CollectFn`].
+pub trait NodeCollector: Sized + Send + Sync + 'static {
+    /// Build the collector from its flags; an invalid flag value is an error naming the flag.
+    fn new(cfg: &NodeConfig) -> Result<Self, CollectError>;
+    /// Append this collector's metrics to `out` ([`Collector::collect`]).
+    fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError>;
+}
 
-/// Every node collector: name, enabled by default, constructor.
-pub const COLLECTORS: &[(&str, bool, Ctor)] = &[
-    ("arp", true, arp::new),
-    ("bcache", true, bcache::new),
-    ("bonding", true, bonding::new),
-    ("btrfs", true, btrfs::new),
-    ("conntrack", true, conntrack::new),
-    ("cpu", true, cpu::new),
-    ("cpufreq", true, cpufreq::new),
-    ("diskstats", true, diskstats::new),
-    ("dmi", true, dmi::new),
-    ("edac", true, edac::new),
-    ("entropy", true, entropy::new),
-    ("fibrechannel", true, fibrechannel::new),
-    ("filefd", true, filefd::new),
-    ("filesystem", true, filesystem::new),
-    ("hwmon", true, hwmon::new),
-    ("infiniband", true, infiniband::new),
-    ("ipvs", true, ipvs::new),
-    ("loadavg", true, loadavg::new),
-    ("mdadm", true, mdadm::new),
-    ("meminfo", true, meminfo::new),
-    ("netclass", true, netclass::new),
-    ("netdev", true, netdev::new),
-    ("netstat", true, netstat::new),
-    ("nfs", true, nfs::new),
-    ("nfsd", true, nfsd::new),
-    ("nvme", true, nvme::new),
-    ("os", true, os::new),
-    ("powersupplyclass", true, powersupplyclass::new),
-    ("pressure", true, pressure::new),
-    ("rapl", true, rapl::new),
-    ("schedstat", true, schedstat::new),
-    ("selinux", true, selinux::new),
-    ("sockstat", true, sockstat::new),
-    ("softnet", true, softnet::new),
-    ("stat", true, stat::new),
-    ("tapestats", true, tapestats::new),
-    ("textfile", true, textfile::new),
-    ("thermal_zone", true, thermal_zone::new),
-    ("time", true, time::new),
-    ("timex", true, timex::new),
-    ("udp_queues", true, udp_queues::new),
-    ("uname", true, uname::new),
-    ("vmstat", true, vmstat::new),
-    ("xfs", true, xfs::new),
+/// A collector without state or flags: it reads under the roots and appends to `out`.
+pub type CollectFn = fn(&Roots, &mut MetricSet) -> Result<(), CollectError>;
+
+/// What the registry hands the agent.
+pub type Built = Result<Box<dyn Collector>, CollectError>;
+
+/// How the registry builds a collector.
+#[derive(Clone, Copy)]
+pub enum Factory {
+    /// A [`CollectFn`] run with the configured roots.
+    Roots(CollectFn),
+    /// A [`NodeCollector`], built by [`Factory::of`].
+    Built(fn(&'static str, &NodeConfig) -> Built),
+    /// A collector that implements [`Collector`] itself (textfile, filesystem).
+    Boxed(fn(&NodeConfig) -> Built),
+}
+
+impl Factory {
+    /// The factory of the [`NodeCollector`] `C`.
+    pub const fn of<C: NodeCollector>() -> Self {
+        Factory::Built(|name, cfg| {
+            Ok(Box::new(Named {
+                name,
+                inner: C::new(cfg)?,
+            }))
+        })
+    }
+
+    fn build(
+        self,
+        name: &'static str,
+        cfg: &NodeConfig,
+    ) -> Result<Box<dyn Collector>, CollectError> {
+        match self {
+            Factory::Roots(collect) => Ok(Box::new(RootsFn {
+                name,
+                roots: cfg.roots.clone(),
+                collect,
+            })),
+            Factory::Built(build) => build(name, cfg),
+            Factory::Boxed(build) => build(cfg),
+        }
+    }
+}
+
+/// A [`CollectFn`] under its registered name, with its roots.
+struct RootsFn {
+    name: &'static str,
+    roots: Arc<Roots>,
+    collect: CollectFn,
+}
+
+impl Collector for RootsFn {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+        (self.collect)(&self.roots, out)
+    }
+}
+
+/// A [`NodeCollector`] under its registered name.
+struct Named<C> {
+    name: &'static str,
+    inner: C,
+}
+
+impl<C: NodeCollector> Collector for Named<C> {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+        self.inner.collect(out)
+    }
+}
+
+/// node_exporter's `defaultEnabled` / `defaultDisabled`.
+pub const ENABLED: bool = true;
+pub const DISABLED: bool = false;
+
+/// Every node collector, as node_exporter's `registerCollector(name, default, factory)`: name, enabled by
+/// default, factory. The defaults are node_exporter 1.12.1's (`collector/*_linux.go`): every collector
+/// here is `defaultEnabled` there; one that upstream has off by default is [`DISABLED`] here too.
+pub const COLLECTORS: &[(&str, bool, Factory)] = &[
+    ("arp", ENABLED, Factory::Roots(arp::collect)),
+    ("bcache", ENABLED, Factory::of::<bcache::Bcache>()),
+    ("bonding", ENABLED, Factory::Roots(bonding::collect)),
+    ("btrfs", ENABLED, Factory::Roots(btrfs::collect)),
+    ("conntrack", ENABLED, Factory::of::<conntrack::Conntrack>()),
+    ("cpu", ENABLED, Factory::of::<cpu::Cpu>()),
+    ("cpufreq", ENABLED, Factory::Roots(cpufreq::collect)),
+    ("diskstats", ENABLED, Factory::of::<diskstats::Diskstats>()),
+    ("dmi", ENABLED, Factory::of::<dmi::Dmi>()),
+    ("edac", ENABLED, Factory::Roots(edac::collect)),
+    ("entropy", ENABLED, Factory::of::<entropy::Entropy>()),
+    (
+        "fibrechannel",
+        ENABLED,
+        Factory::Roots(fibrechannel::collect),
+    ),
+    ("filefd", ENABLED, Factory::Roots(filefd::collect)),
+    ("filesystem", ENABLED, Factory::Boxed(filesystem::new)),
+    ("hwmon", ENABLED, Factory::of::<hwmon::Hwmon>()),
+    ("infiniband", ENABLED, Factory::Roots(infiniband::collect)),
+    ("ipvs", ENABLED, Factory::of::<ipvs::Ipvs>()),
+    ("loadavg", ENABLED, Factory::Roots(loadavg::collect)),
+    ("mdadm", ENABLED, Factory::Roots(mdadm::collect)),
+    ("meminfo", ENABLED, Factory::Roots(meminfo::collect)),
+    ("netclass", ENABLED, Factory::of::<netclass::NetClass>()),
+    ("netdev", ENABLED, Factory::of::<netdev::NetDev>()),
+    ("netstat", ENABLED, Factory::of::<netstat::Netstat>()),
+    ("nfs", ENABLED, Factory::Roots(nfs::collect)),
+    ("nfsd", ENABLED, Factory::Roots(nfsd::collect)),
+    ("nvme", ENABLED, Factory::Roots(nvme::collect)),
+    ("os", ENABLED, Factory::of::<os::Os>()),
+    (
+        "powersupplyclass",
+        ENABLED,
+        Factory::of::<powersupplyclass::PowerSupplyClass>(),
+    ),
+    ("pressure", ENABLED, Factory::Roots(pressure::collect)),
+    ("rapl", ENABLED, Factory::of::<rapl::Rapl>()),
+    ("schedstat", ENABLED, Factory::Roots(schedstat::collect)),
+    ("selinux", ENABLED, Factory::of::<selinux::Selinux>()),
+    (
+        "sockstat",
+        ENABLED,
+        Factory::of::<sockstat::SockstatCollector>(),
+    ),
+    ("softnet", ENABLED, Factory::Roots(softnet::collect)),
+    ("stat", ENABLED, Factory::of::<stat::Stat>()),
+    ("tapestats", ENABLED, Factory::of::<tapestats::TapeStats>()),
+    ("textfile", ENABLED, Factory::Boxed(textfile::new)),
+    (
+        "thermal_zone",
+        ENABLED,
+        Factory::Roots(thermal_zone::collect),
+    ),
+    ("time", ENABLED, Factory::Roots(time::collect)),
+    ("timex", ENABLED, Factory::Roots(timex::collect)),
+    ("udp_queues", ENABLED, Factory::Roots(udp_queues::collect)),
+    ("uname", ENABLED, Factory::Roots(uname::collect)),
+    ("vmstat", ENABLED, Factory::of::<vmstat::Vmstat>()),
+    ("xfs", ENABLED, Factory::Roots(xfs::collect)),
 ];
 
 /// Names of all node collectors, in the order they are listed.
@@ -186,14 +293,11 @@ pub fn names() -> impl Iterator<Item = &'static str> {
 }
 
 /// Build the collector `name`; `None` when there is no such collector.
-pub fn build(
-    name: &str,
-    cfg: &NodeConfig,
-) -> Option<Result<Box<dyn Collector>, crate::CollectError>> {
+pub fn build(name: &str, cfg: &NodeConfig) -> Option<Built> {
     COLLECTORS
         .iter()
         .find(|(n, _, _)| *n == name)
-        .map(|(_, _, ctor)| ctor(cfg))
+        .map(|(n, _, factory)| factory.build(n, cfg))
 }
 
 #[cfg(test)]
@@ -218,6 +322,24 @@ pub(crate) mod testutil {
             )),
             ..fixture_config()
         }
+    }
+
+    /// Build the registered collector `name` (a test's typo panics).
+    pub fn build(name: &str, cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
+        super::build(name, cfg).unwrap_or_else(|| panic!("no collector named {name}"))
+    }
+
+    /// One scrape of the collector `name` on `cfg`.
+    pub fn collect_with(name: &str, cfg: &NodeConfig) -> Result<MetricSet, CollectError> {
+        let mut out = MetricSet::new();
+        build(name, cfg)?.collect(&mut out)?;
+        Ok(out)
+    }
+
+    /// One scrape of the collector `name` on the fixture tree, which must succeed.
+    pub fn collect_fixture(name: &str) -> MetricSet {
+        collect_with(name, &fixture_config())
+            .unwrap_or_else(|e| panic!("{name} on the fixtures: {e}"))
     }
 
     /// A config whose roots point at the fixture tree.

@@ -12,9 +12,9 @@ use std::sync::Arc;
 use regex::Regex;
 
 use crate::read::{parse_go_int, read_attr, read_dir_sorted};
-use crate::{CollectError, Collector, MetricSet, Roots};
+use crate::{CollectError, MetricSet, Roots};
 
-use super::NodeConfig;
+use super::{NodeCollector, NodeConfig};
 
 /// The interface properties node_exporter 1.5 exposes.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -92,15 +92,6 @@ pub fn speed_bytes(mbits: i64) -> i64 {
 pub struct NetClass {
     roots: Arc<Roots>,
     ignored: Regex,
-}
-
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    let ignored = Regex::new(&cfg.netclass_ignored_devices)
-        .map_err(|e| CollectError::Other(format!("--collector.netclass.ignored-devices: {e}")))?;
-    Ok(Box::new(NetClass {
-        roots: cfg.roots.clone(),
-        ignored,
-    }))
 }
 
 fn prop_sample(
@@ -188,9 +179,15 @@ pub fn write_iface(out: &mut MetricSet, i: &NetClassIface) {
     prop!(out, "protocol_type", false, dev, i.type_);
 }
 
-impl Collector for NetClass {
-    fn name(&self) -> &'static str {
-        "netclass"
+impl NodeCollector for NetClass {
+    fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
+        let ignored = Regex::new(&cfg.netclass_ignored_devices).map_err(|e| {
+            CollectError::Other(format!("--collector.netclass.ignored-devices: {e}"))
+        })?;
+        Ok(NetClass {
+            roots: cfg.roots.clone(),
+            ignored,
+        })
     }
 
     fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
@@ -223,6 +220,8 @@ impl Collector for NetClass {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::testutil::{collect_fixture, collect_with};
+
     use crate::node::testutil::{fixture_config, fixture_root};
 
     #[test]
@@ -271,9 +270,7 @@ mod tests {
 
     #[test]
     fn collects_from_fixture_root() {
-        let c = new(&fixture_config()).unwrap();
-        let mut out = MetricSet::new();
-        c.collect(&mut out).unwrap();
+        let out = collect_fixture("netclass");
         let up = out.get("node_network_up").unwrap();
         let devices: Vec<_> = up.samples.iter().map(|s| s.labels[0].1.as_str()).collect();
         // bonding_masters is a regular file, not an interface.
@@ -366,9 +363,7 @@ mod tests {
             netclass_ignored_devices: "^(lo|veth.*|bond.*)$".to_string(),
             ..fixture_config()
         };
-        let c = new(&cfg).unwrap();
-        let mut out = MetricSet::new();
-        c.collect(&mut out).unwrap();
+        let out = collect_with("netclass", &cfg).unwrap();
         assert_eq!(out.get("node_network_up").unwrap().samples.len(), 4);
         assert_eq!(out.value("node_network_up", &[("device", "lo")]), None);
     }
@@ -377,8 +372,7 @@ mod tests {
     fn missing_sysfs_is_no_data() {
         let mut cfg = fixture_config();
         cfg.roots = Arc::new(Roots::new("/nonexistent", "/nonexistent", "/", None));
-        let c = new(&cfg).unwrap();
-        let err = c.collect(&mut MetricSet::new()).unwrap_err();
+        let err = collect_with("netclass", &cfg).unwrap_err();
         assert!(err.is_no_data(), "{err}");
     }
 

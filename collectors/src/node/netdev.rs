@@ -12,9 +12,9 @@ use regex::Regex;
 
 use crate::error::ParseError;
 use crate::read::{parse_u64, read_attr, read_to_string};
-use crate::{CollectError, Collector, MetricSet, Roots};
+use crate::{CollectError, MetricSet, Roots};
 
-use super::NodeConfig;
+use super::{NodeCollector, NodeConfig};
 
 /// The 16 counters of one `/proc/net/dev` line, in file order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,35 +91,6 @@ pub struct NetDev {
     names: Vec<(String, String)>,
 }
 
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    let exclude =
-        if cfg.netdev_device_exclude.is_empty() {
-            None
-        } else {
-            Some(Regex::new(&cfg.netdev_device_exclude).map_err(|e| {
-                CollectError::Other(format!("--collector.netdev.device-exclude: {e}"))
-            })?)
-        };
-    let roots = cfg.roots.clone();
-    let same_netns = roots.procfs_net == roots.procfs.join("net");
-    let names = COLUMNS
-        .iter()
-        .chain(std::iter::once(&"receive_nohandler"))
-        .map(|k| {
-            (
-                format!("node_network_{k}_total"),
-                format!("Network device statistic {k}."),
-            )
-        })
-        .collect();
-    Ok(Box::new(NetDev {
-        roots,
-        exclude,
-        same_netns,
-        names,
-    }))
-}
-
 impl NetDev {
     fn nohandler(&self, device: &str) -> Result<Option<u64>, CollectError> {
         if !self.same_netns || device.contains('/') {
@@ -138,9 +109,33 @@ impl NetDev {
     }
 }
 
-impl Collector for NetDev {
-    fn name(&self) -> &'static str {
-        "netdev"
+impl NodeCollector for NetDev {
+    fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
+        let exclude = if cfg.netdev_device_exclude.is_empty() {
+            None
+        } else {
+            Some(Regex::new(&cfg.netdev_device_exclude).map_err(|e| {
+                CollectError::Other(format!("--collector.netdev.device-exclude: {e}"))
+            })?)
+        };
+        let roots = cfg.roots.clone();
+        let same_netns = roots.procfs_net == roots.procfs.join("net");
+        let names = COLUMNS
+            .iter()
+            .chain(std::iter::once(&"receive_nohandler"))
+            .map(|k| {
+                (
+                    format!("node_network_{k}_total"),
+                    format!("Network device statistic {k}."),
+                )
+            })
+            .collect();
+        Ok(NetDev {
+            roots,
+            exclude,
+            same_netns,
+            names,
+        })
     }
 
     fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
@@ -170,7 +165,9 @@ impl Collector for NetDev {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::testutil::build;
     use crate::node::testutil::fixture_config;
+    use crate::node::testutil::{collect_fixture, collect_with};
 
     const FIXTURE: &str = include_str!("../../tests/fixtures/proc/net/dev");
 
@@ -226,9 +223,7 @@ mod tests {
 
     #[test]
     fn collects_from_fixture_root() {
-        let c = new(&fixture_config()).unwrap();
-        let mut out = MetricSet::new();
-        c.collect(&mut out).unwrap();
+        let out = collect_fixture("netdev");
         let bytes = out.get("node_network_receive_bytes_total").unwrap();
         assert_eq!(bytes.samples.len(), 7);
         assert_eq!(
@@ -280,9 +275,7 @@ mod tests {
             netdev_device_exclude: "^(lo|ifb.*)$".to_string(),
             ..fixture_config()
         };
-        let c = new(&cfg).unwrap();
-        let mut out = MetricSet::new();
-        c.collect(&mut out).unwrap();
+        let out = collect_with("netdev", &cfg).unwrap();
         let devices: Vec<_> = out
             .get("node_network_transmit_bytes_total")
             .unwrap()
@@ -301,9 +294,7 @@ mod tests {
         roots.procfs_net = roots.procfs.join("net");
         roots.procfs = roots.procfs.join("..").join("proc");
         cfg.roots = Arc::new(roots);
-        let c = new(&cfg).unwrap();
-        let mut out = MetricSet::new();
-        c.collect(&mut out).unwrap();
+        let out = collect_with("netdev", &cfg).unwrap();
         assert!(out.get("node_network_receive_nohandler_total").is_none());
         assert_eq!(
             out.value("node_network_receive_bytes_total", &[("device", "eth0")]),
@@ -317,6 +308,6 @@ mod tests {
             netdev_device_exclude: "(".to_string(),
             ..fixture_config()
         };
-        assert!(new(&cfg).is_err());
+        assert!(build("netdev", &cfg).is_err());
     }
 }

@@ -6,13 +6,9 @@
 //!
 //! The parsing helpers here are shared with the `nfsd` collector (same file format, same procfs rules).
 
-use std::sync::Arc;
-
 use crate::error::ParseError;
 use crate::read::read_to_string_or_no_data;
-use crate::{CollectError, Collector, MetricSet, Roots};
-
-use super::NodeConfig;
+use crate::{CollectError, MetricSet, Roots};
 
 /// The NFSv2 procedures in `proc2` order (the `method` label values, procfs' field names).
 pub const V2_PROCS: [&str; 18] = [
@@ -238,87 +234,76 @@ pub fn parse_client_rpc_stats(text: &str) -> Result<ClientRpcStats, ParseError> 
     Ok(s)
 }
 
-pub struct Nfs {
-    roots: Arc<Roots>,
-}
-
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    Ok(Box::new(Nfs {
-        roots: cfg.roots.clone(),
-    }))
-}
-
 const REQUESTS_HELP: &str = "Number of NFS procedures invoked.";
 
-impl Collector for Nfs {
-    fn name(&self) -> &'static str {
-        "nfs"
-    }
-
-    fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let path = self.roots.proc_net("rpc/nfs");
-        let text = read_to_string_or_no_data(&path)?;
-        let s = parse_client_rpc_stats(&text).map_err(|e| e.at(&path))?;
-        const PACKETS_HELP: &str = "Total NFSd network packets (sent+received) by protocol type.";
-        out.counter(
-            "node_nfs_packets_total",
-            PACKETS_HELP,
-            &[("protocol", "udp")],
-            s.network.udp_count as f64,
-        );
-        out.counter(
-            "node_nfs_packets_total",
-            PACKETS_HELP,
-            &[("protocol", "tcp")],
-            s.network.tcp_count as f64,
-        );
-        out.counter(
-            "node_nfs_connections_total",
-            "Total number of NFSd TCP connections.",
-            &[],
-            s.network.tcp_connect as f64,
-        );
-        out.counter(
-            "node_nfs_rpcs_total",
-            "Total number of RPCs performed.",
-            &[],
-            s.rpc.rpc_count as f64,
-        );
-        out.counter(
-            "node_nfs_rpc_retransmissions_total",
-            "Number of RPC transmissions performed.",
-            &[],
-            s.rpc.retransmissions as f64,
-        );
-        out.counter(
-            "node_nfs_rpc_authentication_refreshes_total",
-            "Number of RPC authentication refreshes performed.",
-            &[],
-            s.rpc.auth_refreshes as f64,
-        );
-        let versions: [(&str, &[&str], &[u64]); 3] = [
-            ("2", &V2_PROCS, &s.v2),
-            ("3", &V3_PROCS, &s.v3),
-            ("4", &CLIENT_V4_PROCS, &s.v4),
-        ];
-        for (proto, names, values) in versions {
-            for (method, v) in names.iter().zip(values) {
-                out.counter(
-                    "node_nfs_requests_total",
-                    REQUESTS_HELP,
-                    &[("method", method), ("proto", proto)],
-                    *v as f64,
-                );
-            }
+/// The `nfs` collector (no state, no flags: registered in [`super::COLLECTORS`] by this function).
+pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
+    let path = roots.proc_net("rpc/nfs");
+    let text = read_to_string_or_no_data(&path)?;
+    let s = parse_client_rpc_stats(&text).map_err(|e| e.at(&path))?;
+    const PACKETS_HELP: &str = "Total NFSd network packets (sent+received) by protocol type.";
+    out.counter(
+        "node_nfs_packets_total",
+        PACKETS_HELP,
+        &[("protocol", "udp")],
+        s.network.udp_count as f64,
+    );
+    out.counter(
+        "node_nfs_packets_total",
+        PACKETS_HELP,
+        &[("protocol", "tcp")],
+        s.network.tcp_count as f64,
+    );
+    out.counter(
+        "node_nfs_connections_total",
+        "Total number of NFSd TCP connections.",
+        &[],
+        s.network.tcp_connect as f64,
+    );
+    out.counter(
+        "node_nfs_rpcs_total",
+        "Total number of RPCs performed.",
+        &[],
+        s.rpc.rpc_count as f64,
+    );
+    out.counter(
+        "node_nfs_rpc_retransmissions_total",
+        "Number of RPC transmissions performed.",
+        &[],
+        s.rpc.retransmissions as f64,
+    );
+    out.counter(
+        "node_nfs_rpc_authentication_refreshes_total",
+        "Number of RPC authentication refreshes performed.",
+        &[],
+        s.rpc.auth_refreshes as f64,
+    );
+    let versions: [(&str, &[&str], &[u64]); 3] = [
+        ("2", &V2_PROCS, &s.v2),
+        ("3", &V3_PROCS, &s.v3),
+        ("4", &CLIENT_V4_PROCS, &s.v4),
+    ];
+    for (proto, names, values) in versions {
+        for (method, v) in names.iter().zip(values) {
+            out.counter(
+                "node_nfs_requests_total",
+                REQUESTS_HELP,
+                &[("method", method), ("proto", proto)],
+                *v as f64,
+            );
         }
-        Ok(())
     }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::testutil::build;
+    use crate::node::testutil::collect_fixture;
     use crate::node::testutil::{fixture_config, fixture_root};
+    use crate::node::NodeConfig;
+    use std::sync::Arc;
 
     const FIXTURE: &str = include_str!("../../tests/fixtures/proc/net/rpc/nfs");
 
@@ -372,8 +357,7 @@ mod tests {
 
     #[test]
     fn collects_from_fixture_root() {
-        let mut out = MetricSet::new();
-        new(&fixture_config()).unwrap().collect(&mut out).unwrap();
+        let out = collect_fixture("nfs");
         assert_eq!(
             out.value("node_nfs_packets_total", &[("protocol", "tcp")]),
             Some(1832.0)
@@ -411,7 +395,7 @@ mod tests {
             )),
             ..fixture_config()
         };
-        let err = new(&cfg)
+        let err = build("nfs", &cfg)
             .unwrap()
             .collect(&mut MetricSet::new())
             .unwrap_err();

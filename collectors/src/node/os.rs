@@ -10,9 +10,9 @@ use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use crate::error::ParseError;
-use crate::{CollectError, Collector, MetricSet, Roots};
+use crate::{CollectError, MetricSet, Roots};
 
-use super::NodeConfig;
+use super::{NodeCollector, NodeConfig};
 
 /// The os-release fields node_exporter labels its metrics with (empty when absent).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -238,17 +238,6 @@ pub struct Os {
     cache: Mutex<Option<Cached>>,
 }
 
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    let roots: &Arc<Roots> = &cfg.roots;
-    Ok(Box::new(Os {
-        files: [
-            roots.root("etc/os-release"),
-            roots.root("usr/lib/os-release"),
-        ],
-        cache: Mutex::new(None),
-    }))
-}
-
 impl Os {
     /// Refresh the cache from `path`; `Ok(false)` when the file does not exist.
     fn update(&self, cache: &mut Option<Cached>, path: &PathBuf) -> Result<bool, CollectError> {
@@ -280,9 +269,16 @@ impl Os {
     }
 }
 
-impl Collector for Os {
-    fn name(&self) -> &'static str {
-        "os"
+impl NodeCollector for Os {
+    fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
+        let roots: &Arc<Roots> = &cfg.roots;
+        Ok(Os {
+            files: [
+                roots.root("etc/os-release"),
+                roots.root("usr/lib/os-release"),
+            ],
+            cache: Mutex::new(None),
+        })
     }
 
     fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
@@ -337,6 +333,7 @@ impl Collector for Os {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::testutil::build;
     use crate::node::testutil::fixture_config;
 
     #[test]
@@ -375,7 +372,7 @@ mod tests {
 
     #[test]
     fn collects_from_fixture_root() {
-        let c = new(&fixture_config()).unwrap();
+        let c = build("os", &fixture_config()).unwrap();
         let mut out = MetricSet::new();
         c.collect(&mut out).unwrap();
         assert_eq!(
@@ -406,7 +403,7 @@ mod tests {
             roots: Arc::new(Roots::new("/proc", "/sys", &dir, None)),
             ..NodeConfig::default()
         };
-        let c = new(&cfg).unwrap();
+        let c = build("os", &cfg).unwrap();
         let err = c.collect(&mut MetricSet::new()).unwrap_err();
         assert!(err.is_no_data());
         std::fs::write(

@@ -11,9 +11,9 @@ use std::sync::Arc;
 use regex::Regex;
 
 use crate::read::{class_devices, is_absent, parse_go_int, read_dir_sorted, sys_read_file};
-use crate::{CollectError, Collector, MetricSet, Roots};
+use crate::{CollectError, MetricSet, Roots};
 
-use super::NodeConfig;
+use super::{NodeCollector, NodeConfig};
 
 /// An integer attribute: sysfs file name, metric name suffix, divisor.
 const NUMERIC: &[(&str, &str, f64)] = &[
@@ -173,19 +173,15 @@ pub struct PowerSupplyClass {
     ignored: Regex,
 }
 
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    let ignored = Regex::new(&cfg.powersupply_ignored_supplies).map_err(|e| {
-        CollectError::Other(format!("--collector.powersupply.ignored-supplies: {e}"))
-    })?;
-    Ok(Box::new(PowerSupplyClass {
-        roots: cfg.roots.clone(),
-        ignored,
-    }))
-}
-
-impl Collector for PowerSupplyClass {
-    fn name(&self) -> &'static str {
-        "powersupplyclass"
+impl NodeCollector for PowerSupplyClass {
+    fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
+        let ignored = Regex::new(&cfg.powersupply_ignored_supplies).map_err(|e| {
+            CollectError::Other(format!("--collector.powersupply.ignored-supplies: {e}"))
+        })?;
+        Ok(PowerSupplyClass {
+            roots: cfg.roots.clone(),
+            ignored,
+        })
     }
 
     fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
@@ -204,6 +200,8 @@ impl Collector for PowerSupplyClass {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::testutil::build;
+    use crate::node::testutil::collect_fixture;
     use crate::node::testutil::{fixture_config, fixture_root};
 
     #[test]
@@ -238,9 +236,7 @@ mod tests {
 
     #[test]
     fn collects_from_fixture_root() {
-        let c = new(&fixture_config()).unwrap();
-        let mut out = MetricSet::new();
-        c.collect(&mut out).unwrap();
+        let out = collect_fixture("powersupplyclass");
         assert_eq!(
             out.value("node_power_supply_online", &[("power_supply", "AC")]),
             Some(1.0)
@@ -305,7 +301,10 @@ mod tests {
             ..fixture_config()
         };
         let mut out = MetricSet::new();
-        new(&cfg).unwrap().collect(&mut out).unwrap();
+        build("powersupplyclass", &cfg)
+            .unwrap()
+            .collect(&mut out)
+            .unwrap();
         assert_eq!(out.get("node_power_supply_info").unwrap().samples.len(), 1);
         assert!(out.get("node_power_supply_online").is_none());
     }

@@ -14,9 +14,9 @@ use std::sync::Arc;
 use regex::Regex;
 
 use crate::read::parse_u64;
-use crate::{CollectError, Collector, Kind, MetricSet, Roots};
+use crate::{CollectError, Kind, MetricSet, Roots};
 
-use super::NodeConfig;
+use super::{NodeCollector, NodeConfig};
 
 /// One RAPL zone.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,19 +72,15 @@ pub struct Rapl {
     sanitize: Regex,
 }
 
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    let sanitize =
-        Regex::new("_*[^0-9A-Za-z_]+_*").map_err(|e| CollectError::Other(format!("rapl: {e}")))?;
-    Ok(Box::new(Rapl {
-        roots: cfg.roots.clone(),
-        zone_label: cfg.rapl_enable_zone_label,
-        sanitize,
-    }))
-}
-
-impl Collector for Rapl {
-    fn name(&self) -> &'static str {
-        "rapl"
+impl NodeCollector for Rapl {
+    fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
+        let sanitize = Regex::new("_*[^0-9A-Za-z_]+_*")
+            .map_err(|e| CollectError::Other(format!("rapl: {e}")))?;
+        Ok(Rapl {
+            roots: cfg.roots.clone(),
+            zone_label: cfg.rapl_enable_zone_label,
+            sanitize,
+        })
     }
 
     fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
@@ -147,6 +143,7 @@ impl Collector for Rapl {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::testutil::build;
     use crate::node::testutil::{fixture_config, fixture_root};
 
     #[test]
@@ -186,7 +183,7 @@ mod tests {
     fn collects_from_fixture_root() {
         let cfg = fixture_config();
         let mut out = MetricSet::new();
-        new(&cfg).unwrap().collect(&mut out).unwrap();
+        build("rapl", &cfg).unwrap().collect(&mut out).unwrap();
         let base = cfg.roots.sys("class/powercap");
         let p = |z: &str| base.join(z).to_string_lossy().into_owned();
         assert_eq!(
@@ -224,7 +221,7 @@ mod tests {
             ..fixture_config()
         };
         let mut out = MetricSet::new();
-        new(&cfg).unwrap().collect(&mut out).unwrap();
+        build("rapl", &cfg).unwrap().collect(&mut out).unwrap();
         assert_eq!(out.families().len(), 1);
         let fam = out.get("node_rapl_joules_total").unwrap();
         assert_eq!(fam.samples.len(), 8);

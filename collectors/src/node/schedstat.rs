@@ -11,13 +11,9 @@
 //! Versions 12 to 14 had three more (yield) fields at the start of the `cpu<N>` line; the three times are
 //! still the last three of the 12 fields there.
 
-use std::sync::Arc;
-
 use crate::error::ParseError;
 use crate::read::read_to_string;
-use crate::{CollectError, Collector, MetricSet, Roots};
-
-use super::NodeConfig;
+use crate::{CollectError, MetricSet, Roots};
 
 /// Scheduler statistics of one CPU.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,63 +74,49 @@ pub fn parse_schedstat(text: &str) -> Result<Vec<SchedstatCpu>, ParseError> {
     Ok(cpus)
 }
 
-pub struct Schedstat {
-    roots: Arc<Roots>,
-}
-
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    Ok(Box::new(Schedstat {
-        roots: cfg.roots.clone(),
-    }))
-}
-
 const NS_PER_SEC: f64 = 1e9;
 
-impl Collector for Schedstat {
-    fn name(&self) -> &'static str {
-        "schedstat"
-    }
-
-    fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let path = self.roots.proc("schedstat");
-        let text = match read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.is_no_data() => {
-                return Err(CollectError::NoData(
-                    "/proc/schedstat does not exist (kernel without CONFIG_SCHEDSTATS)".into(),
-                ))
-            }
-            Err(e) => return Err(e),
-        };
-        for c in parse_schedstat(&text).map_err(|e| e.at(&path))? {
-            let labels = [("cpu", c.cpu.as_str())];
-            out.counter(
-                "node_schedstat_running_seconds_total",
-                "Number of seconds CPU spent running a process.",
-                &labels,
-                c.running_ns as f64 / NS_PER_SEC,
-            );
-            out.counter(
-                "node_schedstat_waiting_seconds_total",
-                "Number of seconds spent by processing waiting for this CPU.",
-                &labels,
-                c.waiting_ns as f64 / NS_PER_SEC,
-            );
-            out.counter(
-                "node_schedstat_timeslices_total",
-                "Number of timeslices executed by CPU.",
-                &labels,
-                c.timeslices as f64,
-            );
+/// The `schedstat` collector (no state, no flags: registered in [`super::COLLECTORS`] by this function).
+pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
+    let path = roots.proc("schedstat");
+    let text = match read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.is_no_data() => {
+            return Err(CollectError::NoData(
+                "/proc/schedstat does not exist (kernel without CONFIG_SCHEDSTATS)".into(),
+            ))
         }
-        Ok(())
+        Err(e) => return Err(e),
+    };
+    for c in parse_schedstat(&text).map_err(|e| e.at(&path))? {
+        let labels = [("cpu", c.cpu.as_str())];
+        out.counter(
+            "node_schedstat_running_seconds_total",
+            "Number of seconds CPU spent running a process.",
+            &labels,
+            c.running_ns as f64 / NS_PER_SEC,
+        );
+        out.counter(
+            "node_schedstat_waiting_seconds_total",
+            "Number of seconds spent by processing waiting for this CPU.",
+            &labels,
+            c.waiting_ns as f64 / NS_PER_SEC,
+        );
+        out.counter(
+            "node_schedstat_timeslices_total",
+            "Number of timeslices executed by CPU.",
+            &labels,
+            c.timeslices as f64,
+        );
     }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::fixture_config;
+    use crate::node::testutil::build;
+    use crate::node::testutil::collect_fixture;
 
     fn cpu(c: &str, r: u64, w: u64, t: u64) -> SchedstatCpu {
         SchedstatCpu {
@@ -186,9 +168,7 @@ mod tests {
 
     #[test]
     fn collects_from_fixture_root() {
-        let c = new(&fixture_config()).unwrap();
-        let mut out = MetricSet::new();
-        c.collect(&mut out).unwrap();
+        let out = collect_fixture("schedstat");
         assert_eq!(
             out.value("node_schedstat_timeslices_total", &[("cpu", "0")]),
             Some(4767485306.0)
@@ -209,7 +189,7 @@ mod tests {
     #[test]
     fn missing_file_is_no_data() {
         let cfg = crate::node::testutil::fixture_config_with("nonexistent", "sys");
-        let err = new(&cfg)
+        let err = build("schedstat", &cfg)
             .unwrap()
             .collect(&mut MetricSet::new())
             .unwrap_err();

@@ -11,9 +11,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use crate::{CollectError, Collector, MetricSet, Roots};
+use crate::{CollectError, MetricSet, Roots};
 
-use super::NodeConfig;
+use super::{NodeCollector, NodeConfig};
 
 const SELINUX_MAGIC: u32 = 0xf97c_ff8c;
 
@@ -106,13 +106,6 @@ pub struct Selinux {
     state: OnceLock<Option<PathBuf>>,
 }
 
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    Ok(Box::new(Selinux {
-        roots: cfg.roots.clone(),
-        state: OnceLock::new(),
-    }))
-}
-
 impl Selinux {
     fn enabled_mount(&self) -> Option<&PathBuf> {
         self.state
@@ -161,9 +154,12 @@ pub fn write_selinux(modes: Option<(i32, i32)>, out: &mut MetricSet) {
     );
 }
 
-impl Collector for Selinux {
-    fn name(&self) -> &'static str {
-        "selinux"
+impl NodeCollector for Selinux {
+    fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
+        Ok(Selinux {
+            roots: cfg.roots.clone(),
+            state: OnceLock::new(),
+        })
     }
 
     fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
@@ -183,7 +179,7 @@ impl Collector for Selinux {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::fixture_config;
+    use crate::node::testutil::collect_fixture;
 
     const CONFIG: &str = "# This file controls the state of SELinux on the system.\n\
         # SELINUX= can take one of these three values:\n\
@@ -235,9 +231,7 @@ mod tests {
     #[test]
     fn collects_from_fixture_root() {
         // The fixture sysfs has no selinuxfs mounted: disabled, and only the enabled gauge.
-        let c = new(&fixture_config()).unwrap();
-        let mut out = MetricSet::new();
-        c.collect(&mut out).unwrap();
+        let out = collect_fixture("selinux");
         assert_eq!(out.value("node_selinux_enabled", &[]), Some(0.0));
         assert_eq!(out.families().len(), 1);
     }

@@ -7,9 +7,9 @@
 use std::sync::Arc;
 
 use crate::error::ParseError;
-use crate::{CollectError, Collector, MetricSet, Roots};
+use crate::{CollectError, MetricSet, Roots};
 
-use super::NodeConfig;
+use super::{NodeCollector, NodeConfig};
 
 /// One protocol line (`TCP: inuse 2 orphan 0 tw 0 alloc 2 mem 168`).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -115,17 +115,13 @@ pub struct SockstatCollector {
     page_size: i64,
 }
 
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    let page_size = rustix::param::page_size() as i64;
-    Ok(Box::new(SockstatCollector {
-        roots: cfg.roots.clone(),
-        page_size,
-    }))
-}
-
-impl Collector for SockstatCollector {
-    fn name(&self) -> &'static str {
-        "sockstat"
+impl NodeCollector for SockstatCollector {
+    fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
+        let page_size = rustix::param::page_size() as i64;
+        Ok(SockstatCollector {
+            roots: cfg.roots.clone(),
+            page_size,
+        })
     }
 
     fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
@@ -147,7 +143,7 @@ impl Collector for SockstatCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::fixture_config;
+    use crate::node::testutil::collect_fixture;
 
     #[test]
     fn parses_fixtures() {
@@ -190,9 +186,7 @@ mod tests {
 
     #[test]
     fn collects_from_fixture_root() {
-        let c = new(&fixture_config()).unwrap();
-        let mut out = MetricSet::new();
-        c.collect(&mut out).unwrap();
+        let out = collect_fixture("sockstat");
         let mut names: Vec<&str> = out.families().iter().map(|f| f.name.as_str()).collect();
         names.sort_unstable();
         assert_eq!(

@@ -8,9 +8,9 @@ use std::sync::Arc;
 
 use crate::error::ParseError;
 use crate::read::read_to_string;
-use crate::{CollectError, Collector, MetricSet, Roots};
+use crate::{CollectError, MetricSet, Roots};
 
-use super::NodeConfig;
+use super::{NodeCollector, NodeConfig};
 
 /// The softirq vectors of the `softirq` line, in the kernel's order, with node_exporter's `vector` label values.
 pub const SOFTIRQ_VECTORS: [&str; 10] = [
@@ -89,16 +89,12 @@ pub struct Stat {
     softirq: bool,
 }
 
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    Ok(Box::new(Stat {
-        roots: cfg.roots.clone(),
-        softirq: cfg.stat_softirq,
-    }))
-}
-
-impl Collector for Stat {
-    fn name(&self) -> &'static str {
-        "stat"
+impl NodeCollector for Stat {
+    fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
+        Ok(Stat {
+            roots: cfg.roots.clone(),
+            softirq: cfg.stat_softirq,
+        })
     }
 
     fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
@@ -157,6 +153,8 @@ impl Collector for Stat {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::testutil::build;
+    use crate::node::testutil::collect_fixture;
     use crate::node::testutil::fixture_config;
 
     #[test]
@@ -199,9 +197,7 @@ mod tests {
 
     #[test]
     fn collects_from_fixture_root() {
-        let c = new(&fixture_config()).unwrap();
-        let mut out = MetricSet::new();
-        c.collect(&mut out).unwrap();
+        let out = collect_fixture("stat");
         assert_eq!(out.value("node_boot_time_seconds", &[]), Some(1795565299.0));
         assert_eq!(out.value("node_forks_total", &[]), Some(10218.0));
         assert_eq!(out.value("node_intr_total", &[]), Some(194418.0));
@@ -213,7 +209,7 @@ mod tests {
             ..fixture_config()
         };
         let mut out = MetricSet::new();
-        new(&cfg).unwrap().collect(&mut out).unwrap();
+        build("stat", &cfg).unwrap().collect(&mut out).unwrap();
         assert_eq!(
             out.value("node_softirqs_total", &[("vector", "rcu")]),
             Some(31191.0)

@@ -12,9 +12,9 @@ use std::sync::Arc;
 use regex::Regex;
 
 use crate::read::{absent_as_none, parse_go_uint, sorted_entry_names, sys_read_file};
-use crate::{CollectError, Collector, Kind, MetricSet, Roots};
+use crate::{CollectError, Kind, MetricSet, Roots};
 
-use super::NodeConfig;
+use super::{NodeCollector, NodeConfig};
 
 /// stats file, metric name, kind, scale, help.
 const STATS: &[(&str, &str, Kind, f64, &str)] = &[
@@ -55,18 +55,15 @@ pub struct TapeStats {
     ignored: Regex,
 }
 
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    let ignored = Regex::new(&cfg.tapestats_ignored_devices)
-        .map_err(|e| CollectError::Other(format!("--collector.tapestats.ignored-devices: {e}")))?;
-    Ok(Box::new(TapeStats {
-        roots: cfg.roots.clone(),
-        ignored,
-    }))
-}
-
-impl Collector for TapeStats {
-    fn name(&self) -> &'static str {
-        "tapestats"
+impl NodeCollector for TapeStats {
+    fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
+        let ignored = Regex::new(&cfg.tapestats_ignored_devices).map_err(|e| {
+            CollectError::Other(format!("--collector.tapestats.ignored-devices: {e}"))
+        })?;
+        Ok(TapeStats {
+            roots: cfg.roots.clone(),
+            ignored,
+        })
     }
 
     fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
@@ -101,6 +98,8 @@ impl Collector for TapeStats {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::testutil::build;
+    use crate::node::testutil::collect_fixture;
     use crate::node::testutil::{fixture_config, fixture_root};
 
     #[test]
@@ -123,8 +122,7 @@ mod tests {
 
     #[test]
     fn collects_from_fixture_root() {
-        let mut out = MetricSet::new();
-        new(&fixture_config()).unwrap().collect(&mut out).unwrap();
+        let out = collect_fixture("tapestats");
         assert_eq!(
             out.value("node_tape_io_now", &[("device", "st0")]),
             Some(1.0)
@@ -153,7 +151,7 @@ mod tests {
             ..fixture_config()
         };
         let mut out = MetricSet::new();
-        new(&cfg).unwrap().collect(&mut out).unwrap();
+        build("tapestats", &cfg).unwrap().collect(&mut out).unwrap();
         assert_eq!(out.get("node_tape_io_now").unwrap().samples.len(), 1);
     }
 }

@@ -3,11 +3,9 @@
 //! (Documentation/driver-api/thermal/sysfs-api.rst).
 
 use std::path::Path;
-use std::sync::Arc;
 
-use crate::{CollectError, Collector, MetricSet, Roots};
+use crate::{CollectError, MetricSet, Roots};
 
-use super::NodeConfig;
 use crate::read::{glob_numbered, parse_i64, read_to_string, sys_read_file};
 
 /// A thermal zone: its number (the directory suffix), type and temperature in millidegrees Celsius.
@@ -87,54 +85,40 @@ pub fn read_cooling_devices(dir: &Path) -> Result<Vec<CoolingDevice>, CollectErr
         .collect()
 }
 
-pub struct ThermalZoneCollector {
-    roots: Arc<Roots>,
-}
-
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    Ok(Box::new(ThermalZoneCollector {
-        roots: cfg.roots.clone(),
-    }))
-}
-
-impl Collector for ThermalZoneCollector {
-    fn name(&self) -> &'static str {
-        "thermal_zone"
+/// Like node_exporter, a host without thermal zones succeeds with no series.
+pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
+    let dir = roots.sys("class/thermal");
+    for z in read_zones(&dir)? {
+        out.gauge(
+            "node_thermal_zone_temp",
+            "Zone temperature in Celsius",
+            &[("type", &z.kind), ("zone", &z.zone)],
+            z.temp_millicelsius as f64 / 1000.0,
+        );
     }
-
-    /// Like node_exporter, a host without thermal zones succeeds with no series.
-    fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let dir = self.roots.sys("class/thermal");
-        for z in read_zones(&dir)? {
-            out.gauge(
-                "node_thermal_zone_temp",
-                "Zone temperature in Celsius",
-                &[("type", &z.kind), ("zone", &z.zone)],
-                z.temp_millicelsius as f64 / 1000.0,
-            );
-        }
-        for c in read_cooling_devices(&dir)? {
-            out.gauge(
-                "node_cooling_device_cur_state",
-                "Current throttle state of the cooling device",
-                &[("name", &c.name), ("type", &c.kind)],
-                c.cur_state as f64,
-            );
-            out.gauge(
-                "node_cooling_device_max_state",
-                "Maximum throttle state of the cooling device",
-                &[("name", &c.name), ("type", &c.kind)],
-                c.max_state as f64,
-            );
-        }
-        Ok(())
+    for c in read_cooling_devices(&dir)? {
+        out.gauge(
+            "node_cooling_device_cur_state",
+            "Current throttle state of the cooling device",
+            &[("name", &c.name), ("type", &c.kind)],
+            c.cur_state as f64,
+        );
+        out.gauge(
+            "node_cooling_device_max_state",
+            "Maximum throttle state of the cooling device",
+            &[("name", &c.name), ("type", &c.kind)],
+            c.max_state as f64,
+        );
     }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::{fixture_config, fixture_root};
+    use crate::node::testutil::collect_fixture;
+
+    use crate::node::testutil::fixture_root;
 
     #[test]
     fn reads_fixture_zones_and_devices() {
@@ -164,9 +148,7 @@ mod tests {
 
     #[test]
     fn collects_from_fixture_root() {
-        let c = new(&fixture_config()).unwrap();
-        let mut out = MetricSet::new();
-        c.collect(&mut out).unwrap();
+        let out = collect_fixture("thermal_zone");
         assert_eq!(
             out.value(
                 "node_thermal_zone_temp",

@@ -3,9 +3,7 @@
 //! Units follow node_exporter: offset and PPS jitter are in ns when `STA_NANO` is set, else in µs;
 //! maxerror, esterror and tick are always µs; freq, ppsfreq and stabil are ppm with a 16-bit fraction.
 
-use crate::{CollectError, Collector, MetricSet};
-
-use super::NodeConfig;
+use crate::{CollectError, MetricSet, Roots};
 
 /// adjtimex(2) return value: the clock is not synchronized.
 pub const TIME_ERROR: i32 = 5;
@@ -174,34 +172,23 @@ pub fn write_timex(t: &Timex, out: &mut MetricSet) {
     );
 }
 
-pub struct TimexCollector;
-
-pub fn new(_cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    Ok(Box::new(TimexCollector))
-}
-
-impl Collector for TimexCollector {
-    fn name(&self) -> &'static str {
-        "timex"
-    }
-
-    fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let t = match read_timex() {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
-                return Err(CollectError::NoData(format!("adjtimex: {e}")))
-            }
-            Err(e) => return Err(CollectError::Other(format!("adjtimex: {e}"))),
-        };
-        write_timex(&t, out);
-        Ok(())
-    }
+/// The `timex` collector (no state, no flags: registered in [`super::COLLECTORS`] by this function).
+pub fn collect(_roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
+    let t = match read_timex() {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            return Err(CollectError::NoData(format!("adjtimex: {e}")))
+        }
+        Err(e) => return Err(CollectError::Other(format!("adjtimex: {e}"))),
+    };
+    write_timex(&t, out);
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::fixture_config;
+    use crate::node::testutil::collect_fixture;
 
     #[test]
     fn unsynchronized_microsecond_clock() {
@@ -272,9 +259,7 @@ mod tests {
 
     #[test]
     fn collects_from_this_host() {
-        let c = new(&fixture_config()).unwrap();
-        let mut out = MetricSet::new();
-        c.collect(&mut out).unwrap();
+        let out = collect_fixture("timex");
         assert!(out.value("node_timex_tick_seconds", &[]).unwrap() > 0.0);
         assert_eq!(out.families().len(), 17);
     }

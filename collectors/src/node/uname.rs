@@ -4,9 +4,7 @@
 //! those of the container's UTS namespace unless it runs with the host's (`--uts=host`); `--path.rootfs`
 //! does not change them.
 
-use crate::{CollectError, Collector, MetricSet};
-
-use super::NodeConfig;
+use crate::{CollectError, MetricSet, Roots};
 
 /// The fields of `struct utsname` node_exporter reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,40 +37,29 @@ pub fn uname() -> Uname {
     Uname::from_rustix(&rustix::system::uname())
 }
 
-pub struct UnameCollector;
-
-pub fn new(_cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    Ok(Box::new(UnameCollector))
-}
-
-impl Collector for UnameCollector {
-    fn name(&self) -> &'static str {
-        "uname"
-    }
-
-    fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let u = uname();
-        out.gauge(
-            "node_uname_info",
-            "Labeled system information as provided by the uname system call.",
-            &[
-                ("domainname", &u.domainname),
-                ("machine", &u.machine),
-                ("nodename", &u.nodename),
-                ("release", &u.release),
-                ("sysname", &u.sysname),
-                ("version", &u.version),
-            ],
-            1.0,
-        );
-        Ok(())
-    }
+/// The `uname` collector (no state, no flags: registered in [`super::COLLECTORS`] by this function).
+pub fn collect(_roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
+    let u = uname();
+    out.gauge(
+        "node_uname_info",
+        "Labeled system information as provided by the uname system call.",
+        &[
+            ("domainname", &u.domainname),
+            ("machine", &u.machine),
+            ("nodename", &u.nodename),
+            ("release", &u.release),
+            ("sysname", &u.sysname),
+            ("version", &u.version),
+        ],
+        1.0,
+    );
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::fixture_config;
+    use crate::node::testutil::collect_fixture;
 
     #[test]
     fn matches_proc_sys_kernel() {
@@ -88,9 +75,7 @@ mod tests {
 
     #[test]
     fn collects_from_this_host() {
-        let c = new(&fixture_config()).unwrap();
-        let mut out = MetricSet::new();
-        c.collect(&mut out).unwrap();
+        let out = collect_fixture("uname");
         assert_eq!(
             out.value("node_uname_info", &[("sysname", "Linux")]),
             Some(1.0)
