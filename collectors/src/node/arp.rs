@@ -45,6 +45,7 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::testutil::assert_values;
     use crate::node::testutil::collect_fixture;
 
     #[test]
@@ -64,13 +65,12 @@ mod tests {
     #[test]
     fn collects_from_fixture_root() {
         let out = collect_fixture("arp");
-        assert_eq!(
-            out.value("node_arp_entries", &[("device", "eth0")]),
-            Some(2.0)
-        );
-        assert_eq!(
-            out.value("node_arp_entries", &[("device", "docker0")]),
-            Some(1.0)
+        assert_values(
+            &out,
+            &[
+                ("node_arp_entries", &[("device", "eth0")], 2.0),
+                ("node_arp_entries", &[("device", "docker0")], 1.0),
+            ],
         );
     }
 }

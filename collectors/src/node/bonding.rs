@@ -70,6 +70,7 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::testutil::assert_values;
     use crate::node::testutil::build;
     use crate::node::testutil::collect_fixture;
     use crate::node::testutil::{fixture_config, fixture_root};
@@ -91,13 +92,12 @@ mod tests {
     #[test]
     fn collects_from_fixture_root() {
         let out = collect_fixture("bonding");
-        assert_eq!(
-            out.value("node_bonding_slaves", &[("master", "bond0")]),
-            Some(2.0)
-        );
-        assert_eq!(
-            out.value("node_bonding_active", &[("master", "bond0")]),
-            Some(1.0)
+        assert_values(
+            &out,
+            &[
+                ("node_bonding_slaves", &[("master", "bond0")], 2.0),
+                ("node_bonding_active", &[("master", "bond0")], 1.0),
+            ],
         );
     }
 

@@ -211,6 +211,7 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::testutil::assert_values;
     use crate::node::testutil::build;
     use crate::node::testutil::collect_fixture;
     use crate::node::testutil::{fixture_config, fixture_root};
@@ -263,27 +264,29 @@ mod tests {
     #[test]
     fn collects_from_fixture_root() {
         let out = collect_fixture("btrfs");
-        assert_eq!(
-            out.value("node_btrfs_info", &[("label", "fixture"), ("uuid", FS1)]),
-            Some(1.0)
-        );
-        assert_eq!(
-            out.value(
-                "node_btrfs_size_bytes",
-                &[
-                    ("block_group_type", "metadata"),
-                    ("mode", "single"),
-                    ("uuid", FS2)
-                ]
-            ),
-            Some(268435456.0)
-        );
-        assert_eq!(
-            out.value(
-                "node_btrfs_device_size_bytes",
-                &[("device", "sdc"), ("uuid", FS2)]
-            ),
-            Some(2097152000.0 * 512.0)
+        assert_values(
+            &out,
+            &[
+                (
+                    "node_btrfs_info",
+                    &[("label", "fixture"), ("uuid", FS1)],
+                    1.0,
+                ),
+                (
+                    "node_btrfs_size_bytes",
+                    &[
+                        ("block_group_type", "metadata"),
+                        ("mode", "single"),
+                        ("uuid", FS2),
+                    ],
+                    268435456.0,
+                ),
+                (
+                    "node_btrfs_device_size_bytes",
+                    &[("device", "sdc"), ("uuid", FS2)],
+                    2097152000.0 * 512.0,
+                ),
+            ],
         );
         assert_eq!(out.get("node_btrfs_info").unwrap().samples.len(), 2);
         assert_eq!(

@@ -119,6 +119,7 @@ impl NodeCollector for Conntrack {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::testutil::assert_values;
     use crate::node::testutil::build;
     use crate::node::testutil::collect_fixture;
     use crate::node::testutil::fixture_config;
@@ -156,15 +157,14 @@ mod tests {
     #[test]
     fn collects_from_fixture_root() {
         let out = collect_fixture("conntrack");
-        assert_eq!(out.value("node_nf_conntrack_entries", &[]), Some(12.0));
-        assert_eq!(
-            out.value("node_nf_conntrack_entries_limit", &[]),
-            Some(262144.0)
-        );
-        assert_eq!(out.value("node_nf_conntrack_stat_found", &[]), Some(256.0));
-        assert_eq!(
-            out.value("node_nf_conntrack_stat_search_restart", &[]),
-            Some(136.0)
+        assert_values(
+            &out,
+            &[
+                ("node_nf_conntrack_entries", &[], 12.0),
+                ("node_nf_conntrack_entries_limit", &[], 262144.0),
+                ("node_nf_conntrack_stat_found", &[], 256.0),
+                ("node_nf_conntrack_stat_search_restart", &[], 136.0),
+            ],
         );
         assert_eq!(
             out.get("node_nf_conntrack_stat_drop").unwrap().kind,

@@ -430,6 +430,7 @@ impl NodeCollector for Cpu {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::testutil::assert_values;
     use crate::node::testutil::build;
     use crate::node::testutil::collect_fixture;
     use crate::node::testutil::fixture_config;
@@ -551,22 +552,27 @@ mod tests {
         let out = collect_fixture("cpu");
         let secs = out.get("node_cpu_seconds_total").unwrap();
         assert_eq!(secs.samples.len(), 4 * 8);
-        assert_eq!(
-            out.value("node_cpu_seconds_total", &[("cpu", "0"), ("mode", "user")]),
-            Some(44.96)
+        assert_values(
+            &out,
+            &[
+                (
+                    "node_cpu_seconds_total",
+                    &[("cpu", "0"), ("mode", "user")],
+                    44.96,
+                ),
+                (
+                    "node_cpu_seconds_total",
+                    &[("cpu", "2"), ("mode", "idle")],
+                    0.0,
+                ),
+                (
+                    "node_cpu_guest_seconds_total",
+                    &[("cpu", "3"), ("mode", "nice")],
+                    0.3,
+                ),
+                ("node_cpu_isolated", &[("cpu", "3")], 1.0),
+            ],
         );
-        assert_eq!(
-            out.value("node_cpu_seconds_total", &[("cpu", "2"), ("mode", "idle")]),
-            Some(0.0)
-        );
-        assert_eq!(
-            out.value(
-                "node_cpu_guest_seconds_total",
-                &[("cpu", "3"), ("mode", "nice")]
-            ),
-            Some(0.3)
-        );
-        assert_eq!(out.value("node_cpu_isolated", &[("cpu", "3")]), Some(1.0));
         assert_eq!(out.get("node_cpu_isolated").unwrap().samples.len(), 1);
         // cpu0 and cpu1 share package 0 (count read once, from cpu0); cpu2 is offline (no topology);
         // cpu3 is package 1 and has only a core count.
@@ -578,19 +584,20 @@ mod tests {
         );
         let core = out.get("node_cpu_core_throttles_total").unwrap();
         assert_eq!(core.samples.len(), 3);
-        assert_eq!(
-            out.value(
-                "node_cpu_core_throttles_total",
-                &[("package", "0"), ("core", "0")]
-            ),
-            Some(5.0)
-        );
-        assert_eq!(
-            out.value(
-                "node_cpu_core_throttles_total",
-                &[("package", "1"), ("core", "0")]
-            ),
-            Some(18446744073709551615.0)
+        assert_values(
+            &out,
+            &[
+                (
+                    "node_cpu_core_throttles_total",
+                    &[("package", "0"), ("core", "0")],
+                    5.0,
+                ),
+                (
+                    "node_cpu_core_throttles_total",
+                    &[("package", "1"), ("core", "0")],
+                    18446744073709551615.0,
+                ),
+            ],
         );
     }
 }

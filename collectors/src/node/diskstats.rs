@@ -329,6 +329,7 @@ impl NodeCollector for Diskstats {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::testutil::assert_values;
     use crate::node::testutil::collect_fixture;
 
     const FIXTURE: &str = include_str!("../../tests/fixtures/proc/diskstats");
@@ -453,27 +454,28 @@ mod tests {
             out.value("node_disk_ata_write_cache_enabled", &sdb),
             Some(0.0)
         );
-        assert_eq!(
-            out.value(
-                "node_disk_filesystem_info",
-                &[
-                    ("device", "sdb"),
-                    ("type", "LVM2_member"),
-                    ("version", "LVM2 001")
-                ]
-            ),
-            Some(1.0)
-        );
-        assert_eq!(
-            out.value(
-                "node_disk_device_mapper_info",
-                &[
-                    ("device", "nvme0n1"),
-                    ("name", "system-root"),
-                    ("lv_layer", "")
-                ]
-            ),
-            Some(1.0)
+        assert_values(
+            &out,
+            &[
+                (
+                    "node_disk_filesystem_info",
+                    &[
+                        ("device", "sdb"),
+                        ("type", "LVM2_member"),
+                        ("version", "LVM2 001"),
+                    ],
+                    1.0,
+                ),
+                (
+                    "node_disk_device_mapper_info",
+                    &[
+                        ("device", "nvme0n1"),
+                        ("name", "system-root"),
+                        ("lv_layer", ""),
+                    ],
+                    1.0,
+                ),
+            ],
         );
         assert!(out
             .value("node_disk_ata_write_cache", &[("device", "nvme0n1")])

@@ -48,6 +48,7 @@ impl NodeCollector for Entropy {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::testutil::assert_values;
     use crate::node::testutil::collect_fixture;
 
     #[test]
@@ -62,7 +63,12 @@ mod tests {
     #[test]
     fn collects_from_fixture_root() {
         let out = collect_fixture("entropy");
-        assert_eq!(out.value("node_entropy_available_bits", &[]), Some(256.0));
-        assert_eq!(out.value("node_entropy_pool_size_bits", &[]), Some(256.0));
+        assert_values(
+            &out,
+            &[
+                ("node_entropy_available_bits", &[], 256.0),
+                ("node_entropy_pool_size_bits", &[], 256.0),
+            ],
+        );
     }
 }

@@ -193,6 +193,7 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::testutil::assert_values;
     use crate::node::testutil::collect_fixture;
 
     use crate::node::testutil::fixture_root;
@@ -250,19 +251,20 @@ mod tests {
                 .len(),
             1
         );
-        assert_eq!(
-            out.value(
-                "node_fibrechannel_fcp_packet_aborts_total",
-                &[("fc_host", "host1")]
-            ),
-            Some(0.0)
-        );
-        assert_eq!(
-            out.value(
-                "node_fibrechannel_seconds_since_last_reset_total",
-                &[("fc_host", "host0")]
-            ),
-            Some(506_273.0)
+        assert_values(
+            &out,
+            &[
+                (
+                    "node_fibrechannel_fcp_packet_aborts_total",
+                    &[("fc_host", "host1")],
+                    0.0,
+                ),
+                (
+                    "node_fibrechannel_seconds_since_last_reset_total",
+                    &[("fc_host", "host0")],
+                    506_273.0,
+                ),
+            ],
         );
     }
 }

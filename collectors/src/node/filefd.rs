@@ -53,6 +53,7 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::testutil::assert_values;
     use crate::node::testutil::collect_fixture;
 
     #[test]
@@ -80,7 +81,12 @@ mod tests {
     #[test]
     fn collects_from_fixture_root() {
         let out = collect_fixture("filefd");
-        assert_eq!(out.value("node_filefd_allocated", &[]), Some(642.0));
-        assert_eq!(out.value("node_filefd_maximum", &[]), Some(2466165.0));
+        assert_values(
+            &out,
+            &[
+                ("node_filefd_allocated", &[], 642.0),
+                ("node_filefd_maximum", &[], 2466165.0),
+            ],
+        );
     }
 }

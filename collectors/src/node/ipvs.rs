@@ -293,6 +293,7 @@ impl NodeCollector for Ipvs {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::testutil::assert_values;
     use crate::node::testutil::build;
     use crate::node::testutil::fixture_config;
     use crate::node::testutil::{collect_fixture, collect_with};
@@ -391,24 +392,25 @@ mod tests {
                 "remote_port"
             ]
         );
-        assert_eq!(
-            out.value(
-                "node_ipvs_backend_connections_inactive",
-                &[
-                    ("proto", "FWM"),
-                    ("local_mark", "00000010"),
-                    ("local_address", ""),
-                    ("remote_port", "3306")
-                ]
-            ),
-            Some(1.0)
-        );
-        assert_eq!(
-            out.value(
-                "node_ipvs_backend_weight",
-                &[("remote_address", "10.0.10.2")]
-            ),
-            Some(50.0)
+        assert_values(
+            &out,
+            &[
+                (
+                    "node_ipvs_backend_connections_inactive",
+                    &[
+                        ("proto", "FWM"),
+                        ("local_mark", "00000010"),
+                        ("local_address", ""),
+                        ("remote_port", "3306"),
+                    ],
+                    1.0,
+                ),
+                (
+                    "node_ipvs_backend_weight",
+                    &[("remote_address", "10.0.10.2")],
+                    50.0,
+                ),
+            ],
         );
     }
 
@@ -422,19 +424,20 @@ mod tests {
         let active = out.get("node_ipvs_backend_connections_active").unwrap();
         // TCP:443, UDP:53, TCP:80, FWM:0
         assert_eq!(active.samples.len(), 4);
-        assert_eq!(
-            out.value(
-                "node_ipvs_backend_connections_active",
-                &[("proto", "TCP"), ("local_port", "443")]
-            ),
-            Some(19.0)
-        );
-        assert_eq!(
-            out.value(
-                "node_ipvs_backend_weight",
-                &[("proto", "TCP"), ("local_port", "80")]
-            ),
-            Some(3.0)
+        assert_values(
+            &out,
+            &[
+                (
+                    "node_ipvs_backend_connections_active",
+                    &[("proto", "TCP"), ("local_port", "443")],
+                    19.0,
+                ),
+                (
+                    "node_ipvs_backend_weight",
+                    &[("proto", "TCP"), ("local_port", "80")],
+                    3.0,
+                ),
+            ],
         );
     }
 

@@ -233,6 +233,7 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::testutil::assert_values;
     use crate::node::testutil::build;
     use crate::node::testutil::{fixture_config, fixture_root};
     use crate::node::NodeConfig;
@@ -310,25 +311,27 @@ mod tests {
         };
         let mut out = MetricSet::new();
         build("mdadm", &cfg).unwrap().collect(&mut out).unwrap();
-        assert_eq!(
-            out.value("node_md_state", &[("device", "md11"), ("state", "resync")]),
-            Some(1.0)
-        );
-        assert_eq!(
-            out.value("node_md_state", &[("device", "md11"), ("state", "active")]),
-            Some(0.0)
-        );
-        assert_eq!(
-            out.value("node_md_disks", &[("device", "md0"), ("state", "failed")]),
-            Some(1.0)
-        );
-        assert_eq!(
-            out.value("node_md_disks_required", &[("device", "md0")]),
-            Some(2.0)
-        );
-        assert_eq!(
-            out.value("node_md_blocks_synced", &[("device", "md201")]),
-            Some(114176.0)
+        assert_values(
+            &out,
+            &[
+                (
+                    "node_md_state",
+                    &[("device", "md11"), ("state", "resync")],
+                    1.0,
+                ),
+                (
+                    "node_md_state",
+                    &[("device", "md11"), ("state", "active")],
+                    0.0,
+                ),
+                (
+                    "node_md_disks",
+                    &[("device", "md0"), ("state", "failed")],
+                    1.0,
+                ),
+                ("node_md_disks_required", &[("device", "md0")], 2.0),
+                ("node_md_blocks_synced", &[("device", "md201")], 114176.0),
+            ],
         );
         assert_eq!(out.get("node_md_state").unwrap().samples.len(), 8 * 5);
     }

@@ -93,6 +93,7 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::testutil::assert_values;
     use crate::node::testutil::collect_fixture;
 
     #[test]
@@ -133,11 +134,13 @@ mod tests {
     #[test]
     fn collects_from_fixture_root() {
         let out = collect_fixture("meminfo");
-        assert_eq!(
-            out.value("node_memory_Inactive_file_bytes", &[]),
-            Some(850756.0 * 1024.0)
+        assert_values(
+            &out,
+            &[
+                ("node_memory_Inactive_file_bytes", &[], 850756.0 * 1024.0),
+                ("node_memory_HugePages_Rsvd", &[], 0.0),
+            ],
         );
-        assert_eq!(out.value("node_memory_HugePages_Rsvd", &[]), Some(0.0));
         let f = out.get("node_memory_MemFree_bytes").unwrap();
         assert_eq!(f.kind, Kind::Gauge);
         assert_eq!(f.help, "Memory information field MemFree_bytes.");

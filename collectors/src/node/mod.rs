@@ -342,6 +342,17 @@ pub(crate) mod testutil {
             .unwrap_or_else(|e| panic!("{name} on the fixtures: {e}"))
     }
 
+    /// A sample a test expects: name, labels, value.
+    pub type Expected<'a> = (&'a str, &'a [(&'a str, &'a str)], f64);
+
+    /// Each `(name, labels, value)` is in `out` with that value.
+    #[track_caller]
+    pub fn assert_values(out: &MetricSet, expected: &[Expected]) {
+        for (name, labels, v) in expected {
+            assert_eq!(out.value(name, labels), Some(*v), "{name}{labels:?}");
+        }
+    }
+
     /// A config whose roots point at the fixture tree.
     pub fn fixture_config() -> NodeConfig {
         let f = fixture_root();

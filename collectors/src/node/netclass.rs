@@ -220,6 +220,7 @@ impl NodeCollector for NetClass {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::testutil::assert_values;
     use crate::node::testutil::{collect_fixture, collect_with};
 
     use crate::node::testutil::{fixture_config, fixture_root};
@@ -286,11 +287,13 @@ mod tests {
                 "veth-a.b@c"
             ]
         );
-        assert_eq!(
-            out.value("node_network_up", &[("device", "eth0")]),
-            Some(1.0)
+        assert_values(
+            &out,
+            &[
+                ("node_network_up", &[("device", "eth0")], 1.0),
+                ("node_network_up", &[("device", "lo")], 0.0),
+            ],
         );
-        assert_eq!(out.value("node_network_up", &[("device", "lo")]), Some(0.0));
         let info = out.get("node_network_info").unwrap();
         let lo = info
             .samples
@@ -313,13 +316,20 @@ mod tests {
                 ("operstate", "unknown"),
             ]
         );
-        assert_eq!(
-            out.value("node_network_speed_bytes", &[("device", "eth1")]),
-            Some(1_250_000_000.0)
-        );
-        assert_eq!(
-            out.value("node_network_speed_bytes", &[("device", "docker0")]),
-            Some(-125_000.0)
+        assert_values(
+            &out,
+            &[
+                (
+                    "node_network_speed_bytes",
+                    &[("device", "eth1")],
+                    1_250_000_000.0,
+                ),
+                (
+                    "node_network_speed_bytes",
+                    &[("device", "docker0")],
+                    -125_000.0,
+                ),
+            ],
         );
         assert_eq!(
             out.value("node_network_speed_bytes", &[("device", "ifb0")]),
@@ -329,17 +339,17 @@ mod tests {
             out.value("node_network_carrier", &[("device", "ifb0")]),
             None
         );
-        assert_eq!(
-            out.value("node_network_flags", &[("device", "lo")]),
-            Some(9.0)
-        );
-        assert_eq!(
-            out.value("node_network_protocol_type", &[("device", "lo")]),
-            Some(772.0)
-        );
-        assert_eq!(
-            out.value("node_network_carrier_changes_total", &[("device", "eth1")]),
-            Some(3.0)
+        assert_values(
+            &out,
+            &[
+                ("node_network_flags", &[("device", "lo")], 9.0),
+                ("node_network_protocol_type", &[("device", "lo")], 772.0),
+                (
+                    "node_network_carrier_changes_total",
+                    &[("device", "eth1")],
+                    3.0,
+                ),
+            ],
         );
         assert_eq!(
             out.get("node_network_carrier_up_changes_total")
@@ -347,13 +357,12 @@ mod tests {
                 .kind,
             crate::Kind::Counter
         );
-        assert_eq!(
-            out.value("node_network_iface_link", &[("device", "veth-a.b@c")]),
-            Some(6.0)
-        );
-        assert_eq!(
-            out.value("node_network_device_id", &[("device", "eth1")]),
-            Some(1.0)
+        assert_values(
+            &out,
+            &[
+                ("node_network_iface_link", &[("device", "veth-a.b@c")], 6.0),
+                ("node_network_device_id", &[("device", "eth1")], 1.0),
+            ],
         );
     }
 

@@ -165,6 +165,7 @@ impl NodeCollector for NetDev {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::testutil::assert_values;
     use crate::node::testutil::build;
     use crate::node::testutil::fixture_config;
     use crate::node::testutil::{collect_fixture, collect_with};
@@ -230,31 +231,35 @@ mod tests {
             bytes.samples[0].labels,
             vec![("device".to_string(), "lo".to_string())]
         );
-        assert_eq!(
-            out.value("node_network_receive_bytes_total", &[("device", "eth1")]),
-            Some(18446744073709551615.0)
-        );
-        assert_eq!(
-            out.value("node_network_transmit_drop_total", &[("device", "docker0")]),
-            Some(2.0)
-        );
-        assert_eq!(
-            out.value("node_network_transmit_carrier_total", &[("device", "eth1")]),
-            Some(13.0)
-        );
-        assert_eq!(
-            out.value(
-                "node_network_receive_nohandler_total",
-                &[("device", "eth1")]
-            ),
-            Some(7.0)
-        );
-        assert_eq!(
-            out.value(
-                "node_network_receive_nohandler_total",
-                &[("device", "eth0")]
-            ),
-            Some(0.0)
+        assert_values(
+            &out,
+            &[
+                (
+                    "node_network_receive_bytes_total",
+                    &[("device", "eth1")],
+                    18446744073709551615.0,
+                ),
+                (
+                    "node_network_transmit_drop_total",
+                    &[("device", "docker0")],
+                    2.0,
+                ),
+                (
+                    "node_network_transmit_carrier_total",
+                    &[("device", "eth1")],
+                    13.0,
+                ),
+                (
+                    "node_network_receive_nohandler_total",
+                    &[("device", "eth1")],
+                    7.0,
+                ),
+                (
+                    "node_network_receive_nohandler_total",
+                    &[("device", "eth0")],
+                    0.0,
+                ),
+            ],
         );
         // ifb1 has no sysfs directory and veth-a.b@c no statistics directory: no nohandler for them.
         let nohandler = out.get("node_network_receive_nohandler_total").unwrap();

@@ -299,6 +299,7 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::testutil::assert_values;
     use crate::node::testutil::build;
     use crate::node::testutil::collect_fixture;
     use crate::node::testutil::{fixture_config, fixture_root};
@@ -358,24 +359,22 @@ mod tests {
     #[test]
     fn collects_from_fixture_root() {
         let out = collect_fixture("nfs");
-        assert_eq!(
-            out.value("node_nfs_packets_total", &[("protocol", "tcp")]),
-            Some(1832.0)
-        );
-        assert_eq!(out.value("node_nfs_connections_total", &[]), Some(17.0));
-        assert_eq!(
-            out.value(
-                "node_nfs_requests_total",
-                &[("proto", "3"), ("method", "GetAttr")]
-            ),
-            Some(60123.0)
-        );
-        assert_eq!(
-            out.value(
-                "node_nfs_requests_total",
-                &[("proto", "2"), ("method", "Null")]
-            ),
-            Some(0.0)
+        assert_values(
+            &out,
+            &[
+                ("node_nfs_packets_total", &[("protocol", "tcp")], 1832.0),
+                ("node_nfs_connections_total", &[], 17.0),
+                (
+                    "node_nfs_requests_total",
+                    &[("proto", "3"), ("method", "GetAttr")],
+                    60123.0,
+                ),
+                (
+                    "node_nfs_requests_total",
+                    &[("proto", "2"), ("method", "Null")],
+                    0.0,
+                ),
+            ],
         );
         assert_eq!(
             out.get("node_nfs_requests_total").unwrap().samples.len(),

@@ -261,6 +261,7 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::testutil::assert_values;
     use crate::node::testutil::collect_fixture;
 
     const FIXTURE: &str = include_str!("../../tests/fixtures/proc/net/rpc/nfsd");
@@ -301,28 +302,23 @@ mod tests {
     #[test]
     fn collects_from_fixture_root() {
         let out = collect_fixture("nfsd");
-        assert_eq!(out.value("node_nfsd_server_threads", &[]), Some(8.0));
-        assert_eq!(
-            out.value("node_nfsd_disk_bytes_written_total", &[]),
-            Some(9812345678.0)
-        );
-        assert_eq!(
-            out.value("node_nfsd_rpc_errors_total", &[("error", "cInt")]),
-            Some(0.0)
-        );
-        assert_eq!(
-            out.value(
-                "node_nfsd_requests_total",
-                &[("proto", "4"), ("method", "GetAttr")]
-            ),
-            Some(8179.0)
-        );
-        assert_eq!(
-            out.value(
-                "node_nfsd_requests_total",
-                &[("proto", "2"), ("method", "Lookup")]
-            ),
-            Some(4410.0)
+        assert_values(
+            &out,
+            &[
+                ("node_nfsd_server_threads", &[], 8.0),
+                ("node_nfsd_disk_bytes_written_total", &[], 9812345678.0),
+                ("node_nfsd_rpc_errors_total", &[("error", "cInt")], 0.0),
+                (
+                    "node_nfsd_requests_total",
+                    &[("proto", "4"), ("method", "GetAttr")],
+                    8179.0,
+                ),
+                (
+                    "node_nfsd_requests_total",
+                    &[("proto", "2"), ("method", "Lookup")],
+                    4410.0,
+                ),
+            ],
         );
         assert_eq!(
             out.get("node_nfsd_requests_total").unwrap().samples.len(),

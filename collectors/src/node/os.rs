@@ -333,6 +333,7 @@ impl NodeCollector for Os {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::testutil::assert_values;
     use crate::node::testutil::build;
     use crate::node::testutil::fixture_config;
 
@@ -375,19 +376,20 @@ mod tests {
         let c = build("os", &fixture_config()).unwrap();
         let mut out = MetricSet::new();
         c.collect(&mut out).unwrap();
-        assert_eq!(
-            out.value(
-                "node_os_info",
-                &[("id", "debian"), ("version_id", "12"), ("build_id", "")]
-            ),
-            Some(1.0)
-        );
-        assert_eq!(
-            out.value(
-                "node_os_version",
-                &[("name", "Debian GNU/Linux"), ("id_like", "")]
-            ),
-            Some(12.0)
+        assert_values(
+            &out,
+            &[
+                (
+                    "node_os_info",
+                    &[("id", "debian"), ("version_id", "12"), ("build_id", "")],
+                    1.0,
+                ),
+                (
+                    "node_os_version",
+                    &[("name", "Debian GNU/Linux"), ("id_like", "")],
+                    12.0,
+                ),
+            ],
         );
         // Cached second scrape gives the same.
         let mut again = MetricSet::new();

@@ -200,6 +200,7 @@ impl NodeCollector for PowerSupplyClass {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::testutil::assert_values;
     use crate::node::testutil::build;
     use crate::node::testutil::collect_fixture;
     use crate::node::testutil::{fixture_config, fixture_root};
@@ -237,34 +238,31 @@ mod tests {
     #[test]
     fn collects_from_fixture_root() {
         let out = collect_fixture("powersupplyclass");
-        assert_eq!(
-            out.value("node_power_supply_online", &[("power_supply", "AC")]),
-            Some(1.0)
-        );
-        assert_eq!(
-            out.value(
-                "node_power_supply_energy_watthour",
-                &[("power_supply", "BAT0")]
-            ),
-            Some(31.44)
-        );
-        assert_eq!(
-            out.value(
-                "node_power_supply_voltage_volt",
-                &[("power_supply", "BAT0")]
-            ),
-            Some(12.707)
-        );
-        assert_eq!(
-            out.value("node_power_supply_cyclecount", &[("power_supply", "BAT0")]),
-            Some(112.0)
-        );
-        assert_eq!(
-            out.value(
-                "node_power_supply_current_max",
-                &[("power_supply", "ucsi-source-psy-USBC000:001")]
-            ),
-            Some(3.0)
+        assert_values(
+            &out,
+            &[
+                ("node_power_supply_online", &[("power_supply", "AC")], 1.0),
+                (
+                    "node_power_supply_energy_watthour",
+                    &[("power_supply", "BAT0")],
+                    31.44,
+                ),
+                (
+                    "node_power_supply_voltage_volt",
+                    &[("power_supply", "BAT0")],
+                    12.707,
+                ),
+                (
+                    "node_power_supply_cyclecount",
+                    &[("power_supply", "BAT0")],
+                    112.0,
+                ),
+                (
+                    "node_power_supply_current_max",
+                    &[("power_supply", "ucsi-source-psy-USBC000:001")],
+                    3.0,
+                ),
+            ],
         );
         let info = out.get("node_power_supply_info").unwrap();
         let ac: Vec<_> = info.samples[0]

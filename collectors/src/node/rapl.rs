@@ -143,6 +143,7 @@ impl NodeCollector for Rapl {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::testutil::assert_values;
     use crate::node::testutil::build;
     use crate::node::testutil::{fixture_config, fixture_root};
 
@@ -186,19 +187,20 @@ mod tests {
         build("rapl", &cfg).unwrap().collect(&mut out).unwrap();
         let base = cfg.roots.sys("class/powercap");
         let p = |z: &str| base.join(z).to_string_lossy().into_owned();
-        assert_eq!(
-            out.value(
-                "node_rapl_package_joules_total",
-                &[("index", "0"), ("path", &p("intel-rapl:0"))]
-            ),
-            Some(240422.366267)
-        );
-        assert_eq!(
-            out.value(
-                "node_rapl_dram_joules_total",
-                &[("index", "0"), ("path", &p("intel-rapl:0:2"))]
-            ),
-            Some(18_446_744_073_709_551_615.0 / 1e6)
+        assert_values(
+            &out,
+            &[
+                (
+                    "node_rapl_package_joules_total",
+                    &[("index", "0"), ("path", &p("intel-rapl:0"))],
+                    240422.366267,
+                ),
+                (
+                    "node_rapl_dram_joules_total",
+                    &[("index", "0"), ("path", &p("intel-rapl:0:2"))],
+                    18_446_744_073_709_551_615.0 / 1e6,
+                ),
+            ],
         );
         assert_eq!(
             out.get("node_rapl_package_joules_total").unwrap().kind,

@@ -115,6 +115,7 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::testutil::assert_values;
     use crate::node::testutil::build;
     use crate::node::testutil::collect_fixture;
 
@@ -169,13 +170,20 @@ mod tests {
     #[test]
     fn collects_from_fixture_root() {
         let out = collect_fixture("schedstat");
-        assert_eq!(
-            out.value("node_schedstat_timeslices_total", &[("cpu", "0")]),
-            Some(4767485306.0)
-        );
-        assert_eq!(
-            out.value("node_schedstat_running_seconds_total", &[("cpu", "0")]),
-            Some(2045936778163039.0 / 1e9)
+        assert_values(
+            &out,
+            &[
+                (
+                    "node_schedstat_timeslices_total",
+                    &[("cpu", "0")],
+                    4767485306.0,
+                ),
+                (
+                    "node_schedstat_running_seconds_total",
+                    &[("cpu", "0")],
+                    2045936778163039.0 / 1e9,
+                ),
+            ],
         );
         assert_eq!(
             out.get("node_schedstat_waiting_seconds_total")

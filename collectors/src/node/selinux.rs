@@ -179,6 +179,7 @@ impl NodeCollector for Selinux {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::testutil::assert_values;
     use crate::node::testutil::collect_fixture;
 
     const CONFIG: &str = "# This file controls the state of SELinux on the system.\n\
@@ -223,9 +224,14 @@ mod tests {
     fn writes_enabled_modes() {
         let mut out = MetricSet::new();
         write_selinux(Some((ENFORCING, PERMISSIVE)), &mut out);
-        assert_eq!(out.value("node_selinux_enabled", &[]), Some(1.0));
-        assert_eq!(out.value("node_selinux_config_mode", &[]), Some(1.0));
-        assert_eq!(out.value("node_selinux_current_mode", &[]), Some(0.0));
+        assert_values(
+            &out,
+            &[
+                ("node_selinux_enabled", &[], 1.0),
+                ("node_selinux_config_mode", &[], 1.0),
+                ("node_selinux_current_mode", &[], 0.0),
+            ],
+        );
     }
 
     #[test]

@@ -143,6 +143,7 @@ impl NodeCollector for SockstatCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::testutil::assert_values;
     use crate::node::testutil::collect_fixture;
 
     #[test]
@@ -180,8 +181,13 @@ mod tests {
         let s = parse_sockstat("UDP: inuse 1 mem 3\n").unwrap();
         let mut out = MetricSet::new();
         write_sockstat(&mut out, &s, false, 16384);
-        assert_eq!(out.value("node_sockstat_UDP_mem_bytes", &[]), Some(49152.0));
-        assert_eq!(out.value("node_sockstat_UDP_mem", &[]), Some(3.0));
+        assert_values(
+            &out,
+            &[
+                ("node_sockstat_UDP_mem_bytes", &[], 49152.0),
+                ("node_sockstat_UDP_mem", &[], 3.0),
+            ],
+        );
     }
 
     #[test]
@@ -214,8 +220,13 @@ mod tests {
                 "node_sockstat_sockets_used",
             ]
         );
-        assert_eq!(out.value("node_sockstat_sockets_used", &[]), Some(34.0));
-        assert_eq!(out.value("node_sockstat_TCP_tw", &[]), Some(3.0));
+        assert_values(
+            &out,
+            &[
+                ("node_sockstat_sockets_used", &[], 34.0),
+                ("node_sockstat_TCP_tw", &[], 3.0),
+            ],
+        );
         let page = rustix::param::page_size() as f64;
         assert_eq!(
             out.value("node_sockstat_TCP_mem_bytes", &[]),

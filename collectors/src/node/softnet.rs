@@ -73,6 +73,7 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::testutil::assert_values;
     use crate::node::testutil::collect_fixture;
 
     #[test]
@@ -117,17 +118,13 @@ mod tests {
     #[test]
     fn collects_from_fixture_root() {
         let out = collect_fixture("softnet");
-        assert_eq!(
-            out.value("node_softnet_processed_total", &[("cpu", "1")]),
-            Some(6273.0)
-        );
-        assert_eq!(
-            out.value("node_softnet_dropped_total", &[("cpu", "1")]),
-            Some(2.0)
-        );
-        assert_eq!(
-            out.value("node_softnet_times_squeezed_total", &[("cpu", "1")]),
-            Some(10.0)
+        assert_values(
+            &out,
+            &[
+                ("node_softnet_processed_total", &[("cpu", "1")], 6273.0),
+                ("node_softnet_dropped_total", &[("cpu", "1")], 2.0),
+                ("node_softnet_times_squeezed_total", &[("cpu", "1")], 10.0),
+            ],
         );
         assert_eq!(
             out.get("node_softnet_dropped_total").unwrap().samples.len(),

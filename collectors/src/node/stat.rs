@@ -153,6 +153,7 @@ impl NodeCollector for Stat {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::testutil::assert_values;
     use crate::node::testutil::build;
     use crate::node::testutil::collect_fixture;
     use crate::node::testutil::fixture_config;
@@ -198,10 +199,15 @@ mod tests {
     #[test]
     fn collects_from_fixture_root() {
         let out = collect_fixture("stat");
-        assert_eq!(out.value("node_boot_time_seconds", &[]), Some(1795565299.0));
-        assert_eq!(out.value("node_forks_total", &[]), Some(10218.0));
-        assert_eq!(out.value("node_intr_total", &[]), Some(194418.0));
-        assert_eq!(out.value("node_procs_running", &[]), Some(3.0));
+        assert_values(
+            &out,
+            &[
+                ("node_boot_time_seconds", &[], 1795565299.0),
+                ("node_forks_total", &[], 10218.0),
+                ("node_intr_total", &[], 194418.0),
+                ("node_procs_running", &[], 3.0),
+            ],
+        );
         assert!(out.get("node_softirqs_total").is_none());
 
         let cfg = NodeConfig {

@@ -98,6 +98,7 @@ impl NodeCollector for TapeStats {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::testutil::assert_values;
     use crate::node::testutil::build;
     use crate::node::testutil::collect_fixture;
     use crate::node::testutil::{fixture_config, fixture_root};
@@ -123,21 +124,26 @@ mod tests {
     #[test]
     fn collects_from_fixture_root() {
         let out = collect_fixture("tapestats");
-        assert_eq!(
-            out.value("node_tape_io_now", &[("device", "st0")]),
-            Some(1.0)
-        );
-        assert_eq!(
-            out.value("node_tape_io_time_seconds_total", &[("device", "st0")]),
-            Some(9247.01108772)
-        );
-        assert_eq!(
-            out.value("node_tape_writes_completed_total", &[("device", "st0")]),
-            Some(53_772_916.0)
-        );
-        assert_eq!(
-            out.value("node_tape_written_bytes_total", &[("device", "st12")]),
-            Some(u64::MAX as f64)
+        assert_values(
+            &out,
+            &[
+                ("node_tape_io_now", &[("device", "st0")], 1.0),
+                (
+                    "node_tape_io_time_seconds_total",
+                    &[("device", "st0")],
+                    9247.01108772,
+                ),
+                (
+                    "node_tape_writes_completed_total",
+                    &[("device", "st0")],
+                    53_772_916.0,
+                ),
+                (
+                    "node_tape_written_bytes_total",
+                    &[("device", "st12")],
+                    u64::MAX as f64,
+                ),
+            ],
         );
         let fam = out.get("node_tape_residual_total").unwrap();
         assert_eq!(fam.kind, Kind::Counter);

@@ -116,6 +116,7 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::testutil::assert_values;
     use crate::node::testutil::collect_fixture;
 
     use crate::node::testutil::fixture_root;
@@ -149,27 +150,22 @@ mod tests {
     #[test]
     fn collects_from_fixture_root() {
         let out = collect_fixture("thermal_zone");
-        assert_eq!(
-            out.value(
-                "node_thermal_zone_temp",
-                &[("zone", "0"), ("type", "x86_pkg_temp")]
-            ),
-            Some(52.0)
-        );
-        assert_eq!(
-            out.value("node_thermal_zone_temp", &[("zone", "1")]),
-            Some(27.8)
-        );
-        assert_eq!(
-            out.value(
-                "node_cooling_device_max_state",
-                &[("name", "1"), ("type", "intel_powerclamp")]
-            ),
-            Some(50.0)
-        );
-        assert_eq!(
-            out.value("node_cooling_device_cur_state", &[("name", "1")]),
-            Some(-1.0)
+        assert_values(
+            &out,
+            &[
+                (
+                    "node_thermal_zone_temp",
+                    &[("zone", "0"), ("type", "x86_pkg_temp")],
+                    52.0,
+                ),
+                ("node_thermal_zone_temp", &[("zone", "1")], 27.8),
+                (
+                    "node_cooling_device_max_state",
+                    &[("name", "1"), ("type", "intel_powerclamp")],
+                    50.0,
+                ),
+                ("node_cooling_device_cur_state", &[("name", "1")], -1.0),
+            ],
         );
     }
 }

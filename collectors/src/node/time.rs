@@ -97,6 +97,7 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::testutil::assert_values;
     use crate::node::testutil::collect_fixture;
 
     #[test]
@@ -124,19 +125,20 @@ mod tests {
         let out = collect_fixture("time");
         assert!(out.value("node_time_seconds", &[]).unwrap() > 1.7e9);
         assert!(out.get("node_time_zone_offset_seconds").is_some());
-        assert_eq!(
-            out.value(
-                "node_time_clocksource_available_info",
-                &[("device", "0"), ("clocksource", "kvm-clock")]
-            ),
-            Some(1.0)
-        );
-        assert_eq!(
-            out.value(
-                "node_time_clocksource_current_info",
-                &[("device", "0"), ("clocksource", "tsc")]
-            ),
-            Some(1.0)
+        assert_values(
+            &out,
+            &[
+                (
+                    "node_time_clocksource_available_info",
+                    &[("device", "0"), ("clocksource", "kvm-clock")],
+                    1.0,
+                ),
+                (
+                    "node_time_clocksource_current_info",
+                    &[("device", "0"), ("clocksource", "tsc")],
+                    1.0,
+                ),
+            ],
         );
         assert_eq!(
             out.get("node_time_clocksource_available_info")

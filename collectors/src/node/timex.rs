@@ -188,6 +188,7 @@ pub fn collect(_roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::testutil::assert_values;
     use crate::node::testutil::collect_fixture;
 
     #[test]
@@ -204,14 +205,16 @@ mod tests {
         };
         let mut out = MetricSet::new();
         write_timex(&t, &mut out);
-        assert_eq!(out.value("node_timex_sync_status", &[]), Some(0.0));
-        assert_eq!(out.value("node_timex_maxerror_seconds", &[]), Some(16.0));
-        assert_eq!(out.value("node_timex_tick_seconds", &[]), Some(0.01));
-        assert_eq!(
-            out.value("node_timex_frequency_adjustment_ratio", &[]),
-            Some(1.0)
+        assert_values(
+            &out,
+            &[
+                ("node_timex_sync_status", &[], 0.0),
+                ("node_timex_maxerror_seconds", &[], 16.0),
+                ("node_timex_tick_seconds", &[], 0.01),
+                ("node_timex_frequency_adjustment_ratio", &[], 1.0),
+                ("node_timex_status", &[], 64.0),
+            ],
         );
-        assert_eq!(out.value("node_timex_status", &[]), Some(64.0));
     }
 
     #[test]
@@ -234,22 +237,25 @@ mod tests {
         };
         let mut out = MetricSet::new();
         write_timex(&t, &mut out);
-        assert_eq!(out.value("node_timex_sync_status", &[]), Some(1.0));
-        assert_eq!(
-            out.value("node_timex_offset_seconds", &[]),
-            Some(-12_345.0 / 1e9)
+        assert_values(
+            &out,
+            &[
+                ("node_timex_sync_status", &[], 1.0),
+                ("node_timex_offset_seconds", &[], -12_345.0 / 1e9),
+                ("node_timex_pps_jitter_seconds", &[], 2e-6),
+                (
+                    "node_timex_frequency_adjustment_ratio",
+                    &[],
+                    1.0 + -1_468_006.0 / PPM16FRAC,
+                ),
+                ("node_timex_pps_frequency_hertz", &[], 1e-6),
+                ("node_timex_pps_stability_hertz", &[], 2e-6),
+                ("node_timex_maxerror_seconds", &[], 0.0015),
+                ("node_timex_pps_shift_seconds", &[], 2.0),
+                ("node_timex_tai_offset_seconds", &[], 37.0),
+                ("node_timex_pps_jitter_total", &[], 3.0),
+            ],
         );
-        assert_eq!(out.value("node_timex_pps_jitter_seconds", &[]), Some(2e-6));
-        assert_eq!(
-            out.value("node_timex_frequency_adjustment_ratio", &[]),
-            Some(1.0 + -1_468_006.0 / PPM16FRAC)
-        );
-        assert_eq!(out.value("node_timex_pps_frequency_hertz", &[]), Some(1e-6));
-        assert_eq!(out.value("node_timex_pps_stability_hertz", &[]), Some(2e-6));
-        assert_eq!(out.value("node_timex_maxerror_seconds", &[]), Some(0.0015));
-        assert_eq!(out.value("node_timex_pps_shift_seconds", &[]), Some(2.0));
-        assert_eq!(out.value("node_timex_tai_offset_seconds", &[]), Some(37.0));
-        assert_eq!(out.value("node_timex_pps_jitter_total", &[]), Some(3.0));
         // Microsecond mode divides offset by 1e6.
         let us = Timex { status: 0x1, ..t };
         let mut out = MetricSet::new();

@@ -102,6 +102,7 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::testutil::assert_values;
     use crate::node::testutil::build;
     use crate::node::testutil::collect_fixture;
     use crate::node::testutil::fixture_config;
@@ -146,13 +147,12 @@ mod tests {
     #[test]
     fn collects_from_fixture_root() {
         let out = collect_fixture("udp_queues");
-        assert_eq!(
-            out.value("node_udp_queues", &[("ip", "v4"), ("queue", "tx")]),
-            Some(2561.0)
-        );
-        assert_eq!(
-            out.value("node_udp_queues", &[("ip", "v6"), ("queue", "rx")]),
-            Some(4096.0)
+        assert_values(
+            &out,
+            &[
+                ("node_udp_queues", &[("ip", "v4"), ("queue", "tx")], 2561.0),
+                ("node_udp_queues", &[("ip", "v6"), ("queue", "rx")], 4096.0),
+            ],
         );
         assert_eq!(out.get("node_udp_queues").unwrap().samples.len(), 4);
     }
