@@ -338,7 +338,8 @@ impl NodeCollector for Bcache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::build;
+    use crate::node::testutil::collect_with;
+
     use crate::node::testutil::collect_fixture;
     use crate::node::testutil::{fixture_config, fixture_root};
 
@@ -383,8 +384,7 @@ mod tests {
             bcache_priority_stats: true,
             ..fixture_config()
         };
-        let mut out = MetricSet::new();
-        build("bcache", &cfg).unwrap().collect(&mut out).unwrap();
+        let out = collect_with("bcache", &cfg).unwrap();
         let bd = [("backing_device", "bdev0"), ("uuid", SET)];
         assert_eq!(
             out.value("node_bcache_cache_misses_total", &bd),

@@ -71,7 +71,8 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
 mod tests {
     use super::*;
     use crate::node::testutil::assert_values;
-    use crate::node::testutil::build;
+    use crate::node::testutil::collect_with;
+
     use crate::node::testutil::collect_fixture;
     use crate::node::testutil::{fixture_config, fixture_root};
     use std::sync::Arc;
@@ -105,10 +106,7 @@ mod tests {
     fn no_bonding_driver_is_no_data() {
         let mut cfg = fixture_config();
         cfg.roots = Arc::new(Roots::new("/nonexistent", "/nonexistent", "/", None));
-        let err = build("bonding", &cfg)
-            .unwrap()
-            .collect(&mut MetricSet::new())
-            .unwrap_err();
+        let err = collect_with("bonding", &cfg).unwrap_err();
         assert!(matches!(err, CollectError::NoData(_)), "{err}");
     }
 }

@@ -212,11 +212,11 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
 mod tests {
     use super::*;
     use crate::node::testutil::assert_values;
-    use crate::node::testutil::build;
+    use crate::node::testutil::collect_with;
+    use crate::node::testutil::fixture_config_with;
+
     use crate::node::testutil::collect_fixture;
-    use crate::node::testutil::{fixture_config, fixture_root};
-    use crate::node::NodeConfig;
-    use std::sync::Arc;
+    use crate::node::testutil::fixture_root;
 
     const FS1: &str = "0abb23a9-579b-43e6-ad30-227ef47fcb9d";
     const FS2: &str = "7f07c59f-6136-449c-ab87-e1cf2328731b";
@@ -297,18 +297,8 @@ mod tests {
 
     #[test]
     fn no_btrfs_module_is_empty() {
-        let f = fixture_root();
-        let cfg = NodeConfig {
-            roots: Arc::new(Roots::new(
-                f.join("proc"),
-                f.join("mdstat"),
-                f.join("root"),
-                None,
-            )),
-            ..fixture_config()
-        };
-        let mut out = MetricSet::new();
-        build("btrfs", &cfg).unwrap().collect(&mut out).unwrap();
+        let cfg = fixture_config_with("proc", "mdstat");
+        let out = collect_with("btrfs", &cfg).unwrap();
         assert!(out.get("node_btrfs_info").is_none());
     }
 }

@@ -120,7 +120,8 @@ impl NodeCollector for Conntrack {
 mod tests {
     use super::*;
     use crate::node::testutil::assert_values;
-    use crate::node::testutil::build;
+    use crate::node::testutil::collect_with;
+
     use crate::node::testutil::collect_fixture;
     use crate::node::testutil::fixture_config;
 
@@ -176,10 +177,7 @@ mod tests {
     fn module_not_loaded_is_no_data() {
         let mut cfg = fixture_config();
         cfg.roots = Arc::new(Roots::new("/nonexistent", "/nonexistent", "/", None));
-        let err = build("conntrack", &cfg)
-            .unwrap()
-            .collect(&mut MetricSet::new())
-            .unwrap_err();
+        let err = collect_with("conntrack", &cfg).unwrap_err();
         assert!(matches!(err, CollectError::NoData(_)), "{err}");
     }
 }

@@ -431,7 +431,8 @@ impl NodeCollector for Cpu {
 mod tests {
     use super::*;
     use crate::node::testutil::assert_values;
-    use crate::node::testutil::build;
+    use crate::node::testutil::collect_with;
+
     use crate::node::testutil::collect_fixture;
     use crate::node::testutil::fixture_config;
 
@@ -507,8 +508,7 @@ mod tests {
             cpu_info_flags_include: "^(sse2|avx)$".into(),
             ..fixture_config()
         };
-        let mut out = MetricSet::new();
-        build("cpu", &cfg).unwrap().collect(&mut out).unwrap();
+        let out = collect_with("cpu", &cfg).unwrap();
         let info = out.get("node_cpu_info").unwrap();
         assert_eq!(info.samples.len(), 2);
         let labels: Vec<&str> = info.samples[0]

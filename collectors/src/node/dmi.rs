@@ -87,7 +87,8 @@ impl NodeCollector for Dmi {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::build;
+    use crate::node::testutil::collect_with;
+
     use crate::node::testutil::collect_fixture;
     use crate::node::testutil::fixture_root;
 
@@ -127,10 +128,7 @@ mod tests {
     #[test]
     fn no_dmi_is_no_data() {
         let cfg = crate::node::testutil::fixture_config_with("proc", "nonexistent");
-        let err = build("dmi", &cfg)
-            .unwrap()
-            .collect(&mut MetricSet::new())
-            .unwrap_err();
+        let err = collect_with("dmi", &cfg).unwrap_err();
         assert!(err.is_no_data());
     }
 }

@@ -294,7 +294,7 @@ impl NodeCollector for Ipvs {
 mod tests {
     use super::*;
     use crate::node::testutil::assert_values;
-    use crate::node::testutil::build;
+
     use crate::node::testutil::fixture_config;
     use crate::node::testutil::{collect_fixture, collect_with};
 
@@ -445,10 +445,7 @@ mod tests {
     fn no_module_is_no_data() {
         let mut cfg = fixture_config();
         cfg.roots = Arc::new(Roots::new("/nonexistent", "/nonexistent", "/", None));
-        let err = build("ipvs", &cfg)
-            .unwrap()
-            .collect(&mut MetricSet::new())
-            .unwrap_err();
+        let err = collect_with("ipvs", &cfg).unwrap_err();
         assert!(matches!(err, CollectError::NoData(_)), "{err}");
     }
 }

@@ -234,10 +234,10 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
 mod tests {
     use super::*;
     use crate::node::testutil::assert_values;
-    use crate::node::testutil::build;
-    use crate::node::testutil::{fixture_config, fixture_root};
-    use crate::node::NodeConfig;
-    use std::sync::Arc;
+    use crate::node::testutil::collect_with;
+    use crate::node::testutil::fixture_config_with;
+
+    use crate::node::testutil::fixture_config;
 
     const FIXTURE: &str = include_str!("../../tests/fixtures/mdstat/mdstat");
 
@@ -292,25 +292,14 @@ mod tests {
 
     #[test]
     fn no_mdstat_is_no_data() {
-        let c = build("mdadm", &fixture_config()).unwrap();
-        let err = c.collect(&mut MetricSet::new()).unwrap_err();
+        let err = collect_with("mdadm", &fixture_config()).unwrap_err();
         assert!(err.is_no_data());
     }
 
     #[test]
     fn collects_from_fixture_root() {
-        let f = fixture_root();
-        let cfg = NodeConfig {
-            roots: Arc::new(Roots::new(
-                f.join("mdstat"),
-                f.join("sys"),
-                f.join("root"),
-                None,
-            )),
-            ..fixture_config()
-        };
-        let mut out = MetricSet::new();
-        build("mdadm", &cfg).unwrap().collect(&mut out).unwrap();
+        let cfg = fixture_config_with("mdstat", "sys");
+        let out = collect_with("mdadm", &cfg).unwrap();
         assert_values(
             &out,
             &[

@@ -300,11 +300,10 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
 mod tests {
     use super::*;
     use crate::node::testutil::assert_values;
-    use crate::node::testutil::build;
+    use crate::node::testutil::collect_with;
+    use crate::node::testutil::fixture_config_with;
+
     use crate::node::testutil::collect_fixture;
-    use crate::node::testutil::{fixture_config, fixture_root};
-    use crate::node::NodeConfig;
-    use std::sync::Arc;
 
     const FIXTURE: &str = include_str!("../../tests/fixtures/proc/net/rpc/nfs");
 
@@ -384,20 +383,8 @@ mod tests {
 
     #[test]
     fn no_file_is_no_data() {
-        let f = fixture_root();
-        let cfg = NodeConfig {
-            roots: Arc::new(Roots::new(
-                f.join("mdstat"),
-                f.join("sys"),
-                f.join("root"),
-                None,
-            )),
-            ..fixture_config()
-        };
-        let err = build("nfs", &cfg)
-            .unwrap()
-            .collect(&mut MetricSet::new())
-            .unwrap_err();
+        let cfg = fixture_config_with("mdstat", "sys");
+        let err = collect_with("nfs", &cfg).unwrap_err();
         assert!(err.is_no_data());
     }
 }

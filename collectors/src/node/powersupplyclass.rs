@@ -201,7 +201,8 @@ impl NodeCollector for PowerSupplyClass {
 mod tests {
     use super::*;
     use crate::node::testutil::assert_values;
-    use crate::node::testutil::build;
+    use crate::node::testutil::collect_with;
+
     use crate::node::testutil::collect_fixture;
     use crate::node::testutil::{fixture_config, fixture_root};
 
@@ -298,11 +299,7 @@ mod tests {
             powersupply_ignored_supplies: "^(AC|ucsi.*)$".to_string(),
             ..fixture_config()
         };
-        let mut out = MetricSet::new();
-        build("powersupplyclass", &cfg)
-            .unwrap()
-            .collect(&mut out)
-            .unwrap();
+        let out = collect_with("powersupplyclass", &cfg).unwrap();
         assert_eq!(out.get("node_power_supply_info").unwrap().samples.len(), 1);
         assert!(out.get("node_power_supply_online").is_none());
     }

@@ -146,7 +146,8 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::build;
+    use crate::node::testutil::collect_with;
+
     use crate::node::testutil::collect_fixture;
 
     #[test]
@@ -194,10 +195,7 @@ mod tests {
     #[test]
     fn missing_pressure_dir_is_no_data() {
         let cfg = crate::node::testutil::fixture_config_with("nonexistent", "sys");
-        let err = build("pressure", &cfg)
-            .unwrap()
-            .collect(&mut MetricSet::new())
-            .unwrap_err();
+        let err = collect_with("pressure", &cfg).unwrap_err();
         assert!(matches!(err, CollectError::NoData(_)));
     }
 }

@@ -144,7 +144,8 @@ impl NodeCollector for Rapl {
 mod tests {
     use super::*;
     use crate::node::testutil::assert_values;
-    use crate::node::testutil::build;
+    use crate::node::testutil::collect_with;
+
     use crate::node::testutil::{fixture_config, fixture_root};
 
     #[test]
@@ -183,8 +184,7 @@ mod tests {
     #[test]
     fn collects_from_fixture_root() {
         let cfg = fixture_config();
-        let mut out = MetricSet::new();
-        build("rapl", &cfg).unwrap().collect(&mut out).unwrap();
+        let out = collect_with("rapl", &cfg).unwrap();
         let base = cfg.roots.sys("class/powercap");
         let p = |z: &str| base.join(z).to_string_lossy().into_owned();
         assert_values(
@@ -222,8 +222,7 @@ mod tests {
             rapl_enable_zone_label: true,
             ..fixture_config()
         };
-        let mut out = MetricSet::new();
-        build("rapl", &cfg).unwrap().collect(&mut out).unwrap();
+        let out = collect_with("rapl", &cfg).unwrap();
         assert_eq!(out.families().len(), 1);
         let fam = out.get("node_rapl_joules_total").unwrap();
         assert_eq!(fam.samples.len(), 8);

@@ -115,8 +115,10 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::testutil::collect_with;
+
     use crate::node::testutil::assert_values;
-    use crate::node::testutil::build;
+
     use crate::node::testutil::collect_fixture;
 
     fn cpu(c: &str, r: u64, w: u64, t: u64) -> SchedstatCpu {
@@ -197,10 +199,7 @@ mod tests {
     #[test]
     fn missing_file_is_no_data() {
         let cfg = crate::node::testutil::fixture_config_with("nonexistent", "sys");
-        let err = build("schedstat", &cfg)
-            .unwrap()
-            .collect(&mut MetricSet::new())
-            .unwrap_err();
+        let err = collect_with("schedstat", &cfg).unwrap_err();
         assert!(matches!(err, CollectError::NoData(_)));
     }
 }

@@ -154,7 +154,8 @@ impl NodeCollector for Stat {
 mod tests {
     use super::*;
     use crate::node::testutil::assert_values;
-    use crate::node::testutil::build;
+    use crate::node::testutil::collect_with;
+
     use crate::node::testutil::collect_fixture;
     use crate::node::testutil::fixture_config;
 
@@ -214,8 +215,7 @@ mod tests {
             stat_softirq: true,
             ..fixture_config()
         };
-        let mut out = MetricSet::new();
-        build("stat", &cfg).unwrap().collect(&mut out).unwrap();
+        let out = collect_with("stat", &cfg).unwrap();
         assert_eq!(
             out.value("node_softirqs_total", &[("vector", "rcu")]),
             Some(31191.0)

@@ -99,7 +99,8 @@ impl NodeCollector for TapeStats {
 mod tests {
     use super::*;
     use crate::node::testutil::assert_values;
-    use crate::node::testutil::build;
+    use crate::node::testutil::collect_with;
+
     use crate::node::testutil::collect_fixture;
     use crate::node::testutil::{fixture_config, fixture_root};
 
@@ -156,8 +157,7 @@ mod tests {
             tapestats_ignored_devices: "^st1.*$".to_string(),
             ..fixture_config()
         };
-        let mut out = MetricSet::new();
-        build("tapestats", &cfg).unwrap().collect(&mut out).unwrap();
+        let out = collect_with("tapestats", &cfg).unwrap();
         assert_eq!(out.get("node_tape_io_now").unwrap().samples.len(), 1);
     }
 }

@@ -103,7 +103,8 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
 mod tests {
     use super::*;
     use crate::node::testutil::assert_values;
-    use crate::node::testutil::build;
+    use crate::node::testutil::collect_with;
+
     use crate::node::testutil::collect_fixture;
     use crate::node::testutil::fixture_config;
     use std::sync::Arc;
@@ -161,10 +162,7 @@ mod tests {
     fn no_files_is_no_data() {
         let mut cfg = fixture_config();
         cfg.roots = Arc::new(Roots::new("/nonexistent", "/nonexistent", "/", None));
-        let err = build("udp_queues", &cfg)
-            .unwrap()
-            .collect(&mut MetricSet::new())
-            .unwrap_err();
+        let err = collect_with("udp_queues", &cfg).unwrap_err();
         assert!(matches!(err, CollectError::NoData(_)));
     }
 }
