@@ -45,8 +45,7 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::assert_values;
-    use crate::node::testutil::collect_fixture;
+    use crate::node::testutil::assert_fixture;
 
     #[test]
     fn parses_fixture() {
@@ -64,9 +63,8 @@ mod tests {
 
     #[test]
     fn collects_from_fixture_root() {
-        let out = collect_fixture("arp");
-        assert_values(
-            &out,
+        assert_fixture(
+            "arp",
             &[
                 ("node_arp_entries", &[("device", "eth0")], 2.0),
                 ("node_arp_entries", &[("device", "docker0")], 1.0),

@@ -70,10 +70,10 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::assert_values;
+    use crate::node::testutil::assert_fixture;
+
     use crate::node::testutil::collect_with;
 
-    use crate::node::testutil::collect_fixture;
     use crate::node::testutil::{fixture_config, fixture_root};
     use std::sync::Arc;
 
@@ -92,9 +92,8 @@ mod tests {
 
     #[test]
     fn collects_from_fixture_root() {
-        let out = collect_fixture("bonding");
-        assert_values(
-            &out,
+        assert_fixture(
+            "bonding",
             &[
                 ("node_bonding_slaves", &[("master", "bond0")], 2.0),
                 ("node_bonding_active", &[("master", "bond0")], 1.0),

@@ -211,11 +211,11 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::assert_values;
+    use crate::node::testutil::assert_fixture;
+
     use crate::node::testutil::collect_with;
     use crate::node::testutil::fixture_config_with;
 
-    use crate::node::testutil::collect_fixture;
     use crate::node::testutil::fixture_root;
 
     const FS1: &str = "0abb23a9-579b-43e6-ad30-227ef47fcb9d";
@@ -263,9 +263,8 @@ mod tests {
 
     #[test]
     fn collects_from_fixture_root() {
-        let out = collect_fixture("btrfs");
-        assert_values(
-            &out,
+        let out = assert_fixture(
+            "btrfs",
             &[
                 (
                     "node_btrfs_info",

@@ -119,10 +119,10 @@ impl NodeCollector for Conntrack {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::assert_values;
+    use crate::node::testutil::assert_fixture;
+
     use crate::node::testutil::collect_with;
 
-    use crate::node::testutil::collect_fixture;
     use crate::node::testutil::fixture_config;
 
     #[test]
@@ -157,9 +157,8 @@ mod tests {
 
     #[test]
     fn collects_from_fixture_root() {
-        let out = collect_fixture("conntrack");
-        assert_values(
-            &out,
+        let out = assert_fixture(
+            "conntrack",
             &[
                 ("node_nf_conntrack_entries", &[], 12.0),
                 ("node_nf_conntrack_entries_limit", &[], 262144.0),

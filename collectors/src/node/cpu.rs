@@ -430,6 +430,7 @@ impl NodeCollector for Cpu {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::testutil::assert_rejects;
     use crate::node::testutil::assert_values;
     use crate::node::testutil::collect_with;
 
@@ -455,8 +456,7 @@ mod tests {
         assert_eq!(cpus.len(), 1);
         assert_eq!(cpus[0].softirq, 7.0);
         assert_eq!(cpus[0].steal, 0.0);
-        assert!(parse_cpu_stat("cpux 1 2\n").is_err());
-        assert!(parse_cpu_stat("cpu0 1 x\n").is_err());
+        assert_rejects(parse_cpu_stat, &["cpux 1 2\n", "cpu0 1 x\n"]);
     }
 
     #[test]
@@ -483,8 +483,7 @@ mod tests {
     fn parses_cpu_lists() {
         assert_eq!(parse_cpu_list("\n").unwrap(), Vec::<u16>::new());
         assert_eq!(parse_cpu_list("1,3-5,9\n").unwrap(), [1, 3, 4, 5, 9]);
-        assert!(parse_cpu_list("1-2-3").is_err());
-        assert!(parse_cpu_list("a").is_err());
+        assert_rejects(parse_cpu_list, &["1-2-3", "a"]);
     }
 
     #[test]
@@ -498,8 +497,7 @@ mod tests {
         assert_eq!(info[1].core_id, "1");
         assert!(info[0].flags.iter().any(|f| f == "sse2"));
         assert!(info[0].bugs.iter().any(|b| b == "spectre_v1"));
-        assert!(parse_cpuinfo("vendor_id : x\n").is_err());
-        assert!(parse_cpuinfo("processor : x\n").is_err());
+        assert_rejects(parse_cpuinfo, &["vendor_id : x\n", "processor : x\n"]);
     }
 
     #[test]

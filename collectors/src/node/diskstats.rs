@@ -329,6 +329,7 @@ impl NodeCollector for Diskstats {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::testutil::assert_rejects;
     use crate::node::testutil::assert_values;
     use crate::node::testutil::collect_fixture;
 
@@ -353,8 +354,10 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        assert!(parse_diskstats("8 0 sda 1 2 x 4 5 6 7 8 9 10 11\n").is_err());
-        assert!(parse_diskstats("8\n").is_err());
+        assert_rejects(
+            parse_diskstats,
+            &["8 0 sda 1 2 x 4 5 6 7 8 9 10 11\n", "8\n"],
+        );
         assert!(parse_diskstats("\n").unwrap().is_empty());
     }
 

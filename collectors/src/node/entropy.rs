@@ -48,23 +48,21 @@ impl NodeCollector for Entropy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::assert_values;
-    use crate::node::testutil::collect_fixture;
+    use crate::node::testutil::assert_fixture;
+    use crate::node::testutil::assert_rejects;
 
     #[test]
     fn parses_values() {
         assert_eq!(parse_u64("256\n"), Ok(256));
         // Kernels before 5.18 had a 4096-bit pool and a varying entropy count.
         assert_eq!(parse_u64("3771\n"), Ok(3771));
-        assert!(parse_u64("").is_err());
-        assert!(parse_u64("-1").is_err());
+        assert_rejects(parse_u64, &["", "-1"]);
     }
 
     #[test]
     fn collects_from_fixture_root() {
-        let out = collect_fixture("entropy");
-        assert_values(
-            &out,
+        assert_fixture(
+            "entropy",
             &[
                 ("node_entropy_available_bits", &[], 256.0),
                 ("node_entropy_pool_size_bits", &[], 256.0),

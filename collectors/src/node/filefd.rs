@@ -53,8 +53,8 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::assert_values;
-    use crate::node::testutil::collect_fixture;
+    use crate::node::testutil::assert_fixture;
+    use crate::node::testutil::assert_rejects;
 
     #[test]
     fn parses_fixture() {
@@ -73,16 +73,13 @@ mod tests {
         // fs.file-max defaults to LONG_MAX on 64-bit kernels since 5.x when set to unlimited.
         let f = parse_file_nr("1024\t0\t9223372036854775807\n").unwrap();
         assert_eq!(f.maximum, 9223372036854775807.0);
-        assert!(parse_file_nr("1024 0 2048\n").is_err());
-        assert!(parse_file_nr("").is_err());
-        assert!(parse_file_nr("x\t0\t1").is_err());
+        assert_rejects(parse_file_nr, &["1024 0 2048\n", "", "x\t0\t1"]);
     }
 
     #[test]
     fn collects_from_fixture_root() {
-        let out = collect_fixture("filefd");
-        assert_values(
-            &out,
+        assert_fixture(
+            "filefd",
             &[
                 ("node_filefd_allocated", &[], 642.0),
                 ("node_filefd_maximum", &[], 2466165.0),

@@ -293,6 +293,7 @@ impl NodeCollector for Ipvs {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::testutil::assert_rejects;
     use crate::node::testutil::assert_values;
 
     use crate::node::testutil::fixture_config;
@@ -312,8 +313,7 @@ mod tests {
                 outgoing_bytes: 0,
             }
         );
-        assert!(parse_ipvs_stats("a\nb\n").is_err());
-        assert!(parse_ipvs_stats("a\nb\n1 2 3 4\n\n").is_err());
+        assert_rejects(parse_ipvs_stats, &["a\nb\n", "a\nb\n1 2 3 4\n\n"]);
     }
 
     #[test]

@@ -42,6 +42,7 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::testutil::assert_rejects;
     use crate::node::testutil::collect_fixture;
 
     #[test]
@@ -59,8 +60,7 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        assert!(parse_loadavg("").is_err());
-        assert!(parse_loadavg("0.1 x 0.3").is_err());
+        assert_rejects(parse_loadavg, &["", "0.1 x 0.3"]);
     }
 
     #[test]

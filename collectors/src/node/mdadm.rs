@@ -233,6 +233,7 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::testutil::assert_rejects;
     use crate::node::testutil::assert_values;
     use crate::node::testutil::collect_with;
     use crate::node::testutil::fixture_config_with;
@@ -282,9 +283,14 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        assert!(parse_mdstat("md0 : active raid1 sda1[0]\n").is_err());
-        assert!(parse_mdstat("md0 : active raid1 sda1[0]\n      x blocks\n\n\n").is_err());
-        assert!(parse_mdstat("md0 :\n").is_err());
+        assert_rejects(
+            parse_mdstat,
+            &[
+                "md0 : active raid1 sda1[0]\n",
+                "md0 : active raid1 sda1[0]\n      x blocks\n\n\n",
+                "md0 :\n",
+            ],
+        );
         assert!(parse_mdstat("Personalities : \nunused devices: <none>\n")
             .unwrap()
             .is_empty());

@@ -93,8 +93,8 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::assert_values;
-    use crate::node::testutil::collect_fixture;
+    use crate::node::testutil::assert_fixture;
+    use crate::node::testutil::assert_rejects;
 
     #[test]
     fn renames_like_node_exporter() {
@@ -126,16 +126,16 @@ mod tests {
                 ("HugePages_Free".to_string(), 3.0)
             ]
         );
-        assert!(parse_meminfo("MemTotal:\n").is_err());
-        assert!(parse_meminfo("MemTotal: x kB\n").is_err());
-        assert!(parse_meminfo("MemTotal: 1 kB extra\n").is_err());
+        assert_rejects(
+            parse_meminfo,
+            &["MemTotal:\n", "MemTotal: x kB\n", "MemTotal: 1 kB extra\n"],
+        );
     }
 
     #[test]
     fn collects_from_fixture_root() {
-        let out = collect_fixture("meminfo");
-        assert_values(
-            &out,
+        let out = assert_fixture(
+            "meminfo",
             &[
                 ("node_memory_Inactive_file_bytes", &[], 850756.0 * 1024.0),
                 ("node_memory_HugePages_Rsvd", &[], 0.0),

@@ -353,6 +353,22 @@ pub(crate) mod testutil {
         }
     }
 
+    /// One scrape of `name` on the fixture tree, checked with [`assert_values`]; the scrape, for more checks.
+    #[track_caller]
+    pub fn assert_fixture(name: &str, expected: &[Expected]) -> MetricSet {
+        let out = collect_fixture(name);
+        assert_values(&out, expected);
+        out
+    }
+
+    /// `parse` rejects every one of `inputs`.
+    #[track_caller]
+    pub fn assert_rejects<T, E>(parse: impl Fn(&str) -> Result<T, E>, inputs: &[&str]) {
+        for input in inputs {
+            assert!(parse(input).is_err(), "{input:?} was accepted");
+        }
+    }
+
     /// A config whose roots point at the fixture tree.
     pub fn fixture_config() -> NodeConfig {
         let f = fixture_root();

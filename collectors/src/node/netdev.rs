@@ -165,6 +165,7 @@ impl NodeCollector for NetDev {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::testutil::assert_rejects;
     use crate::node::testutil::assert_values;
     use crate::node::testutil::build;
     use crate::node::testutil::fixture_config;
@@ -211,10 +212,15 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        assert!(parse_net_dev("h\nh\neth0 1 2 3\n").is_err());
-        assert!(parse_net_dev("h\nh\neth0: 1 2 3\n").is_err());
-        assert!(parse_net_dev("h\nh\n: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n").is_err());
-        assert!(parse_net_dev("h\nh\neth0: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 -1\n").is_err());
+        assert_rejects(
+            parse_net_dev,
+            &[
+                "h\nh\neth0 1 2 3\n",
+                "h\nh\neth0: 1 2 3\n",
+                "h\nh\n: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n",
+                "h\nh\neth0: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 -1\n",
+            ],
+        );
         // Counters wrap at 2^64 in the kernel; one more is not a counter.
         assert!(parse_net_dev(
             "h\nh\neth0: 18446744073709551616 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n"

@@ -299,11 +299,11 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::assert_values;
+    use crate::node::testutil::assert_fixture;
+    use crate::node::testutil::assert_rejects;
+
     use crate::node::testutil::collect_with;
     use crate::node::testutil::fixture_config_with;
-
-    use crate::node::testutil::collect_fixture;
 
     const FIXTURE: &str = include_str!("../../tests/fixtures/proc/net/rpc/nfs");
 
@@ -341,10 +341,10 @@ mod tests {
         // Count and values disagree.
         assert!(parse_client_rpc_stats("proc3 22 1 2 3\n").is_err());
         // Too few v2 procedures.
-        assert!(parse_client_rpc_stats("proc2 2 1 2\n").is_err());
-        assert!(parse_client_rpc_stats("rpc 1 2\n").is_err());
-        assert!(parse_client_rpc_stats("net\n").is_err());
-        assert!(parse_client_rpc_stats("net 1 x 2 3\n").is_err());
+        assert_rejects(
+            parse_client_rpc_stats,
+            &["proc2 2 1 2\n", "rpc 1 2\n", "net\n", "net 1 x 2 3\n"],
+        );
         // A line a newer kernel might add is skipped.
         assert!(parse_client_rpc_stats("net 1 2 3 4\nnew 1 2\n").is_ok());
     }
@@ -357,9 +357,8 @@ mod tests {
 
     #[test]
     fn collects_from_fixture_root() {
-        let out = collect_fixture("nfs");
-        assert_values(
-            &out,
+        let out = assert_fixture(
+            "nfs",
             &[
                 ("node_nfs_packets_total", &[("protocol", "tcp")], 1832.0),
                 ("node_nfs_connections_total", &[], 17.0),

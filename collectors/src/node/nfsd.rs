@@ -261,8 +261,8 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::assert_values;
-    use crate::node::testutil::collect_fixture;
+    use crate::node::testutil::assert_fixture;
+    use crate::node::testutil::assert_rejects;
 
     const FIXTURE: &str = include_str!("../../tests/fixtures/proc/net/rpc/nfsd");
 
@@ -292,18 +292,22 @@ mod tests {
         assert_eq!((s.ra_size, s.ra_not_found), (0, 0));
         assert_eq!(s.v4_ops[3], 7);
         // Strict counts where procfs is strict.
-        assert!(parse_server_rpc_stats("rc 1 2\n").is_err());
-        assert!(parse_server_rpc_stats("th 8\n").is_err());
-        assert!(parse_server_rpc_stats("proc4 3 0 1 2\n").is_err());
-        assert!(parse_server_rpc_stats("proc4ops 2 0 1\n").is_err());
-        assert!(parse_server_rpc_stats("ra 1 2 3\n").is_err());
+        assert_rejects(
+            parse_server_rpc_stats,
+            &[
+                "rc 1 2\n",
+                "th 8\n",
+                "proc4 3 0 1 2\n",
+                "proc4ops 2 0 1\n",
+                "ra 1 2 3\n",
+            ],
+        );
     }
 
     #[test]
     fn collects_from_fixture_root() {
-        let out = collect_fixture("nfsd");
-        assert_values(
-            &out,
+        let out = assert_fixture(
+            "nfsd",
             &[
                 ("node_nfsd_server_threads", &[], 8.0),
                 ("node_nfsd_disk_bytes_written_total", &[], 9812345678.0),

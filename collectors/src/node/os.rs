@@ -333,6 +333,7 @@ impl NodeCollector for Os {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::testutil::assert_rejects;
     use crate::node::testutil::assert_values;
     use crate::node::testutil::build;
     use crate::node::testutil::fixture_config;
@@ -356,9 +357,10 @@ mod tests {
         assert_eq!(r.version_id, "22.04");
         assert_eq!(r.version, "22.04.3 LTS (Jammy \"J\" Jellyfish) é");
         assert_eq!(r.variant, "Server Edition");
-        assert!(parse_os_release("NAME=\"unterminated\n").is_err());
-        assert!(parse_os_release("just words\n").is_err());
-        assert!(parse_os_release("1KEY=x\n").is_err());
+        assert_rejects(
+            parse_os_release,
+            &["NAME=\"unterminated\n", "just words\n", "1KEY=x\n"],
+        );
     }
 
     #[test]

@@ -200,10 +200,10 @@ impl NodeCollector for PowerSupplyClass {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::assert_values;
+    use crate::node::testutil::assert_fixture;
+
     use crate::node::testutil::collect_with;
 
-    use crate::node::testutil::collect_fixture;
     use crate::node::testutil::{fixture_config, fixture_root};
 
     #[test]
@@ -238,9 +238,8 @@ mod tests {
 
     #[test]
     fn collects_from_fixture_root() {
-        let out = collect_fixture("powersupplyclass");
-        assert_values(
-            &out,
+        let out = assert_fixture(
+            "powersupplyclass",
             &[
                 ("node_power_supply_online", &[("power_supply", "AC")], 1.0),
                 (

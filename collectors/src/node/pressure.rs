@@ -146,6 +146,7 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::testutil::assert_rejects;
     use crate::node::testutil::collect_with;
 
     use crate::node::testutil::collect_fixture;
@@ -166,9 +167,14 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        assert!(parse_psi("some avg10=x avg60=0 avg300=0 total=1\n").is_err());
-        assert!(parse_psi("some avg10=0 avg60=0 avg300=0\n").is_err());
-        assert!(parse_psi("full avg10=0 avg60=0 avg300=0 total=-1\n").is_err());
+        assert_rejects(
+            parse_psi,
+            &[
+                "some avg10=x avg60=0 avg300=0 total=1\n",
+                "some avg10=0 avg60=0 avg300=0\n",
+                "full avg10=0 avg60=0 avg300=0 total=-1\n",
+            ],
+        );
     }
 
     #[test]

@@ -115,11 +115,9 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::testutil::assert_fixture;
+    use crate::node::testutil::assert_rejects;
     use crate::node::testutil::collect_with;
-
-    use crate::node::testutil::assert_values;
-
-    use crate::node::testutil::collect_fixture;
 
     fn cpu(c: &str, r: u64, w: u64, t: u64) -> SchedstatCpu {
         SchedstatCpu {
@@ -164,16 +162,20 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        assert!(parse_schedstat("version 15\ncpu0 1 2 3\n").is_err());
-        assert!(parse_schedstat("version 15\ncpu0 1 2 3 4 5 6 7 8 x\n").is_err());
-        assert!(parse_schedstat("version x\n").is_err());
+        assert_rejects(
+            parse_schedstat,
+            &[
+                "version 15\ncpu0 1 2 3\n",
+                "version 15\ncpu0 1 2 3 4 5 6 7 8 x\n",
+                "version x\n",
+            ],
+        );
     }
 
     #[test]
     fn collects_from_fixture_root() {
-        let out = collect_fixture("schedstat");
-        assert_values(
-            &out,
+        let out = assert_fixture(
+            "schedstat",
             &[
                 (
                     "node_schedstat_timeslices_total",

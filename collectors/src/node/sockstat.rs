@@ -143,6 +143,7 @@ impl NodeCollector for SockstatCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::testutil::assert_rejects;
     use crate::node::testutil::assert_values;
     use crate::node::testutil::collect_fixture;
 
@@ -171,9 +172,10 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        assert!(parse_sockstat("TCP: inuse\n").is_err());
-        assert!(parse_sockstat("TCP: inuse 1 mem\n").is_err());
-        assert!(parse_sockstat("TCP: inuse x\n").is_err());
+        assert_rejects(
+            parse_sockstat,
+            &["TCP: inuse\n", "TCP: inuse 1 mem\n", "TCP: inuse x\n"],
+        );
     }
 
     #[test]

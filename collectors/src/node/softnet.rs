@@ -73,8 +73,8 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::assert_values;
-    use crate::node::testutil::collect_fixture;
+    use crate::node::testutil::assert_fixture;
+    use crate::node::testutil::assert_rejects;
 
     #[test]
     fn parses_fixture() {
@@ -110,16 +110,20 @@ mod tests {
 
     #[test]
     fn rejects_short_or_bad_lines() {
-        assert!(parse_softnet("00000001 00000002 00000003\n").is_err());
-        assert!(parse_softnet("1ffffffff 0 0 0 0 0 0 0 0\n").is_err());
-        assert!(parse_softnet("zz 0 0 0 0 0 0 0 0\n").is_err());
+        assert_rejects(
+            parse_softnet,
+            &[
+                "00000001 00000002 00000003\n",
+                "1ffffffff 0 0 0 0 0 0 0 0\n",
+                "zz 0 0 0 0 0 0 0 0\n",
+            ],
+        );
     }
 
     #[test]
     fn collects_from_fixture_root() {
-        let out = collect_fixture("softnet");
-        assert_values(
-            &out,
+        let out = assert_fixture(
+            "softnet",
             &[
                 ("node_softnet_processed_total", &[("cpu", "1")], 6273.0),
                 ("node_softnet_dropped_total", &[("cpu", "1")], 2.0),

@@ -153,10 +153,11 @@ impl NodeCollector for Stat {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::assert_values;
+    use crate::node::testutil::assert_fixture;
+    use crate::node::testutil::assert_rejects;
+
     use crate::node::testutil::collect_with;
 
-    use crate::node::testutil::collect_fixture;
     use crate::node::testutil::fixture_config;
 
     #[test]
@@ -193,15 +194,13 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        assert!(parse_stat("ctxt x\n").is_err());
-        assert!(parse_stat("intr 1 2 -3\n").is_err());
+        assert_rejects(parse_stat, &["ctxt x\n", "intr 1 2 -3\n"]);
     }
 
     #[test]
     fn collects_from_fixture_root() {
-        let out = collect_fixture("stat");
-        assert_values(
-            &out,
+        let out = assert_fixture(
+            "stat",
             &[
                 ("node_boot_time_seconds", &[], 1795565299.0),
                 ("node_forks_total", &[], 10218.0),

@@ -98,10 +98,10 @@ impl NodeCollector for TapeStats {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::assert_values;
+    use crate::node::testutil::assert_fixture;
+
     use crate::node::testutil::collect_with;
 
-    use crate::node::testutil::collect_fixture;
     use crate::node::testutil::{fixture_config, fixture_root};
 
     #[test]
@@ -124,9 +124,8 @@ mod tests {
 
     #[test]
     fn collects_from_fixture_root() {
-        let out = collect_fixture("tapestats");
-        assert_values(
-            &out,
+        let out = assert_fixture(
+            "tapestats",
             &[
                 ("node_tape_io_now", &[("device", "st0")], 1.0),
                 (

@@ -116,8 +116,8 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::assert_values;
-    use crate::node::testutil::collect_fixture;
+    use crate::node::testutil::assert_fixture;
+    use crate::node::testutil::assert_rejects;
 
     use crate::node::testutil::fixture_root;
 
@@ -136,8 +136,7 @@ mod tests {
     #[test]
     fn parse_rejects_garbage() {
         assert_eq!(parse_i64("27800\n"), Ok(27800));
-        assert!(parse_i64("").is_err());
-        assert!(parse_i64("27.8").is_err());
+        assert_rejects(parse_i64, &["", "27.8"]);
     }
 
     #[test]
@@ -149,9 +148,8 @@ mod tests {
 
     #[test]
     fn collects_from_fixture_root() {
-        let out = collect_fixture("thermal_zone");
-        assert_values(
-            &out,
+        assert_fixture(
+            "thermal_zone",
             &[
                 (
                     "node_thermal_zone_temp",

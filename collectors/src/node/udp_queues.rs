@@ -102,10 +102,10 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::assert_values;
+    use crate::node::testutil::assert_fixture;
+
     use crate::node::testutil::collect_with;
 
-    use crate::node::testutil::collect_fixture;
     use crate::node::testutil::fixture_config;
     use std::sync::Arc;
 
@@ -147,9 +147,8 @@ mod tests {
 
     #[test]
     fn collects_from_fixture_root() {
-        let out = collect_fixture("udp_queues");
-        assert_values(
-            &out,
+        let out = assert_fixture(
+            "udp_queues",
             &[
                 ("node_udp_queues", &[("ip", "v4"), ("queue", "tx")], 2561.0),
                 ("node_udp_queues", &[("ip", "v6"), ("queue", "rx")], 4096.0),

@@ -137,6 +137,7 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::testutil::assert_rejects;
     use crate::node::testutil::collect_fixture;
 
     const FIXTURE: &str = include_str!("../../tests/fixtures/sys/fs/xfs/sda1/stats/stats");
@@ -151,8 +152,7 @@ mod tests {
 
     #[test]
     fn rejects_bad_counts_and_values() {
-        assert!(parse_xfs_stats("rw 1 2 3\n").is_err());
-        assert!(parse_xfs_stats("abt 1 2 3 4294967296\n").is_err());
+        assert_rejects(parse_xfs_stats, &["rw 1 2 3\n", "abt 1 2 3 4294967296\n"]);
         assert!(parse_xfs_stats("vnodes 1 2 3 4 5 6 7\n").is_ok());
         assert!(parse_xfs_stats("debug\n").unwrap().is_empty());
     }
