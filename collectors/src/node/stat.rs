@@ -48,7 +48,7 @@ pub struct KernelStat {
 }
 
 /// The read layer's [`crate::read::parse_u64`], naming the `/proc/stat` line.
-fn parse_u64(what: &str, s: &str) -> Result<u64, ParseError> {
+fn stat_u64(what: &str, s: &str) -> Result<u64, ParseError> {
     crate::read::parse_u64(s).map_err(|e| ParseError::new(format!("{what}: {e}")))
 }
 
@@ -61,21 +61,21 @@ pub fn parse_stat(text: &str) -> Result<KernelStat, ParseError> {
             continue;
         };
         match key {
-            "btime" => st.boot_time = parse_u64(key, first)?,
-            "ctxt" => st.context_switches = parse_u64(key, first)?,
-            "processes" => st.processes = parse_u64(key, first)?,
-            "procs_running" => st.procs_running = parse_u64(key, first)?,
-            "procs_blocked" => st.procs_blocked = parse_u64(key, first)?,
+            "btime" => st.boot_time = stat_u64(key, first)?,
+            "ctxt" => st.context_switches = stat_u64(key, first)?,
+            "processes" => st.processes = stat_u64(key, first)?,
+            "procs_running" => st.procs_running = stat_u64(key, first)?,
+            "procs_blocked" => st.procs_blocked = stat_u64(key, first)?,
             "intr" => {
-                st.intr_total = parse_u64(key, first)?;
+                st.intr_total = stat_u64(key, first)?;
                 st.intr = fields
-                    .map(|f| parse_u64("intr", f))
+                    .map(|f| stat_u64("intr", f))
                     .collect::<Result<_, _>>()?;
             }
             "softirq" => {
-                st.softirq_total = parse_u64(key, first)?;
+                st.softirq_total = stat_u64(key, first)?;
                 for (slot, f) in st.softirq.iter_mut().zip(fields) {
-                    *slot = parse_u64("softirq", f)?;
+                    *slot = stat_u64("softirq", f)?;
                 }
             }
             _ => {}
