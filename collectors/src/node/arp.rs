@@ -4,24 +4,18 @@ use crate::error::ParseError;
 use crate::read::read_to_string;
 use crate::{CollectError, MetricSet, Roots};
 
-/// Count ARP entries per device (the last column), in order of first appearance. Every line, the header
-/// included, has at least 6 columns; the header is the one starting with `IP`.
+/// Count ARP entries per device, in order of first appearance. The table is parsed by procfs-core
+/// (`ArpEntries`, which maps one to one onto what node_exporter's `/proc/net/arp` path reads: the device
+/// column of every line after the header).
 pub fn parse_arp(text: &str) -> Result<Vec<(String, u32)>, ParseError> {
+    use procfs_core::FromBufRead;
+    let table = procfs_core::net::ArpEntries::from_buf_read(text.as_bytes())
+        .map_err(|e| ParseError::new(format!("unexpected ARP table format: {e}")))?;
     let mut out: Vec<(String, u32)> = Vec::new();
-    for line in text.lines() {
-        let cols: Vec<&str> = line.split_whitespace().collect();
-        if cols.len() < 6 {
-            return Err(ParseError::new(format!(
-                "unexpected ARP table format: {line:?}"
-            )));
-        }
-        if cols[0] == "IP" {
-            continue;
-        }
-        let dev = cols[cols.len() - 1];
-        match out.iter_mut().find(|(d, _)| d == dev) {
+    for entry in table.0 {
+        match out.iter_mut().find(|(d, _)| *d == entry.device) {
             Some((_, n)) => *n += 1,
-            None => out.push((dev.to_string(), 1)),
+            None => out.push((entry.device, 1)),
         }
     }
     Ok(out)
@@ -58,7 +52,11 @@ mod tests {
         let header =
             "IP address       HW type     Flags       HW address            Mask     Device\n";
         assert_eq!(parse_arp(header).unwrap(), []);
-        assert!(parse_arp("192.0.2.1 0x1 0x2\n").is_err());
+        assert!(parse_arp(&format!("{header}192.0.2.1 0x1 0x2\n")).is_err());
+        assert!(parse_arp(&format!(
+            "{header}192.0.2.x 0x1 0x2 02:fc:00:00:00:05 * eth0\n"
+        ))
+        .is_err());
     }
 
     #[test]

@@ -6,6 +6,9 @@
 //! sectors), milliseconds to seconds. A line carries 11 (kernel < 4.18), 15 (4.18+, discards) or 17 (5.5+,
 //! flushes) statistics; only the statistics present are exported. Lines with fewer than 11 statistics (old
 //! kernels' partition lines) are skipped, as procfs does.
+//!
+//! Our parser, not procfs-core's `DiskStat`: it fails on those short lines instead of skipping them, and
+//! turns a malformed discard/flush counter into "absent" instead of an error.
 
 use std::collections::HashMap;
 use std::sync::Arc;

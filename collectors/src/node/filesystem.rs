@@ -8,6 +8,9 @@
 //! and not statted again until the hanging call returns. Unlike node_exporter (whose scrape waits for the
 //! hanging call), every `statfs` here runs on a worker thread, so a scrape waits at most the timeout for a
 //! newly stuck mount and not at all for a known one; the hanging thread exits once its call returns.
+//!
+//! The mount table is `/proc/1/mounts` (fstab format), not mountinfo, as node_exporter 1.5 reads it: our
+//! parser; procfs-core parses mountinfo (`MountInfos`) and leaves the `\040`-style escapes in place.
 
 use std::collections::HashSet;
 use std::io;

@@ -1,4 +1,7 @@
 //! `loadavg`: node_load1, node_load5, node_load15 from `/proc/loadavg`.
+//!
+//! Our parser, not procfs-core's `LoadAverage`: it parses the averages as `f32`, so `0.09` would be served
+//! as `0.09000000357627869`; node_exporter parses them as float64.
 
 use crate::error::ParseError;
 use crate::read::read_to_string;

@@ -3,6 +3,16 @@
 //! One collector per file. Each file has pure `parse_*` functions over the file contents (unit-tested on
 //! fixtures from `collectors/tests/fixtures/`) and a `Collector` impl that reads the files under [`Roots`].
 //! node_exporter's source is the specification of every name, label and unit here.
+//!
+//! Every read goes through [`crate::read`]. procfs-core parses where its types map one to one onto what
+//! node_exporter reads: `/proc/net/arp` ([`arp`]). The others keep their own parser, each saying why in its
+//! doc: loadavg (procfs-core parses `f32`), diskstats (fails on short partition lines), net/dev (splits
+//! the name at whitespace, not at the colon), pressure (requires a `full` line for cpu), the mount table
+//! (procfs-core has mountinfo, node_exporter 1.5 reads `mounts`), and meminfo, vmstat, netstat/snmp6 and
+//! cpu, whose fields procfs-core drops or renames.
+//!
+//! Adding a collector: one file with its parsing and either a `collect(roots, out)` function (no state, no
+//! flags) or a [`NodeCollector`] impl, and one row in [`COLLECTORS`] with node_exporter's default.
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -5,6 +5,10 @@
 //! length + over + crc, `transmit_carrier` = carrier + aborted + heartbeat + window), which is exactly what
 //! the kernel prints in `/proc/net/dev`. The one netlink-only value, `receive_nohandler`, comes from
 //! `/sys/class/net/<dev>/statistics/rx_nohandler` when the agent reads its own network namespace.
+//!
+//! Our parser, not procfs-core's `InterfaceDeviceStatus`: it splits the interface name off at the first
+//! whitespace, so `eth0:123456789` (a receive byte count wide enough to touch the colon) is misread;
+//! node_exporter splits at the colon.
 
 use std::sync::Arc;
 

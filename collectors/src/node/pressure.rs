@@ -4,6 +4,9 @@
 //! node_exporter 1.5 reads only `cpu`, `io` and `memory` (not `irq`, and not the `full` line of `cpu` that
 //! kernels ≥ 5.13 print); a missing file (kernel < 4.20, no CONFIG_PSI) or `EOPNOTSUPP` (PSI disabled, boot
 //! with `psi=1`) is no data.
+//!
+//! Our parser, not procfs-core's: its `CpuPressure`/`IoPressure`/`MemoryPressure` require a `full` line,
+//! which `cpu` lacks before Linux 5.13, and its per-line parser is private.
 
 use crate::error::ParseError;
 use crate::read::read_to_string;
