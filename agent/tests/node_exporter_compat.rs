@@ -211,7 +211,9 @@ fn node_family_matches_node_exporter_side_by_side() {
     // Debian also widens the filesystem mount-point exclude (`run`, `mnt`, `media`); give both upstream's.
     let fs_flag = format!(
         "--collector.filesystem.mount-points-exclude={}",
-        hostlens_collectors::node::NodeConfig::default().fs_mount_points_exclude
+        hostlens_collectors::node::NodeConfig::default()
+            .filesystem
+            .mount_points_exclude
     );
 
     // Which collectors node_exporter runs successfully here, with its defaults.
@@ -343,7 +345,9 @@ fn stable_values_are_exactly_equal() {
     c.arg(format!("--web.listen-address=127.0.0.1:{p1}"));
     c.arg(format!(
         "--collector.filesystem.mount-points-exclude={}",
-        hostlens_collectors::node::NodeConfig::default().fs_mount_points_exclude
+        hostlens_collectors::node::NodeConfig::default()
+            .filesystem
+            .mount_points_exclude
     ));
     let _ne = spawn_http("node_exporter", c, p1, "/metrics");
     let mut a = Command::new(agent_bin());

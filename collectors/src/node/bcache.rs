@@ -315,11 +315,24 @@ impl Bcache {
     }
 }
 
+/// The bcache collector's flags.
+#[derive(Debug, Clone, clap::Args)]
+#[group(skip)]
+pub struct Flags {
+    /// Expose expensive bcache priority stats (reads each cache's `priority_stats`, which is expensive
+    /// for the kernel to produce).
+    #[arg(
+        id = "collector.bcache.priorityStats",
+        long = "collector.bcache.priorityStats"
+    )]
+    pub priority_stats: bool,
+}
+
 impl NodeCollector for Bcache {
     fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
         Ok(Bcache {
             roots: cfg.roots.clone(),
-            priority_stats: cfg.bcache_priority_stats,
+            priority_stats: cfg.bcache.priority_stats,
         })
     }
 
@@ -380,10 +393,8 @@ mod tests {
 
     #[test]
     fn collects_from_fixture_root() {
-        let cfg = NodeConfig {
-            bcache_priority_stats: true,
-            ..fixture_config()
-        };
+        let mut cfg = fixture_config();
+        cfg.bcache.priority_stats = true;
         let out = collect_with("bcache", &cfg).unwrap();
         let bd = [("backing_device", "bdev0"), ("uuid", SET)];
         assert_eq!(

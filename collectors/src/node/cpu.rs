@@ -328,6 +328,32 @@ impl Cpu {
 const SECONDS_HELP: &str = "Seconds the CPUs spent in each mode.";
 const GUEST_HELP: &str = "Seconds the CPUs spent in guests (VMs) for each mode.";
 
+/// The cpu collector's flags.
+#[derive(Debug, Clone, clap::Args)]
+#[group(skip)]
+pub struct Flags {
+    /// Do not export node_cpu_guest_seconds_total.
+    #[arg(id = "no-collector.cpu.guest", long = "no-collector.cpu.guest")]
+    pub no_guest: bool,
+    /// Export node_cpu_info from /proc/cpuinfo.
+    #[arg(id = "collector.cpu.info", long = "collector.cpu.info")]
+    pub info: bool,
+    /// Regexp of /proc/cpuinfo flags to export as node_cpu_flag_info (enables --collector.cpu.info).
+    #[arg(
+        id = "collector.cpu.info.flags-include",
+        long = "collector.cpu.info.flags-include",
+        default_value = ""
+    )]
+    pub info_flags_include: String,
+    /// Regexp of /proc/cpuinfo bugs to export as node_cpu_bug_info (enables --collector.cpu.info).
+    #[arg(
+        id = "collector.cpu.info.bugs-include",
+        long = "collector.cpu.info.bugs-include",
+        default_value = ""
+    )]
+    pub info_bugs_include: String,
+}
+
 impl NodeCollector for Cpu {
     fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
         // node_exporter reads the isolated CPUs once, at start.
@@ -345,12 +371,12 @@ impl NodeCollector for Cpu {
                 CollectError::Other(format!("--collector.cpu.info.{what}-include {re:?}: {e}"))
             })
         };
-        let flags_include = include("flags", &cfg.cpu_info_flags_include)?;
-        let bugs_include = include("bugs", &cfg.cpu_info_bugs_include)?;
+        let flags_include = include("flags", &cfg.cpu.info_flags_include)?;
+        let bugs_include = include("bugs", &cfg.cpu.info_bugs_include)?;
         Ok(Cpu {
             roots: cfg.roots.clone(),
-            guest: cfg.cpu_guest,
-            info: cfg.cpu_info || flags_include.is_some() || bugs_include.is_some(),
+            guest: !cfg.cpu.no_guest,
+            info: cfg.cpu.info || flags_include.is_some() || bugs_include.is_some(),
             flags_include,
             bugs_include,
             isolated,
@@ -502,10 +528,8 @@ mod tests {
 
     #[test]
     fn collects_cpu_info_when_enabled() {
-        let cfg = NodeConfig {
-            cpu_info_flags_include: "^(sse2|avx)$".into(),
-            ..fixture_config()
-        };
+        let mut cfg = fixture_config();
+        cfg.cpu.info_flags_include = "^(sse2|avx)$".into();
         let out = collect_with("cpu", &cfg).unwrap();
         let info = out.get("node_cpu_info").unwrap();
         assert_eq!(info.samples.len(), 2);

@@ -234,12 +234,25 @@ fn owned(labels: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The diskstats collector's flags.
+#[derive(Debug, Clone, clap::Args)]
+#[group(skip)]
+pub struct Flags {
+    /// Regexp of disk devices to exclude (diskstats).
+    #[arg(
+        id = "collector.diskstats.device-exclude",
+        long = "collector.diskstats.device-exclude",
+        default_value = "^(ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\\d+n\\d+p)\\d+$"
+    )]
+    pub device_exclude: String,
+}
+
 impl NodeCollector for Diskstats {
     fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
-        let exclude = if cfg.diskstats_device_exclude.is_empty() {
+        let exclude = if cfg.diskstats.device_exclude.is_empty() {
             None
         } else {
-            Some(Regex::new(&cfg.diskstats_device_exclude).map_err(|e| {
+            Some(Regex::new(&cfg.diskstats.device_exclude).map_err(|e| {
                 CollectError::Other(format!("--collector.diskstats.device-exclude: {e}"))
             })?)
         };

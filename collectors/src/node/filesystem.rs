@@ -259,6 +259,30 @@ pub struct Filesystem {
     runner: StatfsRunner,
 }
 
+/// The filesystem collector's flags.
+#[derive(Debug, Clone, clap::Args)]
+#[group(skip)]
+pub struct Flags {
+    /// Regexp of mount points to ignore for the filesystem collector.
+    #[arg(
+        id = "collector.filesystem.mount-points-exclude",
+        long = "collector.filesystem.mount-points-exclude",
+        default_value = "^/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)"
+    )]
+    pub mount_points_exclude: String,
+    /// Regexp of filesystem types to ignore for the filesystem collector.
+    #[arg(
+        id = "collector.filesystem.fs-types-exclude",
+        long = "collector.filesystem.fs-types-exclude",
+        default_value = "^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|fusectl|hugetlbfs|iso9660|mqueue|nsfs|overlay|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs|squashfs|sysfs|tracefs)$"
+    )]
+    pub fs_types_exclude: String,
+    /// How long a statfs may take before the mount is reported with node_filesystem_device_error 1 and
+    /// skipped until it answers.
+    #[arg(id = "collector.filesystem.mount-timeout", long = "collector.filesystem.mount-timeout", default_value = "5s", value_parser = super::parse_duration)]
+    pub mount_timeout: Duration,
+}
+
 pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
     Ok(Box::new(with_statfs(cfg, Arc::new(statfs))?))
 }
@@ -271,9 +295,9 @@ pub fn with_statfs(cfg: &NodeConfig, statfs: Arc<StatfsFn>) -> Result<Filesystem
     };
     Ok(Filesystem {
         roots: cfg.roots.clone(),
-        mount_points_exclude: re("mount-points-exclude", &cfg.fs_mount_points_exclude)?,
-        fs_types_exclude: re("fs-types-exclude", &cfg.fs_types_exclude)?,
-        runner: StatfsRunner::new(statfs, cfg.fs_mount_timeout),
+        mount_points_exclude: re("mount-points-exclude", &cfg.filesystem.mount_points_exclude)?,
+        fs_types_exclude: re("fs-types-exclude", &cfg.filesystem.fs_types_exclude)?,
+        runner: StatfsRunner::new(statfs, cfg.filesystem.mount_timeout),
     })
 }
 
@@ -574,10 +598,8 @@ mod tests {
             }
             Ok(fake_stat())
         });
-        let cfg = NodeConfig {
-            fs_mount_timeout: Duration::from_millis(50),
-            ..fixture_config()
-        };
+        let mut cfg = fixture_config();
+        cfg.filesystem.mount_timeout = Duration::from_millis(50);
         let c = with_statfs(&cfg, f).unwrap();
         let nfs = [
             ("device", "nfs.example:/export"),

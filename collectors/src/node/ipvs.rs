@@ -202,9 +202,18 @@ impl Ipvs {
     }
 }
 
+/// The ipvs collector's flags.
+#[derive(Debug, Clone, clap::Args)]
+#[group(skip)]
+pub struct Flags {
+    /// Comma-separated ipvs backend labels.
+    #[arg(id = "collector.ipvs.backend-labels", long = "collector.ipvs.backend-labels", default_value_t = ALL_BACKEND_LABELS.join(","))]
+    pub backend_labels: String,
+}
+
 impl NodeCollector for Ipvs {
     fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
-        let mut labels = parse_backend_labels(&cfg.ipvs_backend_labels)
+        let mut labels = parse_backend_labels(&cfg.ipvs.backend_labels)
             .map_err(|e| CollectError::Other(format!("--collector.ipvs.backend-labels: {e}")))?;
         labels.sort_unstable();
         Ok(Ipvs {
@@ -416,10 +425,8 @@ mod tests {
 
     #[test]
     fn fewer_labels_sum_backends() {
-        let cfg = NodeConfig {
-            ipvs_backend_labels: "proto,local_port".to_string(),
-            ..fixture_config()
-        };
+        let mut cfg = fixture_config();
+        cfg.ipvs.backend_labels = "proto,local_port".to_string();
         let out = collect_with("ipvs", &cfg).unwrap();
         let active = out.get("node_ipvs_backend_connections_active").unwrap();
         // TCP:443, UDP:53, TCP:80, FWM:0

@@ -65,79 +65,79 @@ pub mod uname;
 pub mod vmstat;
 pub mod xfs;
 
-/// Options of the node collectors (node_exporter's `--collector.*` flags that matter to us).
-#[derive(Debug, Clone)]
+/// Options of the node collectors: the roots, and each collector's own flags (a `Flags` struct in its
+/// file, flattened here and into the agent's command line). node_exporter's flag names and defaults.
+#[derive(Debug, Clone, clap::Args)]
 pub struct NodeConfig {
+    /// Set by the agent from `--path.*`.
+    #[arg(skip = Arc::new(Roots::default()))]
     pub roots: Arc<Roots>,
-    /// `--collector.filesystem.mount-points-exclude`.
-    pub fs_mount_points_exclude: String,
-    /// `--collector.filesystem.fs-types-exclude`.
-    pub fs_types_exclude: String,
-    /// `--collector.filesystem.mount-timeout`: how long one `statfs` may take before the mount is
-    /// reported with `node_filesystem_device_error 1` and skipped until it answers.
-    pub fs_mount_timeout: Duration,
-    /// `--collector.textfile.directory`; `None` turns the textfile collector into a no-data collector.
+    /// `--collector.textfile.directory`: `*.prom` files to expose; unset turns the textfile collector into
+    /// a no-data collector. (The textfile collector's flag; here until textfile.rs declares its `Flags`.)
+    #[arg(
+        id = "collector.textfile.directory",
+        long = "collector.textfile.directory"
+    )]
     pub textfile_directory: Option<PathBuf>,
-    /// `--collector.netdev.device-exclude` / `--collector.netclass.ignored-devices` (regex, empty = none).
-    pub netdev_device_exclude: String,
-    pub netclass_ignored_devices: String,
-    /// `--collector.diskstats.device-exclude`.
-    pub diskstats_device_exclude: String,
-    /// `--collector.cpu.guest`: export node_cpu_guest_seconds_total.
-    pub cpu_guest: bool,
-    /// `--collector.cpu.info`: export node_cpu_info from /proc/cpuinfo.
-    pub cpu_info: bool,
-    /// `--collector.cpu.info.flags-include` / `bugs-include` (regex, empty = none): export
-    /// node_cpu_flag_info / node_cpu_bug_info for the first CPU's matching flags/bugs; setting one enables
-    /// `cpu_info`.
-    pub cpu_info_flags_include: String,
-    pub cpu_info_bugs_include: String,
-    /// `--collector.stat.softirq`: export node_softirqs_total{vector}.
-    pub stat_softirq: bool,
-    /// `--collector.vmstat.fields`: regex of /proc/vmstat fields to export.
-    pub vmstat_fields: String,
-    /// `--collector.netstat.fields`: regex over `<Protocol>_<Field>` of the netstat values to expose.
-    pub netstat_fields: String,
-    /// `--collector.ipvs.backend-labels`: comma-separated backend labels of the ipvs collector.
-    pub ipvs_backend_labels: String,
-    /// `--collector.powersupply.ignored-supplies`: regex of power supply names to skip.
-    pub powersupply_ignored_supplies: String,
-    /// `--collector.bcache.priorityStats`: export node_bcache_priority_stats_* (reads each cache's
-    /// `priority_stats`, which is expensive for the kernel to produce).
-    pub bcache_priority_stats: bool,
-    /// `--collector.rapl.enable-zone-label`: one node_rapl_joules_total with a `rapl_zone` label instead of
-    /// node_rapl_<zone>_joules_total.
-    pub rapl_enable_zone_label: bool,
-    /// `--collector.tapestats.ignored-devices`: regex of tape devices to skip.
-    pub tapestats_ignored_devices: String,
+    #[command(flatten)]
+    pub bcache: bcache::Flags,
+    #[command(flatten)]
+    pub cpu: cpu::Flags,
+    #[command(flatten)]
+    pub diskstats: diskstats::Flags,
+    #[command(flatten)]
+    pub filesystem: filesystem::Flags,
+    #[command(flatten)]
+    pub ipvs: ipvs::Flags,
+    #[command(flatten)]
+    pub netclass: netclass::Flags,
+    #[command(flatten)]
+    pub netdev: netdev::Flags,
+    #[command(flatten)]
+    pub netstat: netstat::Flags,
+    #[command(flatten)]
+    pub powersupplyclass: powersupplyclass::Flags,
+    #[command(flatten)]
+    pub rapl: rapl::Flags,
+    #[command(flatten)]
+    pub stat: stat::Flags,
+    #[command(flatten)]
+    pub tapestats: tapestats::Flags,
+    #[command(flatten)]
+    pub vmstat: vmstat::Flags,
 }
 
 impl Default for NodeConfig {
+    /// Every flag at its default, the roots at `/proc`, `/sys`, `/`.
     fn default() -> Self {
-        NodeConfig {
-            roots: Arc::new(Roots::default()),
-            // node_exporter 1.5's defaults.
-            fs_mount_points_exclude: "^/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)".to_string(),
-            fs_types_exclude: "^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|fusectl|hugetlbfs|iso9660|mqueue|nsfs|overlay|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs|squashfs|sysfs|tracefs)$".to_string(),
-            fs_mount_timeout: Duration::from_secs(5),
-            textfile_directory: None,
-            netdev_device_exclude: String::new(),
-            netclass_ignored_devices: "^$".to_string(),
-            diskstats_device_exclude: "^(ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\\d+n\\d+p)\\d+$".to_string(),
-            cpu_guest: true,
-            cpu_info: false,
-            cpu_info_flags_include: String::new(),
-            cpu_info_bugs_include: String::new(),
-            stat_softirq: false,
-            vmstat_fields: "^(oom_kill|pgpg|pswp|pg.*fault).*".to_string(),
-            netstat_fields: netstat::DEFAULT_FIELDS.to_string(),
-            ipvs_backend_labels: ipvs::ALL_BACKEND_LABELS.join(","),
-            powersupply_ignored_supplies: "^$".to_string(),
-            bcache_priority_stats: false,
-            rapl_enable_zone_label: false,
-            tapestats_ignored_devices: "^$".to_string(),
-        }
+        use clap::{Args, FromArgMatches};
+        let cmd = NodeConfig::augment_args(clap::Command::new("node"));
+        let matches = cmd
+            .try_get_matches_from(["node"])
+            .expect("the node flags' defaults parse");
+        NodeConfig::from_arg_matches(&matches).expect("the node flags' defaults parse")
     }
+}
+
+/// Parse a Go-style duration flag value: `500ms`, `5s`, `1m`, `1.5s`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let (num, unit) = s
+        .find(|c: char| c.is_ascii_alphabetic())
+        .map(|i| s.split_at(i))
+        .ok_or_else(|| format!("{s:?}: a duration needs a unit (ms, s, m)"))?;
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("{s:?}: not a duration (try 5s or 500ms)"))?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        _ => return Err(format!("{s:?}: unknown unit {unit:?} (ms, s, m)")),
+    };
+    if !(secs.is_finite() && secs > 0.0) {
+        return Err(format!("{s:?}: must be positive"));
+    }
+    Ok(Duration::from_secs_f64(secs))
 }
 
 /// What a collector with state or flags implements; the registry ([`COLLECTORS`]) gives it its name.
@@ -377,6 +377,22 @@ pub(crate) mod testutil {
         for input in inputs {
             assert!(parse(input).is_err(), "{input:?} was accepted");
         }
+    }
+
+    #[test]
+    fn defaults_are_node_exporters() {
+        let d = NodeConfig::default();
+        assert_eq!(d.netclass.ignored_devices, "^$");
+        assert_eq!(d.netdev.device_exclude, "");
+        assert_eq!(
+            d.diskstats.device_exclude,
+            "^(ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\\d+n\\d+p)\\d+$"
+        );
+        assert_eq!(d.filesystem.mount_timeout, Duration::from_secs(5));
+        assert_eq!(d.ipvs.backend_labels, ipvs::ALL_BACKEND_LABELS.join(","));
+        assert_eq!(d.netstat.fields, netstat::DEFAULT_FIELDS);
+        assert!(!d.cpu.no_guest && !d.cpu.info && !d.stat.softirq && !d.bcache.priority_stats);
+        assert_eq!(d.textfile_directory, None);
     }
 
     /// A config whose roots point at the fixture tree.

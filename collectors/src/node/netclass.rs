@@ -179,9 +179,22 @@ pub fn write_iface(out: &mut MetricSet, i: &NetClassIface) {
     prop!(out, "protocol_type", false, dev, i.type_);
 }
 
+/// The netclass collector's flags.
+#[derive(Debug, Clone, clap::Args)]
+#[group(skip)]
+pub struct Flags {
+    /// Regexp of net devices to ignore (netclass).
+    #[arg(
+        id = "collector.netclass.ignored-devices",
+        long = "collector.netclass.ignored-devices",
+        default_value = "^$"
+    )]
+    pub ignored_devices: String,
+}
+
 impl NodeCollector for NetClass {
     fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
-        let ignored = Regex::new(&cfg.netclass_ignored_devices).map_err(|e| {
+        let ignored = Regex::new(&cfg.netclass.ignored_devices).map_err(|e| {
             CollectError::Other(format!("--collector.netclass.ignored-devices: {e}"))
         })?;
         Ok(NetClass {
@@ -368,10 +381,8 @@ mod tests {
 
     #[test]
     fn ignored_devices() {
-        let cfg = NodeConfig {
-            netclass_ignored_devices: "^(lo|veth.*|bond.*)$".to_string(),
-            ..fixture_config()
-        };
+        let mut cfg = fixture_config();
+        cfg.netclass.ignored_devices = "^(lo|veth.*|bond.*)$".to_string();
         let out = collect_with("netclass", &cfg).unwrap();
         assert_eq!(out.get("node_network_up").unwrap().samples.len(), 4);
         assert_eq!(out.value("node_network_up", &[("device", "lo")]), None);

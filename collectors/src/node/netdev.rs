@@ -113,12 +113,25 @@ impl NetDev {
     }
 }
 
+/// The netdev collector's flags.
+#[derive(Debug, Clone, clap::Args)]
+#[group(skip)]
+pub struct Flags {
+    /// Regexp of net devices to exclude (netdev).
+    #[arg(
+        id = "collector.netdev.device-exclude",
+        long = "collector.netdev.device-exclude",
+        default_value = ""
+    )]
+    pub device_exclude: String,
+}
+
 impl NodeCollector for NetDev {
     fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
-        let exclude = if cfg.netdev_device_exclude.is_empty() {
+        let exclude = if cfg.netdev.device_exclude.is_empty() {
             None
         } else {
-            Some(Regex::new(&cfg.netdev_device_exclude).map_err(|e| {
+            Some(Regex::new(&cfg.netdev.device_exclude).map_err(|e| {
                 CollectError::Other(format!("--collector.netdev.device-exclude: {e}"))
             })?)
         };
@@ -286,10 +299,8 @@ mod tests {
 
     #[test]
     fn device_exclude() {
-        let cfg = NodeConfig {
-            netdev_device_exclude: "^(lo|ifb.*)$".to_string(),
-            ..fixture_config()
-        };
+        let mut cfg = fixture_config();
+        cfg.netdev.device_exclude = "^(lo|ifb.*)$".to_string();
         let out = collect_with("netdev", &cfg).unwrap();
         let devices: Vec<_> = out
             .get("node_network_transmit_bytes_total")
@@ -319,10 +330,8 @@ mod tests {
 
     #[test]
     fn bad_exclude_regex_is_an_error() {
-        let cfg = NodeConfig {
-            netdev_device_exclude: "(".to_string(),
-            ..fixture_config()
-        };
+        let mut cfg = fixture_config();
+        cfg.netdev.device_exclude = "(".to_string();
         assert!(build("netdev", &cfg).is_err());
     }
 }

@@ -104,9 +104,18 @@ impl Netstat {
     }
 }
 
+/// The netstat collector's flags.
+#[derive(Debug, Clone, clap::Args)]
+#[group(skip)]
+pub struct Flags {
+    /// Regexp of netstat/snmp fields (`Protocol_Field`) to export.
+    #[arg(id = "collector.netstat.fields", long = "collector.netstat.fields", default_value = DEFAULT_FIELDS)]
+    pub fields: String,
+}
+
 impl NodeCollector for Netstat {
     fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
-        let fields = Regex::new(&cfg.netstat_fields)
+        let fields = Regex::new(&cfg.netstat.fields)
             .map_err(|e| CollectError::Other(format!("--collector.netstat.fields: {e}")))?;
         Ok(Netstat {
             roots: cfg.roots.clone(),

@@ -173,9 +173,22 @@ pub struct PowerSupplyClass {
     ignored: Regex,
 }
 
+/// The powersupplyclass collector's flags.
+#[derive(Debug, Clone, clap::Args)]
+#[group(skip)]
+pub struct Flags {
+    /// Regexp of power supplies to ignore.
+    #[arg(
+        id = "collector.powersupply.ignored-supplies",
+        long = "collector.powersupply.ignored-supplies",
+        default_value = "^$"
+    )]
+    pub ignored_supplies: String,
+}
+
 impl NodeCollector for PowerSupplyClass {
     fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
-        let ignored = Regex::new(&cfg.powersupply_ignored_supplies).map_err(|e| {
+        let ignored = Regex::new(&cfg.powersupplyclass.ignored_supplies).map_err(|e| {
             CollectError::Other(format!("--collector.powersupply.ignored-supplies: {e}"))
         })?;
         Ok(PowerSupplyClass {
@@ -294,10 +307,8 @@ mod tests {
 
     #[test]
     fn ignored_supplies_are_skipped() {
-        let cfg = NodeConfig {
-            powersupply_ignored_supplies: "^(AC|ucsi.*)$".to_string(),
-            ..fixture_config()
-        };
+        let mut cfg = fixture_config();
+        cfg.powersupplyclass.ignored_supplies = "^(AC|ucsi.*)$".to_string();
         let out = collect_with("powersupplyclass", &cfg).unwrap();
         assert_eq!(out.get("node_power_supply_info").unwrap().samples.len(), 1);
         assert!(out.get("node_power_supply_online").is_none());

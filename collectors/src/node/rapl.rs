@@ -72,13 +72,25 @@ pub struct Rapl {
     sanitize: Regex,
 }
 
+/// The rapl collector's flags.
+#[derive(Debug, Clone, clap::Args)]
+#[group(skip)]
+pub struct Flags {
+    /// Export one node_rapl_joules_total with a rapl_zone label instead of one metric per zone.
+    #[arg(
+        id = "collector.rapl.enable-zone-label",
+        long = "collector.rapl.enable-zone-label"
+    )]
+    pub enable_zone_label: bool,
+}
+
 impl NodeCollector for Rapl {
     fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
         let sanitize = Regex::new("_*[^0-9A-Za-z_]+_*")
             .map_err(|e| CollectError::Other(format!("rapl: {e}")))?;
         Ok(Rapl {
             roots: cfg.roots.clone(),
-            zone_label: cfg.rapl_enable_zone_label,
+            zone_label: cfg.rapl.enable_zone_label,
             sanitize,
         })
     }
@@ -218,10 +230,8 @@ mod tests {
 
     #[test]
     fn zone_label_variant() {
-        let cfg = NodeConfig {
-            rapl_enable_zone_label: true,
-            ..fixture_config()
-        };
+        let mut cfg = fixture_config();
+        cfg.rapl.enable_zone_label = true;
         let out = collect_with("rapl", &cfg).unwrap();
         assert_eq!(out.families().len(), 1);
         let fam = out.get("node_rapl_joules_total").unwrap();

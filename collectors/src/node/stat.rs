@@ -89,11 +89,20 @@ pub struct Stat {
     softirq: bool,
 }
 
+/// The stat collector's flags.
+#[derive(Debug, Clone, clap::Args)]
+#[group(skip)]
+pub struct Flags {
+    /// Export node_softirqs_total from /proc/stat.
+    #[arg(id = "collector.stat.softirq", long = "collector.stat.softirq")]
+    pub softirq: bool,
+}
+
 impl NodeCollector for Stat {
     fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
         Ok(Stat {
             roots: cfg.roots.clone(),
-            softirq: cfg.stat_softirq,
+            softirq: cfg.stat.softirq,
         })
     }
 
@@ -210,10 +219,8 @@ mod tests {
         );
         assert!(out.get("node_softirqs_total").is_none());
 
-        let cfg = NodeConfig {
-            stat_softirq: true,
-            ..fixture_config()
-        };
+        let mut cfg = fixture_config();
+        cfg.stat.softirq = true;
         let out = collect_with("stat", &cfg).unwrap();
         assert_eq!(
             out.value("node_softirqs_total", &[("vector", "rcu")]),

@@ -55,9 +55,22 @@ pub struct TapeStats {
     ignored: Regex,
 }
 
+/// The tapestats collector's flags.
+#[derive(Debug, Clone, clap::Args)]
+#[group(skip)]
+pub struct Flags {
+    /// Regexp of tape devices to ignore (tapestats).
+    #[arg(
+        id = "collector.tapestats.ignored-devices",
+        long = "collector.tapestats.ignored-devices",
+        default_value = "^$"
+    )]
+    pub ignored_devices: String,
+}
+
 impl NodeCollector for TapeStats {
     fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
-        let ignored = Regex::new(&cfg.tapestats_ignored_devices).map_err(|e| {
+        let ignored = Regex::new(&cfg.tapestats.ignored_devices).map_err(|e| {
             CollectError::Other(format!("--collector.tapestats.ignored-devices: {e}"))
         })?;
         Ok(TapeStats {
@@ -152,10 +165,8 @@ mod tests {
 
     #[test]
     fn ignored_devices() {
-        let cfg = NodeConfig {
-            tapestats_ignored_devices: "^st1.*$".to_string(),
-            ..fixture_config()
-        };
+        let mut cfg = fixture_config();
+        cfg.tapestats.ignored_devices = "^st1.*$".to_string();
         let out = collect_with("tapestats", &cfg).unwrap();
         assert_eq!(out.get("node_tape_io_now").unwrap().samples.len(), 1);
     }

@@ -36,12 +36,25 @@ pub struct Vmstat {
     filter: Regex,
 }
 
+/// The vmstat collector's flags.
+#[derive(Debug, Clone, clap::Args)]
+#[group(skip)]
+pub struct Flags {
+    /// Regexp of /proc/vmstat fields to export.
+    #[arg(
+        id = "collector.vmstat.fields",
+        long = "collector.vmstat.fields",
+        default_value = "^(oom_kill|pgpg|pswp|pg.*fault).*"
+    )]
+    pub fields: String,
+}
+
 impl NodeCollector for Vmstat {
     fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
-        let filter = Regex::new(&cfg.vmstat_fields).map_err(|e| {
+        let filter = Regex::new(&cfg.vmstat.fields).map_err(|e| {
             CollectError::Other(format!(
                 "--collector.vmstat.fields {:?}: {e}",
-                cfg.vmstat_fields
+                cfg.vmstat.fields
             ))
         })?;
         Ok(Vmstat {
@@ -72,7 +85,7 @@ mod tests {
     use crate::node::testutil::collect_fixture;
 
     fn default_filter() -> Regex {
-        Regex::new(&NodeConfig::default().vmstat_fields).unwrap()
+        Regex::new(&NodeConfig::default().vmstat.fields).unwrap()
     }
 
     #[test]
