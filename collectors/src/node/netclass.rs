@@ -47,7 +47,10 @@ pub struct NetClassIface {
 /// Read the properties of the interface whose sysfs directory is `dir`. `Ok(None)` when the directory
 /// vanished (the interface was removed while we read).
 pub fn read_iface(dir: &Path, name: &str) -> Result<Option<NetClassIface>, CollectError> {
-    if !dir.is_dir() {
+    // Every network device has an `address` attribute: only without one is the directory asked whether it
+    // is still there (one `stat` less per interface and scrape).
+    let address = read_attr(dir.join("address"))?;
+    if address.is_none() && !dir.is_dir() {
         return Ok(None);
     }
     let s = |attr: &str| -> Result<String, CollectError> {
@@ -58,7 +61,7 @@ pub fn read_iface(dir: &Path, name: &str) -> Result<Option<NetClassIface>, Colle
     };
     Ok(Some(NetClassIface {
         name: name.to_string(),
-        address: s("address")?,
+        address: address.unwrap_or_default(),
         broadcast: s("broadcast")?,
         duplex: s("duplex")?,
         ifalias: s("ifalias")?,

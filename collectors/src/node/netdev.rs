@@ -101,15 +101,14 @@ impl NetDev {
             return Ok(None);
         }
         let stats = self.roots.sys("class/net").join(device).join("statistics");
-        if !stats.is_dir() {
-            return Ok(None);
-        }
-        // netlink reports 0 on kernels without the counter; so do we.
         let path = stats.join("rx_nohandler");
-        Ok(Some(match read_attr(&path)? {
-            Some(v) => parse_u64(&v).map_err(|e| e.at(&path))?,
-            None => 0,
-        }))
+        match read_attr(&path)? {
+            Some(v) => Ok(Some(parse_u64(&v).map_err(|e| e.at(&path))?)),
+            // netlink reports 0 on kernels without the counter; so do we, unless the device has no
+            // statistics directory at all (asked only then: one `stat` less per device and scrape).
+            None if stats.is_dir() => Ok(Some(0)),
+            None => Ok(None),
+        }
     }
 }
 

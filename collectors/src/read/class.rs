@@ -1,30 +1,91 @@
 //! Directory iteration as node_exporter's readers do it: entries in name order (Go's `os.ReadDir` and
 //! `filepath.Glob` sort), a class directory's devices, the entries matching a glob.
 
-use std::fs::FileType;
 use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::error::CollectError;
 
-/// One directory entry: its name and its type as `getdents` reports it (a symlink is a symlink, not
+/// One directory entry: its name and its type as `getdents64` reports it (a symlink is a symlink, not
 /// followed: no `stat` per entry).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     pub name: String,
-    pub file_type: FileType,
+    pub file_type: EntryType,
 }
 
-/// The entries of `dir` sorted by name, as Go's `os.ReadDir` returns them; names that are not UTF-8 are
-/// skipped. The raw I/O error, for callers with their own rule for a missing directory.
-pub fn read_dir_sorted(dir: &Path) -> io::Result<Vec<Entry>> {
-    let mut entries = Vec::new();
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let file_type = entry.file_type()?;
-        if let Ok(name) = entry.file_name().into_string() {
-            entries.push(Entry { name, file_type });
+/// What `getdents64`'s `d_type` says an entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryType {
+    File,
+    Dir,
+    Symlink,
+    /// A device, socket or FIFO.
+    Other,
+}
+
+impl EntryType {
+    pub fn is_file(self) -> bool {
+        self == EntryType::File
+    }
+
+    pub fn is_dir(self) -> bool {
+        self == EntryType::Dir
+    }
+
+    fn of(t: rustix::fs::FileType) -> Option<Self> {
+        use rustix::fs::FileType as T;
+        match t {
+            T::RegularFile => Some(EntryType::File),
+            T::Directory => Some(EntryType::Dir),
+            T::Symlink => Some(EntryType::Symlink),
+            T::Unknown => None,
+            _ => Some(EntryType::Other),
         }
+    }
+}
+
+/// The entries of `dir` (without `.` and `..`) sorted by name, as Go's `os.ReadDir` returns them; names
+/// that are not UTF-8 are skipped. `open` + `getdents64` until it is empty + `close`: unlike
+/// `std::fs::read_dir` (glibc's `opendir`), no `fstat` of the directory. The raw I/O error, for callers
+/// with their own rule for a missing directory.
+pub fn read_dir_sorted(dir: &Path) -> io::Result<Vec<Entry>> {
+    use rustix::fs::{Mode, OFlags};
+    let fd = rustix::fs::open(
+        dir,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    let mut entries = Vec::new();
+    let mut stream = rustix::fs::Dir::new(fd)?;
+    while let Some(entry) = stream.read() {
+        let entry = entry?;
+        let Ok(name) = entry.file_name().to_str() else {
+            continue;
+        };
+        if name == "." || name == ".." {
+            continue;
+        }
+        let file_type = match EntryType::of(entry.file_type()) {
+            Some(t) => t,
+            // A filesystem without d_type: ask, as std does.
+            None => {
+                let t = std::fs::symlink_metadata(dir.join(name))?.file_type();
+                if t.is_file() {
+                    EntryType::File
+                } else if t.is_dir() {
+                    EntryType::Dir
+                } else if t.is_symlink() {
+                    EntryType::Symlink
+                } else {
+                    EntryType::Other
+                }
+            }
+        };
+        entries.push(Entry {
+            name: name.to_string(),
+            file_type,
+        });
     }
     entries.sort_unstable_by(|a, b| a.name.cmp(&b.name));
     Ok(entries)

@@ -20,7 +20,7 @@ pub use attr::{
 };
 pub use class::{
     class_devices, glob, glob_numbered, is_numbered, paths_of, read_dir_sorted, sorted_entry_names,
-    Entry,
+    Entry, EntryType,
 };
 pub use file::{
     read_file, read_file_bytes, read_to_string, read_to_string_or_no_data, with_bytes,
