@@ -351,10 +351,7 @@ impl NodeCollector for Bcache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::collect_with;
-
-    use crate::node::testutil::collect_fixture;
-    use crate::node::testutil::{fixture_config, fixture_root};
+    use crate::node::testutil::{collect_fixture, collect_with, fixture_config, fixture_root};
 
     const SET: &str = "deaddd54-c735-46d5-868e-f331c5fd7c74";
 

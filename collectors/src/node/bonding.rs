@@ -70,11 +70,7 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::assert_fixture;
-
-    use crate::node::testutil::collect_with;
-
-    use crate::node::testutil::{fixture_config, fixture_root};
+    use crate::node::testutil::{assert_fixture, collect_with, fixture_config, fixture_root};
     use std::sync::Arc;
 
     #[test]

@@ -211,12 +211,7 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::assert_fixture;
-
-    use crate::node::testutil::collect_with;
-    use crate::node::testutil::fixture_config_with;
-
-    use crate::node::testutil::fixture_root;
+    use crate::node::testutil::{assert_fixture, collect_with, fixture_config_with, fixture_root};
 
     const FS1: &str = "0abb23a9-579b-43e6-ad30-227ef47fcb9d";
     const FS2: &str = "7f07c59f-6136-449c-ab87-e1cf2328731b";

@@ -119,11 +119,7 @@ impl NodeCollector for Conntrack {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::assert_fixture;
-
-    use crate::node::testutil::collect_with;
-
-    use crate::node::testutil::fixture_config;
+    use crate::node::testutil::{assert_fixture, collect_with, fixture_config};
 
     #[test]
     fn parses_fixture_and_sums_cpus() {

@@ -456,12 +456,9 @@ impl NodeCollector for Cpu {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::assert_rejects;
-    use crate::node::testutil::assert_values;
-    use crate::node::testutil::collect_with;
-
-    use crate::node::testutil::collect_fixture;
-    use crate::node::testutil::fixture_config;
+    use crate::node::testutil::{
+        assert_rejects, assert_values, collect_fixture, collect_with, fixture_config,
+    };
 
     #[test]
     fn parses_fixture_with_offline_cpu() {

@@ -345,9 +345,7 @@ impl NodeCollector for Diskstats {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::assert_rejects;
-    use crate::node::testutil::assert_values;
-    use crate::node::testutil::collect_fixture;
+    use crate::node::testutil::{assert_rejects, assert_values, collect_fixture};
 
     const FIXTURE: &str = include_str!("../../tests/fixtures/proc/diskstats");
 

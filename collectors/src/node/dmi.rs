@@ -87,10 +87,7 @@ impl NodeCollector for Dmi {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::collect_with;
-
-    use crate::node::testutil::collect_fixture;
-    use crate::node::testutil::fixture_root;
+    use crate::node::testutil::{collect_fixture, collect_with, fixture_root};
 
     #[test]
     fn reads_fixture_dmi() {

@@ -48,8 +48,7 @@ impl NodeCollector for Entropy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::assert_fixture;
-    use crate::node::testutil::assert_rejects;
+    use crate::node::testutil::{assert_fixture, assert_rejects};
 
     #[test]
     fn parses_values() {

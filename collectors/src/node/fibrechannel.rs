@@ -193,10 +193,7 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::assert_values;
-    use crate::node::testutil::collect_fixture;
-
-    use crate::node::testutil::fixture_root;
+    use crate::node::testutil::{assert_values, collect_fixture, fixture_root};
 
     #[test]
     fn hex_prefix() {

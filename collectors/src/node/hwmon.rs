@@ -404,9 +404,7 @@ impl NodeCollector for Hwmon {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::collect_fixture;
-
-    use crate::node::testutil::fixture_root;
+    use crate::node::testutil::{collect_fixture, fixture_root};
 
     fn labels<'a>(chip: &'a str, sensor: &'a str) -> [(&'a str, &'a str); 2] {
         [("chip", chip), ("sensor", sensor)]

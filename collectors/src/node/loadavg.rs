@@ -45,8 +45,7 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::assert_rejects;
-    use crate::node::testutil::collect_fixture;
+    use crate::node::testutil::{assert_rejects, collect_fixture};
 
     #[test]
     fn parses_fixture() {

@@ -233,12 +233,9 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::assert_rejects;
-    use crate::node::testutil::assert_values;
-    use crate::node::testutil::collect_with;
-    use crate::node::testutil::fixture_config_with;
-
-    use crate::node::testutil::fixture_config;
+    use crate::node::testutil::{
+        assert_rejects, assert_values, collect_with, fixture_config, fixture_config_with,
+    };
 
     const FIXTURE: &str = include_str!("../../tests/fixtures/mdstat/mdstat");
 

@@ -93,8 +93,7 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::assert_fixture;
-    use crate::node::testutil::assert_rejects;
+    use crate::node::testutil::{assert_fixture, assert_rejects};
 
     #[test]
     fn renames_like_node_exporter() {

@@ -236,10 +236,9 @@ impl NodeCollector for NetClass {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::assert_values;
-    use crate::node::testutil::{collect_fixture, collect_with};
-
-    use crate::node::testutil::{fixture_config, fixture_root};
+    use crate::node::testutil::{
+        assert_values, collect_fixture, collect_with, fixture_config, fixture_root,
+    };
 
     #[test]
     fn speed_is_mbits_times_125000() {

@@ -181,11 +181,9 @@ impl NodeCollector for NetDev {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::assert_rejects;
-    use crate::node::testutil::assert_values;
-    use crate::node::testutil::build;
-    use crate::node::testutil::fixture_config;
-    use crate::node::testutil::{collect_fixture, collect_with};
+    use crate::node::testutil::{
+        assert_rejects, assert_values, build, collect_fixture, collect_with, fixture_config,
+    };
 
     const FIXTURE: &str = include_str!("../../tests/fixtures/proc/net/dev");
 

@@ -299,11 +299,9 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::assert_fixture;
-    use crate::node::testutil::assert_rejects;
-
-    use crate::node::testutil::collect_with;
-    use crate::node::testutil::fixture_config_with;
+    use crate::node::testutil::{
+        assert_fixture, assert_rejects, collect_with, fixture_config_with,
+    };
 
     const FIXTURE: &str = include_str!("../../tests/fixtures/proc/net/rpc/nfs");
 

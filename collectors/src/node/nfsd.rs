@@ -261,8 +261,7 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::assert_fixture;
-    use crate::node::testutil::assert_rejects;
+    use crate::node::testutil::{assert_fixture, assert_rejects};
 
     const FIXTURE: &str = include_str!("../../tests/fixtures/proc/net/rpc/nfsd");
 

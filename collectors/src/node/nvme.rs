@@ -66,9 +66,7 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::collect_fixture;
-
-    use crate::node::testutil::fixture_root;
+    use crate::node::testutil::{collect_fixture, fixture_root};
 
     #[test]
     fn reads_fixture_controllers() {

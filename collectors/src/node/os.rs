@@ -333,10 +333,7 @@ impl NodeCollector for Os {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::assert_rejects;
-    use crate::node::testutil::assert_values;
-    use crate::node::testutil::build;
-    use crate::node::testutil::fixture_config;
+    use crate::node::testutil::{assert_rejects, assert_values, build, fixture_config};
 
     #[test]
     fn parses_debian_fixture() {

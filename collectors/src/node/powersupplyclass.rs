@@ -213,11 +213,7 @@ impl NodeCollector for PowerSupplyClass {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::assert_fixture;
-
-    use crate::node::testutil::collect_with;
-
-    use crate::node::testutil::{fixture_config, fixture_root};
+    use crate::node::testutil::{assert_fixture, collect_with, fixture_config, fixture_root};
 
     #[test]
     fn reads_fixture_battery() {

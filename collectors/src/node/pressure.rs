@@ -149,10 +149,7 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::assert_rejects;
-    use crate::node::testutil::collect_with;
-
-    use crate::node::testutil::collect_fixture;
+    use crate::node::testutil::{assert_rejects, collect_fixture, collect_with};
 
     #[test]
     fn parses_fixture() {

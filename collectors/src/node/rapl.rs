@@ -155,10 +155,7 @@ impl NodeCollector for Rapl {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::assert_values;
-    use crate::node::testutil::collect_with;
-
-    use crate::node::testutil::{fixture_config, fixture_root};
+    use crate::node::testutil::{assert_values, collect_with, fixture_config, fixture_root};
 
     #[test]
     fn names_and_indexes() {

@@ -115,9 +115,7 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::assert_fixture;
-    use crate::node::testutil::assert_rejects;
-    use crate::node::testutil::collect_with;
+    use crate::node::testutil::{assert_fixture, assert_rejects, collect_with};
 
     fn cpu(c: &str, r: u64, w: u64, t: u64) -> SchedstatCpu {
         SchedstatCpu {

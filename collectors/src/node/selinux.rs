@@ -179,8 +179,7 @@ impl NodeCollector for Selinux {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::assert_values;
-    use crate::node::testutil::collect_fixture;
+    use crate::node::testutil::{assert_values, collect_fixture};
 
     const CONFIG: &str = "# This file controls the state of SELinux on the system.\n\
         # SELINUX= can take one of these three values:\n\

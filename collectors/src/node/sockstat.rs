@@ -143,9 +143,7 @@ impl NodeCollector for SockstatCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::assert_rejects;
-    use crate::node::testutil::assert_values;
-    use crate::node::testutil::collect_fixture;
+    use crate::node::testutil::{assert_rejects, assert_values, collect_fixture};
 
     #[test]
     fn parses_fixtures() {

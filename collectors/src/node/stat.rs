@@ -162,12 +162,7 @@ impl NodeCollector for Stat {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::assert_fixture;
-    use crate::node::testutil::assert_rejects;
-
-    use crate::node::testutil::collect_with;
-
-    use crate::node::testutil::fixture_config;
+    use crate::node::testutil::{assert_fixture, assert_rejects, collect_with, fixture_config};
 
     #[test]
     fn parses_fixture() {

@@ -111,11 +111,7 @@ impl NodeCollector for TapeStats {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::assert_fixture;
-
-    use crate::node::testutil::collect_with;
-
-    use crate::node::testutil::{fixture_config, fixture_root};
+    use crate::node::testutil::{assert_fixture, collect_with, fixture_config, fixture_root};
 
     #[test]
     fn drive_names() {

@@ -116,10 +116,7 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::assert_fixture;
-    use crate::node::testutil::assert_rejects;
-
-    use crate::node::testutil::fixture_root;
+    use crate::node::testutil::{assert_fixture, assert_rejects, fixture_root};
 
     #[test]
     fn reads_fixture_zones_and_devices() {

@@ -97,8 +97,7 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::assert_values;
-    use crate::node::testutil::collect_fixture;
+    use crate::node::testutil::{assert_values, collect_fixture};
 
     #[test]
     fn parses_clocksource_files() {

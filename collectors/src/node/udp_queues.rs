@@ -102,11 +102,7 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::assert_fixture;
-
-    use crate::node::testutil::collect_with;
-
-    use crate::node::testutil::fixture_config;
+    use crate::node::testutil::{assert_fixture, collect_with, fixture_config};
     use std::sync::Arc;
 
     #[test]

@@ -137,8 +137,7 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::assert_rejects;
-    use crate::node::testutil::collect_fixture;
+    use crate::node::testutil::{assert_rejects, collect_fixture};
 
     const FIXTURE: &str = include_str!("../../tests/fixtures/sys/fs/xfs/sda1/stats/stats");
 
