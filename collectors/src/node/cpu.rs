@@ -363,16 +363,14 @@ impl NodeCollector for Cpu {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(CollectError::io(&path, e)),
         };
-        let include = |what: &str, re: &str| -> Result<Option<Regex>, CollectError> {
-            if re.is_empty() {
-                return Ok(None);
-            }
-            Regex::new(re).map(Some).map_err(|e| {
-                CollectError::Other(format!("--collector.cpu.info.{what}-include {re:?}: {e}"))
-            })
-        };
-        let flags_include = include("flags", &cfg.cpu.info_flags_include)?;
-        let bugs_include = include("bugs", &cfg.cpu.info_bugs_include)?;
+        let flags_include = super::optional_flag_regex(
+            "collector.cpu.info.flags-include",
+            &cfg.cpu.info_flags_include,
+        )?;
+        let bugs_include = super::optional_flag_regex(
+            "collector.cpu.info.bugs-include",
+            &cfg.cpu.info_bugs_include,
+        )?;
         Ok(Cpu {
             roots: cfg.roots.clone(),
             guest: !cfg.cpu.no_guest,

@@ -249,13 +249,10 @@ pub struct Flags {
 
 impl NodeCollector for Diskstats {
     fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
-        let exclude = if cfg.diskstats.device_exclude.is_empty() {
-            None
-        } else {
-            Some(Regex::new(&cfg.diskstats.device_exclude).map_err(|e| {
-                CollectError::Other(format!("--collector.diskstats.device-exclude: {e}"))
-            })?)
-        };
+        let exclude = super::optional_flag_regex(
+            "collector.diskstats.device-exclude",
+            &cfg.diskstats.device_exclude,
+        )?;
         Ok(Diskstats {
             roots: cfg.roots.clone(),
             exclude,

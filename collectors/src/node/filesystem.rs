@@ -289,10 +289,7 @@ pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
 
 /// The collector with a given `statfs` implementation.
 pub fn with_statfs(cfg: &NodeConfig, statfs: Arc<StatfsFn>) -> Result<Filesystem, CollectError> {
-    let re = |flag: &str, s: &str| {
-        Regex::new(s)
-            .map_err(|e| CollectError::Other(format!("--collector.filesystem.{flag}: {e}")))
-    };
+    let re = |flag: &str, s: &str| super::flag_regex(&format!("collector.filesystem.{flag}"), s);
     Ok(Filesystem {
         roots: cfg.roots.clone(),
         mount_points_exclude: re("mount-points-exclude", &cfg.filesystem.mount_points_exclude)?,

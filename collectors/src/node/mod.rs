@@ -119,6 +119,19 @@ impl Default for NodeConfig {
     }
 }
 
+/// A regex flag's value compiled; an invalid one is an error naming the flag and the value.
+pub fn flag_regex(flag: &str, value: &str) -> Result<regex::Regex, CollectError> {
+    regex::Regex::new(value).map_err(|e| CollectError::Other(format!("--{flag} {value:?}: {e}")))
+}
+
+/// [`flag_regex`] for a filter flag whose empty value means "no filter".
+pub fn optional_flag_regex(flag: &str, value: &str) -> Result<Option<regex::Regex>, CollectError> {
+    if value.is_empty() {
+        return Ok(None);
+    }
+    flag_regex(flag, value).map(Some)
+}
+
 /// Parse a Go-style duration flag value: `500ms`, `5s`, `1m`, `1.5s`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let (num, unit) = s

@@ -197,9 +197,10 @@ pub struct Flags {
 
 impl NodeCollector for NetClass {
     fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
-        let ignored = Regex::new(&cfg.netclass.ignored_devices).map_err(|e| {
-            CollectError::Other(format!("--collector.netclass.ignored-devices: {e}"))
-        })?;
+        let ignored = super::flag_regex(
+            "collector.netclass.ignored-devices",
+            &cfg.netclass.ignored_devices,
+        )?;
         Ok(NetClass {
             roots: cfg.roots.clone(),
             ignored,

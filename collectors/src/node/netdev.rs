@@ -127,13 +127,10 @@ pub struct Flags {
 
 impl NodeCollector for NetDev {
     fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
-        let exclude = if cfg.netdev.device_exclude.is_empty() {
-            None
-        } else {
-            Some(Regex::new(&cfg.netdev.device_exclude).map_err(|e| {
-                CollectError::Other(format!("--collector.netdev.device-exclude: {e}"))
-            })?)
-        };
+        let exclude = super::optional_flag_regex(
+            "collector.netdev.device-exclude",
+            &cfg.netdev.device_exclude,
+        )?;
         let roots = cfg.roots.clone();
         let same_netns = roots.procfs_net == roots.procfs.join("net");
         let names = COLUMNS

@@ -115,8 +115,7 @@ pub struct Flags {
 
 impl NodeCollector for Netstat {
     fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
-        let fields = Regex::new(&cfg.netstat.fields)
-            .map_err(|e| CollectError::Other(format!("--collector.netstat.fields: {e}")))?;
+        let fields = super::flag_regex("collector.netstat.fields", &cfg.netstat.fields)?;
         Ok(Netstat {
             roots: cfg.roots.clone(),
             fields,

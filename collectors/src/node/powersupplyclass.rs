@@ -188,9 +188,10 @@ pub struct Flags {
 
 impl NodeCollector for PowerSupplyClass {
     fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
-        let ignored = Regex::new(&cfg.powersupplyclass.ignored_supplies).map_err(|e| {
-            CollectError::Other(format!("--collector.powersupply.ignored-supplies: {e}"))
-        })?;
+        let ignored = super::flag_regex(
+            "collector.powersupply.ignored-supplies",
+            &cfg.powersupplyclass.ignored_supplies,
+        )?;
         Ok(PowerSupplyClass {
             roots: cfg.roots.clone(),
             ignored,

@@ -70,9 +70,10 @@ pub struct Flags {
 
 impl NodeCollector for TapeStats {
     fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
-        let ignored = Regex::new(&cfg.tapestats.ignored_devices).map_err(|e| {
-            CollectError::Other(format!("--collector.tapestats.ignored-devices: {e}"))
-        })?;
+        let ignored = super::flag_regex(
+            "collector.tapestats.ignored-devices",
+            &cfg.tapestats.ignored_devices,
+        )?;
         Ok(TapeStats {
             roots: cfg.roots.clone(),
             ignored,

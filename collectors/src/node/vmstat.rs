@@ -51,12 +51,7 @@ pub struct Flags {
 
 impl NodeCollector for Vmstat {
     fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
-        let filter = Regex::new(&cfg.vmstat.fields).map_err(|e| {
-            CollectError::Other(format!(
-                "--collector.vmstat.fields {:?}: {e}",
-                cfg.vmstat.fields
-            ))
-        })?;
+        let filter = super::flag_regex("collector.vmstat.fields", &cfg.vmstat.fields)?;
         Ok(Vmstat {
             roots: cfg.roots.clone(),
             filter,
