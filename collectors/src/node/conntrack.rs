@@ -3,13 +3,9 @@
 //! per-CPU lines of `/proc/net/stat/nf_conntrack`), as node_exporter 1.5. Without the nf_conntrack module
 //! the files are missing: no data.
 
-use std::sync::Arc;
-
 use crate::error::ParseError;
-use crate::read::{parse_u64, read_to_string};
+use crate::read::{read_to_string, read_u64};
 use crate::{CollectError, MetricSet, Roots};
-
-use super::{NodeCollector, NodeConfig};
 
 /// The per-CPU statistics node_exporter exposes, summed over CPUs.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -54,72 +50,57 @@ pub fn parse_conntrack_stat(text: &str) -> Result<ConntrackStats, ParseError> {
     Ok(sum)
 }
 
-pub struct Conntrack {
-    roots: Arc<Roots>,
-}
-
 fn no_data_if_missing(e: CollectError) -> CollectError {
     e.no_data_because("conntrack probably not loaded")
 }
 
-impl Conntrack {
-    fn read_uint(&self, rel: &str) -> Result<u64, CollectError> {
-        let path = self.roots.proc(rel);
-        parse_u64(&read_to_string(&path).map_err(no_data_if_missing)?).map_err(|e| e.at(&path))
-    }
-}
-
-impl NodeCollector for Conntrack {
-    fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
-        Ok(Conntrack {
-            roots: cfg.roots.clone(),
-        })
-    }
-
-    fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let count = self.read_uint("sys/net/netfilter/nf_conntrack_count")?;
+/// The `conntrack` collector (no state, no flags: registered in [`super::COLLECTORS`] by this function).
+pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
+    let read_uint = |rel: &str| read_u64(roots.proc(rel)).map_err(no_data_if_missing);
+    let count = read_uint("sys/net/netfilter/nf_conntrack_count")?;
+    out.gauge(
+        "node_nf_conntrack_entries",
+        "Number of currently allocated flow entries for connection tracking.",
+        &[],
+        count as f64,
+    );
+    let max = read_uint("sys/net/netfilter/nf_conntrack_max")?;
+    out.gauge(
+        "node_nf_conntrack_entries_limit",
+        "Maximum size of connection tracking table.",
+        &[],
+        max as f64,
+    );
+    let path = roots.proc_net("stat/nf_conntrack");
+    let s = parse_conntrack_stat(&read_to_string(&path).map_err(no_data_if_missing)?)
+        .map_err(|e| e.at(&path))?;
+    let stats = [
+        ("found", "Number of searched entries which were successful.", s.found),
+        ("invalid", "Number of packets seen which can not be tracked.", s.invalid),
+        ("ignore", "Number of packets seen which are already connected to a conntrack entry.", s.ignore),
+        ("insert", "Number of entries inserted into the list.", s.insert),
+        ("insert_failed", "Number of entries for which list insertion was attempted but failed.", s.insert_failed),
+        ("drop", "Number of packets dropped due to conntrack failure.", s.drop),
+        ("early_drop", "Number of dropped conntrack entries to make room for new ones, if maximum table size was reached.", s.early_drop),
+        ("search_restart", "Number of conntrack table lookups which had to be restarted due to hashtable resizes.", s.search_restart),
+    ];
+    for (key, help, v) in stats {
         out.gauge(
-            "node_nf_conntrack_entries",
-            "Number of currently allocated flow entries for connection tracking.",
+            &format!("node_nf_conntrack_stat_{key}"),
+            help,
             &[],
-            count as f64,
+            v as f64,
         );
-        let max = self.read_uint("sys/net/netfilter/nf_conntrack_max")?;
-        out.gauge(
-            "node_nf_conntrack_entries_limit",
-            "Maximum size of connection tracking table.",
-            &[],
-            max as f64,
-        );
-        let path = self.roots.proc_net("stat/nf_conntrack");
-        let s = parse_conntrack_stat(&read_to_string(&path).map_err(no_data_if_missing)?)
-            .map_err(|e| e.at(&path))?;
-        let stats = [
-            ("found", "Number of searched entries which were successful.", s.found),
-            ("invalid", "Number of packets seen which can not be tracked.", s.invalid),
-            ("ignore", "Number of packets seen which are already connected to a conntrack entry.", s.ignore),
-            ("insert", "Number of entries inserted into the list.", s.insert),
-            ("insert_failed", "Number of entries for which list insertion was attempted but failed.", s.insert_failed),
-            ("drop", "Number of packets dropped due to conntrack failure.", s.drop),
-            ("early_drop", "Number of dropped conntrack entries to make room for new ones, if maximum table size was reached.", s.early_drop),
-            ("search_restart", "Number of conntrack table lookups which had to be restarted due to hashtable resizes.", s.search_restart),
-        ];
-        for (key, help, v) in stats {
-            out.gauge(
-                &format!("node_nf_conntrack_stat_{key}"),
-                help,
-                &[],
-                v as f64,
-            );
-        }
-        Ok(())
     }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::node::testutil::{assert_fixture, collect_with, fixture_config};
+    use crate::read::parse_u64;
+    use std::sync::Arc;
 
     #[test]
     fn parses_fixture_and_sums_cpus() {

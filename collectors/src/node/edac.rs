@@ -7,12 +7,7 @@ use std::path::Path;
 
 use crate::{CollectError, MetricSet, Roots};
 
-use crate::read::{glob_numbered, parse_u64, read_to_string};
-
-fn read_u64(p: &Path) -> Result<u64, CollectError> {
-    let text = read_to_string(p)?;
-    parse_u64(&text).map_err(|e| e.at(p))
-}
+use crate::read::{glob_numbered, read_u64};
 
 /// The leading digits after `prefix` in a directory name (`mc0` → `0`), as node_exporter's regex takes them.
 fn number<'a>(name: &'a str, prefix: &str) -> &'a str {
@@ -52,16 +47,16 @@ pub fn read_controllers(dir: &Path) -> Result<Vec<Controller>, CollectError> {
             let r = mc.join(row);
             csrows.push(Csrow {
                 csrow: number(row, "csrow").to_string(),
-                ce: read_u64(&r.join("ce_count"))?,
-                ue: read_u64(&r.join("ue_count"))?,
+                ce: read_u64(r.join("ce_count"))?,
+                ue: read_u64(r.join("ue_count"))?,
             });
         }
         out.push(Controller {
             controller: number(name, "mc").to_string(),
-            ce: read_u64(&mc.join("ce_count"))?,
-            ce_noinfo: read_u64(&mc.join("ce_noinfo_count"))?,
-            ue: read_u64(&mc.join("ue_count"))?,
-            ue_noinfo: read_u64(&mc.join("ue_noinfo_count"))?,
+            ce: read_u64(mc.join("ce_count"))?,
+            ce_noinfo: read_u64(mc.join("ce_noinfo_count"))?,
+            ue: read_u64(mc.join("ue_count"))?,
+            ue_noinfo: read_u64(mc.join("ue_noinfo_count"))?,
             csrows,
         });
     }
@@ -108,6 +103,7 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
 mod tests {
     use super::*;
     use crate::node::testutil::{collect_fixture, fixture_root};
+    use crate::read::parse_u64;
 
     #[test]
     fn reads_fixture_controllers() {

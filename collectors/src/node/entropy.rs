@@ -1,54 +1,34 @@
 //! `entropy`: node_entropy_available_bits and node_entropy_pool_size_bits from
 //! `/proc/sys/kernel/random/{entropy_avail,poolsize}`.
 
-use std::sync::Arc;
-
-use crate::read::{parse_u64, read_to_string};
+use crate::read::read_u64;
 use crate::{CollectError, MetricSet, Roots};
 
-use super::{NodeCollector, NodeConfig};
-
-pub struct Entropy {
-    roots: Arc<Roots>,
-}
-
-impl Entropy {
-    fn read(&self, file: &str) -> Result<u64, CollectError> {
-        let path = self.roots.proc(&format!("sys/kernel/random/{file}"));
-        parse_u64(&read_to_string(&path)?).map_err(|e| e.at(&path))
-    }
-}
-
-impl NodeCollector for Entropy {
-    fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
-        Ok(Entropy {
-            roots: cfg.roots.clone(),
-        })
-    }
-
-    fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let avail = self.read("entropy_avail")?;
-        out.gauge(
-            "node_entropy_available_bits",
-            "Bits of available entropy.",
-            &[],
-            avail as f64,
-        );
-        let pool = self.read("poolsize")?;
-        out.gauge(
-            "node_entropy_pool_size_bits",
-            "Bits of entropy pool.",
-            &[],
-            pool as f64,
-        );
-        Ok(())
-    }
+/// The `entropy` collector (no state, no flags: registered in [`super::COLLECTORS`] by this function).
+pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
+    let read = |file: &str| read_u64(roots.proc(&format!("sys/kernel/random/{file}")));
+    let avail = read("entropy_avail")?;
+    out.gauge(
+        "node_entropy_available_bits",
+        "Bits of available entropy.",
+        &[],
+        avail as f64,
+    );
+    let pool = read("poolsize")?;
+    out.gauge(
+        "node_entropy_pool_size_bits",
+        "Bits of entropy pool.",
+        &[],
+        pool as f64,
+    );
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+
     use crate::node::testutil::{assert_fixture, assert_rejects};
+    use crate::read::parse_u64;
 
     #[test]
     fn parses_values() {

@@ -111,6 +111,13 @@ pub fn read_to_string(path: impl AsRef<Path>) -> Result<String, CollectError> {
     read_file(path).map_err(|e| CollectError::io(path, e))
 }
 
+/// Read a file holding one decimal unsigned number (`/proc/sys/…`, a sysfs counter), with the path in
+/// the error.
+pub fn read_u64(path: impl AsRef<Path>) -> Result<u64, CollectError> {
+    let path = path.as_ref();
+    super::parse_u64(&read_to_string(path)?).map_err(|e| e.at(path))
+}
+
 /// Read a whole file whose absence means the host has no such subsystem: a missing file is
 /// [`CollectError::NoData`] ("<path> absent"), any other failure an error.
 pub fn read_to_string_or_no_data(path: impl AsRef<Path>) -> Result<String, CollectError> {

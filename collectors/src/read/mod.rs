@@ -23,7 +23,7 @@ pub use class::{
     Entry, EntryType,
 };
 pub use file::{
-    read_file, read_file_bytes, read_to_string, read_to_string_or_no_data, with_bytes,
+    read_file, read_file_bytes, read_to_string, read_to_string_or_no_data, read_u64, with_bytes,
     with_file_bytes, with_str,
 };
 pub use num::{parse_go_int, parse_go_uint, parse_i64, parse_u64};
