@@ -340,6 +340,7 @@ pub struct Flags {
     pub info: bool,
     /// Regexp of /proc/cpuinfo flags to export as node_cpu_flag_info (enables --collector.cpu.info).
     #[arg(
+        value_name = "REGEX",
         id = "collector.cpu.info.flags-include",
         long = "collector.cpu.info.flags-include",
         default_value = ""
@@ -347,6 +348,7 @@ pub struct Flags {
     pub info_flags_include: String,
     /// Regexp of /proc/cpuinfo bugs to export as node_cpu_bug_info (enables --collector.cpu.info).
     #[arg(
+        value_name = "REGEX",
         id = "collector.cpu.info.bugs-include",
         long = "collector.cpu.info.bugs-include",
         default_value = ""

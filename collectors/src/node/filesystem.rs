@@ -265,6 +265,7 @@ pub struct Filesystem {
 pub struct Flags {
     /// Regexp of mount points to ignore for the filesystem collector.
     #[arg(
+        value_name = "REGEX",
         id = "collector.filesystem.mount-points-exclude",
         long = "collector.filesystem.mount-points-exclude",
         default_value = "^/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)"
@@ -272,6 +273,7 @@ pub struct Flags {
     pub mount_points_exclude: String,
     /// Regexp of filesystem types to ignore for the filesystem collector.
     #[arg(
+        value_name = "REGEX",
         id = "collector.filesystem.fs-types-exclude",
         long = "collector.filesystem.fs-types-exclude",
         default_value = "^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|fusectl|hugetlbfs|iso9660|mqueue|nsfs|overlay|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs|squashfs|sysfs|tracefs)$"
@@ -279,7 +281,7 @@ pub struct Flags {
     pub fs_types_exclude: String,
     /// How long a statfs may take before the mount is reported with node_filesystem_device_error 1 and
     /// skipped until it answers.
-    #[arg(id = "collector.filesystem.mount-timeout", long = "collector.filesystem.mount-timeout", default_value = "5s", value_parser = super::parse_duration)]
+    #[arg(value_name = "DURATION", id = "collector.filesystem.mount-timeout", long = "collector.filesystem.mount-timeout", default_value = "5s", value_parser = super::parse_duration)]
     pub mount_timeout: Duration,
 }
 

@@ -207,7 +207,7 @@ impl Ipvs {
 #[group(skip)]
 pub struct Flags {
     /// Comma-separated ipvs backend labels.
-    #[arg(id = "collector.ipvs.backend-labels", long = "collector.ipvs.backend-labels", default_value_t = ALL_BACKEND_LABELS.join(","))]
+    #[arg(value_name = "LABELS", id = "collector.ipvs.backend-labels", long = "collector.ipvs.backend-labels", default_value_t = ALL_BACKEND_LABELS.join(","))]
     pub backend_labels: String,
 }
 

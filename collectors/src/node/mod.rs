@@ -75,6 +75,7 @@ pub struct NodeConfig {
     /// `--collector.textfile.directory`: `*.prom` files to expose; unset turns the textfile collector into
     /// a no-data collector. (The textfile collector's flag; here until textfile.rs declares its `Flags`.)
     #[arg(
+        value_name = "DIR",
         id = "collector.textfile.directory",
         long = "collector.textfile.directory"
     )]

@@ -188,6 +188,7 @@ pub fn write_iface(out: &mut MetricSet, i: &NetClassIface) {
 pub struct Flags {
     /// Regexp of net devices to ignore (netclass).
     #[arg(
+        value_name = "REGEX",
         id = "collector.netclass.ignored-devices",
         long = "collector.netclass.ignored-devices",
         default_value = "^$"

@@ -118,6 +118,7 @@ impl NetDev {
 pub struct Flags {
     /// Regexp of net devices to exclude (netdev).
     #[arg(
+        value_name = "REGEX",
         id = "collector.netdev.device-exclude",
         long = "collector.netdev.device-exclude",
         default_value = ""

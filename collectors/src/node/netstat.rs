@@ -109,7 +109,7 @@ impl Netstat {
 #[group(skip)]
 pub struct Flags {
     /// Regexp of netstat/snmp fields (`Protocol_Field`) to export.
-    #[arg(id = "collector.netstat.fields", long = "collector.netstat.fields", default_value = DEFAULT_FIELDS)]
+    #[arg(value_name = "REGEX", id = "collector.netstat.fields", long = "collector.netstat.fields", default_value = DEFAULT_FIELDS)]
     pub fields: String,
 }
 

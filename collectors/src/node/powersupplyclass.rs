@@ -179,6 +179,7 @@ pub struct PowerSupplyClass {
 pub struct Flags {
     /// Regexp of power supplies to ignore.
     #[arg(
+        value_name = "REGEX",
         id = "collector.powersupply.ignored-supplies",
         long = "collector.powersupply.ignored-supplies",
         default_value = "^$"

@@ -61,6 +61,7 @@ pub struct TapeStats {
 pub struct Flags {
     /// Regexp of tape devices to ignore (tapestats).
     #[arg(
+        value_name = "REGEX",
         id = "collector.tapestats.ignored-devices",
         long = "collector.tapestats.ignored-devices",
         default_value = "^$"

@@ -42,6 +42,7 @@ pub struct Vmstat {
 pub struct Flags {
     /// Regexp of /proc/vmstat fields to export.
     #[arg(
+        value_name = "REGEX",
         id = "collector.vmstat.fields",
         long = "collector.vmstat.fields",
         default_value = "^(oom_kill|pgpg|pswp|pg.*fault).*"
