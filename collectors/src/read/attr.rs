@@ -45,7 +45,8 @@ pub fn is_absent(e: &io::Error) -> bool {
 
 /// Read one sysfs attribute as prometheus/procfs' `SysReadFile` does: one `open`, one `read`, `close`
 /// (no polling: some hwmon drivers answer `EAGAIN` forever), surrounding whitespace trimmed, then hand the
-/// bytes to `f`. A page-sized answer is read on to the end, which sysfs never needs.
+/// bytes to `f`. A page-sized answer is read on to the end, which sysfs never needs. Unlike `SysReadFile`,
+/// whose buffer is 128 bytes, a longer value (an `ifalias`, a DMI string) is not cut.
 pub fn with_attr_bytes<T>(path: &Path, f: impl FnOnce(&[u8]) -> T) -> io::Result<T> {
     let mut file = File::open(path)?;
     let mut buf = [0u8; PAGE];
