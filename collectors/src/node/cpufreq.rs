@@ -54,19 +54,12 @@ pub fn parse_khz(text: &str) -> Result<f64, ParseError> {
         .map_err(|_| ParseError::new(format!("not an unsigned integer: {t:?}")))
 }
 
-/// Read one attribute: `Ok(None)` when it is missing or not permitted (as procfs skips those).
+/// Read one attribute: `Ok(None)` when it is not there ([`crate::read::is_absent`]: missing, not
+/// permitted, …, as procfs skips those).
 fn read_freq(path: &Path) -> Result<Option<f64>, CollectError> {
-    match crate::read::read_file(path) {
-        Ok(s) => parse_khz(&s).map(Some).map_err(|e| e.at(path)),
-        Err(e)
-            if matches!(
-                e.kind(),
-                std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied
-            ) =>
-        {
-            Ok(None)
-        }
-        Err(e) => Err(CollectError::io(path, e)),
+    match crate::read::read_attr(path)? {
+        Some(s) => parse_khz(&s).map(Some).map_err(|e| e.at(path)),
+        None => Ok(None),
     }
 }
 

@@ -8,7 +8,6 @@
 //! `platform_coretemp_0`), else from its `name` file, else from the `hwmonN` directory name.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -100,14 +99,13 @@ impl FilenameParser {
     }
 }
 
-/// Read up to 128 bytes with one `read(2)` (some drivers answer `EAGAIN` forever) and trim newlines only,
-/// as node_exporter's hwmon reader does.
+/// Read a sensor file with the read layer's one `read(2)` (some drivers answer `EAGAIN` forever) and trim
+/// newlines only, as node_exporter's hwmon reader does; any error skips the file, as there.
 fn read_sensor_file(path: &Path) -> Option<String> {
-    let mut f = std::fs::File::open(path).ok()?;
-    let mut buf = [0u8; 128];
-    let n = f.read(&mut buf).ok()?;
-    let s = String::from_utf8_lossy(&buf[..n]);
-    Some(s.trim_matches('\n').to_string())
+    crate::read::with_attr_raw(path, |b| {
+        String::from_utf8_lossy(b).trim_matches('\n').to_string()
+    })
+    .ok()
 }
 
 /// Read the sensor files of `dir` into `data`.

@@ -48,6 +48,12 @@ pub fn is_absent(e: &io::Error) -> bool {
 /// bytes to `f`. A page-sized answer is read on to the end, which sysfs never needs. Unlike `SysReadFile`,
 /// whose buffer is 128 bytes, a longer value (an `ifalias`, a DMI string) is not cut.
 pub fn with_attr_bytes<T>(path: &Path, f: impl FnOnce(&[u8]) -> T) -> io::Result<T> {
+    with_attr_raw(path, |b| f(b.trim_ascii()))
+}
+
+/// [`with_attr_bytes`] without the trimming, for readers that trim as their node_exporter collector does
+/// (hwmon trims only newlines).
+pub fn with_attr_raw<T>(path: &Path, f: impl FnOnce(&[u8]) -> T) -> io::Result<T> {
     let mut file = File::open(path)?;
     let mut buf = [0u8; PAGE];
     let n = loop {
@@ -59,11 +65,11 @@ pub fn with_attr_bytes<T>(path: &Path, f: impl FnOnce(&[u8]) -> T) -> io::Result
     };
     if n < PAGE {
         drop(file);
-        return Ok(f(buf[..n].trim_ascii()));
+        return Ok(f(&buf[..n]));
     }
     let mut long = buf.to_vec();
     let total = super::file::read_rest_into(&mut file, &mut long, n)?;
-    Ok(f(long[..total].trim_ascii()))
+    Ok(f(&long[..total]))
 }
 
 /// Read one sysfs attribute (see [`with_attr_bytes`]) as text; each run of bytes that are not UTF-8

@@ -17,6 +17,7 @@ mod num;
 
 pub use attr::{
     absent_as_none, is_absent, read_attr, sys_read_file, to_valid_utf8, with_attr_bytes,
+    with_attr_raw,
 };
 pub use class::{
     class_devices, glob, glob_numbered, is_numbered, paths_of, read_dir_sorted, sorted_entry_names,
