@@ -64,63 +64,9 @@ pub struct Cli {
     /// Longest time one collector may take in a scrape before it is reported failed (e.g. 9s, 500ms).
     #[arg(long = "collector.timeout", default_value = "9s", value_parser = parse_duration)]
     pub collector_timeout: Duration,
-    /// Regexp of mount points to ignore for the filesystem collector.
-    #[arg(long = "collector.filesystem.mount-points-exclude")]
-    pub fs_mount_points_exclude: Option<String>,
-    /// Regexp of filesystem types to ignore for the filesystem collector.
-    #[arg(long = "collector.filesystem.fs-types-exclude")]
-    pub fs_types_exclude: Option<String>,
-    /// How long a statfs may take before the mount is marked stale.
-    #[arg(long = "collector.filesystem.mount-timeout", value_parser = parse_duration)]
-    pub fs_mount_timeout: Option<Duration>,
-    /// Directory to read text files with metrics from.
-    #[arg(long = "collector.textfile.directory")]
-    pub textfile_directory: Option<PathBuf>,
-    /// Regexp of net devices to exclude (netdev).
-    #[arg(long = "collector.netdev.device-exclude")]
-    pub netdev_device_exclude: Option<String>,
-    /// Regexp of net devices to ignore (netclass).
-    #[arg(long = "collector.netclass.ignored-devices")]
-    pub netclass_ignored_devices: Option<String>,
-    /// Regexp of disk devices to exclude (diskstats).
-    #[arg(long = "collector.diskstats.device-exclude")]
-    pub diskstats_device_exclude: Option<String>,
-    /// Do not export node_cpu_guest_seconds_total.
-    #[arg(long = "no-collector.cpu.guest")]
-    pub no_cpu_guest: bool,
-    /// Export node_cpu_info from /proc/cpuinfo.
-    #[arg(long = "collector.cpu.info")]
-    pub cpu_info: bool,
-    /// Regexp of /proc/cpuinfo flags to export as node_cpu_flag_info (enables --collector.cpu.info).
-    #[arg(long = "collector.cpu.info.flags-include")]
-    pub cpu_info_flags_include: Option<String>,
-    /// Regexp of /proc/cpuinfo bugs to export as node_cpu_bug_info (enables --collector.cpu.info).
-    #[arg(long = "collector.cpu.info.bugs-include")]
-    pub cpu_info_bugs_include: Option<String>,
-    /// Export node_softirqs_total from /proc/stat.
-    #[arg(long = "collector.stat.softirq")]
-    pub stat_softirq: bool,
-    /// Regexp of /proc/vmstat fields to export.
-    #[arg(long = "collector.vmstat.fields")]
-    pub vmstat_fields: Option<String>,
-    /// Regexp of netstat/snmp fields (`Protocol_Field`) to export.
-    #[arg(long = "collector.netstat.fields")]
-    pub netstat_fields: Option<String>,
-    /// Comma-separated ipvs backend labels.
-    #[arg(long = "collector.ipvs.backend-labels")]
-    pub ipvs_backend_labels: Option<String>,
-    /// Regexp of power supplies to ignore.
-    #[arg(long = "collector.powersupply.ignored-supplies")]
-    pub powersupply_ignored_supplies: Option<String>,
-    /// Expose expensive bcache priority stats.
-    #[arg(long = "collector.bcache.priorityStats")]
-    pub bcache_priority_stats: bool,
-    /// Export one node_rapl_joules_total with a rapl_zone label instead of one metric per zone.
-    #[arg(long = "collector.rapl.enable-zone-label")]
-    pub rapl_enable_zone_label: bool,
-    /// Regexp of tape devices to ignore (tapestats).
-    #[arg(long = "collector.tapestats.ignored-devices")]
-    pub tapestats_ignored_devices: Option<String>,
+    /// The node collectors' flags, each declared next to its collector.
+    #[command(flatten)]
+    pub node: NodeConfig,
     /// Log level: error, warn, info, debug.
     #[arg(long = "log.level", default_value = "info")]
     pub log_level: tracing::Level,
@@ -324,51 +270,10 @@ impl Options {
         if let Some(u) = &c.udev_data {
             roots.udev_data = u.clone();
         }
-        let mut cfg = NodeConfig {
+        NodeConfig {
             roots: std::sync::Arc::new(roots),
-            ..NodeConfig::default()
-        };
-        let set = |field: &mut String, flag: &Option<String>| {
-            if let Some(v) = flag {
-                field.clone_from(v);
-            }
-        };
-        set(&mut cfg.fs_mount_points_exclude, &c.fs_mount_points_exclude);
-        set(&mut cfg.fs_types_exclude, &c.fs_types_exclude);
-        set(&mut cfg.netdev_device_exclude, &c.netdev_device_exclude);
-        set(
-            &mut cfg.netclass_ignored_devices,
-            &c.netclass_ignored_devices,
-        );
-        set(
-            &mut cfg.diskstats_device_exclude,
-            &c.diskstats_device_exclude,
-        );
-        set(&mut cfg.cpu_info_flags_include, &c.cpu_info_flags_include);
-        set(&mut cfg.cpu_info_bugs_include, &c.cpu_info_bugs_include);
-        set(&mut cfg.vmstat_fields, &c.vmstat_fields);
-        set(&mut cfg.netstat_fields, &c.netstat_fields);
-        set(&mut cfg.ipvs_backend_labels, &c.ipvs_backend_labels);
-        set(
-            &mut cfg.powersupply_ignored_supplies,
-            &c.powersupply_ignored_supplies,
-        );
-        set(
-            &mut cfg.tapestats_ignored_devices,
-            &c.tapestats_ignored_devices,
-        );
-        if let Some(t) = c.fs_mount_timeout {
-            cfg.fs_mount_timeout = t;
+            ..c.node.clone()
         }
-        if c.textfile_directory.is_some() {
-            cfg.textfile_directory.clone_from(&c.textfile_directory);
-        }
-        cfg.cpu_guest = !c.no_cpu_guest;
-        cfg.cpu_info = c.cpu_info;
-        cfg.stat_softirq = c.stat_softirq;
-        cfg.bcache_priority_stats = c.bcache_priority_stats;
-        cfg.rapl_enable_zone_label = c.rapl_enable_zone_label;
-        cfg
     }
 }
 

@@ -396,7 +396,9 @@ fn node_family_matches_node_exporter_side_by_side() {
     // its --help); give both upstream's.
     let fs_flag = format!(
         "--collector.filesystem.mount-points-exclude={}",
-        hostlens_collectors::node::NodeConfig::default().fs_mount_points_exclude
+        hostlens_collectors::node::NodeConfig::default()
+            .filesystem
+            .mount_points_exclude
     );
 
     // Which collectors node_exporter runs successfully here, with its defaults.
@@ -526,7 +528,9 @@ fn stable_values_are_exactly_equal() {
     c.arg(ANY_PORT);
     c.arg(format!(
         "--collector.filesystem.mount-points-exclude={}",
-        hostlens_collectors::node::NodeConfig::default().fs_mount_points_exclude
+        hostlens_collectors::node::NodeConfig::default()
+            .filesystem
+            .mount_points_exclude
     ));
     let ne = spawn_http("node_exporter", c, "/metrics");
     let mut a = Command::new(agent_bin());

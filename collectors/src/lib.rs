@@ -12,6 +12,7 @@ pub mod error;
 pub mod flags;
 pub mod node;
 pub mod process;
+pub mod read;
 pub mod roots;
 
 pub use error::CollectError;

@@ -13,7 +13,7 @@ fn pe(e: procfs::ProcError) -> CollectError {
 pub fn collect_self(out: &mut MetricSet) -> Result<(), CollectError> {
     let me = Process::myself().map_err(pe)?;
     let stat = me.stat().map_err(pe)?;
-    let tps = procfs::ticks_per_second() as f64;
+    let tps = crate::read::clock_ticks_per_second() as f64;
     out.counter(
         "process_cpu_seconds_total",
         "Total user and system CPU time spent in seconds.",

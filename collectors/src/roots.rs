@@ -2,8 +2,6 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::error::CollectError;
-
 /// The roots every reader resolves its paths against.
 #[derive(Debug, Clone)]
 pub struct Roots {
@@ -79,42 +77,5 @@ impl Roots {
     }
 }
 
-/// Read a whole file to a string, with the path in the error.
-pub fn read_to_string(path: impl AsRef<Path>) -> Result<String, CollectError> {
-    let path = path.as_ref();
-    std::fs::read_to_string(path).map_err(|e| CollectError::io(path, e))
-}
-
-/// Read a whole file whose absence means the host has no such subsystem: a missing file is
-/// [`CollectError::NoData`] ("<path> absent"), any other failure an error.
-pub fn read_to_string_or_no_data(path: impl AsRef<Path>) -> Result<String, CollectError> {
-    let path = path.as_ref();
-    match read_to_string(path) {
-        Err(e) if e.is_no_data() => Err(CollectError::NoData(format!("{} absent", path.display()))),
-        r => r,
-    }
-}
-
-/// Read a small sysfs attribute, trimmed. `Ok(None)` when the file does not exist or the kernel refuses to
-/// read it (`EINVAL` on a link that is down, `EOPNOTSUPP`), as node_exporter treats those.
-pub fn read_attr(path: impl AsRef<Path>) -> Result<Option<String>, CollectError> {
-    let path = path.as_ref();
-    match std::fs::read_to_string(path) {
-        Ok(s) => Ok(Some(s.trim().to_string())),
-        Err(e)
-            if matches!(
-                e.kind(),
-                std::io::ErrorKind::NotFound | std::io::ErrorKind::InvalidInput
-            ) || matches!(
-                e.raw_os_error(),
-                Some(libc::EINVAL)
-                    | Some(libc::EOPNOTSUPP)
-                    | Some(libc::ENODEV)
-                    | Some(libc::EBUSY)
-            ) =>
-        {
-            Ok(None)
-        }
-        Err(e) => Err(CollectError::io(path, e)),
-    }
-}
+// The readers live in the read layer; these names stay for the families that import them from here.
+pub use crate::read::{read_attr, read_to_string, read_to_string_or_no_data};

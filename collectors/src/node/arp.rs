@@ -1,70 +1,45 @@
 //! `arp`: node_arp_entries{device} from `/proc/net/arp`.
 
-use std::sync::Arc;
-
 use crate::error::ParseError;
-use crate::roots::read_to_string;
-use crate::{CollectError, Collector, MetricSet, Roots};
+use crate::read::read_to_string;
+use crate::{CollectError, MetricSet, Roots};
 
-use super::NodeConfig;
-
-/// Count ARP entries per device (the last column), in order of first appearance. Every line, the header
-/// included, has at least 6 columns; the header is the one starting with `IP`.
+/// Count ARP entries per device, in order of first appearance. The table is parsed by procfs-core
+/// (`ArpEntries`, which maps one to one onto what node_exporter's `/proc/net/arp` path reads: the device
+/// column of every line after the header).
 pub fn parse_arp(text: &str) -> Result<Vec<(String, u32)>, ParseError> {
+    use procfs_core::FromBufRead;
+    let table = procfs_core::net::ArpEntries::from_buf_read(text.as_bytes())
+        .map_err(|e| ParseError::new(format!("unexpected ARP table format: {e}")))?;
     let mut out: Vec<(String, u32)> = Vec::new();
-    for line in text.lines() {
-        let cols: Vec<&str> = line.split_whitespace().collect();
-        if cols.len() < 6 {
-            return Err(ParseError::new(format!(
-                "unexpected ARP table format: {line:?}"
-            )));
-        }
-        if cols[0] == "IP" {
-            continue;
-        }
-        let dev = cols[cols.len() - 1];
-        match out.iter_mut().find(|(d, _)| d == dev) {
+    for entry in table.0 {
+        match out.iter_mut().find(|(d, _)| *d == entry.device) {
             Some((_, n)) => *n += 1,
-            None => out.push((dev.to_string(), 1)),
+            None => out.push((entry.device, 1)),
         }
     }
     Ok(out)
 }
 
-pub struct Arp {
-    roots: Arc<Roots>,
-}
-
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    Ok(Box::new(Arp {
-        roots: cfg.roots.clone(),
-    }))
-}
-
-impl Collector for Arp {
-    fn name(&self) -> &'static str {
-        "arp"
+/// The `arp` collector (no state, no flags: registered in [`super::COLLECTORS`] by this function).
+pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
+    let path = roots.proc_net("arp");
+    let entries = parse_arp(&read_to_string(&path)?).map_err(|e| e.at(&path))?;
+    for (dev, n) in &entries {
+        out.gauge(
+            "node_arp_entries",
+            "ARP entries by device",
+            &[("device", dev)],
+            f64::from(*n),
+        );
     }
-
-    fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let path = self.roots.proc_net("arp");
-        let entries = parse_arp(&read_to_string(&path)?).map_err(|e| e.at(&path))?;
-        for (dev, n) in &entries {
-            out.gauge(
-                "node_arp_entries",
-                "ARP entries by device",
-                &[("device", dev)],
-                f64::from(*n),
-            );
-        }
-        Ok(())
-    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::fixture_config;
+    use crate::node::testutil::assert_fixture;
 
     #[test]
     fn parses_fixture() {
@@ -77,21 +52,21 @@ mod tests {
         let header =
             "IP address       HW type     Flags       HW address            Mask     Device\n";
         assert_eq!(parse_arp(header).unwrap(), []);
-        assert!(parse_arp("192.0.2.1 0x1 0x2\n").is_err());
+        assert!(parse_arp(&format!("{header}192.0.2.1 0x1 0x2\n")).is_err());
+        assert!(parse_arp(&format!(
+            "{header}192.0.2.x 0x1 0x2 02:fc:00:00:00:05 * eth0\n"
+        ))
+        .is_err());
     }
 
     #[test]
     fn collects_from_fixture_root() {
-        let c = new(&fixture_config()).unwrap();
-        let mut out = MetricSet::new();
-        c.collect(&mut out).unwrap();
-        assert_eq!(
-            out.value("node_arp_entries", &[("device", "eth0")]),
-            Some(2.0)
-        );
-        assert_eq!(
-            out.value("node_arp_entries", &[("device", "docker0")]),
-            Some(1.0)
+        assert_fixture(
+            "arp",
+            &[
+                ("node_arp_entries", &[("device", "eth0")], 2.0),
+                ("node_arp_entries", &[("device", "docker0")], 1.0),
+            ],
         );
     }
 }

@@ -10,10 +10,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::error::ParseError;
-use crate::roots::read_attr;
-use crate::{CollectError, Collector, MetricSet, Roots};
+use crate::read::read_attr;
+use crate::{CollectError, MetricSet, Roots};
 
-use super::NodeConfig;
+use super::{NodeCollector, NodeConfig};
 
 /// `bcache`'s fractional part: the digits after the dot are tenths of 1024ths (procfs' `parsePseudoFloat`).
 fn parse_pseudo_float(s: &str) -> Result<f64, ParseError> {
@@ -136,7 +136,7 @@ fn value(path: &Path) -> Result<u64, CollectError> {
 
 /// A file procfs requires (it fails when it is missing).
 fn required(path: &Path) -> Result<String, CollectError> {
-    crate::roots::read_to_string(path)
+    crate::read::read_to_string(path)
 }
 
 /// The period counters of `stats_total`, in node_exporter's order.
@@ -191,30 +191,16 @@ const SET_GAUGES: &[(&str, &str, &str, f64)] = &[
     ("internal/btree_read_average_duration_us", "node_bcache_btree_read_average_duration_seconds", "Average btree read duration.", 1e-9),
 ];
 
+/// The `<prefix>[0-9]*` entries of `dir`, sorted; unlike a glob, a missing directory is an error.
 fn sorted_entries(dir: &Path, prefix: &str) -> Result<Vec<String>, CollectError> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .map_err(|e| CollectError::io(dir, e))?
-        .filter_map(Result::ok)
-        .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|n| {
-            n.strip_prefix(prefix)
-                .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit()))
-        })
-        .collect();
-    v.sort();
+    let mut v = crate::read::sorted_entry_names(dir)?;
+    v.retain(|n| crate::read::is_numbered(n, prefix));
     Ok(v)
 }
 
 pub struct Bcache {
     roots: Arc<Roots>,
     priority_stats: bool,
-}
-
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    Ok(Box::new(Bcache {
-        roots: cfg.roots.clone(),
-        priority_stats: cfg.bcache_priority_stats,
-    }))
 }
 
 impl Bcache {
@@ -329,25 +315,32 @@ impl Bcache {
     }
 }
 
-impl Collector for Bcache {
-    fn name(&self) -> &'static str {
-        "bcache"
+/// The bcache collector's flags.
+#[derive(Debug, Clone, clap::Args)]
+#[group(skip)]
+pub struct Flags {
+    /// Expose expensive bcache priority stats (reads each cache's `priority_stats`, which is expensive
+    /// for the kernel to produce).
+    #[arg(
+        id = "collector.bcache.priorityStats",
+        long = "collector.bcache.priorityStats"
+    )]
+    pub priority_stats: bool,
+}
+
+impl NodeCollector for Bcache {
+    fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
+        Ok(Bcache {
+            roots: cfg.roots.clone(),
+            priority_stats: cfg.bcache.priority_stats,
+        })
     }
 
     fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
         let dir = self.roots.sys("fs/bcache");
-        let mut sets: Vec<String> = match std::fs::read_dir(&dir) {
-            Ok(rd) => rd
-                .filter_map(Result::ok)
-                .filter_map(|e| e.file_name().into_string().ok())
-                // node_exporter globs `*-*`: the cache set UUIDs, not `register` and friends.
-                .filter(|n| n.contains('-'))
-                .collect(),
-            // No bcache module: nothing, and no error, as node_exporter's glob finds nothing.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(CollectError::io(&dir, e)),
-        };
-        sets.sort();
+        // node_exporter globs `*-*`: the cache set UUIDs, not `register` and friends. No bcache module:
+        // nothing, and no error, as node_exporter's glob finds nothing.
+        let sets = crate::read::glob(&dir, |n| n.contains('-'))?;
         for uuid in &sets {
             self.collect_set(&dir.join(uuid), uuid, out)?;
         }
@@ -358,7 +351,7 @@ impl Collector for Bcache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::{fixture_config, fixture_root};
+    use crate::node::testutil::{collect_fixture, collect_with, fixture_config, fixture_root};
 
     const SET: &str = "deaddd54-c735-46d5-868e-f331c5fd7c74";
 
@@ -397,12 +390,9 @@ mod tests {
 
     #[test]
     fn collects_from_fixture_root() {
-        let cfg = NodeConfig {
-            bcache_priority_stats: true,
-            ..fixture_config()
-        };
-        let mut out = MetricSet::new();
-        new(&cfg).unwrap().collect(&mut out).unwrap();
+        let mut cfg = fixture_config();
+        cfg.bcache.priority_stats = true;
+        let out = collect_with("bcache", &cfg).unwrap();
         let bd = [("backing_device", "bdev0"), ("uuid", SET)];
         assert_eq!(
             out.value("node_bcache_cache_misses_total", &bd),
@@ -430,8 +420,7 @@ mod tests {
         );
 
         // Without the flag, no priority stats.
-        let mut out = MetricSet::new();
-        new(&fixture_config()).unwrap().collect(&mut out).unwrap();
+        let out = collect_fixture("bcache");
         assert!(out
             .get("node_bcache_priority_stats_unused_percent")
             .is_none());

@@ -4,12 +4,9 @@
 //! driver `bonding_masters` does not exist: no data.
 
 use std::path::Path;
-use std::sync::Arc;
 
-use crate::roots::read_to_string;
-use crate::{CollectError, Collector, MetricSet, Roots};
-
-use super::NodeConfig;
+use crate::read::read_to_string;
+use crate::{CollectError, MetricSet, Roots};
 
 /// Configured and active (MII status `up`) slaves of one bond.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,46 +46,32 @@ pub fn read_bonding(class_net: &Path) -> Result<Vec<BondStatus>, CollectError> {
     Ok(out)
 }
 
-pub struct Bonding {
-    roots: Arc<Roots>,
-}
-
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    Ok(Box::new(Bonding {
-        roots: cfg.roots.clone(),
-    }))
-}
-
-impl Collector for Bonding {
-    fn name(&self) -> &'static str {
-        "bonding"
+/// The `bonding` collector (no state, no flags: registered in [`super::COLLECTORS`] by this function).
+pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
+    let class_net = roots.sys("class/net");
+    let bonds = read_bonding(&class_net).map_err(|e| e.no_data_because("no bonding"))?;
+    for b in &bonds {
+        out.gauge(
+            "node_bonding_slaves",
+            "Number of configured slaves per bonding interface.",
+            &[("master", &b.master)],
+            f64::from(b.slaves),
+        );
+        out.gauge(
+            "node_bonding_active",
+            "Number of active slaves per bonding interface.",
+            &[("master", &b.master)],
+            f64::from(b.active),
+        );
     }
-
-    fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let class_net = self.roots.sys("class/net");
-        let bonds = read_bonding(&class_net).map_err(|e| e.no_data_because("no bonding"))?;
-        for b in &bonds {
-            out.gauge(
-                "node_bonding_slaves",
-                "Number of configured slaves per bonding interface.",
-                &[("master", &b.master)],
-                f64::from(b.slaves),
-            );
-            out.gauge(
-                "node_bonding_active",
-                "Number of active slaves per bonding interface.",
-                &[("master", &b.master)],
-                f64::from(b.active),
-            );
-        }
-        Ok(())
-    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::{fixture_config, fixture_root};
+    use crate::node::testutil::{assert_fixture, collect_with, fixture_config, fixture_root};
+    use std::sync::Arc;
 
     #[test]
     fn reads_fixture_with_old_slave_prefix() {
@@ -105,16 +88,12 @@ mod tests {
 
     #[test]
     fn collects_from_fixture_root() {
-        let c = new(&fixture_config()).unwrap();
-        let mut out = MetricSet::new();
-        c.collect(&mut out).unwrap();
-        assert_eq!(
-            out.value("node_bonding_slaves", &[("master", "bond0")]),
-            Some(2.0)
-        );
-        assert_eq!(
-            out.value("node_bonding_active", &[("master", "bond0")]),
-            Some(1.0)
+        assert_fixture(
+            "bonding",
+            &[
+                ("node_bonding_slaves", &[("master", "bond0")], 2.0),
+                ("node_bonding_active", &[("master", "bond0")], 1.0),
+            ],
         );
     }
 
@@ -122,10 +101,7 @@ mod tests {
     fn no_bonding_driver_is_no_data() {
         let mut cfg = fixture_config();
         cfg.roots = Arc::new(Roots::new("/nonexistent", "/nonexistent", "/", None));
-        let err = new(&cfg)
-            .unwrap()
-            .collect(&mut MetricSet::new())
-            .unwrap_err();
+        let err = collect_with("bonding", &cfg).unwrap_err();
         assert!(matches!(err, CollectError::NoData(_)), "{err}");
     }
 }

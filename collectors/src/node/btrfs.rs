@@ -10,12 +10,9 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
 
-use crate::roots::read_attr;
-use crate::{CollectError, Collector, MetricSet, Roots};
-
-use super::NodeConfig;
+use crate::read::read_attr;
+use crate::{CollectError, MetricSet, Roots};
 
 /// sysfs block sizes are in 512-byte sectors.
 const SECTOR_SIZE: u64 = 512;
@@ -75,16 +72,11 @@ fn value(path: &Path) -> Result<u64, CollectError> {
 
 /// Names of the entries of `dir`, sorted; a missing directory is an error (procfs fails there too).
 fn list(dir: &Path) -> Result<Vec<(String, bool)>, CollectError> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).map_err(|e| CollectError::io(dir, e))? {
-        let e = e.map_err(|e| CollectError::io(dir, e))?;
-        let is_dir = e.file_type().map(|t| t.is_dir()).unwrap_or(false);
-        if let Ok(name) = e.file_name().into_string() {
-            out.push((name, is_dir));
-        }
-    }
-    out.sort();
-    Ok(out)
+    Ok(crate::read::read_dir_sorted(dir)
+        .map_err(|e| CollectError::io(dir, e))?
+        .into_iter()
+        .map(|e| (e.name, e.file_type.is_dir()))
+        .collect())
 }
 
 fn read_allocation(dir: &Path, devices: usize) -> Result<AllocationStats, CollectError> {
@@ -136,16 +128,6 @@ pub fn read_btrfs_stats(dir: &Path) -> Result<BtrfsStats, CollectError> {
         system: read_allocation(&alloc.join("system"), n)?,
         devices,
     })
-}
-
-pub struct Btrfs {
-    roots: Arc<Roots>,
-}
-
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    Ok(Box::new(Btrfs {
-        roots: cfg.roots.clone(),
-    }))
 }
 
 fn export(s: &BtrfsStats, out: &mut MetricSet) {
@@ -209,32 +191,27 @@ fn export(s: &BtrfsStats, out: &mut MetricSet) {
     }
 }
 
-impl Collector for Btrfs {
-    fn name(&self) -> &'static str {
-        "btrfs"
+/// The `btrfs` collector (no state, no flags: registered in [`super::COLLECTORS`] by this function).
+pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
+    let dir = roots.sys("fs/btrfs");
+    let entries = match list(&dir) {
+        Ok(v) => v,
+        // No btrfs module: nothing, and no error, as node_exporter's glob finds nothing.
+        Err(e) if e.is_no_data() => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    // node_exporter globs `*-*`: the filesystem UUIDs, not `features`.
+    for (name, _) in entries.iter().filter(|(n, _)| n.contains('-')) {
+        let s = read_btrfs_stats(&dir.join(name))?;
+        export(&s, out);
     }
-
-    fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let dir = self.roots.sys("fs/btrfs");
-        let entries = match list(&dir) {
-            Ok(v) => v,
-            // No btrfs module: nothing, and no error, as node_exporter's glob finds nothing.
-            Err(e) if e.is_no_data() => return Ok(()),
-            Err(e) => return Err(e),
-        };
-        // node_exporter globs `*-*`: the filesystem UUIDs, not `features`.
-        for (name, _) in entries.iter().filter(|(n, _)| n.contains('-')) {
-            let s = read_btrfs_stats(&dir.join(name))?;
-            export(&s, out);
-        }
-        Ok(())
-    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::{fixture_config, fixture_root};
+    use crate::node::testutil::{assert_fixture, collect_with, fixture_config_with, fixture_root};
 
     const FS1: &str = "0abb23a9-579b-43e6-ad30-227ef47fcb9d";
     const FS2: &str = "7f07c59f-6136-449c-ab87-e1cf2328731b";
@@ -281,29 +258,29 @@ mod tests {
 
     #[test]
     fn collects_from_fixture_root() {
-        let mut out = MetricSet::new();
-        new(&fixture_config()).unwrap().collect(&mut out).unwrap();
-        assert_eq!(
-            out.value("node_btrfs_info", &[("label", "fixture"), ("uuid", FS1)]),
-            Some(1.0)
-        );
-        assert_eq!(
-            out.value(
-                "node_btrfs_size_bytes",
-                &[
-                    ("block_group_type", "metadata"),
-                    ("mode", "single"),
-                    ("uuid", FS2)
-                ]
-            ),
-            Some(268435456.0)
-        );
-        assert_eq!(
-            out.value(
-                "node_btrfs_device_size_bytes",
-                &[("device", "sdc"), ("uuid", FS2)]
-            ),
-            Some(2097152000.0 * 512.0)
+        let out = assert_fixture(
+            "btrfs",
+            &[
+                (
+                    "node_btrfs_info",
+                    &[("label", "fixture"), ("uuid", FS1)],
+                    1.0,
+                ),
+                (
+                    "node_btrfs_size_bytes",
+                    &[
+                        ("block_group_type", "metadata"),
+                        ("mode", "single"),
+                        ("uuid", FS2),
+                    ],
+                    268435456.0,
+                ),
+                (
+                    "node_btrfs_device_size_bytes",
+                    &[("device", "sdc"), ("uuid", FS2)],
+                    2097152000.0 * 512.0,
+                ),
+            ],
         );
         assert_eq!(out.get("node_btrfs_info").unwrap().samples.len(), 2);
         assert_eq!(
@@ -314,18 +291,8 @@ mod tests {
 
     #[test]
     fn no_btrfs_module_is_empty() {
-        let f = fixture_root();
-        let cfg = NodeConfig {
-            roots: Arc::new(Roots::new(
-                f.join("proc"),
-                f.join("mdstat"),
-                f.join("root"),
-                None,
-            )),
-            ..fixture_config()
-        };
-        let mut out = MetricSet::new();
-        new(&cfg).unwrap().collect(&mut out).unwrap();
+        let cfg = fixture_config_with("proc", "mdstat");
+        let out = collect_with("btrfs", &cfg).unwrap();
         assert!(out.get("node_btrfs_info").is_none());
     }
 }

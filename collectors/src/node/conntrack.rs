@@ -3,13 +3,9 @@
 //! per-CPU lines of `/proc/net/stat/nf_conntrack`), as node_exporter 1.5. Without the nf_conntrack module
 //! the files are missing: no data.
 
-use std::sync::Arc;
-
 use crate::error::ParseError;
-use crate::roots::read_to_string;
-use crate::{CollectError, Collector, MetricSet, Roots};
-
-use super::NodeConfig;
+use crate::read::{read_to_string, read_u64};
+use crate::{CollectError, MetricSet, Roots};
 
 /// The per-CPU statistics node_exporter exposes, summed over CPUs.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -54,83 +50,57 @@ pub fn parse_conntrack_stat(text: &str) -> Result<ConntrackStats, ParseError> {
     Ok(sum)
 }
 
-/// Parse a decimal unsigned value file (`nf_conntrack_count`).
-pub fn parse_uint(text: &str) -> Result<u64, ParseError> {
-    let t = text.trim();
-    t.parse()
-        .map_err(|_| ParseError::new(format!("not an unsigned integer: {t:?}")))
-}
-
-pub struct Conntrack {
-    roots: Arc<Roots>,
-}
-
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    Ok(Box::new(Conntrack {
-        roots: cfg.roots.clone(),
-    }))
-}
-
 fn no_data_if_missing(e: CollectError) -> CollectError {
     e.no_data_because("conntrack probably not loaded")
 }
 
-impl Conntrack {
-    fn read_uint(&self, rel: &str) -> Result<u64, CollectError> {
-        let path = self.roots.proc(rel);
-        parse_uint(&read_to_string(&path).map_err(no_data_if_missing)?).map_err(|e| e.at(&path))
-    }
-}
-
-impl Collector for Conntrack {
-    fn name(&self) -> &'static str {
-        "conntrack"
-    }
-
-    fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let count = self.read_uint("sys/net/netfilter/nf_conntrack_count")?;
+/// The `conntrack` collector (no state, no flags: registered in [`super::COLLECTORS`] by this function).
+pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
+    let read_uint = |rel: &str| read_u64(roots.proc(rel)).map_err(no_data_if_missing);
+    let count = read_uint("sys/net/netfilter/nf_conntrack_count")?;
+    out.gauge(
+        "node_nf_conntrack_entries",
+        "Number of currently allocated flow entries for connection tracking.",
+        &[],
+        count as f64,
+    );
+    let max = read_uint("sys/net/netfilter/nf_conntrack_max")?;
+    out.gauge(
+        "node_nf_conntrack_entries_limit",
+        "Maximum size of connection tracking table.",
+        &[],
+        max as f64,
+    );
+    let path = roots.proc_net("stat/nf_conntrack");
+    let s = parse_conntrack_stat(&read_to_string(&path).map_err(no_data_if_missing)?)
+        .map_err(|e| e.at(&path))?;
+    let stats = [
+        ("found", "Number of searched entries which were successful.", s.found),
+        ("invalid", "Number of packets seen which can not be tracked.", s.invalid),
+        ("ignore", "Number of packets seen which are already connected to a conntrack entry.", s.ignore),
+        ("insert", "Number of entries inserted into the list.", s.insert),
+        ("insert_failed", "Number of entries for which list insertion was attempted but failed.", s.insert_failed),
+        ("drop", "Number of packets dropped due to conntrack failure.", s.drop),
+        ("early_drop", "Number of dropped conntrack entries to make room for new ones, if maximum table size was reached.", s.early_drop),
+        ("search_restart", "Number of conntrack table lookups which had to be restarted due to hashtable resizes.", s.search_restart),
+    ];
+    for (key, help, v) in stats {
         out.gauge(
-            "node_nf_conntrack_entries",
-            "Number of currently allocated flow entries for connection tracking.",
+            &format!("node_nf_conntrack_stat_{key}"),
+            help,
             &[],
-            count as f64,
+            v as f64,
         );
-        let max = self.read_uint("sys/net/netfilter/nf_conntrack_max")?;
-        out.gauge(
-            "node_nf_conntrack_entries_limit",
-            "Maximum size of connection tracking table.",
-            &[],
-            max as f64,
-        );
-        let path = self.roots.proc_net("stat/nf_conntrack");
-        let s = parse_conntrack_stat(&read_to_string(&path).map_err(no_data_if_missing)?)
-            .map_err(|e| e.at(&path))?;
-        let stats = [
-            ("found", "Number of searched entries which were successful.", s.found),
-            ("invalid", "Number of packets seen which can not be tracked.", s.invalid),
-            ("ignore", "Number of packets seen which are already connected to a conntrack entry.", s.ignore),
-            ("insert", "Number of entries inserted into the list.", s.insert),
-            ("insert_failed", "Number of entries for which list insertion was attempted but failed.", s.insert_failed),
-            ("drop", "Number of packets dropped due to conntrack failure.", s.drop),
-            ("early_drop", "Number of dropped conntrack entries to make room for new ones, if maximum table size was reached.", s.early_drop),
-            ("search_restart", "Number of conntrack table lookups which had to be restarted due to hashtable resizes.", s.search_restart),
-        ];
-        for (key, help, v) in stats {
-            out.gauge(
-                &format!("node_nf_conntrack_stat_{key}"),
-                help,
-                &[],
-                v as f64,
-            );
-        }
-        Ok(())
     }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::fixture_config;
+    use crate::node::testutil::{assert_fixture, collect_with, fixture_config};
+    use crate::read::parse_u64;
+    use std::sync::Arc;
 
     #[test]
     fn parses_fixture_and_sums_cpus() {
@@ -158,24 +128,20 @@ mod tests {
         // A pre-4.x kernel layout with 16 columns is rejected, as procfs 0.8 does.
         let text = "h\n0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n";
         assert!(parse_conntrack_stat(text).is_err());
-        assert!(parse_uint("12x").is_err());
-        assert_eq!(parse_uint("262144\n").unwrap(), 262144);
+        assert!(parse_u64("12x").is_err());
+        assert_eq!(parse_u64("262144\n").unwrap(), 262144);
     }
 
     #[test]
     fn collects_from_fixture_root() {
-        let c = new(&fixture_config()).unwrap();
-        let mut out = MetricSet::new();
-        c.collect(&mut out).unwrap();
-        assert_eq!(out.value("node_nf_conntrack_entries", &[]), Some(12.0));
-        assert_eq!(
-            out.value("node_nf_conntrack_entries_limit", &[]),
-            Some(262144.0)
-        );
-        assert_eq!(out.value("node_nf_conntrack_stat_found", &[]), Some(256.0));
-        assert_eq!(
-            out.value("node_nf_conntrack_stat_search_restart", &[]),
-            Some(136.0)
+        let out = assert_fixture(
+            "conntrack",
+            &[
+                ("node_nf_conntrack_entries", &[], 12.0),
+                ("node_nf_conntrack_entries_limit", &[], 262144.0),
+                ("node_nf_conntrack_stat_found", &[], 256.0),
+                ("node_nf_conntrack_stat_search_restart", &[], 136.0),
+            ],
         );
         assert_eq!(
             out.get("node_nf_conntrack_stat_drop").unwrap().kind,
@@ -187,10 +153,7 @@ mod tests {
     fn module_not_loaded_is_no_data() {
         let mut cfg = fixture_config();
         cfg.roots = Arc::new(Roots::new("/nonexistent", "/nonexistent", "/", None));
-        let err = new(&cfg)
-            .unwrap()
-            .collect(&mut MetricSet::new())
-            .unwrap_err();
+        let err = collect_with("conntrack", &cfg).unwrap_err();
         assert!(matches!(err, CollectError::NoData(_)), "{err}");
     }
 }

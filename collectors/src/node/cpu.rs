@@ -4,7 +4,8 @@
 //! `/sys/devices/system/cpu/cpu*/thermal_throttle`.
 //!
 //! As node_exporter 1.5 (through procfs) does:
-//! - times are in USER_HZ (always 100 in `/proc/stat`) and exported in seconds;
+//! - times are in USER_HZ ([`crate::read::clock_ticks_per_second`], 100; procfs hard-codes it) and
+//!   exported in seconds;
 //! - CPU `N` is the Nth entry of a list indexed by CPU number: a CPU that is offline has no `cpu<N>` line, and
 //!   when a higher-numbered CPU is online the gap is reported as a CPU with all counters 0 (offline CPUs after
 //!   the last online one are not reported);
@@ -19,13 +20,10 @@ use std::sync::{Arc, Mutex};
 use regex::Regex;
 
 use crate::error::ParseError;
-use crate::roots::read_to_string;
-use crate::{CollectError, Collector, MetricSet, Roots};
+use crate::read::read_to_string;
+use crate::{CollectError, MetricSet, Roots};
 
-use super::NodeConfig;
-
-/// `/proc/stat` is always in USER_HZ, which the kernel fixes at 100 for userspace.
-pub const USER_HZ: f64 = 100.0;
+use super::{NodeCollector, NodeConfig};
 
 /// Idle going back by at least this many seconds means the CPU was hot-plugged: reset its cache.
 const JUMP_BACK_SECONDS: f64 = 3.0;
@@ -79,6 +77,7 @@ impl CpuTimes {
 /// Parse the per-CPU lines of `/proc/stat`: entry `N` is `cpu<N>`; CPUs without a line below the highest
 /// listed one (offline) are all-zero entries. Fields an older kernel does not print read as 0.
 pub fn parse_cpu_stat(text: &str) -> Result<Vec<CpuTimes>, ParseError> {
+    let user_hz = crate::read::clock_ticks_per_second() as f64;
     let mut cpus: Vec<CpuTimes> = Vec::new();
     for line in text.lines() {
         let mut fields = line.split_whitespace();
@@ -96,7 +95,7 @@ pub fn parse_cpu_stat(text: &str) -> Result<Vec<CpuTimes>, ParseError> {
             let v: f64 = f
                 .parse()
                 .map_err(|_| ParseError::new(format!("cpu{id}: not a number: {f:?}")))?;
-            *slot = v / USER_HZ;
+            *slot = v / user_hz;
         }
         if cpus.len() <= id {
             cpus.resize(id + 1, CpuTimes::default());
@@ -226,7 +225,7 @@ pub struct Throttles {
 /// node_exporter's `readUintFromFile`; any failure (missing, unreadable, not a number) is `None`, which the
 /// throttle code treats as "skip".
 fn read_uint(path: &std::path::Path) -> Option<u64> {
-    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+    crate::read::parse_u64(&crate::read::read_file(path).ok()?).ok()
 }
 
 /// `cpu[0-9]*` entries of `/sys/devices/system/cpu`, sorted by name as a shell glob is.
@@ -234,26 +233,10 @@ pub(crate) fn sys_cpu_dirs(
     roots: &Roots,
 ) -> Result<Vec<(String, std::path::PathBuf)>, CollectError> {
     let dir = roots.sys("devices/system/cpu");
-    let rd = match std::fs::read_dir(&dir) {
-        Ok(rd) => rd,
-        // A glob over a missing directory matches nothing.
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(CollectError::io(&dir, e)),
-    };
-    let mut cpus = Vec::new();
-    for ent in rd {
-        let ent = ent.map_err(|e| CollectError::io(&dir, e))?;
-        let name = ent.file_name();
-        let Some(name) = name.to_str() else { continue };
-        if name
-            .strip_prefix("cpu")
-            .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit()))
-        {
-            cpus.push((name.to_string(), ent.path()));
-        }
-    }
-    cpus.sort();
-    Ok(cpus)
+    Ok(crate::read::paths_of(
+        &dir,
+        crate::read::glob_numbered(&dir, "cpu")?,
+    ))
 }
 
 /// Read thermal throttle counts. CPUs without topology (offline) are skipped; a count is read from the first
@@ -291,35 +274,6 @@ pub struct Cpu {
     bugs_include: Option<Regex>,
     isolated: Option<Vec<u16>>,
     cache: Mutex<Vec<CpuTimes>>,
-}
-
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    // node_exporter reads the isolated CPUs once, at start.
-    let path = cfg.roots.sys("devices/system/cpu/isolated");
-    let isolated = match std::fs::read_to_string(&path) {
-        Ok(s) => Some(parse_cpu_list(&s).map_err(|e| e.at(&path))?),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(CollectError::io(&path, e)),
-    };
-    let include = |what: &str, re: &str| -> Result<Option<Regex>, CollectError> {
-        if re.is_empty() {
-            return Ok(None);
-        }
-        Regex::new(re).map(Some).map_err(|e| {
-            CollectError::Other(format!("--collector.cpu.info.{what}-include {re:?}: {e}"))
-        })
-    };
-    let flags_include = include("flags", &cfg.cpu_info_flags_include)?;
-    let bugs_include = include("bugs", &cfg.cpu_info_bugs_include)?;
-    Ok(Box::new(Cpu {
-        roots: cfg.roots.clone(),
-        guest: cfg.cpu_guest,
-        info: cfg.cpu_info || flags_include.is_some() || bugs_include.is_some(),
-        flags_include,
-        bugs_include,
-        isolated,
-        cache: Mutex::new(Vec::new()),
-    }))
 }
 
 impl Cpu {
@@ -374,9 +328,60 @@ impl Cpu {
 const SECONDS_HELP: &str = "Seconds the CPUs spent in each mode.";
 const GUEST_HELP: &str = "Seconds the CPUs spent in guests (VMs) for each mode.";
 
-impl Collector for Cpu {
-    fn name(&self) -> &'static str {
-        "cpu"
+/// The cpu collector's flags.
+#[derive(Debug, Clone, clap::Args)]
+#[group(skip)]
+pub struct Flags {
+    /// Do not export node_cpu_guest_seconds_total.
+    #[arg(id = "no-collector.cpu.guest", long = "no-collector.cpu.guest")]
+    pub no_guest: bool,
+    /// Export node_cpu_info from /proc/cpuinfo.
+    #[arg(id = "collector.cpu.info", long = "collector.cpu.info")]
+    pub info: bool,
+    /// Regexp of /proc/cpuinfo flags to export as node_cpu_flag_info (enables --collector.cpu.info).
+    #[arg(
+        value_name = "REGEX",
+        id = "collector.cpu.info.flags-include",
+        long = "collector.cpu.info.flags-include",
+        default_value = ""
+    )]
+    pub info_flags_include: String,
+    /// Regexp of /proc/cpuinfo bugs to export as node_cpu_bug_info (enables --collector.cpu.info).
+    #[arg(
+        value_name = "REGEX",
+        id = "collector.cpu.info.bugs-include",
+        long = "collector.cpu.info.bugs-include",
+        default_value = ""
+    )]
+    pub info_bugs_include: String,
+}
+
+impl NodeCollector for Cpu {
+    fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
+        // node_exporter reads the isolated CPUs once, at start.
+        let path = cfg.roots.sys("devices/system/cpu/isolated");
+        let isolated = match crate::read::read_file(&path) {
+            Ok(s) => Some(parse_cpu_list(&s).map_err(|e| e.at(&path))?),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(CollectError::io(&path, e)),
+        };
+        let flags_include = super::optional_flag_regex(
+            "collector.cpu.info.flags-include",
+            &cfg.cpu.info_flags_include,
+        )?;
+        let bugs_include = super::optional_flag_regex(
+            "collector.cpu.info.bugs-include",
+            &cfg.cpu.info_bugs_include,
+        )?;
+        Ok(Cpu {
+            roots: cfg.roots.clone(),
+            guest: !cfg.cpu.no_guest,
+            info: cfg.cpu.info || flags_include.is_some() || bugs_include.is_some(),
+            flags_include,
+            bugs_include,
+            isolated,
+            cache: Mutex::new(Vec::new()),
+        })
     }
 
     fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
@@ -451,7 +456,9 @@ impl Collector for Cpu {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::fixture_config;
+    use crate::node::testutil::{
+        assert_rejects, assert_values, collect_fixture, collect_with, fixture_config,
+    };
 
     #[test]
     fn parses_fixture_with_offline_cpu() {
@@ -472,8 +479,7 @@ mod tests {
         assert_eq!(cpus.len(), 1);
         assert_eq!(cpus[0].softirq, 7.0);
         assert_eq!(cpus[0].steal, 0.0);
-        assert!(parse_cpu_stat("cpux 1 2\n").is_err());
-        assert!(parse_cpu_stat("cpu0 1 x\n").is_err());
+        assert_rejects(parse_cpu_stat, &["cpux 1 2\n", "cpu0 1 x\n"]);
     }
 
     #[test]
@@ -500,8 +506,7 @@ mod tests {
     fn parses_cpu_lists() {
         assert_eq!(parse_cpu_list("\n").unwrap(), Vec::<u16>::new());
         assert_eq!(parse_cpu_list("1,3-5,9\n").unwrap(), [1, 3, 4, 5, 9]);
-        assert!(parse_cpu_list("1-2-3").is_err());
-        assert!(parse_cpu_list("a").is_err());
+        assert_rejects(parse_cpu_list, &["1-2-3", "a"]);
     }
 
     #[test]
@@ -515,18 +520,14 @@ mod tests {
         assert_eq!(info[1].core_id, "1");
         assert!(info[0].flags.iter().any(|f| f == "sse2"));
         assert!(info[0].bugs.iter().any(|b| b == "spectre_v1"));
-        assert!(parse_cpuinfo("vendor_id : x\n").is_err());
-        assert!(parse_cpuinfo("processor : x\n").is_err());
+        assert_rejects(parse_cpuinfo, &["vendor_id : x\n", "processor : x\n"]);
     }
 
     #[test]
     fn collects_cpu_info_when_enabled() {
-        let cfg = NodeConfig {
-            cpu_info_flags_include: "^(sse2|avx)$".into(),
-            ..fixture_config()
-        };
-        let mut out = MetricSet::new();
-        new(&cfg).unwrap().collect(&mut out).unwrap();
+        let mut cfg = fixture_config();
+        cfg.cpu.info_flags_include = "^(sse2|avx)$".into();
+        let out = collect_with("cpu", &cfg).unwrap();
         let info = out.get("node_cpu_info").unwrap();
         assert_eq!(info.samples.len(), 2);
         let labels: Vec<&str> = info.samples[0]
@@ -561,34 +562,36 @@ mod tests {
             .all(|s| s.labels[0].1 != "fpu"));
         assert!(out.get("node_cpu_bug_info").is_none());
         // Off by default.
-        let mut out = MetricSet::new();
-        new(&fixture_config()).unwrap().collect(&mut out).unwrap();
+        let out = collect_fixture("cpu");
         assert!(out.get("node_cpu_info").is_none());
     }
 
     #[test]
     fn collects_from_fixture_root() {
-        let c = new(&fixture_config()).unwrap();
-        let mut out = MetricSet::new();
-        c.collect(&mut out).unwrap();
+        let out = collect_fixture("cpu");
         let secs = out.get("node_cpu_seconds_total").unwrap();
         assert_eq!(secs.samples.len(), 4 * 8);
-        assert_eq!(
-            out.value("node_cpu_seconds_total", &[("cpu", "0"), ("mode", "user")]),
-            Some(44.96)
+        assert_values(
+            &out,
+            &[
+                (
+                    "node_cpu_seconds_total",
+                    &[("cpu", "0"), ("mode", "user")],
+                    44.96,
+                ),
+                (
+                    "node_cpu_seconds_total",
+                    &[("cpu", "2"), ("mode", "idle")],
+                    0.0,
+                ),
+                (
+                    "node_cpu_guest_seconds_total",
+                    &[("cpu", "3"), ("mode", "nice")],
+                    0.3,
+                ),
+                ("node_cpu_isolated", &[("cpu", "3")], 1.0),
+            ],
         );
-        assert_eq!(
-            out.value("node_cpu_seconds_total", &[("cpu", "2"), ("mode", "idle")]),
-            Some(0.0)
-        );
-        assert_eq!(
-            out.value(
-                "node_cpu_guest_seconds_total",
-                &[("cpu", "3"), ("mode", "nice")]
-            ),
-            Some(0.3)
-        );
-        assert_eq!(out.value("node_cpu_isolated", &[("cpu", "3")]), Some(1.0));
         assert_eq!(out.get("node_cpu_isolated").unwrap().samples.len(), 1);
         // cpu0 and cpu1 share package 0 (count read once, from cpu0); cpu2 is offline (no topology);
         // cpu3 is package 1 and has only a core count.
@@ -600,19 +603,20 @@ mod tests {
         );
         let core = out.get("node_cpu_core_throttles_total").unwrap();
         assert_eq!(core.samples.len(), 3);
-        assert_eq!(
-            out.value(
-                "node_cpu_core_throttles_total",
-                &[("package", "0"), ("core", "0")]
-            ),
-            Some(5.0)
-        );
-        assert_eq!(
-            out.value(
-                "node_cpu_core_throttles_total",
-                &[("package", "1"), ("core", "0")]
-            ),
-            Some(18446744073709551615.0)
+        assert_values(
+            &out,
+            &[
+                (
+                    "node_cpu_core_throttles_total",
+                    &[("package", "0"), ("core", "0")],
+                    5.0,
+                ),
+                (
+                    "node_cpu_core_throttles_total",
+                    &[("package", "1"), ("core", "0")],
+                    18446744073709551615.0,
+                ),
+            ],
         );
     }
 }

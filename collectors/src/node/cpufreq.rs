@@ -6,13 +6,11 @@
 //! success with no metrics.
 
 use std::path::Path;
-use std::sync::Arc;
 
 use crate::error::ParseError;
-use crate::{CollectError, Collector, MetricSet, Roots};
+use crate::{CollectError, MetricSet, Roots};
 
 use super::cpu::sys_cpu_dirs;
-use super::NodeConfig;
 
 /// The cpufreq files node_exporter 1.5 exports, with metric name and help. Values are kHz.
 const FILES: [(&str, &str, &str); 6] = [
@@ -56,64 +54,42 @@ pub fn parse_khz(text: &str) -> Result<f64, ParseError> {
         .map_err(|_| ParseError::new(format!("not an unsigned integer: {t:?}")))
 }
 
-/// Read one attribute: `Ok(None)` when it is missing or not permitted (as procfs skips those).
+/// Read one attribute: `Ok(None)` when it is not there ([`crate::read::is_absent`]: missing, not
+/// permitted, …, as procfs skips those).
 fn read_freq(path: &Path) -> Result<Option<f64>, CollectError> {
-    match std::fs::read_to_string(path) {
-        Ok(s) => parse_khz(&s).map(Some).map_err(|e| e.at(path)),
-        Err(e)
-            if matches!(
-                e.kind(),
-                std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied
-            ) =>
-        {
-            Ok(None)
+    match crate::read::read_attr(path)? {
+        Some(s) => parse_khz(&s).map(Some).map_err(|e| e.at(path)),
+        None => Ok(None),
+    }
+}
+
+/// The `cpufreq` collector (no state, no flags: registered in [`super::COLLECTORS`] by this function).
+pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
+    // Read everything first: node_exporter reports nothing when one CPU's files are unparsable.
+    let mut values = Vec::new();
+    for (name, dir) in sys_cpu_dirs(roots)? {
+        let freq = dir.join("cpufreq");
+        if !freq.is_dir() {
+            continue;
         }
-        Err(e) => Err(CollectError::io(path, e)),
-    }
-}
-
-pub struct CpuFreq {
-    roots: Arc<Roots>,
-}
-
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    Ok(Box::new(CpuFreq {
-        roots: cfg.roots.clone(),
-    }))
-}
-
-impl Collector for CpuFreq {
-    fn name(&self) -> &'static str {
-        "cpufreq"
-    }
-
-    fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        // Read everything first: node_exporter reports nothing when one CPU's files are unparsable.
-        let mut values = Vec::new();
-        for (name, dir) in sys_cpu_dirs(&self.roots)? {
-            let freq = dir.join("cpufreq");
-            if !freq.is_dir() {
-                continue;
-            }
-            let cpu = name.trim_start_matches("cpu").to_string();
-            for (i, (file, _, _)) in FILES.iter().enumerate() {
-                if let Some(hz) = read_freq(&freq.join(file))? {
-                    values.push((i, cpu.clone(), hz));
-                }
+        let cpu = name.trim_start_matches("cpu").to_string();
+        for (i, (file, _, _)) in FILES.iter().enumerate() {
+            if let Some(hz) = read_freq(&freq.join(file))? {
+                values.push((i, cpu.clone(), hz));
             }
         }
-        for (i, cpu, hz) in values {
-            let (_, metric, help) = FILES[i];
-            out.gauge(metric, help, &[("cpu", &cpu)], hz);
-        }
-        Ok(())
     }
+    for (i, cpu, hz) in values {
+        let (_, metric, help) = FILES[i];
+        out.gauge(metric, help, &[("cpu", &cpu)], hz);
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::fixture_config;
+    use crate::node::testutil::collect_fixture;
 
     #[test]
     fn parses_khz() {
@@ -123,9 +99,7 @@ mod tests {
 
     #[test]
     fn collects_from_fixture_root() {
-        let c = new(&fixture_config()).unwrap();
-        let mut out = MetricSet::new();
-        c.collect(&mut out).unwrap();
+        let out = collect_fixture("cpufreq");
         // cpu0: everything; cpu1: no (root-only) cpuinfo_cur_freq; cpu2: offline, no cpufreq;
         // cpu3: scaling files only.
         assert_eq!(

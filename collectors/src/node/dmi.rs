@@ -6,12 +6,12 @@
 //! when permission is denied; invalid UTF-8 is replaced the way Go's `strings.ToValidUTF8` does it (one
 //! U+FFFD per run of bad bytes).
 
-use std::io::Read;
 use std::path::Path;
 
-use crate::{CollectError, Collector, Kind, MetricSet};
+use crate::read::{read_attr, read_dir_sorted};
+use crate::{CollectError, Kind, MetricSet};
 
-use super::NodeConfig;
+use super::{NodeCollector, NodeConfig};
 
 /// sysfs file name and label name, in label-name order.
 const ATTRIBUTES: &[(&str, &str)] = &[
@@ -42,61 +42,21 @@ bios_version, board_asset_tag, board_name, board_serial, board_vendor, board_ver
 chassis_serial, chassis_vendor, chassis_version, product_family, product_name, product_serial, product_sku, \
 product_uuid, product_version, system_vendor if provided by DMI.";
 
-/// Bytes to a string as Go's `strings.ToValidUTF8(s, "\u{FFFD}")`: each run of invalid bytes becomes one
-/// replacement character.
-pub fn to_valid_utf8(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len());
-    let mut in_bad_run = false;
-    for chunk in bytes.utf8_chunks() {
-        if !chunk.valid().is_empty() {
-            out.push_str(chunk.valid());
-            in_bad_run = false;
-        }
-        if !chunk.invalid().is_empty() && !in_bad_run {
-            out.push('\u{FFFD}');
-            in_bad_run = true;
-        }
-    }
-    out
-}
-
-/// Read one attribute as procfs' `SysReadFile` does (one read of at most 128 bytes, whitespace trimmed).
-fn read_attribute(path: &Path) -> std::io::Result<String> {
-    let mut f = std::fs::File::open(path)?;
-    let mut buf = [0u8; 128];
-    let n = loop {
-        match f.read(&mut buf) {
-            Ok(n) => break n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        }
-    };
-    Ok(to_valid_utf8(buf[..n].trim_ascii()))
-}
-
 /// The labels of node_dmi_info (sorted by name) from the directory `dir`: every regular file of
 /// [`ATTRIBUTES`] that can be read. A missing directory gives no labels.
 pub fn read_dmi(dir: &Path) -> Result<Vec<(String, String)>, CollectError> {
-    let rd = match std::fs::read_dir(dir) {
-        Ok(rd) => rd,
+    let entries = match read_dir_sorted(dir) {
+        Ok(v) => v,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(CollectError::io(dir, e)),
     };
     let mut labels = Vec::new();
-    for entry in rd {
-        let entry = entry.map_err(|e| CollectError::io(dir, e))?;
-        if !entry.file_type().map(|t| t.is_file()).unwrap_or(false) {
-            continue;
-        }
-        let fname = entry.file_name();
-        let Some(&(_, label)) = ATTRIBUTES.iter().find(|(f, _)| fname.to_str() == Some(*f)) else {
+    for entry in entries.iter().filter(|e| e.file_type.is_file()) {
+        let Some(&(_, label)) = ATTRIBUTES.iter().find(|(f, _)| entry.name == *f) else {
             continue;
         };
-        let path = entry.path();
-        match read_attribute(&path) {
-            Ok(v) => labels.push((label.to_string(), v)),
-            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => continue,
-            Err(e) => return Err(CollectError::io(&path, e)),
+        if let Some(v) = read_attr(dir.join(&entry.name))? {
+            labels.push((label.to_string(), v));
         }
     }
     labels.sort_unstable();
@@ -107,14 +67,10 @@ pub struct Dmi {
     labels: Vec<(String, String)>,
 }
 
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    let labels = read_dmi(&cfg.roots.sys("class/dmi/id"))?;
-    Ok(Box::new(Dmi { labels }))
-}
-
-impl Collector for Dmi {
-    fn name(&self) -> &'static str {
-        "dmi"
+impl NodeCollector for Dmi {
+    fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
+        let labels = read_dmi(&cfg.roots.sys("class/dmi/id"))?;
+        Ok(Dmi { labels })
     }
 
     fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
@@ -131,15 +87,7 @@ impl Collector for Dmi {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::{fixture_config, fixture_root};
-
-    #[test]
-    fn go_style_utf8_repair() {
-        assert_eq!(to_valid_utf8(b"abc"), "abc");
-        assert_eq!(to_valid_utf8(b"\xff\xfe[\xc3"), "\u{FFFD}[\u{FFFD}");
-        assert_eq!(to_valid_utf8(b"a\x80\x80\x80b"), "a\u{FFFD}b");
-        assert_eq!(to_valid_utf8("Gr\u{fc}n".as_bytes()), "Gr\u{fc}n");
-    }
+    use crate::node::testutil::{collect_fixture, collect_with, fixture_root};
 
     #[test]
     fn reads_fixture_dmi() {
@@ -158,8 +106,7 @@ mod tests {
 
     #[test]
     fn collects_from_fixture_root() {
-        let mut out = MetricSet::new();
-        new(&fixture_config()).unwrap().collect(&mut out).unwrap();
+        let out = collect_fixture("dmi");
         let fam = out.get("node_dmi_info").unwrap();
         assert_eq!(fam.samples.len(), 1);
         assert_eq!(fam.samples[0].labels.len(), 19);
@@ -178,10 +125,7 @@ mod tests {
     #[test]
     fn no_dmi_is_no_data() {
         let cfg = crate::node::testutil::fixture_config_with("proc", "nonexistent");
-        let err = new(&cfg)
-            .unwrap()
-            .collect(&mut MetricSet::new())
-            .unwrap_err();
+        let err = collect_with("dmi", &cfg).unwrap_err();
         assert!(err.is_no_data());
     }
 }

@@ -4,25 +4,10 @@
 //! could not attribute to a csrow (`*_noinfo_count`) go to `csrow="unknown"`.
 
 use std::path::Path;
-use std::sync::Arc;
 
-use crate::error::ParseError;
-use crate::{CollectError, Collector, MetricSet, Roots};
+use crate::{CollectError, MetricSet, Roots};
 
-use super::sysread::glob_numbered;
-use super::NodeConfig;
-
-/// Parse an unsigned decimal counter file.
-pub fn parse_u64(text: &str) -> Result<u64, ParseError> {
-    let t = text.trim();
-    t.parse()
-        .map_err(|_| ParseError::new(format!("not an unsigned integer: {t:?}")))
-}
-
-fn read_u64(p: &Path) -> Result<u64, CollectError> {
-    let text = std::fs::read_to_string(p).map_err(|e| CollectError::io(p, e))?;
-    parse_u64(&text).map_err(|e| e.at(p))
-}
+use crate::read::{glob_numbered, read_u64};
 
 /// The leading digits after `prefix` in a directory name (`mc0` → `0`), as node_exporter's regex takes them.
 fn number<'a>(name: &'a str, prefix: &str) -> &'a str {
@@ -52,26 +37,26 @@ pub struct Controller {
 
 /// Read every controller under `dir` (`<sys>/devices/system/edac/mc`); none when EDAC is not loaded.
 pub fn read_controllers(dir: &Path) -> Result<Vec<Controller>, CollectError> {
-    let names = glob_numbered(dir, "mc").map_err(|e| CollectError::io(dir, e))?;
+    let names = glob_numbered(dir, "mc")?;
     let mut out = Vec::with_capacity(names.len());
     for name in &names {
         let mc = dir.join(name);
-        let rows = glob_numbered(&mc, "csrow").map_err(|e| CollectError::io(&mc, e))?;
+        let rows = glob_numbered(&mc, "csrow")?;
         let mut csrows = Vec::with_capacity(rows.len());
         for row in &rows {
             let r = mc.join(row);
             csrows.push(Csrow {
                 csrow: number(row, "csrow").to_string(),
-                ce: read_u64(&r.join("ce_count"))?,
-                ue: read_u64(&r.join("ue_count"))?,
+                ce: read_u64(r.join("ce_count"))?,
+                ue: read_u64(r.join("ue_count"))?,
             });
         }
         out.push(Controller {
             controller: number(name, "mc").to_string(),
-            ce: read_u64(&mc.join("ce_count"))?,
-            ce_noinfo: read_u64(&mc.join("ce_noinfo_count"))?,
-            ue: read_u64(&mc.join("ue_count"))?,
-            ue_noinfo: read_u64(&mc.join("ue_noinfo_count"))?,
+            ce: read_u64(mc.join("ce_count"))?,
+            ce_noinfo: read_u64(mc.join("ce_noinfo_count"))?,
+            ue: read_u64(mc.join("ue_count"))?,
+            ue_noinfo: read_u64(mc.join("ue_noinfo_count"))?,
             csrows,
         });
     }
@@ -87,53 +72,38 @@ const CSROW_CE_HELP: &str = "Total correctable memory errors for this csrow.";
 const CSROW_UE: &str = "node_edac_csrow_uncorrectable_errors_total";
 const CSROW_UE_HELP: &str = "Total uncorrectable memory errors for this csrow.";
 
-pub struct Edac {
-    roots: Arc<Roots>,
-}
-
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    Ok(Box::new(Edac {
-        roots: cfg.roots.clone(),
-    }))
-}
-
-impl Collector for Edac {
-    fn name(&self) -> &'static str {
-        "edac"
-    }
-
-    /// Like node_exporter, a host without EDAC controllers succeeds with no series.
-    fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        for c in read_controllers(&self.roots.sys("devices/system/edac/mc"))? {
-            let ctl = c.controller.as_str();
-            out.counter(CE, CE_HELP, &[("controller", ctl)], c.ce as f64);
-            out.counter(
-                CSROW_CE,
-                CSROW_CE_HELP,
-                &[("controller", ctl), ("csrow", "unknown")],
-                c.ce_noinfo as f64,
-            );
-            out.counter(UE, UE_HELP, &[("controller", ctl)], c.ue as f64);
-            out.counter(
-                CSROW_UE,
-                CSROW_UE_HELP,
-                &[("controller", ctl), ("csrow", "unknown")],
-                c.ue_noinfo as f64,
-            );
-            for r in &c.csrows {
-                let labels = [("controller", ctl), ("csrow", r.csrow.as_str())];
-                out.counter(CSROW_CE, CSROW_CE_HELP, &labels, r.ce as f64);
-                out.counter(CSROW_UE, CSROW_UE_HELP, &labels, r.ue as f64);
-            }
+/// Like node_exporter, a host without EDAC controllers succeeds with no series.
+pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
+    for c in read_controllers(&roots.sys("devices/system/edac/mc"))? {
+        let ctl = c.controller.as_str();
+        out.counter(CE, CE_HELP, &[("controller", ctl)], c.ce as f64);
+        out.counter(
+            CSROW_CE,
+            CSROW_CE_HELP,
+            &[("controller", ctl), ("csrow", "unknown")],
+            c.ce_noinfo as f64,
+        );
+        out.counter(UE, UE_HELP, &[("controller", ctl)], c.ue as f64);
+        out.counter(
+            CSROW_UE,
+            CSROW_UE_HELP,
+            &[("controller", ctl), ("csrow", "unknown")],
+            c.ue_noinfo as f64,
+        );
+        for r in &c.csrows {
+            let labels = [("controller", ctl), ("csrow", r.csrow.as_str())];
+            out.counter(CSROW_CE, CSROW_CE_HELP, &labels, r.ce as f64);
+            out.counter(CSROW_UE, CSROW_UE_HELP, &labels, r.ue as f64);
         }
-        Ok(())
     }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::{fixture_config, fixture_root};
+    use crate::node::testutil::{collect_fixture, fixture_root};
+    use crate::read::parse_u64;
 
     #[test]
     fn reads_fixture_controllers() {
@@ -172,9 +142,7 @@ mod tests {
 
     #[test]
     fn collects_from_fixture_root() {
-        let c = new(&fixture_config()).unwrap();
-        let mut out = MetricSet::new();
-        c.collect(&mut out).unwrap();
+        let out = collect_fixture("edac");
         assert_eq!(out.value(CE, &[("controller", "0")]), Some(3.0));
         assert_eq!(out.value(UE, &[("controller", "0")]), Some(1.0));
         assert_eq!(

@@ -1,82 +1,51 @@
 //! `entropy`: node_entropy_available_bits and node_entropy_pool_size_bits from
 //! `/proc/sys/kernel/random/{entropy_avail,poolsize}`.
 
-use std::sync::Arc;
+use crate::read::read_u64;
+use crate::{CollectError, MetricSet, Roots};
 
-use crate::error::ParseError;
-use crate::roots::read_to_string;
-use crate::{CollectError, Collector, MetricSet, Roots};
-
-use super::NodeConfig;
-
-/// Parse one of the kernel's `random` sysctls: an unsigned decimal number and a newline.
-pub fn parse_uint(text: &str) -> Result<u64, ParseError> {
-    let t = text.trim();
-    t.parse()
-        .map_err(|_| ParseError::new(format!("not an unsigned number: {t:?}")))
-}
-
-pub struct Entropy {
-    roots: Arc<Roots>,
-}
-
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    Ok(Box::new(Entropy {
-        roots: cfg.roots.clone(),
-    }))
-}
-
-impl Entropy {
-    fn read(&self, file: &str) -> Result<u64, CollectError> {
-        let path = self.roots.proc(&format!("sys/kernel/random/{file}"));
-        parse_uint(&read_to_string(&path)?).map_err(|e| e.at(&path))
-    }
-}
-
-impl Collector for Entropy {
-    fn name(&self) -> &'static str {
-        "entropy"
-    }
-
-    fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let avail = self.read("entropy_avail")?;
-        out.gauge(
-            "node_entropy_available_bits",
-            "Bits of available entropy.",
-            &[],
-            avail as f64,
-        );
-        let pool = self.read("poolsize")?;
-        out.gauge(
-            "node_entropy_pool_size_bits",
-            "Bits of entropy pool.",
-            &[],
-            pool as f64,
-        );
-        Ok(())
-    }
+/// The `entropy` collector (no state, no flags: registered in [`super::COLLECTORS`] by this function).
+pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
+    let read = |file: &str| read_u64(roots.proc(&format!("sys/kernel/random/{file}")));
+    let avail = read("entropy_avail")?;
+    out.gauge(
+        "node_entropy_available_bits",
+        "Bits of available entropy.",
+        &[],
+        avail as f64,
+    );
+    let pool = read("poolsize")?;
+    out.gauge(
+        "node_entropy_pool_size_bits",
+        "Bits of entropy pool.",
+        &[],
+        pool as f64,
+    );
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::node::testutil::fixture_config;
+
+    use crate::node::testutil::{assert_fixture, assert_rejects};
+    use crate::read::parse_u64;
 
     #[test]
     fn parses_values() {
-        assert_eq!(parse_uint("256\n"), Ok(256));
+        assert_eq!(parse_u64("256\n"), Ok(256));
         // Kernels before 5.18 had a 4096-bit pool and a varying entropy count.
-        assert_eq!(parse_uint("3771\n"), Ok(3771));
-        assert!(parse_uint("").is_err());
-        assert!(parse_uint("-1").is_err());
+        assert_eq!(parse_u64("3771\n"), Ok(3771));
+        assert_rejects(parse_u64, &["", "-1"]);
     }
 
     #[test]
     fn collects_from_fixture_root() {
-        let c = new(&fixture_config()).unwrap();
-        let mut out = MetricSet::new();
-        c.collect(&mut out).unwrap();
-        assert_eq!(out.value("node_entropy_available_bits", &[]), Some(256.0));
-        assert_eq!(out.value("node_entropy_pool_size_bits", &[]), Some(256.0));
+        assert_fixture(
+            "entropy",
+            &[
+                ("node_entropy_available_bits", &[], 256.0),
+                ("node_entropy_pool_size_bits", &[], 256.0),
+            ],
+        );
     }
 }

@@ -7,13 +7,9 @@
 //! a counter file that does not exist is exported as 0; `0x` is cut from the WWN and port id labels.
 
 use std::path::Path;
-use std::sync::Arc;
 
-use crate::{CollectError, Collector, Kind, MetricSet, Roots};
-
-use super::sysread::{sorted_entry_names, sys_read_file};
-use super::tapestats::parse_uint_base0;
-use super::NodeConfig;
+use crate::read::{absent_as_none, parse_go_uint, sorted_entry_names, sys_read_file};
+use crate::{CollectError, Kind, MetricSet, Roots};
 
 /// Attribute files, in the order of the info labels after `fc_host`; `true` when node_exporter cuts the
 /// first two characters (`0x`). `node_name` is read (and must exist) but is no label in 1.5.
@@ -125,12 +121,6 @@ pub fn cut_hex_prefix(v: String) -> String {
     }
 }
 
-/// Whether a statistics read error means "not a readable counter" (write-only or unsupported files).
-fn skippable(e: &std::io::Error) -> bool {
-    e.kind() == std::io::ErrorKind::NotFound
-        || matches!(e.raw_os_error(), Some(libc::EOPNOTSUPP | libc::EINVAL))
-}
-
 /// Read the host `name` in the class directory `dir`.
 pub fn read_host(dir: &Path, name: &str) -> Result<FcHost, CollectError> {
     let hdir = dir.join(name);
@@ -149,10 +139,8 @@ pub fn read_host(dir: &Path, name: &str) -> Result<FcHost, CollectError> {
     let mut counters = [0u64; COUNTERS.len()];
     for (slot, (file, ..)) in counters.iter_mut().zip(COUNTERS) {
         let path = sdir.join(file);
-        match sys_read_file(&path) {
-            Ok(v) => *slot = parse_uint_base0(&v).map_err(|e| e.at(&path))?,
-            Err(e) if skippable(&e) => {}
-            Err(e) => return Err(CollectError::io(&path, e)),
+        if let Some(v) = absent_as_none(&path, sys_read_file(&path))? {
+            *slot = parse_go_uint(&v).map_err(|e| e.at(&path))?;
         }
     }
     Ok(FcHost {
@@ -170,57 +158,42 @@ pub fn read_class(dir: &Path) -> Result<Vec<FcHost>, CollectError> {
         .collect()
 }
 
-pub struct FibreChannel {
-    roots: Arc<Roots>,
-}
-
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    Ok(Box::new(FibreChannel {
-        roots: cfg.roots.clone(),
-    }))
-}
-
-impl Collector for FibreChannel {
-    fn name(&self) -> &'static str {
-        "fibrechannel"
-    }
-
-    fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        for host in read_class(&self.roots.sys("class/fc_host"))? {
-            let mut labels = Vec::with_capacity(INFO_LABELS + 1);
-            labels.push(("fc_host".to_string(), host.name.clone()));
-            for ((file, _), v) in ATTRIBUTES.iter().zip(&host.attributes).take(INFO_LABELS) {
-                labels.push(((*file).to_string(), v.clone()));
-            }
-            labels.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-            out.sample(
-                "node_fibrechannel_info",
-                "Non-numeric data from /sys/class/fc_host/<host>, value is always 1.",
-                Kind::Gauge,
-                labels,
-                1.0,
-            );
-            for ((_, metric, help), &v) in COUNTERS.iter().zip(&host.counters) {
-                if v == u64::MAX {
-                    continue;
-                }
-                out.sample(
-                    metric,
-                    help,
-                    Kind::Counter,
-                    vec![("fc_host".to_string(), host.name.clone())],
-                    v as f64,
-                );
-            }
+/// The `fibrechannel` collector (no state, no flags: registered in [`super::COLLECTORS`] by this function).
+pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
+    for host in read_class(&roots.sys("class/fc_host"))? {
+        let mut labels = Vec::with_capacity(INFO_LABELS + 1);
+        labels.push(("fc_host".to_string(), host.name.clone()));
+        for ((file, _), v) in ATTRIBUTES.iter().zip(&host.attributes).take(INFO_LABELS) {
+            labels.push(((*file).to_string(), v.clone()));
         }
-        Ok(())
+        labels.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        out.sample(
+            "node_fibrechannel_info",
+            "Non-numeric data from /sys/class/fc_host/<host>, value is always 1.",
+            Kind::Gauge,
+            labels,
+            1.0,
+        );
+        for ((_, metric, help), &v) in COUNTERS.iter().zip(&host.counters) {
+            if v == u64::MAX {
+                continue;
+            }
+            out.sample(
+                metric,
+                help,
+                Kind::Counter,
+                vec![("fc_host".to_string(), host.name.clone())],
+                v as f64,
+            );
+        }
     }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::{fixture_config, fixture_root};
+    use crate::node::testutil::{assert_values, collect_fixture, fixture_root};
 
     #[test]
     fn hex_prefix() {
@@ -246,8 +219,7 @@ mod tests {
 
     #[test]
     fn collects_from_fixture_root() {
-        let mut out = MetricSet::new();
-        new(&fixture_config()).unwrap().collect(&mut out).unwrap();
+        let out = collect_fixture("fibrechannel");
         assert_eq!(
             out.value(
                 "node_fibrechannel_info",
@@ -276,19 +248,20 @@ mod tests {
                 .len(),
             1
         );
-        assert_eq!(
-            out.value(
-                "node_fibrechannel_fcp_packet_aborts_total",
-                &[("fc_host", "host1")]
-            ),
-            Some(0.0)
-        );
-        assert_eq!(
-            out.value(
-                "node_fibrechannel_seconds_since_last_reset_total",
-                &[("fc_host", "host0")]
-            ),
-            Some(506_273.0)
+        assert_values(
+            &out,
+            &[
+                (
+                    "node_fibrechannel_fcp_packet_aborts_total",
+                    &[("fc_host", "host1")],
+                    0.0,
+                ),
+                (
+                    "node_fibrechannel_seconds_since_last_reset_total",
+                    &[("fc_host", "host0")],
+                    506_273.0,
+                ),
+            ],
         );
     }
 }

@@ -1,12 +1,8 @@
 //! `filefd`: node_filefd_allocated and node_filefd_maximum from `/proc/sys/fs/file-nr`.
 
-use std::sync::Arc;
-
 use crate::error::ParseError;
-use crate::roots::read_to_string;
-use crate::{CollectError, Collector, MetricSet, Roots};
-
-use super::NodeConfig;
+use crate::read::read_to_string;
+use crate::{CollectError, MetricSet, Roots};
 
 /// The two values node_exporter reports from `file-nr` (the middle one, free handles, is always 0 since
 /// Linux 2.6 and is skipped).
@@ -35,44 +31,29 @@ pub fn parse_file_nr(text: &str) -> Result<FileNr, ParseError> {
     })
 }
 
-pub struct FileFd {
-    roots: Arc<Roots>,
-}
-
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    Ok(Box::new(FileFd {
-        roots: cfg.roots.clone(),
-    }))
-}
-
-impl Collector for FileFd {
-    fn name(&self) -> &'static str {
-        "filefd"
-    }
-
-    fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let path = self.roots.proc("sys/fs/file-nr");
-        let f = parse_file_nr(&read_to_string(&path)?).map_err(|e| e.at(&path))?;
-        out.gauge(
-            "node_filefd_allocated",
-            "File descriptor statistics: allocated.",
-            &[],
-            f.allocated,
-        );
-        out.gauge(
-            "node_filefd_maximum",
-            "File descriptor statistics: maximum.",
-            &[],
-            f.maximum,
-        );
-        Ok(())
-    }
+/// The `filefd` collector (no state, no flags: registered in [`super::COLLECTORS`] by this function).
+pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
+    let path = roots.proc("sys/fs/file-nr");
+    let f = parse_file_nr(&read_to_string(&path)?).map_err(|e| e.at(&path))?;
+    out.gauge(
+        "node_filefd_allocated",
+        "File descriptor statistics: allocated.",
+        &[],
+        f.allocated,
+    );
+    out.gauge(
+        "node_filefd_maximum",
+        "File descriptor statistics: maximum.",
+        &[],
+        f.maximum,
+    );
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::fixture_config;
+    use crate::node::testutil::{assert_fixture, assert_rejects};
 
     #[test]
     fn parses_fixture() {
@@ -91,17 +72,17 @@ mod tests {
         // fs.file-max defaults to LONG_MAX on 64-bit kernels since 5.x when set to unlimited.
         let f = parse_file_nr("1024\t0\t9223372036854775807\n").unwrap();
         assert_eq!(f.maximum, 9223372036854775807.0);
-        assert!(parse_file_nr("1024 0 2048\n").is_err());
-        assert!(parse_file_nr("").is_err());
-        assert!(parse_file_nr("x\t0\t1").is_err());
+        assert_rejects(parse_file_nr, &["1024 0 2048\n", "", "x\t0\t1"]);
     }
 
     #[test]
     fn collects_from_fixture_root() {
-        let c = new(&fixture_config()).unwrap();
-        let mut out = MetricSet::new();
-        c.collect(&mut out).unwrap();
-        assert_eq!(out.value("node_filefd_allocated", &[]), Some(642.0));
-        assert_eq!(out.value("node_filefd_maximum", &[]), Some(2466165.0));
+        assert_fixture(
+            "filefd",
+            &[
+                ("node_filefd_allocated", &[], 642.0),
+                ("node_filefd_maximum", &[], 2466165.0),
+            ],
+        );
     }
 }

@@ -8,11 +8,12 @@
 //! and not statted again until the hanging call returns. Unlike node_exporter (whose scrape waits for the
 //! hanging call), every `statfs` here runs on a worker thread, so a scrape waits at most the timeout for a
 //! newly stuck mount and not at all for a known one; the hanging thread exits once its call returns.
+//!
+//! The mount table is `/proc/1/mounts` (fstab format), not mountinfo, as node_exporter 1.5 reads it: our
+//! parser; procfs-core parses mountinfo (`MountInfos`) and leaves the `\040`-style escapes in place.
 
 use std::collections::HashSet;
-use std::ffi::CString;
 use std::io;
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, RecvTimeoutError, Sender, SyncSender};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -21,7 +22,7 @@ use std::time::Duration;
 use regex::Regex;
 
 use crate::error::ParseError;
-use crate::roots::read_to_string;
+use crate::read::read_to_string;
 use crate::{CollectError, Collector, MetricSet, Roots};
 
 use super::NodeConfig;
@@ -97,15 +98,7 @@ pub type StatfsFn = dyn Fn(&Path) -> io::Result<FsStat> + Send + Sync;
 
 /// `statfs(2)` of `path`.
 pub fn statfs(path: &Path) -> io::Result<FsStat> {
-    let c = CString::new(path.as_os_str().as_bytes())
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-    // SAFETY: an all-zero `statfs` is a valid value of this plain C struct.
-    let mut buf: libc::statfs = unsafe { std::mem::zeroed() };
-    // SAFETY: `c` is a NUL-terminated string and `buf` a writable `statfs` that outlives the call.
-    let rc = unsafe { libc::statfs(c.as_ptr(), &mut buf) };
-    if rc != 0 {
-        return Err(io::Error::last_os_error());
-    }
+    let buf = rustix::fs::statfs(path)?;
     // The field types differ between architectures; all are non-negative counts.
     #[allow(clippy::unnecessary_cast)]
     Ok(FsStat {
@@ -266,21 +259,44 @@ pub struct Filesystem {
     runner: StatfsRunner,
 }
 
+/// The filesystem collector's flags.
+#[derive(Debug, Clone, clap::Args)]
+#[group(skip)]
+pub struct Flags {
+    /// Regexp of mount points to ignore for the filesystem collector.
+    #[arg(
+        value_name = "REGEX",
+        id = "collector.filesystem.mount-points-exclude",
+        long = "collector.filesystem.mount-points-exclude",
+        default_value = "^/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)"
+    )]
+    pub mount_points_exclude: String,
+    /// Regexp of filesystem types to ignore for the filesystem collector.
+    #[arg(
+        value_name = "REGEX",
+        id = "collector.filesystem.fs-types-exclude",
+        long = "collector.filesystem.fs-types-exclude",
+        default_value = "^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|fusectl|hugetlbfs|iso9660|mqueue|nsfs|overlay|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs|squashfs|sysfs|tracefs)$"
+    )]
+    pub fs_types_exclude: String,
+    /// How long a statfs may take before the mount is reported with node_filesystem_device_error 1 and
+    /// skipped until it answers.
+    #[arg(value_name = "DURATION", id = "collector.filesystem.mount-timeout", long = "collector.filesystem.mount-timeout", default_value = "5s", value_parser = super::parse_duration)]
+    pub mount_timeout: Duration,
+}
+
 pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
     Ok(Box::new(with_statfs(cfg, Arc::new(statfs))?))
 }
 
 /// The collector with a given `statfs` implementation.
 pub fn with_statfs(cfg: &NodeConfig, statfs: Arc<StatfsFn>) -> Result<Filesystem, CollectError> {
-    let re = |flag: &str, s: &str| {
-        Regex::new(s)
-            .map_err(|e| CollectError::Other(format!("--collector.filesystem.{flag}: {e}")))
-    };
+    let re = |flag: &str, s: &str| super::flag_regex(&format!("collector.filesystem.{flag}"), s);
     Ok(Filesystem {
         roots: cfg.roots.clone(),
-        mount_points_exclude: re("mount-points-exclude", &cfg.fs_mount_points_exclude)?,
-        fs_types_exclude: re("fs-types-exclude", &cfg.fs_types_exclude)?,
-        runner: StatfsRunner::new(statfs, cfg.fs_mount_timeout),
+        mount_points_exclude: re("mount-points-exclude", &cfg.filesystem.mount_points_exclude)?,
+        fs_types_exclude: re("fs-types-exclude", &cfg.filesystem.fs_types_exclude)?,
+        runner: StatfsRunner::new(statfs, cfg.filesystem.mount_timeout),
     })
 }
 
@@ -581,10 +597,8 @@ mod tests {
             }
             Ok(fake_stat())
         });
-        let cfg = NodeConfig {
-            fs_mount_timeout: Duration::from_millis(50),
-            ..fixture_config()
-        };
+        let mut cfg = fixture_config();
+        cfg.filesystem.mount_timeout = Duration::from_millis(50);
         let c = with_statfs(&cfg, f).unwrap();
         let nfs = [
             ("device", "nfs.example:/export"),

@@ -8,15 +8,14 @@
 //! `platform_coretemp_0`), else from its `name` file, else from the `hwmonN` directory name.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
 use regex::Regex;
 
-use crate::{CollectError, Collector, Kind, MetricSet, Roots};
+use crate::{CollectError, Kind, MetricSet, Roots};
 
-use super::NodeConfig;
+use super::{NodeCollector, NodeConfig};
 
 /// The sensor types node_exporter reports; other files are ignored.
 const SENSOR_TYPES: &[&str] = &[
@@ -100,14 +99,13 @@ impl FilenameParser {
     }
 }
 
-/// Read up to 128 bytes with one `read(2)` (some drivers answer `EAGAIN` forever) and trim newlines only,
-/// as node_exporter's hwmon reader does.
+/// Read a sensor file with the read layer's one `read(2)` (some drivers answer `EAGAIN` forever) and trim
+/// newlines only, as node_exporter's hwmon reader does; any error skips the file, as there.
 fn read_sensor_file(path: &Path) -> Option<String> {
-    let mut f = std::fs::File::open(path).ok()?;
-    let mut buf = [0u8; 128];
-    let n = f.read(&mut buf).ok()?;
-    let s = String::from_utf8_lossy(&buf[..n]);
-    Some(s.trim_matches('\n').to_string())
+    crate::read::with_attr_raw(path, |b| {
+        String::from_utf8_lossy(b).trim_matches('\n').to_string()
+    })
+    .ok()
 }
 
 /// Read the sensor files of `dir` into `data`.
@@ -116,13 +114,7 @@ fn collect_sensor_dir(
     dir: &Path,
     data: &mut SensorData,
 ) -> Result<(), CollectError> {
-    let mut names = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(|e| CollectError::io(dir, e))? {
-        let entry = entry.map_err(|e| CollectError::io(dir, e))?;
-        if let Some(n) = entry.file_name().to_str() {
-            names.push(n.to_string());
-        }
-    }
+    let names = crate::read::sorted_entry_names(dir)?;
     parser.add_sensor_files(names, |n| read_sensor_file(&dir.join(n)), data);
     Ok(())
 }
@@ -141,7 +133,7 @@ pub fn chip_name(dir: &Path) -> Result<String, CollectError> {
             _ => {}
         }
     }
-    if let Ok(raw) = std::fs::read(dir.join("name")) {
+    if let Ok(raw) = crate::read::read_file_bytes(dir.join("name")) {
         let n = clean_name(&String::from_utf8_lossy(&raw));
         if !n.is_empty() {
             return Ok(n);
@@ -163,7 +155,7 @@ pub fn chip_name(dir: &Path) -> Result<String, CollectError> {
 
 /// The human-readable chip type from the `name` file, if any.
 pub fn human_chip_name(dir: &Path) -> Option<String> {
-    let raw = std::fs::read(dir.join("name")).ok()?;
+    let raw = crate::read::read_file_bytes(dir.join("name")).ok()?;
     let n = clean_name(&String::from_utf8_lossy(&raw));
     (!n.is_empty()).then_some(n)
 }
@@ -361,15 +353,6 @@ pub struct Hwmon {
     parser: FilenameParser,
 }
 
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    let parser =
-        FilenameParser::new().map_err(|e| CollectError::Other(format!("hwmon regex: {e}")))?;
-    Ok(Box::new(Hwmon {
-        roots: cfg.roots.clone(),
-        parser,
-    }))
-}
-
 impl Hwmon {
     fn update_chip(&self, dir: &Path, out: &mut MetricSet) -> Result<(), CollectError> {
         let chip = chip_name(dir)?;
@@ -385,34 +368,27 @@ impl Hwmon {
     }
 }
 
-impl Collector for Hwmon {
-    fn name(&self) -> &'static str {
-        "hwmon"
+impl NodeCollector for Hwmon {
+    fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
+        let parser =
+            FilenameParser::new().map_err(|e| CollectError::Other(format!("hwmon regex: {e}")))?;
+        Ok(Hwmon {
+            roots: cfg.roots.clone(),
+            parser,
+        })
     }
 
     /// Every chip is reported even when another fails; the last error is returned then.
     fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
         let class = self.roots.sys("class/hwmon");
-        let rd = match std::fs::read_dir(&class) {
-            Ok(rd) => rd,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(CollectError::NoData(format!(
-                    "{} does not exist",
-                    class.display()
-                )))
-            }
-            Err(e) => return Err(CollectError::io(&class, e)),
-        };
         let mut dirs = Vec::new();
-        for entry in rd {
-            let entry = entry.map_err(|e| CollectError::io(&class, e))?;
-            let path = entry.path();
+        for dev in crate::read::class_devices(&class)? {
+            let path = class.join(&dev.name);
             // Follows the class symlink; entries that are not (links to) directories are skipped.
-            if std::fs::metadata(&path).is_ok_and(|m| m.is_dir()) {
+            if dev.file_type.is_dir() || path.is_dir() {
                 dirs.push(path);
             }
         }
-        dirs.sort_unstable();
         let mut last_err = None;
         for dir in &dirs {
             if let Err(e) = self.update_chip(dir, out) {
@@ -426,7 +402,7 @@ impl Collector for Hwmon {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::{fixture_config, fixture_root};
+    use crate::node::testutil::{collect_fixture, fixture_root};
 
     fn labels<'a>(chip: &'a str, sensor: &'a str) -> [(&'a str, &'a str); 2] {
         [("chip", chip), ("sensor", sensor)]
@@ -518,9 +494,7 @@ mod tests {
 
     #[test]
     fn collects_from_fixture_root() {
-        let c = new(&fixture_config()).unwrap();
-        let mut out = MetricSet::new();
-        c.collect(&mut out).unwrap();
+        let out = collect_fixture("hwmon");
         let core = "platform_coretemp_0";
         let nct = "platform_nct6775_656";
         let pm = "lnxsystm:00_acpi000d:00";

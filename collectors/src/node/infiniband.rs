@@ -8,14 +8,10 @@
 //! other missing file makes the scrape a no-data one.
 
 use std::path::Path;
-use std::sync::Arc;
 
 use crate::error::ParseError;
-use crate::{CollectError, Collector, Kind, MetricSet, Roots};
-
-use super::sysread::{sorted_entry_names, sys_read_file};
-use super::tapestats::parse_uint_base0;
-use super::NodeConfig;
+use crate::read::{is_absent, parse_go_uint, read_to_string, sorted_entry_names, sys_read_file};
+use crate::{CollectError, Kind, MetricSet, Roots};
 
 /// Counter: directory (`counters` or `counters_ext`), file, metric name, help, multiplied by 4.
 type CounterSpec = (&'static str, &'static str, &'static str, &'static str, bool);
@@ -101,21 +97,11 @@ pub fn parse_rate(s: &str) -> Result<u64, ParseError> {
     Ok((f64::from(gbps) * 125_000_000.0) as u64)
 }
 
-/// Errors that mean "this counter is not available" rather than a failure.
-fn skippable(e: &std::io::Error) -> bool {
-    matches!(
-        e.kind(),
-        std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied
-    ) || matches!(e.raw_os_error(), Some(libc::EOPNOTSUPP | libc::EINVAL))
-}
-
 /// Read one port directory.
 pub fn read_port(pdir: &Path, port: u32) -> Result<IbPort, CollectError> {
     let read_whole = |f: &str| {
         let path = pdir.join(f);
-        std::fs::read_to_string(&path)
-            .map(|s| (s, path.clone()))
-            .map_err(|e| CollectError::io(&path, e))
+        read_to_string(&path).map(|s| (s, path))
     };
     let (s, p) = read_whole("state")?;
     let state_id = parse_state(&s).map_err(|e| e.at(&p))?;
@@ -130,13 +116,13 @@ pub fn read_port(pdir: &Path, port: u32) -> Result<IbPort, CollectError> {
     for (dir, file, _, _, times4) in COUNTERS {
         let path = pdir.join(dir).join(file);
         let v = match sys_read_file(&path) {
-            Ok(v) => match parse_uint_base0(&v) {
+            Ok(v) => match parse_go_uint(&v) {
                 Ok(n) if *times4 => Some(n.wrapping_mul(4)),
                 Ok(n) => Some(n),
                 Err(_) if v.contains("N/A (no PMA)") => None,
                 Err(e) => return Err(e.at(&path)),
             },
-            Err(e) if skippable(&e) => None,
+            Err(e) if is_absent(&e) => None,
             Err(e) => return Err(CollectError::io(&path, e)),
         };
         counters.push(v);
@@ -166,14 +152,12 @@ pub fn read_device(dir: &Path, name: &str) -> Result<IbDevice, CollectError> {
     let hca_type = attr("hca_type", true)?;
     let pdir = ddir.join("ports");
     let mut ports = Vec::new();
-    for entry in std::fs::read_dir(&pdir).map_err(|e| CollectError::io(&pdir, e))? {
-        let entry = entry.map_err(|e| CollectError::io(&pdir, e))?;
-        let fname = entry.file_name();
-        let pname = fname.to_string_lossy();
-        let port: u32 = pname.parse().map_err(|_| {
-            CollectError::parse(entry.path(), format!("port {pname:?} is not a number"))
-        })?;
-        ports.push(read_port(&entry.path(), port)?);
+    for pname in sorted_entry_names(&pdir)? {
+        let path = pdir.join(&pname);
+        let port: u32 = pname
+            .parse()
+            .map_err(|_| CollectError::parse(&path, format!("port {pname:?} is not a number")))?;
+        ports.push(read_port(&path, port)?);
     }
     ports.sort_unstable_by_key(|p| p.port);
     Ok(IbDevice {
@@ -193,85 +177,69 @@ pub fn read_class(dir: &Path) -> Result<Vec<IbDevice>, CollectError> {
         .collect()
 }
 
-pub struct InfiniBand {
-    roots: Arc<Roots>,
-}
-
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    Ok(Box::new(InfiniBand {
-        roots: cfg.roots.clone(),
-    }))
-}
-
-impl Collector for InfiniBand {
-    fn name(&self) -> &'static str {
-        "infiniband"
-    }
-
-    fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        for dev in read_class(&self.roots.sys("class/infiniband"))? {
-            out.sample(
-                "node_infiniband_info",
-                "Non-numeric data from /sys/class/infiniband/<device>, value is always 1.",
-                Kind::Gauge,
+/// The `infiniband` collector (no state, no flags: registered in [`super::COLLECTORS`] by this function).
+pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
+    for dev in read_class(&roots.sys("class/infiniband"))? {
+        out.sample(
+            "node_infiniband_info",
+            "Non-numeric data from /sys/class/infiniband/<device>, value is always 1.",
+            Kind::Gauge,
+            vec![
+                ("board_id".to_string(), dev.board_id),
+                ("device".to_string(), dev.name.clone()),
+                ("firmware_version".to_string(), dev.firmware_version),
+                ("hca_type".to_string(), dev.hca_type),
+            ],
+            1.0,
+        );
+        for port in &dev.ports {
+            let labels = || {
                 vec![
-                    ("board_id".to_string(), dev.board_id),
                     ("device".to_string(), dev.name.clone()),
-                    ("firmware_version".to_string(), dev.firmware_version),
-                    ("hca_type".to_string(), dev.hca_type),
-                ],
-                1.0,
+                    ("port".to_string(), port.port.to_string()),
+                ]
+            };
+            out.sample(
+                "node_infiniband_state_id",
+                "State of the InfiniBand port (0: no change, 1: down, 2: init, 3: armed, 4: active, 5: act defer)",
+                Kind::Gauge,
+                labels(),
+                f64::from(port.state_id),
             );
-            for port in &dev.ports {
-                let labels = || {
-                    vec![
-                        ("device".to_string(), dev.name.clone()),
-                        ("port".to_string(), port.port.to_string()),
-                    ]
-                };
-                out.sample(
-                    "node_infiniband_state_id",
-                    "State of the InfiniBand port (0: no change, 1: down, 2: init, 3: armed, 4: active, 5: act defer)",
-                    Kind::Gauge,
-                    labels(),
-                    f64::from(port.state_id),
-                );
-                out.sample(
-                    "node_infiniband_physical_state_id",
-                    "Physical state of the InfiniBand port (0: no change, 1: sleep, 2: polling, 3: disable, 4: shift, 5: link up, 6: link error recover, 7: phytest)",
-                    Kind::Gauge,
-                    labels(),
-                    f64::from(port.phys_state_id),
-                );
-                out.sample(
-                    "node_infiniband_rate_bytes_per_second",
-                    "Maximum signal transfer rate",
-                    Kind::Gauge,
-                    labels(),
-                    port.rate as f64,
-                );
-                for ((_, _, metric, help, _), v) in COUNTERS.iter().zip(&port.counters) {
-                    if let Some(v) = v {
-                        out.sample(metric, help, Kind::Counter, labels(), *v as f64);
-                    }
+            out.sample(
+                "node_infiniband_physical_state_id",
+                "Physical state of the InfiniBand port (0: no change, 1: sleep, 2: polling, 3: disable, 4: shift, 5: link up, 6: link error recover, 7: phytest)",
+                Kind::Gauge,
+                labels(),
+                f64::from(port.phys_state_id),
+            );
+            out.sample(
+                "node_infiniband_rate_bytes_per_second",
+                "Maximum signal transfer rate",
+                Kind::Gauge,
+                labels(),
+                port.rate as f64,
+            );
+            for ((_, _, metric, help, _), v) in COUNTERS.iter().zip(&port.counters) {
+                if let Some(v) = v {
+                    out.sample(metric, help, Kind::Counter, labels(), *v as f64);
                 }
             }
         }
-        Ok(())
     }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::{fixture_config, fixture_root};
+    use crate::node::testutil::{assert_rejects, collect_fixture, fixture_root};
 
     #[test]
     fn states_and_rates() {
         assert_eq!(parse_state("4: ACTIVE\n"), Ok(4));
         assert_eq!(parse_state("5: LinkUp"), Ok(5));
-        assert!(parse_state("ACTIVE").is_err());
-        assert!(parse_state("x: ACTIVE").is_err());
+        assert_rejects(parse_state, &["ACTIVE", "x: ACTIVE"]);
         assert_eq!(parse_rate("100 Gb/sec (4X EDR)\n"), Ok(12_500_000_000));
         assert_eq!(parse_rate("2.5 Gb/sec (1X SDR)"), Ok(312_500_000));
         assert_eq!(parse_rate("40 Gb/sec (4X QDR)"), Ok(5_000_000_000));
@@ -307,8 +275,7 @@ mod tests {
 
     #[test]
     fn collects_from_fixture_root() {
-        let mut out = MetricSet::new();
-        new(&fixture_config()).unwrap().collect(&mut out).unwrap();
+        let out = collect_fixture("infiniband");
         assert_eq!(
             out.value(
                 "node_infiniband_info",

@@ -6,10 +6,10 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
 use crate::error::ParseError;
-use crate::roots::read_to_string;
-use crate::{CollectError, Collector, MetricSet, Roots};
+use crate::read::read_to_string;
+use crate::{CollectError, MetricSet, Roots};
 
-use super::NodeConfig;
+use super::{NodeCollector, NodeConfig};
 
 /// Every backend label, in node_exporter's order; the default of `--collector.ipvs.backend-labels`.
 pub const ALL_BACKEND_LABELS: [&str; 6] = [
@@ -183,16 +183,6 @@ pub struct Ipvs {
     labels: Vec<&'static str>,
 }
 
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    let mut labels = parse_backend_labels(&cfg.ipvs_backend_labels)
-        .map_err(|e| CollectError::Other(format!("--collector.ipvs.backend-labels: {e}")))?;
-    labels.sort_unstable();
-    Ok(Box::new(Ipvs {
-        roots: cfg.roots.clone(),
-        labels,
-    }))
-}
-
 impl Ipvs {
     fn label_values(&self, b: &IpvsBackend) -> Labels {
         self.labels
@@ -212,9 +202,24 @@ impl Ipvs {
     }
 }
 
-impl Collector for Ipvs {
-    fn name(&self) -> &'static str {
-        "ipvs"
+/// The ipvs collector's flags.
+#[derive(Debug, Clone, clap::Args)]
+#[group(skip)]
+pub struct Flags {
+    /// Comma-separated ipvs backend labels.
+    #[arg(value_name = "LABELS", id = "collector.ipvs.backend-labels", long = "collector.ipvs.backend-labels", default_value_t = ALL_BACKEND_LABELS.join(","))]
+    pub backend_labels: String,
+}
+
+impl NodeCollector for Ipvs {
+    fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
+        let mut labels = parse_backend_labels(&cfg.ipvs.backend_labels)
+            .map_err(|e| CollectError::Other(format!("--collector.ipvs.backend-labels: {e}")))?;
+        labels.sort_unstable();
+        Ok(Ipvs {
+            roots: cfg.roots.clone(),
+            labels,
+        })
     }
 
     fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
@@ -297,7 +302,9 @@ impl Collector for Ipvs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::fixture_config;
+    use crate::node::testutil::{
+        assert_rejects, assert_values, collect_fixture, collect_with, fixture_config,
+    };
 
     #[test]
     fn parses_stats_fixture() {
@@ -313,8 +320,7 @@ mod tests {
                 outgoing_bytes: 0,
             }
         );
-        assert!(parse_ipvs_stats("a\nb\n").is_err());
-        assert!(parse_ipvs_stats("a\nb\n1 2 3 4\n\n").is_err());
+        assert_rejects(parse_ipvs_stats, &["a\nb\n", "a\nb\n1 2 3 4\n\n"]);
     }
 
     #[test]
@@ -370,9 +376,7 @@ mod tests {
 
     #[test]
     fn collects_from_fixture_root() {
-        let c = new(&fixture_config()).unwrap();
-        let mut out = MetricSet::new();
-        c.collect(&mut out).unwrap();
+        let out = collect_fixture("ipvs");
         assert_eq!(
             out.value("node_ipvs_connections_total", &[]),
             Some(120000.0)
@@ -395,52 +399,50 @@ mod tests {
                 "remote_port"
             ]
         );
-        assert_eq!(
-            out.value(
-                "node_ipvs_backend_connections_inactive",
-                &[
-                    ("proto", "FWM"),
-                    ("local_mark", "00000010"),
-                    ("local_address", ""),
-                    ("remote_port", "3306")
-                ]
-            ),
-            Some(1.0)
-        );
-        assert_eq!(
-            out.value(
-                "node_ipvs_backend_weight",
-                &[("remote_address", "10.0.10.2")]
-            ),
-            Some(50.0)
+        assert_values(
+            &out,
+            &[
+                (
+                    "node_ipvs_backend_connections_inactive",
+                    &[
+                        ("proto", "FWM"),
+                        ("local_mark", "00000010"),
+                        ("local_address", ""),
+                        ("remote_port", "3306"),
+                    ],
+                    1.0,
+                ),
+                (
+                    "node_ipvs_backend_weight",
+                    &[("remote_address", "10.0.10.2")],
+                    50.0,
+                ),
+            ],
         );
     }
 
     #[test]
     fn fewer_labels_sum_backends() {
-        let cfg = NodeConfig {
-            ipvs_backend_labels: "proto,local_port".to_string(),
-            ..fixture_config()
-        };
-        let c = new(&cfg).unwrap();
-        let mut out = MetricSet::new();
-        c.collect(&mut out).unwrap();
+        let mut cfg = fixture_config();
+        cfg.ipvs.backend_labels = "proto,local_port".to_string();
+        let out = collect_with("ipvs", &cfg).unwrap();
         let active = out.get("node_ipvs_backend_connections_active").unwrap();
         // TCP:443, UDP:53, TCP:80, FWM:0
         assert_eq!(active.samples.len(), 4);
-        assert_eq!(
-            out.value(
-                "node_ipvs_backend_connections_active",
-                &[("proto", "TCP"), ("local_port", "443")]
-            ),
-            Some(19.0)
-        );
-        assert_eq!(
-            out.value(
-                "node_ipvs_backend_weight",
-                &[("proto", "TCP"), ("local_port", "80")]
-            ),
-            Some(3.0)
+        assert_values(
+            &out,
+            &[
+                (
+                    "node_ipvs_backend_connections_active",
+                    &[("proto", "TCP"), ("local_port", "443")],
+                    19.0,
+                ),
+                (
+                    "node_ipvs_backend_weight",
+                    &[("proto", "TCP"), ("local_port", "80")],
+                    3.0,
+                ),
+            ],
         );
     }
 
@@ -448,10 +450,7 @@ mod tests {
     fn no_module_is_no_data() {
         let mut cfg = fixture_config();
         cfg.roots = Arc::new(Roots::new("/nonexistent", "/nonexistent", "/", None));
-        let err = new(&cfg)
-            .unwrap()
-            .collect(&mut MetricSet::new())
-            .unwrap_err();
+        let err = collect_with("ipvs", &cfg).unwrap_err();
         assert!(matches!(err, CollectError::NoData(_)), "{err}");
     }
 }

@@ -1,12 +1,11 @@
 //! `loadavg`: node_load1, node_load5, node_load15 from `/proc/loadavg`.
-
-use std::sync::Arc;
+//!
+//! Our parser, not procfs-core's `LoadAverage`: it parses the averages as `f32`, so `0.09` would be served
+//! as `0.09000000357627869`; node_exporter parses them as float64.
 
 use crate::error::ParseError;
-use crate::roots::read_to_string;
-use crate::{CollectError, Collector, MetricSet, Roots};
-
-use super::NodeConfig;
+use crate::read::read_to_string;
+use crate::{CollectError, MetricSet, Roots};
 
 /// The three load averages.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -33,35 +32,20 @@ pub fn parse_loadavg(text: &str) -> Result<LoadAvg, ParseError> {
     })
 }
 
-pub struct Loadavg {
-    roots: Arc<Roots>,
-}
-
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    Ok(Box::new(Loadavg {
-        roots: cfg.roots.clone(),
-    }))
-}
-
-impl Collector for Loadavg {
-    fn name(&self) -> &'static str {
-        "loadavg"
-    }
-
-    fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let path = self.roots.proc("loadavg");
-        let l = parse_loadavg(&read_to_string(&path)?).map_err(|e| e.at(&path))?;
-        out.gauge("node_load1", "1m load average.", &[], l.one);
-        out.gauge("node_load5", "5m load average.", &[], l.five);
-        out.gauge("node_load15", "15m load average.", &[], l.fifteen);
-        Ok(())
-    }
+/// The `loadavg` collector (no state, no flags: registered in [`super::COLLECTORS`] by this function).
+pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
+    let path = roots.proc("loadavg");
+    let l = parse_loadavg(&read_to_string(&path)?).map_err(|e| e.at(&path))?;
+    out.gauge("node_load1", "1m load average.", &[], l.one);
+    out.gauge("node_load5", "5m load average.", &[], l.five);
+    out.gauge("node_load15", "15m load average.", &[], l.fifteen);
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::fixture_config;
+    use crate::node::testutil::{assert_rejects, collect_fixture};
 
     #[test]
     fn parses_fixture() {
@@ -78,15 +62,12 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        assert!(parse_loadavg("").is_err());
-        assert!(parse_loadavg("0.1 x 0.3").is_err());
+        assert_rejects(parse_loadavg, &["", "0.1 x 0.3"]);
     }
 
     #[test]
     fn collects_from_fixture_root() {
-        let c = new(&fixture_config()).unwrap();
-        let mut out = MetricSet::new();
-        c.collect(&mut out).unwrap();
+        let out = collect_fixture("loadavg");
         assert_eq!(out.value("node_load15", &[]), Some(0.03));
     }
 }

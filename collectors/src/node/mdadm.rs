@@ -1,15 +1,13 @@
 //! `mdadm`: node_md_* from `/proc/mdstat`, as node_exporter 1.5 (procfs 0.8) parses it. No data when the
 //! file is absent (no md driver loaded).
 
-use std::sync::{Arc, LazyLock};
+use std::sync::LazyLock;
 
 use regex::Regex;
 
 use crate::error::ParseError;
-use crate::roots::read_to_string_or_no_data;
-use crate::{CollectError, Collector, MetricSet, Roots};
-
-use super::NodeConfig;
+use crate::read::read_to_string_or_no_data;
+use crate::{CollectError, MetricSet, Roots};
 
 /// One md device.
 #[derive(Debug, Clone, PartialEq)]
@@ -173,84 +171,71 @@ pub fn parse_mdstat(text: &str) -> Result<Vec<MdStat>, ParseError> {
     Ok(out)
 }
 
-pub struct Mdadm {
-    roots: Arc<Roots>,
-}
-
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    Ok(Box::new(Mdadm {
-        roots: cfg.roots.clone(),
-    }))
-}
-
 const STATE_HELP: &str = "Indicates the state of md-device.";
 const DISKS_HELP: &str = "Number of active/failed/spare disks of device.";
 
-impl Collector for Mdadm {
-    fn name(&self) -> &'static str {
-        "mdadm"
-    }
-
-    fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let path = self.roots.proc("mdstat");
-        let text = read_to_string_or_no_data(&path)?;
-        let mds = parse_mdstat(&text).map_err(|e| e.at(&path))?;
-        for md in &mds {
-            let dev = md.name.as_str();
+/// The `mdadm` collector (no state, no flags: registered in [`super::COLLECTORS`] by this function).
+pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
+    let path = roots.proc("mdstat");
+    let text = read_to_string_or_no_data(&path)?;
+    let mds = parse_mdstat(&text).map_err(|e| e.at(&path))?;
+    for md in &mds {
+        let dev = md.name.as_str();
+        out.gauge(
+            "node_md_disks_required",
+            "Total number of disks of device.",
+            &[("device", dev)],
+            md.disks_total as f64,
+        );
+        for (state, n) in [
+            ("active", md.disks_active),
+            ("failed", md.disks_failed),
+            ("spare", md.disks_spare),
+        ] {
             out.gauge(
-                "node_md_disks_required",
-                "Total number of disks of device.",
-                &[("device", dev)],
-                md.disks_total as f64,
-            );
-            for (state, n) in [
-                ("active", md.disks_active),
-                ("failed", md.disks_failed),
-                ("spare", md.disks_spare),
-            ] {
-                out.gauge(
-                    "node_md_disks",
-                    DISKS_HELP,
-                    &[("device", dev), ("state", state)],
-                    n as f64,
-                );
-            }
-            // The label value and the parsed activity state it reflects.
-            for (label, parsed) in [
-                ("active", "active"),
-                ("inactive", "inactive"),
-                ("recovering", "recovering"),
-                ("resync", "resyncing"),
-                ("check", "checking"),
-            ] {
-                out.gauge(
-                    "node_md_state",
-                    STATE_HELP,
-                    &[("device", dev), ("state", label)],
-                    if md.state == parsed { 1.0 } else { 0.0 },
-                );
-            }
-            out.gauge(
-                "node_md_blocks",
-                "Total number of blocks on device.",
-                &[("device", dev)],
-                md.blocks_total as f64,
-            );
-            out.gauge(
-                "node_md_blocks_synced",
-                "Number of blocks synced on device.",
-                &[("device", dev)],
-                md.blocks_synced as f64,
+                "node_md_disks",
+                DISKS_HELP,
+                &[("device", dev), ("state", state)],
+                n as f64,
             );
         }
-        Ok(())
+        // The label value and the parsed activity state it reflects.
+        for (label, parsed) in [
+            ("active", "active"),
+            ("inactive", "inactive"),
+            ("recovering", "recovering"),
+            ("resync", "resyncing"),
+            ("check", "checking"),
+        ] {
+            out.gauge(
+                "node_md_state",
+                STATE_HELP,
+                &[("device", dev), ("state", label)],
+                if md.state == parsed { 1.0 } else { 0.0 },
+            );
+        }
+        out.gauge(
+            "node_md_blocks",
+            "Total number of blocks on device.",
+            &[("device", dev)],
+            md.blocks_total as f64,
+        );
+        out.gauge(
+            "node_md_blocks_synced",
+            "Number of blocks synced on device.",
+            &[("device", dev)],
+            md.blocks_synced as f64,
+        );
     }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::{fixture_config, fixture_root};
+    use crate::node::testutil::{
+        assert_rejects, assert_values, collect_with, fixture_config, fixture_config_with,
+    };
 
     const FIXTURE: &str = include_str!("../../tests/fixtures/mdstat/mdstat");
 
@@ -295,9 +280,14 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        assert!(parse_mdstat("md0 : active raid1 sda1[0]\n").is_err());
-        assert!(parse_mdstat("md0 : active raid1 sda1[0]\n      x blocks\n\n\n").is_err());
-        assert!(parse_mdstat("md0 :\n").is_err());
+        assert_rejects(
+            parse_mdstat,
+            &[
+                "md0 : active raid1 sda1[0]\n",
+                "md0 : active raid1 sda1[0]\n      x blocks\n\n\n",
+                "md0 :\n",
+            ],
+        );
         assert!(parse_mdstat("Personalities : \nunused devices: <none>\n")
             .unwrap()
             .is_empty());
@@ -305,44 +295,35 @@ mod tests {
 
     #[test]
     fn no_mdstat_is_no_data() {
-        let c = new(&fixture_config()).unwrap();
-        let err = c.collect(&mut MetricSet::new()).unwrap_err();
+        let err = collect_with("mdadm", &fixture_config()).unwrap_err();
         assert!(err.is_no_data());
     }
 
     #[test]
     fn collects_from_fixture_root() {
-        let f = fixture_root();
-        let cfg = NodeConfig {
-            roots: Arc::new(Roots::new(
-                f.join("mdstat"),
-                f.join("sys"),
-                f.join("root"),
-                None,
-            )),
-            ..fixture_config()
-        };
-        let mut out = MetricSet::new();
-        new(&cfg).unwrap().collect(&mut out).unwrap();
-        assert_eq!(
-            out.value("node_md_state", &[("device", "md11"), ("state", "resync")]),
-            Some(1.0)
-        );
-        assert_eq!(
-            out.value("node_md_state", &[("device", "md11"), ("state", "active")]),
-            Some(0.0)
-        );
-        assert_eq!(
-            out.value("node_md_disks", &[("device", "md0"), ("state", "failed")]),
-            Some(1.0)
-        );
-        assert_eq!(
-            out.value("node_md_disks_required", &[("device", "md0")]),
-            Some(2.0)
-        );
-        assert_eq!(
-            out.value("node_md_blocks_synced", &[("device", "md201")]),
-            Some(114176.0)
+        let cfg = fixture_config_with("mdstat", "sys");
+        let out = collect_with("mdadm", &cfg).unwrap();
+        assert_values(
+            &out,
+            &[
+                (
+                    "node_md_state",
+                    &[("device", "md11"), ("state", "resync")],
+                    1.0,
+                ),
+                (
+                    "node_md_state",
+                    &[("device", "md11"), ("state", "active")],
+                    0.0,
+                ),
+                (
+                    "node_md_disks",
+                    &[("device", "md0"), ("state", "failed")],
+                    1.0,
+                ),
+                ("node_md_disks_required", &[("device", "md0")], 2.0),
+                ("node_md_blocks_synced", &[("device", "md201")], 114176.0),
+            ],
         );
         assert_eq!(out.get("node_md_state").unwrap().samples.len(), 8 * 5);
     }

@@ -4,14 +4,10 @@
 //! (`Active(anon)` → `Active_anon`), a line with a unit (always `kB`) is multiplied by 1024 and gets `_bytes`
 //! (`node_memory_Active_anon_bytes`), a line without a unit keeps its name (`node_memory_HugePages_Total`).
 
-use std::sync::Arc;
-
 use crate::error::ParseError;
 use crate::metrics::Kind;
-use crate::roots::read_to_string;
-use crate::{CollectError, Collector, MetricSet, Roots};
-
-use super::NodeConfig;
+use crate::read::read_to_string;
+use crate::{CollectError, MetricSet, Roots};
 
 /// Turn a meminfo key (without `:`) into node_exporter's name part: the first `(` up to the last `)` after it
 /// is replaced by `_` and what was inside (node_exporter's greedy `\((.*)\)` → `_${1}`).
@@ -72,47 +68,32 @@ pub fn parse_meminfo(text: &str) -> Result<Vec<(String, f64)>, ParseError> {
     Ok(out)
 }
 
-pub struct Meminfo {
-    roots: Arc<Roots>,
-}
-
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    Ok(Box::new(Meminfo {
-        roots: cfg.roots.clone(),
-    }))
-}
-
-impl Collector for Meminfo {
-    fn name(&self) -> &'static str {
-        "meminfo"
+/// The `meminfo` collector (no state, no flags: registered in [`super::COLLECTORS`] by this function).
+pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
+    let path = roots.proc("meminfo");
+    let fields = parse_meminfo(&read_to_string(&path)?).map_err(|e| e.at(&path))?;
+    for (k, v) in fields {
+        // node_exporter types a field ending in `_total` as a counter (none does on Linux today).
+        let kind = if k.ends_with("_total") {
+            Kind::Counter
+        } else {
+            Kind::Gauge
+        };
+        out.sample(
+            &format!("node_memory_{k}"),
+            &format!("Memory information field {k}."),
+            kind,
+            Vec::new(),
+            v,
+        );
     }
-
-    fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let path = self.roots.proc("meminfo");
-        let fields = parse_meminfo(&read_to_string(&path)?).map_err(|e| e.at(&path))?;
-        for (k, v) in fields {
-            // node_exporter types a field ending in `_total` as a counter (none does on Linux today).
-            let kind = if k.ends_with("_total") {
-                Kind::Counter
-            } else {
-                Kind::Gauge
-            };
-            out.sample(
-                &format!("node_memory_{k}"),
-                &format!("Memory information field {k}."),
-                kind,
-                Vec::new(),
-                v,
-            );
-        }
-        Ok(())
-    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::fixture_config;
+    use crate::node::testutil::{assert_fixture, assert_rejects};
 
     #[test]
     fn renames_like_node_exporter() {
@@ -144,21 +125,21 @@ mod tests {
                 ("HugePages_Free".to_string(), 3.0)
             ]
         );
-        assert!(parse_meminfo("MemTotal:\n").is_err());
-        assert!(parse_meminfo("MemTotal: x kB\n").is_err());
-        assert!(parse_meminfo("MemTotal: 1 kB extra\n").is_err());
+        assert_rejects(
+            parse_meminfo,
+            &["MemTotal:\n", "MemTotal: x kB\n", "MemTotal: 1 kB extra\n"],
+        );
     }
 
     #[test]
     fn collects_from_fixture_root() {
-        let c = new(&fixture_config()).unwrap();
-        let mut out = MetricSet::new();
-        c.collect(&mut out).unwrap();
-        assert_eq!(
-            out.value("node_memory_Inactive_file_bytes", &[]),
-            Some(850756.0 * 1024.0)
+        let out = assert_fixture(
+            "meminfo",
+            &[
+                ("node_memory_Inactive_file_bytes", &[], 850756.0 * 1024.0),
+                ("node_memory_HugePages_Rsvd", &[], 0.0),
+            ],
         );
-        assert_eq!(out.value("node_memory_HugePages_Rsvd", &[]), Some(0.0));
         let f = out.get("node_memory_MemFree_bytes").unwrap();
         assert_eq!(f.kind, Kind::Gauge);
         assert_eq!(f.help, "Memory information field MemFree_bytes.");

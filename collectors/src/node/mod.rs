@@ -3,12 +3,21 @@
 //! One collector per file. Each file has pure `parse_*` functions over the file contents (unit-tested on
 //! fixtures from `collectors/tests/fixtures/`) and a `Collector` impl that reads the files under [`Roots`].
 //! node_exporter's source is the specification of every name, label and unit here.
+//!
+//! Every read goes through [`crate::read`]. procfs-core parses where its types map one to one onto what
+//! node_exporter reads: `/proc/net/arp` ([`arp`]). The others keep their own parser, each saying why in its
+//! doc: loadavg (procfs-core parses `f32`), diskstats (fails on short partition lines), net/dev (splits
+//! the name at whitespace, not at the colon), pressure (requires a `full` line for cpu), the mount table
+//! (procfs-core has mountinfo, node_exporter 1.5 reads `mounts`), and meminfo, vmstat, netstat/snmp6 and
+//! cpu, whose fields procfs-core drops or renames.
+//!
+//! Adding a collector: one file with its parsing and either a `collect(roots, out)` function (no state, no
+//! flags) or a [`NodeCollector`] impl, and one row in [`COLLECTORS`] with node_exporter's default.
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
-use crate::{Collector, Roots};
+use crate::{CollectError, Collector, MetricSet, Roots};
 
 pub mod arp;
 pub mod bcache;
@@ -45,7 +54,6 @@ pub mod selinux;
 pub mod sockstat;
 pub mod softnet;
 pub mod stat;
-mod sysread;
 pub mod tapestats;
 pub mod textfile;
 pub mod thermal_zone;
@@ -56,129 +64,232 @@ pub mod uname;
 pub mod vmstat;
 pub mod xfs;
 
-/// Options of the node collectors (node_exporter's `--collector.*` flags that matter to us).
-#[derive(Debug, Clone)]
+/// Options of the node collectors: the roots, and each collector's own flags (a `Flags` struct in its
+/// file, flattened here and into the agent's command line). node_exporter's flag names and defaults.
+#[derive(Debug, Clone, clap::Args)]
 pub struct NodeConfig {
+    /// Set by the agent from `--path.*`.
+    #[arg(skip = Arc::new(Roots::default()))]
     pub roots: Arc<Roots>,
-    /// `--collector.filesystem.mount-points-exclude`.
-    pub fs_mount_points_exclude: String,
-    /// `--collector.filesystem.fs-types-exclude`.
-    pub fs_types_exclude: String,
-    /// `--collector.filesystem.mount-timeout`: how long one `statfs` may take before the mount is
-    /// reported with `node_filesystem_device_error 1` and skipped until it answers.
-    pub fs_mount_timeout: Duration,
-    /// `--collector.textfile.directory`; `None` turns the textfile collector into a no-data collector.
+    /// `--collector.textfile.directory`: `*.prom` files to expose; unset turns the textfile collector into
+    /// a no-data collector. (The textfile collector's flag; here until textfile.rs declares its `Flags`.)
+    #[arg(
+        value_name = "DIR",
+        id = "collector.textfile.directory",
+        long = "collector.textfile.directory"
+    )]
     pub textfile_directory: Option<PathBuf>,
-    /// `--collector.netdev.device-exclude` / `--collector.netclass.ignored-devices` (regex, empty = none).
-    pub netdev_device_exclude: String,
-    pub netclass_ignored_devices: String,
-    /// `--collector.diskstats.device-exclude`.
-    pub diskstats_device_exclude: String,
-    /// `--collector.cpu.guest`: export node_cpu_guest_seconds_total.
-    pub cpu_guest: bool,
-    /// `--collector.cpu.info`: export node_cpu_info from /proc/cpuinfo.
-    pub cpu_info: bool,
-    /// `--collector.cpu.info.flags-include` / `bugs-include` (regex, empty = none): export
-    /// node_cpu_flag_info / node_cpu_bug_info for the first CPU's matching flags/bugs; setting one enables
-    /// `cpu_info`.
-    pub cpu_info_flags_include: String,
-    pub cpu_info_bugs_include: String,
-    /// `--collector.stat.softirq`: export node_softirqs_total{vector}.
-    pub stat_softirq: bool,
-    /// `--collector.vmstat.fields`: regex of /proc/vmstat fields to export.
-    pub vmstat_fields: String,
-    /// `--collector.netstat.fields`: regex over `<Protocol>_<Field>` of the netstat values to expose.
-    pub netstat_fields: String,
-    /// `--collector.ipvs.backend-labels`: comma-separated backend labels of the ipvs collector.
-    pub ipvs_backend_labels: String,
-    /// `--collector.powersupply.ignored-supplies`: regex of power supply names to skip.
-    pub powersupply_ignored_supplies: String,
-    /// `--collector.bcache.priorityStats`: export node_bcache_priority_stats_* (reads each cache's
-    /// `priority_stats`, which is expensive for the kernel to produce).
-    pub bcache_priority_stats: bool,
-    /// `--collector.rapl.enable-zone-label`: one node_rapl_joules_total with a `rapl_zone` label instead of
-    /// node_rapl_<zone>_joules_total.
-    pub rapl_enable_zone_label: bool,
-    /// `--collector.tapestats.ignored-devices`: regex of tape devices to skip.
-    pub tapestats_ignored_devices: String,
+    #[command(flatten)]
+    pub bcache: bcache::Flags,
+    #[command(flatten)]
+    pub cpu: cpu::Flags,
+    #[command(flatten)]
+    pub diskstats: diskstats::Flags,
+    #[command(flatten)]
+    pub filesystem: filesystem::Flags,
+    #[command(flatten)]
+    pub ipvs: ipvs::Flags,
+    #[command(flatten)]
+    pub netclass: netclass::Flags,
+    #[command(flatten)]
+    pub netdev: netdev::Flags,
+    #[command(flatten)]
+    pub netstat: netstat::Flags,
+    #[command(flatten)]
+    pub powersupplyclass: powersupplyclass::Flags,
+    #[command(flatten)]
+    pub rapl: rapl::Flags,
+    #[command(flatten)]
+    pub stat: stat::Flags,
+    #[command(flatten)]
+    pub tapestats: tapestats::Flags,
+    #[command(flatten)]
+    pub vmstat: vmstat::Flags,
 }
 
 impl Default for NodeConfig {
+    /// Every flag at its default, the roots at `/proc`, `/sys`, `/`.
     fn default() -> Self {
-        NodeConfig {
-            roots: Arc::new(Roots::default()),
-            // node_exporter 1.5's defaults.
-            fs_mount_points_exclude: "^/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)".to_string(),
-            fs_types_exclude: "^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|fusectl|hugetlbfs|iso9660|mqueue|nsfs|overlay|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs|squashfs|sysfs|tracefs)$".to_string(),
-            fs_mount_timeout: Duration::from_secs(5),
-            textfile_directory: None,
-            netdev_device_exclude: String::new(),
-            netclass_ignored_devices: "^$".to_string(),
-            diskstats_device_exclude: "^(ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\\d+n\\d+p)\\d+$".to_string(),
-            cpu_guest: true,
-            cpu_info: false,
-            cpu_info_flags_include: String::new(),
-            cpu_info_bugs_include: String::new(),
-            stat_softirq: false,
-            vmstat_fields: "^(oom_kill|pgpg|pswp|pg.*fault).*".to_string(),
-            netstat_fields: netstat::DEFAULT_FIELDS.to_string(),
-            ipvs_backend_labels: ipvs::ALL_BACKEND_LABELS.join(","),
-            powersupply_ignored_supplies: "^$".to_string(),
-            bcache_priority_stats: false,
-            rapl_enable_zone_label: false,
-            tapestats_ignored_devices: "^$".to_string(),
+        use clap::{Args, FromArgMatches};
+        let cmd = NodeConfig::augment_args(clap::Command::new("node"));
+        let matches = cmd
+            .try_get_matches_from(["node"])
+            .expect("the node flags' defaults parse");
+        NodeConfig::from_arg_matches(&matches).expect("the node flags' defaults parse")
+    }
+}
+
+/// A regex flag's value compiled; an invalid one is an error naming the flag and the value.
+pub fn flag_regex(flag: &str, value: &str) -> Result<regex::Regex, CollectError> {
+    regex::Regex::new(value).map_err(|e| CollectError::Other(format!("--{flag} {value:?}: {e}")))
+}
+
+/// [`flag_regex`] for a filter flag whose empty value means "no filter".
+pub fn optional_flag_regex(flag: &str, value: &str) -> Result<Option<regex::Regex>, CollectError> {
+    if value.is_empty() {
+        return Ok(None);
+    }
+    flag_regex(flag, value).map(Some)
+}
+
+/// The one Go-style duration parser of the flags (`500ms`, `5s`, `1m`).
+pub use crate::flags::parse_duration;
+
+/// What a collector with state or flags implements; the registry ([`COLLECTORS`]) gives it its name.
+/// A collector without either is just a function, [`CollectFn`].
+pub trait NodeCollector: Sized + Send + Sync + 'static {
+    /// Build the collector from its flags; an invalid flag value is an error naming the flag.
+    fn new(cfg: &NodeConfig) -> Result<Self, CollectError>;
+    /// Append this collector's metrics to `out` ([`Collector::collect`]).
+    fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError>;
+}
+
+/// A collector without state or flags: it reads under the roots and appends to `out`.
+pub type CollectFn = fn(&Roots, &mut MetricSet) -> Result<(), CollectError>;
+
+/// What the registry hands the agent.
+pub type Built = Result<Box<dyn Collector>, CollectError>;
+
+/// How the registry builds a collector.
+#[derive(Clone, Copy)]
+pub enum Factory {
+    /// A [`CollectFn`] run with the configured roots.
+    Roots(CollectFn),
+    /// A [`NodeCollector`], built by [`Factory::of`].
+    Built(fn(&'static str, &NodeConfig) -> Built),
+    /// A collector that implements [`Collector`] itself (textfile, filesystem).
+    Boxed(fn(&NodeConfig) -> Built),
+}
+
+impl Factory {
+    /// The factory of the [`NodeCollector`] `C`.
+    pub const fn of<C: NodeCollector>() -> Self {
+        Factory::Built(|name, cfg| {
+            Ok(Box::new(Named {
+                name,
+                inner: C::new(cfg)?,
+            }))
+        })
+    }
+
+    fn build(
+        self,
+        name: &'static str,
+        cfg: &NodeConfig,
+    ) -> Result<Box<dyn Collector>, CollectError> {
+        match self {
+            Factory::Roots(collect) => Ok(Box::new(RootsFn {
+                name,
+                roots: cfg.roots.clone(),
+                collect,
+            })),
+            Factory::Built(build) => build(name, cfg),
+            Factory::Boxed(build) => build(cfg),
         }
     }
 }
 
-type Ctor = fn(&NodeConfig) -> Result<Box<dyn Collector>, crate::CollectError>;
+/// A [`CollectFn`] under its registered name, with its roots.
+struct RootsFn {
+    name: &'static str,
+    roots: Arc<Roots>,
+    collect: CollectFn,
+}
 
-/// Every node collector: name, enabled by default, constructor.
-pub const COLLECTORS: &[(&str, bool, Ctor)] = &[
-    ("arp", true, arp::new),
-    ("bcache", true, bcache::new),
-    ("bonding", true, bonding::new),
-    ("btrfs", true, btrfs::new),
-    ("conntrack", true, conntrack::new),
-    ("cpu", true, cpu::new),
-    ("cpufreq", true, cpufreq::new),
-    ("diskstats", true, diskstats::new),
-    ("dmi", true, dmi::new),
-    ("edac", true, edac::new),
-    ("entropy", true, entropy::new),
-    ("fibrechannel", true, fibrechannel::new),
-    ("filefd", true, filefd::new),
-    ("filesystem", true, filesystem::new),
-    ("hwmon", true, hwmon::new),
-    ("infiniband", true, infiniband::new),
-    ("ipvs", true, ipvs::new),
-    ("loadavg", true, loadavg::new),
-    ("mdadm", true, mdadm::new),
-    ("meminfo", true, meminfo::new),
-    ("netclass", true, netclass::new),
-    ("netdev", true, netdev::new),
-    ("netstat", true, netstat::new),
-    ("nfs", true, nfs::new),
-    ("nfsd", true, nfsd::new),
-    ("nvme", true, nvme::new),
-    ("os", true, os::new),
-    ("powersupplyclass", true, powersupplyclass::new),
-    ("pressure", true, pressure::new),
-    ("rapl", true, rapl::new),
-    ("schedstat", true, schedstat::new),
-    ("selinux", true, selinux::new),
-    ("sockstat", true, sockstat::new),
-    ("softnet", true, softnet::new),
-    ("stat", true, stat::new),
-    ("tapestats", true, tapestats::new),
-    ("textfile", true, textfile::new),
-    ("thermal_zone", true, thermal_zone::new),
-    ("time", true, time::new),
-    ("timex", true, timex::new),
-    ("udp_queues", true, udp_queues::new),
-    ("uname", true, uname::new),
-    ("vmstat", true, vmstat::new),
-    ("xfs", true, xfs::new),
+impl Collector for RootsFn {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+        (self.collect)(&self.roots, out)
+    }
+}
+
+/// A [`NodeCollector`] under its registered name.
+struct Named<C> {
+    name: &'static str,
+    inner: C,
+}
+
+impl<C: NodeCollector> Collector for Named<C> {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+        self.inner.collect(out)
+    }
+}
+
+/// node_exporter's `defaultEnabled` / `defaultDisabled`.
+pub const ENABLED: bool = true;
+pub const DISABLED: bool = false;
+
+/// Every node collector, as node_exporter's `registerCollector(name, default, factory)`: name, enabled by
+/// default, factory. The defaults are node_exporter 1.12.1's (`collector/*_linux.go`): every collector
+/// here is `defaultEnabled` there; one that upstream has off by default is [`DISABLED`] here too.
+pub const COLLECTORS: &[(&str, bool, Factory)] = &[
+    ("arp", ENABLED, Factory::Roots(arp::collect)),
+    ("bcache", ENABLED, Factory::of::<bcache::Bcache>()),
+    ("bonding", ENABLED, Factory::Roots(bonding::collect)),
+    ("btrfs", ENABLED, Factory::Roots(btrfs::collect)),
+    ("conntrack", ENABLED, Factory::Roots(conntrack::collect)),
+    ("cpu", ENABLED, Factory::of::<cpu::Cpu>()),
+    ("cpufreq", ENABLED, Factory::Roots(cpufreq::collect)),
+    ("diskstats", ENABLED, Factory::of::<diskstats::Diskstats>()),
+    ("dmi", ENABLED, Factory::of::<dmi::Dmi>()),
+    ("edac", ENABLED, Factory::Roots(edac::collect)),
+    ("entropy", ENABLED, Factory::Roots(entropy::collect)),
+    (
+        "fibrechannel",
+        ENABLED,
+        Factory::Roots(fibrechannel::collect),
+    ),
+    ("filefd", ENABLED, Factory::Roots(filefd::collect)),
+    ("filesystem", ENABLED, Factory::Boxed(filesystem::new)),
+    ("hwmon", ENABLED, Factory::of::<hwmon::Hwmon>()),
+    ("infiniband", ENABLED, Factory::Roots(infiniband::collect)),
+    ("ipvs", ENABLED, Factory::of::<ipvs::Ipvs>()),
+    ("loadavg", ENABLED, Factory::Roots(loadavg::collect)),
+    ("mdadm", ENABLED, Factory::Roots(mdadm::collect)),
+    ("meminfo", ENABLED, Factory::Roots(meminfo::collect)),
+    ("netclass", ENABLED, Factory::of::<netclass::NetClass>()),
+    ("netdev", ENABLED, Factory::of::<netdev::NetDev>()),
+    ("netstat", ENABLED, Factory::of::<netstat::Netstat>()),
+    ("nfs", ENABLED, Factory::Roots(nfs::collect)),
+    ("nfsd", ENABLED, Factory::Roots(nfsd::collect)),
+    ("nvme", ENABLED, Factory::Roots(nvme::collect)),
+    ("os", ENABLED, Factory::of::<os::Os>()),
+    (
+        "powersupplyclass",
+        ENABLED,
+        Factory::of::<powersupplyclass::PowerSupplyClass>(),
+    ),
+    ("pressure", ENABLED, Factory::Roots(pressure::collect)),
+    ("rapl", ENABLED, Factory::of::<rapl::Rapl>()),
+    ("schedstat", ENABLED, Factory::Roots(schedstat::collect)),
+    ("selinux", ENABLED, Factory::of::<selinux::Selinux>()),
+    (
+        "sockstat",
+        ENABLED,
+        Factory::of::<sockstat::SockstatCollector>(),
+    ),
+    ("softnet", ENABLED, Factory::Roots(softnet::collect)),
+    ("stat", ENABLED, Factory::of::<stat::Stat>()),
+    ("tapestats", ENABLED, Factory::of::<tapestats::TapeStats>()),
+    ("textfile", ENABLED, Factory::Boxed(textfile::new)),
+    (
+        "thermal_zone",
+        ENABLED,
+        Factory::Roots(thermal_zone::collect),
+    ),
+    ("time", ENABLED, Factory::Roots(time::collect)),
+    ("timex", ENABLED, Factory::Roots(timex::collect)),
+    ("udp_queues", ENABLED, Factory::Roots(udp_queues::collect)),
+    ("uname", ENABLED, Factory::Roots(uname::collect)),
+    ("vmstat", ENABLED, Factory::of::<vmstat::Vmstat>()),
+    ("xfs", ENABLED, Factory::Roots(xfs::collect)),
 ];
 
 /// Names of all node collectors, in the order they are listed.
@@ -187,14 +298,11 @@ pub fn names() -> impl Iterator<Item = &'static str> {
 }
 
 /// Build the collector `name`; `None` when there is no such collector.
-pub fn build(
-    name: &str,
-    cfg: &NodeConfig,
-) -> Option<Result<Box<dyn Collector>, crate::CollectError>> {
+pub fn build(name: &str, cfg: &NodeConfig) -> Option<Built> {
     COLLECTORS
         .iter()
         .find(|(n, _, _)| *n == name)
-        .map(|(_, _, ctor)| ctor(cfg))
+        .map(|(n, _, factory)| factory.build(n, cfg))
 }
 
 #[cfg(test)]
@@ -219,6 +327,70 @@ pub(crate) mod testutil {
             )),
             ..fixture_config()
         }
+    }
+
+    /// Build the registered collector `name` (a test's typo panics).
+    pub fn build(name: &str, cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
+        super::build(name, cfg).unwrap_or_else(|| panic!("no collector named {name}"))
+    }
+
+    /// One scrape of the collector `name` on `cfg`.
+    pub fn collect_with(name: &str, cfg: &NodeConfig) -> Result<MetricSet, CollectError> {
+        let mut out = MetricSet::new();
+        build(name, cfg)?.collect(&mut out)?;
+        Ok(out)
+    }
+
+    /// One scrape of the collector `name` on the fixture tree, which must succeed.
+    pub fn collect_fixture(name: &str) -> MetricSet {
+        collect_with(name, &fixture_config())
+            .unwrap_or_else(|e| panic!("{name} on the fixtures: {e}"))
+    }
+
+    /// A sample a test expects: name, labels, value.
+    pub type Expected<'a> = (&'a str, &'a [(&'a str, &'a str)], f64);
+
+    /// Each `(name, labels, value)` is in `out` with that value.
+    #[track_caller]
+    pub fn assert_values(out: &MetricSet, expected: &[Expected]) {
+        for (name, labels, v) in expected {
+            assert_eq!(out.value(name, labels), Some(*v), "{name}{labels:?}");
+        }
+    }
+
+    /// One scrape of `name` on the fixture tree, checked with [`assert_values`]; the scrape, for more checks.
+    #[track_caller]
+    pub fn assert_fixture(name: &str, expected: &[Expected]) -> MetricSet {
+        let out = collect_fixture(name);
+        assert_values(&out, expected);
+        out
+    }
+
+    /// `parse` rejects every one of `inputs`.
+    #[track_caller]
+    pub fn assert_rejects<T, E>(parse: impl Fn(&str) -> Result<T, E>, inputs: &[&str]) {
+        for input in inputs {
+            assert!(parse(input).is_err(), "{input:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn defaults_are_node_exporters() {
+        let d = NodeConfig::default();
+        assert_eq!(d.netclass.ignored_devices, "^$");
+        assert_eq!(d.netdev.device_exclude, "");
+        assert_eq!(
+            d.diskstats.device_exclude,
+            "^(ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\\d+n\\d+p)\\d+$"
+        );
+        assert_eq!(
+            d.filesystem.mount_timeout,
+            std::time::Duration::from_secs(5)
+        );
+        assert_eq!(d.ipvs.backend_labels, ipvs::ALL_BACKEND_LABELS.join(","));
+        assert_eq!(d.netstat.fields, netstat::DEFAULT_FIELDS);
+        assert!(!d.cpu.no_guest && !d.cpu.info && !d.stat.softirq && !d.bcache.priority_stats);
+        assert_eq!(d.textfile_directory, None);
     }
 
     /// A config whose roots point at the fixture tree.

@@ -1,21 +1,20 @@
 //! `netclass`: node_network_* properties of every interface under `/sys/class/net/<iface>/`.
 //!
 //! As node_exporter 1.5 (procfs `sysfs.NetClassByIface`): every entry of `/sys/class/net` that is not a
-//! regular file is an interface; each attribute is read with a single 128-byte read and trimmed; an attribute
-//! that is missing or that the kernel refuses (`EINVAL` for `speed`/`carrier`/`duplex` on a link that is down,
-//! `EOPNOTSUPP`, `EACCES`) is absent, and so is a numeric attribute that does not parse (Go `ParseInt` with
-//! base 0, so `flags` = `0x1003` is hex). Absent numbers produce no sample; absent strings are `""`.
+//! regular file is an interface; each attribute is read with the read layer's one sysfs read and trimmed; an
+//! attribute that is missing or that the kernel refuses ([`crate::read::is_absent`]: `EINVAL` for
+//! `speed`/`carrier`/`duplex` on a link that is down, `EOPNOTSUPP`, `EACCES`, …) is absent, and so is a
+//! numeric attribute that does not parse (Go `ParseInt` with base 0, so `flags` = `0x1003` is hex). Absent numbers produce no sample; absent strings are `""`.
 
-use std::fs::File;
-use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
 use regex::Regex;
 
-use crate::{CollectError, Collector, MetricSet, Roots};
+use crate::read::{parse_go_int, read_attr, read_dir_sorted};
+use crate::{CollectError, MetricSet, Roots};
 
-use super::NodeConfig;
+use super::{NodeCollector, NodeConfig};
 
 /// The interface properties node_exporter 1.5 exposes.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -45,98 +44,24 @@ pub struct NetClassIface {
     pub type_: Option<i64>,
 }
 
-/// Parse an integer the way Go's `strconv.ParseInt(s, 0, 64)` does: optional sign, then `0x`/`0o`/`0b`
-/// prefixes or a leading `0` for octal, `_` separators only after a prefix.
-pub fn parse_go_int(s: &str) -> Option<i64> {
-    let (neg, rest) = match s.as_bytes().first()? {
-        b'-' => (true, &s[1..]),
-        b'+' => (false, &s[1..]),
-        _ => (false, s),
-    };
-    let lower = rest.get(..2).map(str::to_ascii_lowercase);
-    let (radix, digits, prefixed) = match lower.as_deref() {
-        Some("0x") => (16, &rest[2..], true),
-        Some("0o") => (8, &rest[2..], true),
-        Some("0b") => (2, &rest[2..], true),
-        _ if rest.len() > 1 && rest.starts_with('0') => (8, &rest[1..], true),
-        _ => (10, rest, false),
-    };
-    if digits.is_empty() || (!prefixed && digits.contains('_')) {
-        return None;
-    }
-    let cleaned: String;
-    let digits = if digits.contains('_') {
-        // After a base prefix Go accepts `_` between digits and right after the prefix (`0x_ff`).
-        if digits.ends_with('_') || digits.contains("__") {
-            return None;
-        }
-        cleaned = digits.replace('_', "");
-        cleaned.as_str()
-    } else {
-        digits
-    };
-    if digits.starts_with(['+', '-']) {
-        return None;
-    }
-    let mag = u64::from_str_radix(digits, radix).ok()?;
-    if neg {
-        if mag <= i64::MAX as u64 + 1 {
-            Some((mag as i64).wrapping_neg())
-        } else {
-            None
-        }
-    } else {
-        i64::try_from(mag).ok()
-    }
-}
-
-/// Read one sysfs attribute as procfs does: one read of at most 128 bytes, whitespace trimmed. `Ok(None)`
-/// when the attribute does not exist, is not readable, or the kernel answers `EINVAL`/`EOPNOTSUPP`.
-pub fn read_sysfs_attr(path: &Path) -> Result<Option<String>, CollectError> {
-    let absent = |e: &std::io::Error| {
-        matches!(
-            e.kind(),
-            std::io::ErrorKind::NotFound
-                | std::io::ErrorKind::PermissionDenied
-                | std::io::ErrorKind::InvalidInput
-                | std::io::ErrorKind::Unsupported
-        ) || matches!(
-            e.raw_os_error(),
-            Some(libc::EINVAL) | Some(libc::EOPNOTSUPP) | Some(libc::ENODEV) | Some(libc::EBUSY)
-        )
-    };
-    let mut f = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if absent(&e) => return Ok(None),
-        Err(e) => return Err(CollectError::io(path, e)),
-    };
-    let mut buf = [0u8; 128];
-    let n = loop {
-        match f.read(&mut buf) {
-            Ok(n) => break n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) if absent(&e) => return Ok(None),
-            Err(e) => return Err(CollectError::io(path, e)),
-        }
-    };
-    Ok(Some(String::from_utf8_lossy(&buf[..n]).trim().to_string()))
-}
-
 /// Read the properties of the interface whose sysfs directory is `dir`. `Ok(None)` when the directory
 /// vanished (the interface was removed while we read).
 pub fn read_iface(dir: &Path, name: &str) -> Result<Option<NetClassIface>, CollectError> {
-    if !dir.is_dir() {
+    // Every network device has an `address` attribute: only without one is the directory asked whether it
+    // is still there (one `stat` less per interface and scrape).
+    let address = read_attr(dir.join("address"))?;
+    if address.is_none() && !dir.is_dir() {
         return Ok(None);
     }
     let s = |attr: &str| -> Result<String, CollectError> {
-        Ok(read_sysfs_attr(&dir.join(attr))?.unwrap_or_default())
+        Ok(read_attr(dir.join(attr))?.unwrap_or_default())
     };
     let n = |attr: &str| -> Result<Option<i64>, CollectError> {
-        Ok(read_sysfs_attr(&dir.join(attr))?.and_then(|v| parse_go_int(&v)))
+        Ok(read_attr(dir.join(attr))?.and_then(|v| parse_go_int(&v).ok()))
     };
     Ok(Some(NetClassIface {
         name: name.to_string(),
-        address: s("address")?,
+        address: address.unwrap_or_default(),
         broadcast: s("broadcast")?,
         duplex: s("duplex")?,
         ifalias: s("ifalias")?,
@@ -170,15 +95,6 @@ pub fn speed_bytes(mbits: i64) -> i64 {
 pub struct NetClass {
     roots: Arc<Roots>,
     ignored: Regex,
-}
-
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    let ignored = Regex::new(&cfg.netclass_ignored_devices)
-        .map_err(|e| CollectError::Other(format!("--collector.netclass.ignored-devices: {e}")))?;
-    Ok(Box::new(NetClass {
-        roots: cfg.roots.clone(),
-        ignored,
-    }))
 }
 
 fn prop_sample(
@@ -266,14 +182,35 @@ pub fn write_iface(out: &mut MetricSet, i: &NetClassIface) {
     prop!(out, "protocol_type", false, dev, i.type_);
 }
 
-impl Collector for NetClass {
-    fn name(&self) -> &'static str {
-        "netclass"
+/// The netclass collector's flags.
+#[derive(Debug, Clone, clap::Args)]
+#[group(skip)]
+pub struct Flags {
+    /// Regexp of net devices to ignore (netclass).
+    #[arg(
+        value_name = "REGEX",
+        id = "collector.netclass.ignored-devices",
+        long = "collector.netclass.ignored-devices",
+        default_value = "^$"
+    )]
+    pub ignored_devices: String,
+}
+
+impl NodeCollector for NetClass {
+    fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
+        let ignored = super::flag_regex(
+            "collector.netclass.ignored-devices",
+            &cfg.netclass.ignored_devices,
+        )?;
+        Ok(NetClass {
+            roots: cfg.roots.clone(),
+            ignored,
+        })
     }
 
     fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
         let base = self.roots.sys("class/net");
-        let entries = match std::fs::read_dir(&base) {
+        let entries = match read_dir_sorted(&base) {
             Ok(e) => e,
             Err(e)
                 if matches!(
@@ -285,25 +222,12 @@ impl Collector for NetClass {
             }
             Err(e) => return Err(CollectError::io(&base, e)),
         };
-        let mut names = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(|e| CollectError::io(&base, e))?;
-            // Interfaces are symlinks (directories in fixtures); `bonding_masters` is a regular file.
-            let ft = entry
-                .file_type()
-                .map_err(|e| CollectError::io(entry.path(), e))?;
-            if ft.is_file() {
+        // Interfaces are symlinks (directories in fixtures); `bonding_masters` is a regular file.
+        for e in entries.iter().filter(|e| !e.file_type.is_file()) {
+            if self.ignored.is_match(&e.name) {
                 continue;
             }
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if self.ignored.is_match(&name) {
-                continue;
-            }
-            names.push(name);
-        }
-        names.sort_unstable();
-        for name in &names {
-            if let Some(iface) = read_iface(&base.join(name), name)? {
+            if let Some(iface) = read_iface(&base.join(&e.name), &e.name)? {
                 write_iface(out, &iface);
             }
         }
@@ -314,31 +238,9 @@ impl Collector for NetClass {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::{fixture_config, fixture_root};
-
-    #[test]
-    fn go_int_parsing() {
-        assert_eq!(parse_go_int("1500"), Some(1500));
-        assert_eq!(parse_go_int("-1"), Some(-1));
-        assert_eq!(parse_go_int("0x1003"), Some(0x1003));
-        assert_eq!(parse_go_int("0X9"), Some(9));
-        assert_eq!(parse_go_int("0"), Some(0));
-        assert_eq!(parse_go_int("010"), Some(8));
-        assert_eq!(parse_go_int("0b101"), Some(5));
-        assert_eq!(parse_go_int("0x_ff"), Some(255));
-        assert_eq!(parse_go_int("1_000"), None);
-        assert_eq!(parse_go_int("0x_"), None);
-        assert_eq!(parse_go_int("0xf__f"), None);
-        assert_eq!(parse_go_int(""), None);
-        assert_eq!(parse_go_int("-"), None);
-        assert_eq!(parse_go_int("0x"), None);
-        assert_eq!(parse_go_int("09"), None);
-        assert_eq!(parse_go_int("--1"), None);
-        assert_eq!(parse_go_int("unknown"), None);
-        assert_eq!(parse_go_int("9223372036854775807"), Some(i64::MAX));
-        assert_eq!(parse_go_int("-9223372036854775808"), Some(i64::MIN));
-        assert_eq!(parse_go_int("9223372036854775808"), None);
-    }
+    use crate::node::testutil::{
+        assert_values, collect_fixture, collect_with, fixture_config, fixture_root,
+    };
 
     #[test]
     fn speed_is_mbits_times_125000() {
@@ -386,9 +288,7 @@ mod tests {
 
     #[test]
     fn collects_from_fixture_root() {
-        let c = new(&fixture_config()).unwrap();
-        let mut out = MetricSet::new();
-        c.collect(&mut out).unwrap();
+        let out = collect_fixture("netclass");
         let up = out.get("node_network_up").unwrap();
         let devices: Vec<_> = up.samples.iter().map(|s| s.labels[0].1.as_str()).collect();
         // bonding_masters is a regular file, not an interface.
@@ -404,11 +304,13 @@ mod tests {
                 "veth-a.b@c"
             ]
         );
-        assert_eq!(
-            out.value("node_network_up", &[("device", "eth0")]),
-            Some(1.0)
+        assert_values(
+            &out,
+            &[
+                ("node_network_up", &[("device", "eth0")], 1.0),
+                ("node_network_up", &[("device", "lo")], 0.0),
+            ],
         );
-        assert_eq!(out.value("node_network_up", &[("device", "lo")]), Some(0.0));
         let info = out.get("node_network_info").unwrap();
         let lo = info
             .samples
@@ -431,13 +333,20 @@ mod tests {
                 ("operstate", "unknown"),
             ]
         );
-        assert_eq!(
-            out.value("node_network_speed_bytes", &[("device", "eth1")]),
-            Some(1_250_000_000.0)
-        );
-        assert_eq!(
-            out.value("node_network_speed_bytes", &[("device", "docker0")]),
-            Some(-125_000.0)
+        assert_values(
+            &out,
+            &[
+                (
+                    "node_network_speed_bytes",
+                    &[("device", "eth1")],
+                    1_250_000_000.0,
+                ),
+                (
+                    "node_network_speed_bytes",
+                    &[("device", "docker0")],
+                    -125_000.0,
+                ),
+            ],
         );
         assert_eq!(
             out.value("node_network_speed_bytes", &[("device", "ifb0")]),
@@ -447,17 +356,17 @@ mod tests {
             out.value("node_network_carrier", &[("device", "ifb0")]),
             None
         );
-        assert_eq!(
-            out.value("node_network_flags", &[("device", "lo")]),
-            Some(9.0)
-        );
-        assert_eq!(
-            out.value("node_network_protocol_type", &[("device", "lo")]),
-            Some(772.0)
-        );
-        assert_eq!(
-            out.value("node_network_carrier_changes_total", &[("device", "eth1")]),
-            Some(3.0)
+        assert_values(
+            &out,
+            &[
+                ("node_network_flags", &[("device", "lo")], 9.0),
+                ("node_network_protocol_type", &[("device", "lo")], 772.0),
+                (
+                    "node_network_carrier_changes_total",
+                    &[("device", "eth1")],
+                    3.0,
+                ),
+            ],
         );
         assert_eq!(
             out.get("node_network_carrier_up_changes_total")
@@ -465,25 +374,20 @@ mod tests {
                 .kind,
             crate::Kind::Counter
         );
-        assert_eq!(
-            out.value("node_network_iface_link", &[("device", "veth-a.b@c")]),
-            Some(6.0)
-        );
-        assert_eq!(
-            out.value("node_network_device_id", &[("device", "eth1")]),
-            Some(1.0)
+        assert_values(
+            &out,
+            &[
+                ("node_network_iface_link", &[("device", "veth-a.b@c")], 6.0),
+                ("node_network_device_id", &[("device", "eth1")], 1.0),
+            ],
         );
     }
 
     #[test]
     fn ignored_devices() {
-        let cfg = NodeConfig {
-            netclass_ignored_devices: "^(lo|veth.*|bond.*)$".to_string(),
-            ..fixture_config()
-        };
-        let c = new(&cfg).unwrap();
-        let mut out = MetricSet::new();
-        c.collect(&mut out).unwrap();
+        let mut cfg = fixture_config();
+        cfg.netclass.ignored_devices = "^(lo|veth.*|bond.*)$".to_string();
+        let out = collect_with("netclass", &cfg).unwrap();
         assert_eq!(out.get("node_network_up").unwrap().samples.len(), 4);
         assert_eq!(out.value("node_network_up", &[("device", "lo")]), None);
     }
@@ -492,8 +396,7 @@ mod tests {
     fn missing_sysfs_is_no_data() {
         let mut cfg = fixture_config();
         cfg.roots = Arc::new(Roots::new("/nonexistent", "/nonexistent", "/", None));
-        let c = new(&cfg).unwrap();
-        let err = c.collect(&mut MetricSet::new()).unwrap_err();
+        let err = collect_with("netclass", &cfg).unwrap_err();
         assert!(err.is_no_data(), "{err}");
     }
 
@@ -507,7 +410,7 @@ mod tests {
         });
         for e in entries.flatten() {
             let p = e.path().join("speed");
-            assert!(read_sysfs_attr(&p).is_ok(), "{}", p.display());
+            assert!(read_attr(&p).is_ok(), "{}", p.display());
         }
     }
 }

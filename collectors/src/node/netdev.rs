@@ -5,17 +5,20 @@
 //! length + over + crc, `transmit_carrier` = carrier + aborted + heartbeat + window), which is exactly what
 //! the kernel prints in `/proc/net/dev`. The one netlink-only value, `receive_nohandler`, comes from
 //! `/sys/class/net/<dev>/statistics/rx_nohandler` when the agent reads its own network namespace.
+//!
+//! Our parser, not procfs-core's `InterfaceDeviceStatus`: it splits the interface name off at the first
+//! whitespace, so `eth0:123456789` (a receive byte count wide enough to touch the colon) is misread;
+//! node_exporter splits at the colon.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use regex::Regex;
 
 use crate::error::ParseError;
-use crate::roots::{read_attr, read_to_string};
-use crate::{CollectError, Collector, MetricSet, Roots};
+use crate::read::{parse_u64, read_attr, read_to_string};
+use crate::{CollectError, MetricSet, Roots};
 
-use super::NodeConfig;
+use super::{NodeCollector, NodeConfig};
 
 /// The 16 counters of one `/proc/net/dev` line, in file order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,61 +95,61 @@ pub struct NetDev {
     names: Vec<(String, String)>,
 }
 
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    let exclude =
-        if cfg.netdev_device_exclude.is_empty() {
-            None
-        } else {
-            Some(Regex::new(&cfg.netdev_device_exclude).map_err(|e| {
-                CollectError::Other(format!("--collector.netdev.device-exclude: {e}"))
-            })?)
-        };
-    let roots = cfg.roots.clone();
-    let same_netns = roots.procfs_net == roots.procfs.join("net");
-    let names = COLUMNS
-        .iter()
-        .chain(std::iter::once(&"receive_nohandler"))
-        .map(|k| {
-            (
-                format!("node_network_{k}_total"),
-                format!("Network device statistic {k}."),
-            )
-        })
-        .collect();
-    Ok(Box::new(NetDev {
-        roots,
-        exclude,
-        same_netns,
-        names,
-    }))
-}
-
 impl NetDev {
     fn nohandler(&self, device: &str) -> Result<Option<u64>, CollectError> {
         if !self.same_netns || device.contains('/') {
             return Ok(None);
         }
         let stats = self.roots.sys("class/net").join(device).join("statistics");
-        if !stats.is_dir() {
-            return Ok(None);
-        }
-        // netlink reports 0 on kernels without the counter; so do we.
         let path = stats.join("rx_nohandler");
-        Ok(Some(match read_attr(&path)? {
-            Some(v) => parse_u64(&v, &path)?,
-            None => 0,
-        }))
+        match read_attr(&path)? {
+            Some(v) => Ok(Some(parse_u64(&v).map_err(|e| e.at(&path))?)),
+            // netlink reports 0 on kernels without the counter; so do we, unless the device has no
+            // statistics directory at all (asked only then: one `stat` less per device and scrape).
+            None if stats.is_dir() => Ok(Some(0)),
+            None => Ok(None),
+        }
     }
 }
 
-fn parse_u64(v: &str, path: &Path) -> Result<u64, CollectError> {
-    v.parse()
-        .map_err(|_| CollectError::parse(path, format!("not a counter: {v:?}")))
+/// The netdev collector's flags.
+#[derive(Debug, Clone, clap::Args)]
+#[group(skip)]
+pub struct Flags {
+    /// Regexp of net devices to exclude (netdev).
+    #[arg(
+        value_name = "REGEX",
+        id = "collector.netdev.device-exclude",
+        long = "collector.netdev.device-exclude",
+        default_value = ""
+    )]
+    pub device_exclude: String,
 }
 
-impl Collector for NetDev {
-    fn name(&self) -> &'static str {
-        "netdev"
+impl NodeCollector for NetDev {
+    fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
+        let exclude = super::optional_flag_regex(
+            "collector.netdev.device-exclude",
+            &cfg.netdev.device_exclude,
+        )?;
+        let roots = cfg.roots.clone();
+        let same_netns = roots.procfs_net == roots.procfs.join("net");
+        let names = COLUMNS
+            .iter()
+            .chain(std::iter::once(&"receive_nohandler"))
+            .map(|k| {
+                (
+                    format!("node_network_{k}_total"),
+                    format!("Network device statistic {k}."),
+                )
+            })
+            .collect();
+        Ok(NetDev {
+            roots,
+            exclude,
+            same_netns,
+            names,
+        })
     }
 
     fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
@@ -176,7 +179,9 @@ impl Collector for NetDev {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::fixture_config;
+    use crate::node::testutil::{
+        assert_rejects, assert_values, build, collect_fixture, collect_with, fixture_config,
+    };
 
     const FIXTURE: &str = include_str!("../../tests/fixtures/proc/net/dev");
 
@@ -219,10 +224,15 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        assert!(parse_net_dev("h\nh\neth0 1 2 3\n").is_err());
-        assert!(parse_net_dev("h\nh\neth0: 1 2 3\n").is_err());
-        assert!(parse_net_dev("h\nh\n: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n").is_err());
-        assert!(parse_net_dev("h\nh\neth0: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 -1\n").is_err());
+        assert_rejects(
+            parse_net_dev,
+            &[
+                "h\nh\neth0 1 2 3\n",
+                "h\nh\neth0: 1 2 3\n",
+                "h\nh\n: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n",
+                "h\nh\neth0: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 -1\n",
+            ],
+        );
         // Counters wrap at 2^64 in the kernel; one more is not a counter.
         assert!(parse_net_dev(
             "h\nh\neth0: 18446744073709551616 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n"
@@ -232,40 +242,42 @@ mod tests {
 
     #[test]
     fn collects_from_fixture_root() {
-        let c = new(&fixture_config()).unwrap();
-        let mut out = MetricSet::new();
-        c.collect(&mut out).unwrap();
+        let out = collect_fixture("netdev");
         let bytes = out.get("node_network_receive_bytes_total").unwrap();
         assert_eq!(bytes.samples.len(), 7);
         assert_eq!(
             bytes.samples[0].labels,
             vec![("device".to_string(), "lo".to_string())]
         );
-        assert_eq!(
-            out.value("node_network_receive_bytes_total", &[("device", "eth1")]),
-            Some(18446744073709551615.0)
-        );
-        assert_eq!(
-            out.value("node_network_transmit_drop_total", &[("device", "docker0")]),
-            Some(2.0)
-        );
-        assert_eq!(
-            out.value("node_network_transmit_carrier_total", &[("device", "eth1")]),
-            Some(13.0)
-        );
-        assert_eq!(
-            out.value(
-                "node_network_receive_nohandler_total",
-                &[("device", "eth1")]
-            ),
-            Some(7.0)
-        );
-        assert_eq!(
-            out.value(
-                "node_network_receive_nohandler_total",
-                &[("device", "eth0")]
-            ),
-            Some(0.0)
+        assert_values(
+            &out,
+            &[
+                (
+                    "node_network_receive_bytes_total",
+                    &[("device", "eth1")],
+                    18446744073709551615.0,
+                ),
+                (
+                    "node_network_transmit_drop_total",
+                    &[("device", "docker0")],
+                    2.0,
+                ),
+                (
+                    "node_network_transmit_carrier_total",
+                    &[("device", "eth1")],
+                    13.0,
+                ),
+                (
+                    "node_network_receive_nohandler_total",
+                    &[("device", "eth1")],
+                    7.0,
+                ),
+                (
+                    "node_network_receive_nohandler_total",
+                    &[("device", "eth0")],
+                    0.0,
+                ),
+            ],
         );
         // ifb1 has no sysfs directory and veth-a.b@c no statistics directory: no nohandler for them.
         let nohandler = out.get("node_network_receive_nohandler_total").unwrap();
@@ -282,13 +294,9 @@ mod tests {
 
     #[test]
     fn device_exclude() {
-        let cfg = NodeConfig {
-            netdev_device_exclude: "^(lo|ifb.*)$".to_string(),
-            ..fixture_config()
-        };
-        let c = new(&cfg).unwrap();
-        let mut out = MetricSet::new();
-        c.collect(&mut out).unwrap();
+        let mut cfg = fixture_config();
+        cfg.netdev.device_exclude = "^(lo|ifb.*)$".to_string();
+        let out = collect_with("netdev", &cfg).unwrap();
         let devices: Vec<_> = out
             .get("node_network_transmit_bytes_total")
             .unwrap()
@@ -307,9 +315,7 @@ mod tests {
         roots.procfs_net = roots.procfs.join("net");
         roots.procfs = roots.procfs.join("..").join("proc");
         cfg.roots = Arc::new(roots);
-        let c = new(&cfg).unwrap();
-        let mut out = MetricSet::new();
-        c.collect(&mut out).unwrap();
+        let out = collect_with("netdev", &cfg).unwrap();
         assert!(out.get("node_network_receive_nohandler_total").is_none());
         assert_eq!(
             out.value("node_network_receive_bytes_total", &[("device", "eth0")]),
@@ -319,10 +325,8 @@ mod tests {
 
     #[test]
     fn bad_exclude_regex_is_an_error() {
-        let cfg = NodeConfig {
-            netdev_device_exclude: "(".to_string(),
-            ..fixture_config()
-        };
-        assert!(new(&cfg).is_err());
+        let mut cfg = fixture_config();
+        cfg.netdev.device_exclude = "(".to_string();
+        assert!(build("netdev", &cfg).is_err());
     }
 }

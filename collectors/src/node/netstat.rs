@@ -7,10 +7,10 @@ use std::sync::Arc;
 use regex::Regex;
 
 use crate::error::ParseError;
-use crate::roots::read_to_string;
-use crate::{CollectError, Collector, MetricSet, Roots};
+use crate::read::read_to_string;
+use crate::{CollectError, MetricSet, Roots};
 
-use super::NodeConfig;
+use super::{NodeCollector, NodeConfig};
 
 /// node_exporter 1.5's default `--collector.netstat.fields`.
 pub const DEFAULT_FIELDS: &str = "^(.*_(InErrors|InErrs)|Ip_Forwarding|Ip(6|Ext)_(InOctets|OutOctets)|Icmp6?_(InMsgs|OutMsgs)|TcpExt_(Listen.*|Syncookies.*|TCPSynRetrans|TCPTimeouts)|Tcp_(ActiveOpens|InSegs|OutSegs|OutRsts|PassiveOpens|RetransSegs|CurrEstab)|Udp6?_(InDatagrams|OutDatagrams|NoPorts|RcvbufErrors|SndbufErrors))$";
@@ -86,15 +86,6 @@ pub struct Netstat {
     fields: Regex,
 }
 
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    let fields = Regex::new(&cfg.netstat_fields)
-        .map_err(|e| CollectError::Other(format!("--collector.netstat.fields: {e}")))?;
-    Ok(Box::new(Netstat {
-        roots: cfg.roots.clone(),
-        fields,
-    }))
-}
-
 impl Netstat {
     fn read(&self) -> Result<ProtoStats, CollectError> {
         let mut stats = ProtoStats::new();
@@ -104,7 +95,7 @@ impl Netstat {
         }
         // Without IPv6 there is no snmp6: not an error.
         let path = self.roots.proc_net("snmp6");
-        match std::fs::read_to_string(&path) {
+        match crate::read::read_file(&path) {
             Ok(text) => parse_snmp6(&text, &mut stats).map_err(|e| e.at(&path))?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(CollectError::io(&path, e)),
@@ -113,9 +104,22 @@ impl Netstat {
     }
 }
 
-impl Collector for Netstat {
-    fn name(&self) -> &'static str {
-        "netstat"
+/// The netstat collector's flags.
+#[derive(Debug, Clone, clap::Args)]
+#[group(skip)]
+pub struct Flags {
+    /// Regexp of netstat/snmp fields (`Protocol_Field`) to export.
+    #[arg(value_name = "REGEX", id = "collector.netstat.fields", long = "collector.netstat.fields", default_value = DEFAULT_FIELDS)]
+    pub fields: String,
+}
+
+impl NodeCollector for Netstat {
+    fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
+        let fields = super::flag_regex("collector.netstat.fields", &cfg.netstat.fields)?;
+        Ok(Netstat {
+            roots: cfg.roots.clone(),
+            fields,
+        })
     }
 
     fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
@@ -145,7 +149,7 @@ impl Collector for Netstat {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::fixture_config;
+    use crate::node::testutil::collect_fixture;
 
     #[test]
     fn parses_snmp_fixture() {
@@ -192,9 +196,7 @@ mod tests {
 
     #[test]
     fn collects_from_fixture_root() {
-        let c = new(&fixture_config()).unwrap();
-        let mut out = MetricSet::new();
-        c.collect(&mut out).unwrap();
+        let out = collect_fixture("netstat");
         let mut names: Vec<&str> = out.families().iter().map(|f| f.name.as_str()).collect();
         names.sort_unstable();
         let expected = [

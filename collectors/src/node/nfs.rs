@@ -6,13 +6,9 @@
 //!
 //! The parsing helpers here are shared with the `nfsd` collector (same file format, same procfs rules).
 
-use std::sync::Arc;
-
 use crate::error::ParseError;
-use crate::roots::read_to_string_or_no_data;
-use crate::{CollectError, Collector, MetricSet, Roots};
-
-use super::NodeConfig;
+use crate::read::read_to_string_or_no_data;
+use crate::{CollectError, MetricSet, Roots};
 
 /// The NFSv2 procedures in `proc2` order (the `method` label values, procfs' field names).
 pub const V2_PROCS: [&str; 18] = [
@@ -238,87 +234,74 @@ pub fn parse_client_rpc_stats(text: &str) -> Result<ClientRpcStats, ParseError> 
     Ok(s)
 }
 
-pub struct Nfs {
-    roots: Arc<Roots>,
-}
-
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    Ok(Box::new(Nfs {
-        roots: cfg.roots.clone(),
-    }))
-}
-
 const REQUESTS_HELP: &str = "Number of NFS procedures invoked.";
 
-impl Collector for Nfs {
-    fn name(&self) -> &'static str {
-        "nfs"
-    }
-
-    fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let path = self.roots.proc_net("rpc/nfs");
-        let text = read_to_string_or_no_data(&path)?;
-        let s = parse_client_rpc_stats(&text).map_err(|e| e.at(&path))?;
-        const PACKETS_HELP: &str = "Total NFSd network packets (sent+received) by protocol type.";
-        out.counter(
-            "node_nfs_packets_total",
-            PACKETS_HELP,
-            &[("protocol", "udp")],
-            s.network.udp_count as f64,
-        );
-        out.counter(
-            "node_nfs_packets_total",
-            PACKETS_HELP,
-            &[("protocol", "tcp")],
-            s.network.tcp_count as f64,
-        );
-        out.counter(
-            "node_nfs_connections_total",
-            "Total number of NFSd TCP connections.",
-            &[],
-            s.network.tcp_connect as f64,
-        );
-        out.counter(
-            "node_nfs_rpcs_total",
-            "Total number of RPCs performed.",
-            &[],
-            s.rpc.rpc_count as f64,
-        );
-        out.counter(
-            "node_nfs_rpc_retransmissions_total",
-            "Number of RPC transmissions performed.",
-            &[],
-            s.rpc.retransmissions as f64,
-        );
-        out.counter(
-            "node_nfs_rpc_authentication_refreshes_total",
-            "Number of RPC authentication refreshes performed.",
-            &[],
-            s.rpc.auth_refreshes as f64,
-        );
-        let versions: [(&str, &[&str], &[u64]); 3] = [
-            ("2", &V2_PROCS, &s.v2),
-            ("3", &V3_PROCS, &s.v3),
-            ("4", &CLIENT_V4_PROCS, &s.v4),
-        ];
-        for (proto, names, values) in versions {
-            for (method, v) in names.iter().zip(values) {
-                out.counter(
-                    "node_nfs_requests_total",
-                    REQUESTS_HELP,
-                    &[("method", method), ("proto", proto)],
-                    *v as f64,
-                );
-            }
+/// The `nfs` collector (no state, no flags: registered in [`super::COLLECTORS`] by this function).
+pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
+    let path = roots.proc_net("rpc/nfs");
+    let text = read_to_string_or_no_data(&path)?;
+    let s = parse_client_rpc_stats(&text).map_err(|e| e.at(&path))?;
+    const PACKETS_HELP: &str = "Total NFSd network packets (sent+received) by protocol type.";
+    out.counter(
+        "node_nfs_packets_total",
+        PACKETS_HELP,
+        &[("protocol", "udp")],
+        s.network.udp_count as f64,
+    );
+    out.counter(
+        "node_nfs_packets_total",
+        PACKETS_HELP,
+        &[("protocol", "tcp")],
+        s.network.tcp_count as f64,
+    );
+    out.counter(
+        "node_nfs_connections_total",
+        "Total number of NFSd TCP connections.",
+        &[],
+        s.network.tcp_connect as f64,
+    );
+    out.counter(
+        "node_nfs_rpcs_total",
+        "Total number of RPCs performed.",
+        &[],
+        s.rpc.rpc_count as f64,
+    );
+    out.counter(
+        "node_nfs_rpc_retransmissions_total",
+        "Number of RPC transmissions performed.",
+        &[],
+        s.rpc.retransmissions as f64,
+    );
+    out.counter(
+        "node_nfs_rpc_authentication_refreshes_total",
+        "Number of RPC authentication refreshes performed.",
+        &[],
+        s.rpc.auth_refreshes as f64,
+    );
+    let versions: [(&str, &[&str], &[u64]); 3] = [
+        ("2", &V2_PROCS, &s.v2),
+        ("3", &V3_PROCS, &s.v3),
+        ("4", &CLIENT_V4_PROCS, &s.v4),
+    ];
+    for (proto, names, values) in versions {
+        for (method, v) in names.iter().zip(values) {
+            out.counter(
+                "node_nfs_requests_total",
+                REQUESTS_HELP,
+                &[("method", method), ("proto", proto)],
+                *v as f64,
+            );
         }
-        Ok(())
     }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::{fixture_config, fixture_root};
+    use crate::node::testutil::{
+        assert_fixture, assert_rejects, collect_with, fixture_config_with,
+    };
 
     const FIXTURE: &str = include_str!("../../tests/fixtures/proc/net/rpc/nfs");
 
@@ -356,10 +339,10 @@ mod tests {
         // Count and values disagree.
         assert!(parse_client_rpc_stats("proc3 22 1 2 3\n").is_err());
         // Too few v2 procedures.
-        assert!(parse_client_rpc_stats("proc2 2 1 2\n").is_err());
-        assert!(parse_client_rpc_stats("rpc 1 2\n").is_err());
-        assert!(parse_client_rpc_stats("net\n").is_err());
-        assert!(parse_client_rpc_stats("net 1 x 2 3\n").is_err());
+        assert_rejects(
+            parse_client_rpc_stats,
+            &["proc2 2 1 2\n", "rpc 1 2\n", "net\n", "net 1 x 2 3\n"],
+        );
         // A line a newer kernel might add is skipped.
         assert!(parse_client_rpc_stats("net 1 2 3 4\nnew 1 2\n").is_ok());
     }
@@ -372,26 +355,22 @@ mod tests {
 
     #[test]
     fn collects_from_fixture_root() {
-        let mut out = MetricSet::new();
-        new(&fixture_config()).unwrap().collect(&mut out).unwrap();
-        assert_eq!(
-            out.value("node_nfs_packets_total", &[("protocol", "tcp")]),
-            Some(1832.0)
-        );
-        assert_eq!(out.value("node_nfs_connections_total", &[]), Some(17.0));
-        assert_eq!(
-            out.value(
-                "node_nfs_requests_total",
-                &[("proto", "3"), ("method", "GetAttr")]
-            ),
-            Some(60123.0)
-        );
-        assert_eq!(
-            out.value(
-                "node_nfs_requests_total",
-                &[("proto", "2"), ("method", "Null")]
-            ),
-            Some(0.0)
+        let out = assert_fixture(
+            "nfs",
+            &[
+                ("node_nfs_packets_total", &[("protocol", "tcp")], 1832.0),
+                ("node_nfs_connections_total", &[], 17.0),
+                (
+                    "node_nfs_requests_total",
+                    &[("proto", "3"), ("method", "GetAttr")],
+                    60123.0,
+                ),
+                (
+                    "node_nfs_requests_total",
+                    &[("proto", "2"), ("method", "Null")],
+                    0.0,
+                ),
+            ],
         );
         assert_eq!(
             out.get("node_nfs_requests_total").unwrap().samples.len(),
@@ -401,20 +380,8 @@ mod tests {
 
     #[test]
     fn no_file_is_no_data() {
-        let f = fixture_root();
-        let cfg = NodeConfig {
-            roots: Arc::new(Roots::new(
-                f.join("mdstat"),
-                f.join("sys"),
-                f.join("root"),
-                None,
-            )),
-            ..fixture_config()
-        };
-        let err = new(&cfg)
-            .unwrap()
-            .collect(&mut MetricSet::new())
-            .unwrap_err();
+        let cfg = fixture_config_with("mdstat", "sys");
+        let err = collect_with("nfs", &cfg).unwrap_err();
         assert!(err.is_no_data());
     }
 }

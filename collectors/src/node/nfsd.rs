@@ -3,16 +3,13 @@
 //!
 //! Read with [`Roots::proc_net`] like `nfs` (the counters are per network namespace).
 
-use std::sync::Arc;
-
 use crate::error::ParseError;
-use crate::roots::read_to_string_or_no_data;
-use crate::{CollectError, Collector, MetricSet, Roots};
+use crate::read::read_to_string_or_no_data;
+use crate::{CollectError, MetricSet, Roots};
 
 use super::nfs::{
     exact, padded, parse_network, proc_values, split_line, Network, V2_PROCS, V3_PROCS,
 };
-use super::NodeConfig;
 
 /// The NFSv4 server operations node_exporter exports: (method label, operation number in `proc4ops`).
 const V4_OPS: &[(&str, usize)] = &[
@@ -142,144 +139,129 @@ pub fn parse_server_rpc_stats(text: &str) -> Result<ServerRpcStats, ParseError> 
     Ok(s)
 }
 
-pub struct Nfsd {
-    roots: Arc<Roots>,
-}
-
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    Ok(Box::new(Nfsd {
-        roots: cfg.roots.clone(),
-    }))
-}
-
 const REQUESTS_HELP: &str = "Total number NFSd Requests by method and protocol.";
 
-impl Collector for Nfsd {
-    fn name(&self) -> &'static str {
-        "nfsd"
+/// The `nfsd` collector (no state, no flags: registered in [`super::COLLECTORS`] by this function).
+pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
+    let path = roots.proc_net("rpc/nfsd");
+    let text = read_to_string_or_no_data(&path)?;
+    let s = parse_server_rpc_stats(&text).map_err(|e| e.at(&path))?;
+    let counters: [(&str, &str, u64); 6] = [
+        (
+            "node_nfsd_reply_cache_hits_total",
+            "Total number of NFSd Reply Cache hits (client lost server response).",
+            s.reply_cache[0],
+        ),
+        (
+            "node_nfsd_reply_cache_misses_total",
+            "Total number of NFSd Reply Cache an operation that requires caching (idempotent).",
+            s.reply_cache[1],
+        ),
+        (
+            "node_nfsd_reply_cache_nocache_total",
+            "Total number of NFSd Reply Cache non-idempotent operations (rename/delete/…).",
+            s.reply_cache[2],
+        ),
+        (
+            "node_nfsd_file_handles_stale_total",
+            "Total number of NFSd stale file handles",
+            s.fh_stale,
+        ),
+        (
+            "node_nfsd_disk_bytes_read_total",
+            "Total NFSd bytes read.",
+            s.io[0],
+        ),
+        (
+            "node_nfsd_disk_bytes_written_total",
+            "Total NFSd bytes written.",
+            s.io[1],
+        ),
+    ];
+    for (name, help, v) in counters {
+        out.counter(name, help, &[], v as f64);
     }
-
-    fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let path = self.roots.proc_net("rpc/nfsd");
-        let text = read_to_string_or_no_data(&path)?;
-        let s = parse_server_rpc_stats(&text).map_err(|e| e.at(&path))?;
-        let counters: [(&str, &str, u64); 6] = [
-            (
-                "node_nfsd_reply_cache_hits_total",
-                "Total number of NFSd Reply Cache hits (client lost server response).",
-                s.reply_cache[0],
-            ),
-            (
-                "node_nfsd_reply_cache_misses_total",
-                "Total number of NFSd Reply Cache an operation that requires caching (idempotent).",
-                s.reply_cache[1],
-            ),
-            (
-                "node_nfsd_reply_cache_nocache_total",
-                "Total number of NFSd Reply Cache non-idempotent operations (rename/delete/…).",
-                s.reply_cache[2],
-            ),
-            (
-                "node_nfsd_file_handles_stale_total",
-                "Total number of NFSd stale file handles",
-                s.fh_stale,
-            ),
-            (
-                "node_nfsd_disk_bytes_read_total",
-                "Total NFSd bytes read.",
-                s.io[0],
-            ),
-            (
-                "node_nfsd_disk_bytes_written_total",
-                "Total NFSd bytes written.",
-                s.io[1],
-            ),
-        ];
-        for (name, help, v) in counters {
-            out.counter(name, help, &[], v as f64);
-        }
-        out.gauge(
-            "node_nfsd_server_threads",
-            "Total number of NFSd kernel threads that are running.",
-            &[],
-            s.threads as f64,
-        );
-        out.gauge(
-            "node_nfsd_read_ahead_cache_size_blocks",
-            "How large the read ahead cache is in blocks.",
-            &[],
-            s.ra_size as f64,
-        );
+    out.gauge(
+        "node_nfsd_server_threads",
+        "Total number of NFSd kernel threads that are running.",
+        &[],
+        s.threads as f64,
+    );
+    out.gauge(
+        "node_nfsd_read_ahead_cache_size_blocks",
+        "How large the read ahead cache is in blocks.",
+        &[],
+        s.ra_size as f64,
+    );
+    out.counter(
+        "node_nfsd_read_ahead_cache_not_found_total",
+        "Total number of NFSd read ahead cache not found.",
+        &[],
+        s.ra_not_found as f64,
+    );
+    const PACKETS_HELP: &str = "Total NFSd network packets (sent+received) by protocol type.";
+    out.counter(
+        "node_nfsd_packets_total",
+        PACKETS_HELP,
+        &[("proto", "udp")],
+        s.network.udp_count as f64,
+    );
+    out.counter(
+        "node_nfsd_packets_total",
+        PACKETS_HELP,
+        &[("proto", "tcp")],
+        s.network.tcp_count as f64,
+    );
+    out.counter(
+        "node_nfsd_connections_total",
+        "Total number of NFSd TCP connections.",
+        &[],
+        s.network.tcp_connect as f64,
+    );
+    const RPC_ERR_HELP: &str = "Total number of NFSd RPC errors by error type.";
+    for (kind, v) in [("fmt", s.rpc[2]), ("auth", s.rpc[3]), ("cInt", s.rpc[4])] {
         out.counter(
-            "node_nfsd_read_ahead_cache_not_found_total",
-            "Total number of NFSd read ahead cache not found.",
-            &[],
-            s.ra_not_found as f64,
+            "node_nfsd_rpc_errors_total",
+            RPC_ERR_HELP,
+            &[("error", kind)],
+            v as f64,
         );
-        const PACKETS_HELP: &str = "Total NFSd network packets (sent+received) by protocol type.";
-        out.counter(
-            "node_nfsd_packets_total",
-            PACKETS_HELP,
-            &[("proto", "udp")],
-            s.network.udp_count as f64,
-        );
-        out.counter(
-            "node_nfsd_packets_total",
-            PACKETS_HELP,
-            &[("proto", "tcp")],
-            s.network.tcp_count as f64,
-        );
-        out.counter(
-            "node_nfsd_connections_total",
-            "Total number of NFSd TCP connections.",
-            &[],
-            s.network.tcp_connect as f64,
-        );
-        const RPC_ERR_HELP: &str = "Total number of NFSd RPC errors by error type.";
-        for (kind, v) in [("fmt", s.rpc[2]), ("auth", s.rpc[3]), ("cInt", s.rpc[4])] {
-            out.counter(
-                "node_nfsd_rpc_errors_total",
-                RPC_ERR_HELP,
-                &[("error", kind)],
-                v as f64,
-            );
-        }
-        out.counter(
-            "node_nfsd_server_rpcs_total",
-            "Total number of NFSd RPCs.",
-            &[],
-            s.rpc[0] as f64,
-        );
-        // v2 and v3 without the Null procedure, as node_exporter lists them.
-        for (proto, names, values) in [
-            ("2", &V2_PROCS[1..], &s.v2[1..]),
-            ("3", &V3_PROCS[1..], &s.v3[1..]),
-        ] {
-            for (method, v) in names.iter().zip(values) {
-                out.counter(
-                    "node_nfsd_requests_total",
-                    REQUESTS_HELP,
-                    &[("method", method), ("proto", proto)],
-                    *v as f64,
-                );
-            }
-        }
-        for (method, op) in V4_OPS {
+    }
+    out.counter(
+        "node_nfsd_server_rpcs_total",
+        "Total number of NFSd RPCs.",
+        &[],
+        s.rpc[0] as f64,
+    );
+    // v2 and v3 without the Null procedure, as node_exporter lists them.
+    for (proto, names, values) in [
+        ("2", &V2_PROCS[1..], &s.v2[1..]),
+        ("3", &V3_PROCS[1..], &s.v3[1..]),
+    ] {
+        for (method, v) in names.iter().zip(values) {
             out.counter(
                 "node_nfsd_requests_total",
                 REQUESTS_HELP,
-                &[("method", method), ("proto", "4")],
-                s.v4_ops[*op] as f64,
+                &[("method", method), ("proto", proto)],
+                *v as f64,
             );
         }
-        Ok(())
     }
+    for (method, op) in V4_OPS {
+        out.counter(
+            "node_nfsd_requests_total",
+            REQUESTS_HELP,
+            &[("method", method), ("proto", "4")],
+            s.v4_ops[*op] as f64,
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::fixture_config;
+    use crate::node::testutil::{assert_fixture, assert_rejects};
 
     const FIXTURE: &str = include_str!("../../tests/fixtures/proc/net/rpc/nfsd");
 
@@ -309,39 +291,37 @@ mod tests {
         assert_eq!((s.ra_size, s.ra_not_found), (0, 0));
         assert_eq!(s.v4_ops[3], 7);
         // Strict counts where procfs is strict.
-        assert!(parse_server_rpc_stats("rc 1 2\n").is_err());
-        assert!(parse_server_rpc_stats("th 8\n").is_err());
-        assert!(parse_server_rpc_stats("proc4 3 0 1 2\n").is_err());
-        assert!(parse_server_rpc_stats("proc4ops 2 0 1\n").is_err());
-        assert!(parse_server_rpc_stats("ra 1 2 3\n").is_err());
+        assert_rejects(
+            parse_server_rpc_stats,
+            &[
+                "rc 1 2\n",
+                "th 8\n",
+                "proc4 3 0 1 2\n",
+                "proc4ops 2 0 1\n",
+                "ra 1 2 3\n",
+            ],
+        );
     }
 
     #[test]
     fn collects_from_fixture_root() {
-        let mut out = MetricSet::new();
-        new(&fixture_config()).unwrap().collect(&mut out).unwrap();
-        assert_eq!(out.value("node_nfsd_server_threads", &[]), Some(8.0));
-        assert_eq!(
-            out.value("node_nfsd_disk_bytes_written_total", &[]),
-            Some(9812345678.0)
-        );
-        assert_eq!(
-            out.value("node_nfsd_rpc_errors_total", &[("error", "cInt")]),
-            Some(0.0)
-        );
-        assert_eq!(
-            out.value(
-                "node_nfsd_requests_total",
-                &[("proto", "4"), ("method", "GetAttr")]
-            ),
-            Some(8179.0)
-        );
-        assert_eq!(
-            out.value(
-                "node_nfsd_requests_total",
-                &[("proto", "2"), ("method", "Lookup")]
-            ),
-            Some(4410.0)
+        let out = assert_fixture(
+            "nfsd",
+            &[
+                ("node_nfsd_server_threads", &[], 8.0),
+                ("node_nfsd_disk_bytes_written_total", &[], 9812345678.0),
+                ("node_nfsd_rpc_errors_total", &[("error", "cInt")], 0.0),
+                (
+                    "node_nfsd_requests_total",
+                    &[("proto", "4"), ("method", "GetAttr")],
+                    8179.0,
+                ),
+                (
+                    "node_nfsd_requests_total",
+                    &[("proto", "2"), ("method", "Lookup")],
+                    4410.0,
+                ),
+            ],
         );
         assert_eq!(
             out.get("node_nfsd_requests_total").unwrap().samples.len(),

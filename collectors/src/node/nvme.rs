@@ -5,12 +5,10 @@
 //! (a controller being removed) makes the scrape a no-data one, any other read error fails it.
 
 use std::path::Path;
-use std::sync::Arc;
 
-use crate::{CollectError, Collector, Kind, MetricSet, Roots};
+use crate::{CollectError, Kind, MetricSet, Roots};
 
-use super::sysread::{sorted_entry_names, sys_read_file};
-use super::NodeConfig;
+use crate::read::{sorted_entry_names, sys_read_file};
 
 /// One controller's info.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -45,45 +43,30 @@ pub fn read_class(dir: &Path) -> Result<Vec<NvmeDevice>, CollectError> {
         .collect()
 }
 
-pub struct Nvme {
-    roots: Arc<Roots>,
-}
-
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    Ok(Box::new(Nvme {
-        roots: cfg.roots.clone(),
-    }))
-}
-
-impl Collector for Nvme {
-    fn name(&self) -> &'static str {
-        "nvme"
+/// The `nvme` collector (no state, no flags: registered in [`super::COLLECTORS`] by this function).
+pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
+    for d in read_class(&roots.sys("class/nvme"))? {
+        out.sample(
+            "node_nvme_info",
+            "Non-numeric data from /sys/class/nvme/<device>, value is always 1.",
+            Kind::Gauge,
+            vec![
+                ("device".to_string(), d.name),
+                ("firmware_revision".to_string(), d.firmware_revision),
+                ("model".to_string(), d.model),
+                ("serial".to_string(), d.serial),
+                ("state".to_string(), d.state),
+            ],
+            1.0,
+        );
     }
-
-    fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        for d in read_class(&self.roots.sys("class/nvme"))? {
-            out.sample(
-                "node_nvme_info",
-                "Non-numeric data from /sys/class/nvme/<device>, value is always 1.",
-                Kind::Gauge,
-                vec![
-                    ("device".to_string(), d.name),
-                    ("firmware_revision".to_string(), d.firmware_revision),
-                    ("model".to_string(), d.model),
-                    ("serial".to_string(), d.serial),
-                    ("state".to_string(), d.state),
-                ],
-                1.0,
-            );
-        }
-        Ok(())
-    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::{fixture_config, fixture_root};
+    use crate::node::testutil::{collect_fixture, fixture_root};
 
     #[test]
     fn reads_fixture_controllers() {
@@ -114,8 +97,7 @@ mod tests {
 
     #[test]
     fn collects_from_fixture_root() {
-        let mut out = MetricSet::new();
-        new(&fixture_config()).unwrap().collect(&mut out).unwrap();
+        let out = collect_fixture("nvme");
         assert_eq!(
             out.value(
                 "node_nvme_info",

@@ -10,9 +10,9 @@ use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use crate::error::ParseError;
-use crate::{CollectError, Collector, MetricSet, Roots};
+use crate::{CollectError, MetricSet, Roots};
 
-use super::NodeConfig;
+use super::{NodeCollector, NodeConfig};
 
 /// The os-release fields node_exporter labels its metrics with (empty when absent).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -238,17 +238,6 @@ pub struct Os {
     cache: Mutex<Option<Cached>>,
 }
 
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    let roots: &Arc<Roots> = &cfg.roots;
-    Ok(Box::new(Os {
-        files: [
-            roots.root("etc/os-release"),
-            roots.root("usr/lib/os-release"),
-        ],
-        cache: Mutex::new(None),
-    }))
-}
-
 impl Os {
     /// Refresh the cache from `path`; `Ok(false)` when the file does not exist.
     fn update(&self, cache: &mut Option<Cached>, path: &PathBuf) -> Result<bool, CollectError> {
@@ -263,7 +252,7 @@ impl Os {
                 return Ok(true);
             }
         }
-        let text = match std::fs::read_to_string(path) {
+        let text = match crate::read::read_file(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
             Err(e) => return Err(CollectError::io(path, e)),
@@ -280,9 +269,16 @@ impl Os {
     }
 }
 
-impl Collector for Os {
-    fn name(&self) -> &'static str {
-        "os"
+impl NodeCollector for Os {
+    fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
+        let roots: &Arc<Roots> = &cfg.roots;
+        Ok(Os {
+            files: [
+                roots.root("etc/os-release"),
+                roots.root("usr/lib/os-release"),
+            ],
+            cache: Mutex::new(None),
+        })
     }
 
     fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
@@ -337,7 +333,7 @@ impl Collector for Os {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::fixture_config;
+    use crate::node::testutil::{assert_rejects, assert_values, build, fixture_config};
 
     #[test]
     fn parses_debian_fixture() {
@@ -358,9 +354,10 @@ mod tests {
         assert_eq!(r.version_id, "22.04");
         assert_eq!(r.version, "22.04.3 LTS (Jammy \"J\" Jellyfish) é");
         assert_eq!(r.variant, "Server Edition");
-        assert!(parse_os_release("NAME=\"unterminated\n").is_err());
-        assert!(parse_os_release("just words\n").is_err());
-        assert!(parse_os_release("1KEY=x\n").is_err());
+        assert_rejects(
+            parse_os_release,
+            &["NAME=\"unterminated\n", "just words\n", "1KEY=x\n"],
+        );
     }
 
     #[test]
@@ -375,22 +372,23 @@ mod tests {
 
     #[test]
     fn collects_from_fixture_root() {
-        let c = new(&fixture_config()).unwrap();
+        let c = build("os", &fixture_config()).unwrap();
         let mut out = MetricSet::new();
         c.collect(&mut out).unwrap();
-        assert_eq!(
-            out.value(
-                "node_os_info",
-                &[("id", "debian"), ("version_id", "12"), ("build_id", "")]
-            ),
-            Some(1.0)
-        );
-        assert_eq!(
-            out.value(
-                "node_os_version",
-                &[("name", "Debian GNU/Linux"), ("id_like", "")]
-            ),
-            Some(12.0)
+        assert_values(
+            &out,
+            &[
+                (
+                    "node_os_info",
+                    &[("id", "debian"), ("version_id", "12"), ("build_id", "")],
+                    1.0,
+                ),
+                (
+                    "node_os_version",
+                    &[("name", "Debian GNU/Linux"), ("id_like", "")],
+                    12.0,
+                ),
+            ],
         );
         // Cached second scrape gives the same.
         let mut again = MetricSet::new();
@@ -406,7 +404,7 @@ mod tests {
             roots: Arc::new(Roots::new("/proc", "/sys", &dir, None)),
             ..NodeConfig::default()
         };
-        let c = new(&cfg).unwrap();
+        let c = build("os", &cfg).unwrap();
         let err = c.collect(&mut MetricSet::new()).unwrap_err();
         assert!(err.is_no_data());
         std::fs::write(

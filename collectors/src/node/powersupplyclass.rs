@@ -10,10 +10,10 @@ use std::sync::Arc;
 
 use regex::Regex;
 
-use crate::{CollectError, Collector, MetricSet, Roots};
+use crate::read::{class_devices, is_absent, parse_go_int, read_dir_sorted, sys_read_file};
+use crate::{CollectError, MetricSet, Roots};
 
-use super::sysread::sys_read_file;
-use super::NodeConfig;
+use super::{NodeCollector, NodeConfig};
 
 /// An integer attribute: sysfs file name, metric name suffix, divisor.
 const NUMERIC: &[(&str, &str, f64)] = &[
@@ -100,42 +100,11 @@ pub struct PowerSupply {
     pub strings: Vec<(usize, String)>,
 }
 
-/// Parse an integer the way Go's `strconv.ParseInt(s, 0, 64)` does: optional sign, then `0x`, `0o`,
-/// `0b` or a leading `0` (octal) prefix, else decimal.
-pub fn parse_int_base0(s: &str) -> Option<i64> {
-    let (neg, body) = match s.as_bytes().first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
-    };
-    let lower = body.get(..2).map(str::to_ascii_lowercase);
-    let (radix, digits) = match lower.as_deref() {
-        Some("0x") => (16, &body[2..]),
-        Some("0o") => (8, &body[2..]),
-        Some("0b") => (2, &body[2..]),
-        _ if body.len() > 1 && body.starts_with('0') => (8, &body[1..]),
-        _ => (10, body),
-    };
-    if digits.is_empty() || digits.starts_with(['+', '-']) {
-        return None;
-    }
-    let mag = u64::from_str_radix(digits, radix).ok()?;
-    if neg {
-        if mag <= i64::MAX as u64 + 1 {
-            Some((mag as i64).wrapping_neg())
-        } else {
-            None
-        }
-    } else {
-        i64::try_from(mag).ok()
-    }
-}
-
 /// Add one attribute file's content to `ps`. Unknown files are ignored; an integer attribute that does
 /// not parse is skipped (node_exporter 1.5 fails the whole collector on it).
 pub fn add_attribute(ps: &mut PowerSupply, file: &str, value: &str) {
     if let Some(i) = NUMERIC.iter().position(|(f, _, _)| *f == file) {
-        if let Some(v) = parse_int_base0(value) {
+        if let Ok(v) = parse_go_int(value) {
             ps.numeric.push((i, v));
         }
     } else if let Some(i) = STRINGS.iter().position(|f| *f == file) {
@@ -145,16 +114,6 @@ pub fn add_attribute(ps: &mut PowerSupply, file: &str, value: &str) {
     }
 }
 
-/// Errors node_exporter treats as "attribute not there": the file vanished, or the driver refuses to
-/// answer (`EOPNOTSUPP`, `EINVAL`, `ENODEV`, `ENODATA` — e.g. a battery that is not present).
-fn skippable(e: &std::io::Error) -> bool {
-    e.kind() == std::io::ErrorKind::NotFound
-        || matches!(
-            e.raw_os_error(),
-            Some(libc::EOPNOTSUPP | libc::EINVAL | libc::ENODEV | libc::ENODATA)
-        )
-}
-
 /// Read the attributes of the supply in `dir` (the regular files in it; subdirectories and links are not
 /// followed).
 pub fn read_power_supply(dir: &Path, name: &str) -> Result<PowerSupply, CollectError> {
@@ -162,20 +121,17 @@ pub fn read_power_supply(dir: &Path, name: &str) -> Result<PowerSupply, CollectE
         name: name.to_string(),
         ..PowerSupply::default()
     };
-    for entry in std::fs::read_dir(dir).map_err(|e| CollectError::io(dir, e))? {
-        let entry = entry.map_err(|e| CollectError::io(dir, e))?;
-        let is_file = entry.file_type().map(|t| t.is_file()).unwrap_or(false);
-        let fname = entry.file_name();
-        let Some(fname) = fname.to_str() else {
-            continue;
-        };
-        if !is_file || !(NUMERIC.iter().any(|(f, _, _)| *f == fname) || STRINGS.contains(&fname)) {
+    for entry in read_dir_sorted(dir).map_err(|e| CollectError::io(dir, e))? {
+        let fname = entry.name.as_str();
+        if !entry.file_type.is_file()
+            || !(NUMERIC.iter().any(|(f, _, _)| *f == fname) || STRINGS.contains(&fname))
+        {
             continue;
         }
-        let path = entry.path();
+        let path = dir.join(fname);
         match sys_read_file(&path) {
             Ok(v) => add_attribute(&mut ps, fname, &v),
-            Err(e) if skippable(&e) => continue,
+            Err(e) if is_absent(&e) => continue,
             Err(e) => return Err(CollectError::io(&path, e)),
         }
     }
@@ -217,43 +173,39 @@ pub struct PowerSupplyClass {
     ignored: Regex,
 }
 
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    let ignored = Regex::new(&cfg.powersupply_ignored_supplies).map_err(|e| {
-        CollectError::Other(format!("--collector.powersupply.ignored-supplies: {e}"))
-    })?;
-    Ok(Box::new(PowerSupplyClass {
-        roots: cfg.roots.clone(),
-        ignored,
-    }))
+/// The powersupplyclass collector's flags.
+#[derive(Debug, Clone, clap::Args)]
+#[group(skip)]
+pub struct Flags {
+    /// Regexp of power supplies to ignore.
+    #[arg(
+        value_name = "REGEX",
+        id = "collector.powersupply.ignored-supplies",
+        long = "collector.powersupply.ignored-supplies",
+        default_value = "^$"
+    )]
+    pub ignored_supplies: String,
 }
 
-impl Collector for PowerSupplyClass {
-    fn name(&self) -> &'static str {
-        "powersupplyclass"
+impl NodeCollector for PowerSupplyClass {
+    fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
+        let ignored = super::flag_regex(
+            "collector.powersupply.ignored-supplies",
+            &cfg.powersupplyclass.ignored_supplies,
+        )?;
+        Ok(PowerSupplyClass {
+            roots: cfg.roots.clone(),
+            ignored,
+        })
     }
 
     fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
         let dir = self.roots.sys("class/power_supply");
-        let rd = match std::fs::read_dir(&dir) {
-            Ok(rd) => rd,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(CollectError::NoData(format!(
-                    "{} does not exist",
-                    dir.display()
-                )))
+        for dev in class_devices(&dir)? {
+            if self.ignored.is_match(&dev.name) {
+                continue;
             }
-            Err(e) => return Err(CollectError::io(&dir, e)),
-        };
-        let mut names = Vec::new();
-        for entry in rd {
-            let entry = entry.map_err(|e| CollectError::io(&dir, e))?;
-            if let Some(n) = entry.file_name().to_str() {
-                names.push(n.to_string());
-            }
-        }
-        names.sort_unstable();
-        for name in names.iter().filter(|n| !self.ignored.is_match(n)) {
-            let ps = read_power_supply(&dir.join(name), name)?;
+            let ps = read_power_supply(&dir.join(&dev.name), &dev.name)?;
             write_power_supply(&ps, out);
         }
         Ok(())
@@ -263,21 +215,7 @@ impl Collector for PowerSupplyClass {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::{fixture_config, fixture_root};
-
-    #[test]
-    fn parses_go_style_integers() {
-        assert_eq!(parse_int_base0("79"), Some(79));
-        assert_eq!(parse_int_base0("-1500000"), Some(-1_500_000));
-        assert_eq!(parse_int_base0("0"), Some(0));
-        assert_eq!(parse_int_base0("0x1f"), Some(31));
-        assert_eq!(parse_int_base0("010"), Some(8));
-        assert_eq!(parse_int_base0("-9223372036854775808"), Some(i64::MIN));
-        assert_eq!(parse_int_base0("9223372036854775808"), None);
-        assert_eq!(parse_int_base0(""), None);
-        assert_eq!(parse_int_base0("N/A"), None);
-        assert_eq!(parse_int_base0("--1"), None);
-    }
+    use crate::node::testutil::{assert_fixture, collect_with, fixture_config, fixture_root};
 
     #[test]
     fn reads_fixture_battery() {
@@ -311,37 +249,31 @@ mod tests {
 
     #[test]
     fn collects_from_fixture_root() {
-        let c = new(&fixture_config()).unwrap();
-        let mut out = MetricSet::new();
-        c.collect(&mut out).unwrap();
-        assert_eq!(
-            out.value("node_power_supply_online", &[("power_supply", "AC")]),
-            Some(1.0)
-        );
-        assert_eq!(
-            out.value(
-                "node_power_supply_energy_watthour",
-                &[("power_supply", "BAT0")]
-            ),
-            Some(31.44)
-        );
-        assert_eq!(
-            out.value(
-                "node_power_supply_voltage_volt",
-                &[("power_supply", "BAT0")]
-            ),
-            Some(12.707)
-        );
-        assert_eq!(
-            out.value("node_power_supply_cyclecount", &[("power_supply", "BAT0")]),
-            Some(112.0)
-        );
-        assert_eq!(
-            out.value(
-                "node_power_supply_current_max",
-                &[("power_supply", "ucsi-source-psy-USBC000:001")]
-            ),
-            Some(3.0)
+        let out = assert_fixture(
+            "powersupplyclass",
+            &[
+                ("node_power_supply_online", &[("power_supply", "AC")], 1.0),
+                (
+                    "node_power_supply_energy_watthour",
+                    &[("power_supply", "BAT0")],
+                    31.44,
+                ),
+                (
+                    "node_power_supply_voltage_volt",
+                    &[("power_supply", "BAT0")],
+                    12.707,
+                ),
+                (
+                    "node_power_supply_cyclecount",
+                    &[("power_supply", "BAT0")],
+                    112.0,
+                ),
+                (
+                    "node_power_supply_current_max",
+                    &[("power_supply", "ucsi-source-psy-USBC000:001")],
+                    3.0,
+                ),
+            ],
         );
         let info = out.get("node_power_supply_info").unwrap();
         let ac: Vec<_> = info.samples[0]
@@ -373,12 +305,9 @@ mod tests {
 
     #[test]
     fn ignored_supplies_are_skipped() {
-        let cfg = NodeConfig {
-            powersupply_ignored_supplies: "^(AC|ucsi.*)$".to_string(),
-            ..fixture_config()
-        };
-        let mut out = MetricSet::new();
-        new(&cfg).unwrap().collect(&mut out).unwrap();
+        let mut cfg = fixture_config();
+        cfg.powersupplyclass.ignored_supplies = "^(AC|ucsi.*)$".to_string();
+        let out = collect_with("powersupplyclass", &cfg).unwrap();
         assert_eq!(out.get("node_power_supply_info").unwrap().samples.len(), 1);
         assert!(out.get("node_power_supply_online").is_none());
     }

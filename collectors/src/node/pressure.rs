@@ -4,14 +4,13 @@
 //! node_exporter 1.5 reads only `cpu`, `io` and `memory` (not `irq`, and not the `full` line of `cpu` that
 //! kernels ≥ 5.13 print); a missing file (kernel < 4.20, no CONFIG_PSI) or `EOPNOTSUPP` (PSI disabled, boot
 //! with `psi=1`) is no data.
-
-use std::sync::Arc;
+//!
+//! Our parser, not procfs-core's: its `CpuPressure`/`IoPressure`/`MemoryPressure` require a `full` line,
+//! which `cpu` lacks before Linux 5.13, and its per-line parser is private.
 
 use crate::error::ParseError;
-use crate::roots::read_to_string;
-use crate::{CollectError, Collector, MetricSet, Roots};
-
-use super::NodeConfig;
+use crate::read::read_to_string;
+use crate::{CollectError, MetricSet, Roots};
 
 /// One `some`/`full` line.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -77,16 +76,6 @@ pub fn parse_psi(text: &str) -> Result<PsiStats, ParseError> {
     Ok(st)
 }
 
-pub struct Pressure {
-    roots: Arc<Roots>,
-}
-
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    Ok(Box::new(Pressure {
-        roots: cfg.roots.clone(),
-    }))
-}
-
 /// (resource, `some` metric and help, `full` metric and help) as node_exporter 1.5 exports them.
 type Desc = (&'static str, &'static str);
 const RESOURCES: [(&str, Desc, Option<Desc>); 3] = [
@@ -126,47 +115,41 @@ fn seconds(us: u64) -> f64 {
     us as f64 / 1000.0 / 1000.0
 }
 
-impl Collector for Pressure {
-    fn name(&self) -> &'static str {
-        "pressure"
-    }
-
-    fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        for (res, some_desc, full_desc) in RESOURCES {
-            let path = self.roots.proc(&format!("pressure/{res}"));
-            let text = match read_to_string(&path) {
-                Ok(t) => t,
-                Err(CollectError::Io { source, .. })
-                    if source.raw_os_error() == Some(libc::EOPNOTSUPP) =>
-                {
-                    return Err(CollectError::NoData(
-                        "pressure information is disabled (boot with psi=1)".into(),
-                    ))
-                }
-                Err(e) if e.is_no_data() => {
-                    return Err(CollectError::NoData(
-                        "pressure information is unavailable (kernel >= 4.20 with CONFIG_PSI)"
-                            .into(),
-                    ))
-                }
-                Err(e) => return Err(e),
-            };
-            let st = parse_psi(&text).map_err(|e| e.at(&path))?;
-            if let Some(some) = st.some {
-                out.counter(some_desc.0, some_desc.1, &[], seconds(some.total));
+/// The `pressure` collector (no state, no flags: registered in [`super::COLLECTORS`] by this function).
+pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
+    for (res, some_desc, full_desc) in RESOURCES {
+        let path = roots.proc(&format!("pressure/{res}"));
+        let text = match read_to_string(&path) {
+            Ok(t) => t,
+            Err(CollectError::Io { source, .. })
+                if source.raw_os_error() == Some(libc::EOPNOTSUPP) =>
+            {
+                return Err(CollectError::NoData(
+                    "pressure information is disabled (boot with psi=1)".into(),
+                ))
             }
-            if let (Some((name, help)), Some(full)) = (full_desc, st.full) {
-                out.counter(name, help, &[], seconds(full.total));
+            Err(e) if e.is_no_data() => {
+                return Err(CollectError::NoData(
+                    "pressure information is unavailable (kernel >= 4.20 with CONFIG_PSI)".into(),
+                ))
             }
+            Err(e) => return Err(e),
+        };
+        let st = parse_psi(&text).map_err(|e| e.at(&path))?;
+        if let Some(some) = st.some {
+            out.counter(some_desc.0, some_desc.1, &[], seconds(some.total));
         }
-        Ok(())
+        if let (Some((name, help)), Some(full)) = (full_desc, st.full) {
+            out.counter(name, help, &[], seconds(full.total));
+        }
     }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::fixture_config;
+    use crate::node::testutil::{assert_rejects, collect_fixture, collect_with};
 
     #[test]
     fn parses_fixture() {
@@ -184,16 +167,19 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        assert!(parse_psi("some avg10=x avg60=0 avg300=0 total=1\n").is_err());
-        assert!(parse_psi("some avg10=0 avg60=0 avg300=0\n").is_err());
-        assert!(parse_psi("full avg10=0 avg60=0 avg300=0 total=-1\n").is_err());
+        assert_rejects(
+            parse_psi,
+            &[
+                "some avg10=x avg60=0 avg300=0 total=1\n",
+                "some avg10=0 avg60=0 avg300=0\n",
+                "full avg10=0 avg60=0 avg300=0 total=-1\n",
+            ],
+        );
     }
 
     #[test]
     fn collects_from_fixture_root() {
-        let c = new(&fixture_config()).unwrap();
-        let mut out = MetricSet::new();
-        c.collect(&mut out).unwrap();
+        let out = collect_fixture("pressure");
         let cpu = parse_psi(include_str!("../../tests/fixtures/proc/pressure/cpu"))
             .unwrap()
             .some
@@ -215,10 +201,7 @@ mod tests {
     #[test]
     fn missing_pressure_dir_is_no_data() {
         let cfg = crate::node::testutil::fixture_config_with("nonexistent", "sys");
-        let err = new(&cfg)
-            .unwrap()
-            .collect(&mut MetricSet::new())
-            .unwrap_err();
+        let err = collect_with("pressure", &cfg).unwrap_err();
         assert!(matches!(err, CollectError::NoData(_)));
     }
 }

@@ -13,10 +13,10 @@ use std::sync::Arc;
 
 use regex::Regex;
 
-use crate::error::ParseError;
-use crate::{CollectError, Collector, Kind, MetricSet, Roots};
+use crate::read::parse_u64;
+use crate::{CollectError, Kind, MetricSet, Roots};
 
-use super::NodeConfig;
+use super::{NodeCollector, NodeConfig};
 
 /// One RAPL zone.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,33 +40,21 @@ pub fn index_and_name(counts: &HashMap<String, i64>, name: &str) -> (i64, String
     (counts.get(name).copied().unwrap_or(0), name.to_string())
 }
 
-/// Parse an unsigned decimal counter file (`energy_uj`, `max_energy_range_uj`).
-pub fn parse_uint(s: &str) -> Result<u64, ParseError> {
-    s.trim()
-        .parse::<u64>()
-        .map_err(|e| ParseError::new(format!("{:?}: {e}", s.trim())))
-}
-
 /// The zones under the powercap class directory `dir`, in directory-name order.
 pub fn read_zones(dir: &Path) -> Result<Vec<RaplZone>, CollectError> {
-    let mut entries = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(|e| CollectError::io(dir, e))? {
-        let entry = entry.map_err(|e| CollectError::io(dir, e))?;
-        entries.push(entry.file_name());
-    }
-    entries.sort_unstable();
+    let entries = crate::read::sorted_entry_names(dir)?;
     let mut counts: HashMap<String, i64> = HashMap::new();
     let mut zones = Vec::new();
     for entry in entries {
         let zdir = dir.join(&entry);
-        let Ok(raw) = std::fs::read_to_string(zdir.join("name")) else {
+        let Ok(raw) = crate::read::read_file(zdir.join("name")) else {
             continue;
         };
         let (index, name) = index_and_name(&counts, raw.trim());
         // procfs reads max_energy_range_uj for every zone and fails on it; we do not export it.
         let max = zdir.join("max_energy_range_uj");
-        let content = std::fs::read_to_string(&max).map_err(|e| CollectError::io(&max, e))?;
-        parse_uint(&content).map_err(|e| e.at(&max))?;
+        let content = crate::read::read_to_string(&max)?;
+        parse_u64(&content).map_err(|e| e.at(&max))?;
         counts.insert(name.clone(), index + 1);
         zones.push(RaplZone {
             name,
@@ -84,19 +72,27 @@ pub struct Rapl {
     sanitize: Regex,
 }
 
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    let sanitize =
-        Regex::new("_*[^0-9A-Za-z_]+_*").map_err(|e| CollectError::Other(format!("rapl: {e}")))?;
-    Ok(Box::new(Rapl {
-        roots: cfg.roots.clone(),
-        zone_label: cfg.rapl_enable_zone_label,
-        sanitize,
-    }))
+/// The rapl collector's flags.
+#[derive(Debug, Clone, clap::Args)]
+#[group(skip)]
+pub struct Flags {
+    /// Export one node_rapl_joules_total with a rapl_zone label instead of one metric per zone.
+    #[arg(
+        id = "collector.rapl.enable-zone-label",
+        long = "collector.rapl.enable-zone-label"
+    )]
+    pub enable_zone_label: bool,
 }
 
-impl Collector for Rapl {
-    fn name(&self) -> &'static str {
-        "rapl"
+impl NodeCollector for Rapl {
+    fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
+        let sanitize = Regex::new("_*[^0-9A-Za-z_]+_*")
+            .map_err(|e| CollectError::Other(format!("rapl: {e}")))?;
+        Ok(Rapl {
+            roots: cfg.roots.clone(),
+            zone_label: cfg.rapl.enable_zone_label,
+            sanitize,
+        })
     }
 
     fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
@@ -114,8 +110,8 @@ impl Collector for Rapl {
         };
         for z in zones {
             let file = Path::new(&z.path).join("energy_uj");
-            let uj = match std::fs::read_to_string(&file) {
-                Ok(s) => parse_uint(&s).map_err(|e| e.at(&file))?,
+            let uj = match crate::read::read_file(&file) {
+                Ok(s) => parse_u64(&s).map_err(|e| e.at(&file))?,
                 Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
                     return Err(CollectError::NoData(format!(
                         "cannot read {}: {e}",
@@ -159,7 +155,7 @@ impl Collector for Rapl {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::{fixture_config, fixture_root};
+    use crate::node::testutil::{assert_values, collect_with, fixture_config, fixture_root};
 
     #[test]
     fn names_and_indexes() {
@@ -197,23 +193,23 @@ mod tests {
     #[test]
     fn collects_from_fixture_root() {
         let cfg = fixture_config();
-        let mut out = MetricSet::new();
-        new(&cfg).unwrap().collect(&mut out).unwrap();
+        let out = collect_with("rapl", &cfg).unwrap();
         let base = cfg.roots.sys("class/powercap");
         let p = |z: &str| base.join(z).to_string_lossy().into_owned();
-        assert_eq!(
-            out.value(
-                "node_rapl_package_joules_total",
-                &[("index", "0"), ("path", &p("intel-rapl:0"))]
-            ),
-            Some(240422.366267)
-        );
-        assert_eq!(
-            out.value(
-                "node_rapl_dram_joules_total",
-                &[("index", "0"), ("path", &p("intel-rapl:0:2"))]
-            ),
-            Some(18_446_744_073_709_551_615.0 / 1e6)
+        assert_values(
+            &out,
+            &[
+                (
+                    "node_rapl_package_joules_total",
+                    &[("index", "0"), ("path", &p("intel-rapl:0"))],
+                    240422.366267,
+                ),
+                (
+                    "node_rapl_dram_joules_total",
+                    &[("index", "0"), ("path", &p("intel-rapl:0:2"))],
+                    18_446_744_073_709_551_615.0 / 1e6,
+                ),
+            ],
         );
         assert_eq!(
             out.get("node_rapl_package_joules_total").unwrap().kind,
@@ -231,12 +227,9 @@ mod tests {
 
     #[test]
     fn zone_label_variant() {
-        let cfg = NodeConfig {
-            rapl_enable_zone_label: true,
-            ..fixture_config()
-        };
-        let mut out = MetricSet::new();
-        new(&cfg).unwrap().collect(&mut out).unwrap();
+        let mut cfg = fixture_config();
+        cfg.rapl.enable_zone_label = true;
+        let out = collect_with("rapl", &cfg).unwrap();
         assert_eq!(out.families().len(), 1);
         let fam = out.get("node_rapl_joules_total").unwrap();
         assert_eq!(fam.samples.len(), 8);

@@ -11,13 +11,9 @@
 //! Versions 12 to 14 had three more (yield) fields at the start of the `cpu<N>` line; the three times are
 //! still the last three of the 12 fields there.
 
-use std::sync::Arc;
-
 use crate::error::ParseError;
-use crate::roots::read_to_string;
-use crate::{CollectError, Collector, MetricSet, Roots};
-
-use super::NodeConfig;
+use crate::read::read_to_string;
+use crate::{CollectError, MetricSet, Roots};
 
 /// Scheduler statistics of one CPU.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,63 +74,48 @@ pub fn parse_schedstat(text: &str) -> Result<Vec<SchedstatCpu>, ParseError> {
     Ok(cpus)
 }
 
-pub struct Schedstat {
-    roots: Arc<Roots>,
-}
-
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    Ok(Box::new(Schedstat {
-        roots: cfg.roots.clone(),
-    }))
-}
-
 const NS_PER_SEC: f64 = 1e9;
 
-impl Collector for Schedstat {
-    fn name(&self) -> &'static str {
-        "schedstat"
-    }
-
-    fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let path = self.roots.proc("schedstat");
-        let text = match read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.is_no_data() => {
-                return Err(CollectError::NoData(
-                    "/proc/schedstat does not exist (kernel without CONFIG_SCHEDSTATS)".into(),
-                ))
-            }
-            Err(e) => return Err(e),
-        };
-        for c in parse_schedstat(&text).map_err(|e| e.at(&path))? {
-            let labels = [("cpu", c.cpu.as_str())];
-            out.counter(
-                "node_schedstat_running_seconds_total",
-                "Number of seconds CPU spent running a process.",
-                &labels,
-                c.running_ns as f64 / NS_PER_SEC,
-            );
-            out.counter(
-                "node_schedstat_waiting_seconds_total",
-                "Number of seconds spent by processing waiting for this CPU.",
-                &labels,
-                c.waiting_ns as f64 / NS_PER_SEC,
-            );
-            out.counter(
-                "node_schedstat_timeslices_total",
-                "Number of timeslices executed by CPU.",
-                &labels,
-                c.timeslices as f64,
-            );
+/// The `schedstat` collector (no state, no flags: registered in [`super::COLLECTORS`] by this function).
+pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
+    let path = roots.proc("schedstat");
+    let text = match read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.is_no_data() => {
+            return Err(CollectError::NoData(
+                "/proc/schedstat does not exist (kernel without CONFIG_SCHEDSTATS)".into(),
+            ))
         }
-        Ok(())
+        Err(e) => return Err(e),
+    };
+    for c in parse_schedstat(&text).map_err(|e| e.at(&path))? {
+        let labels = [("cpu", c.cpu.as_str())];
+        out.counter(
+            "node_schedstat_running_seconds_total",
+            "Number of seconds CPU spent running a process.",
+            &labels,
+            c.running_ns as f64 / NS_PER_SEC,
+        );
+        out.counter(
+            "node_schedstat_waiting_seconds_total",
+            "Number of seconds spent by processing waiting for this CPU.",
+            &labels,
+            c.waiting_ns as f64 / NS_PER_SEC,
+        );
+        out.counter(
+            "node_schedstat_timeslices_total",
+            "Number of timeslices executed by CPU.",
+            &labels,
+            c.timeslices as f64,
+        );
     }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::fixture_config;
+    use crate::node::testutil::{assert_fixture, assert_rejects, collect_with};
 
     fn cpu(c: &str, r: u64, w: u64, t: u64) -> SchedstatCpu {
         SchedstatCpu {
@@ -179,23 +160,32 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        assert!(parse_schedstat("version 15\ncpu0 1 2 3\n").is_err());
-        assert!(parse_schedstat("version 15\ncpu0 1 2 3 4 5 6 7 8 x\n").is_err());
-        assert!(parse_schedstat("version x\n").is_err());
+        assert_rejects(
+            parse_schedstat,
+            &[
+                "version 15\ncpu0 1 2 3\n",
+                "version 15\ncpu0 1 2 3 4 5 6 7 8 x\n",
+                "version x\n",
+            ],
+        );
     }
 
     #[test]
     fn collects_from_fixture_root() {
-        let c = new(&fixture_config()).unwrap();
-        let mut out = MetricSet::new();
-        c.collect(&mut out).unwrap();
-        assert_eq!(
-            out.value("node_schedstat_timeslices_total", &[("cpu", "0")]),
-            Some(4767485306.0)
-        );
-        assert_eq!(
-            out.value("node_schedstat_running_seconds_total", &[("cpu", "0")]),
-            Some(2045936778163039.0 / 1e9)
+        let out = assert_fixture(
+            "schedstat",
+            &[
+                (
+                    "node_schedstat_timeslices_total",
+                    &[("cpu", "0")],
+                    4767485306.0,
+                ),
+                (
+                    "node_schedstat_running_seconds_total",
+                    &[("cpu", "0")],
+                    2045936778163039.0 / 1e9,
+                ),
+            ],
         );
         assert_eq!(
             out.get("node_schedstat_waiting_seconds_total")
@@ -209,10 +199,7 @@ mod tests {
     #[test]
     fn missing_file_is_no_data() {
         let cfg = crate::node::testutil::fixture_config_with("nonexistent", "sys");
-        let err = new(&cfg)
-            .unwrap()
-            .collect(&mut MetricSet::new())
-            .unwrap_err();
+        let err = collect_with("schedstat", &cfg).unwrap_err();
         assert!(matches!(err, CollectError::NoData(_)));
     }
 }

@@ -8,14 +8,12 @@
 //! rootfs here, so that an agent in a container sees the host's configuration). Modes: 1 enforcing,
 //! 0 permissive, -1 disabled.
 
-use std::ffi::CString;
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use crate::{CollectError, Collector, MetricSet, Roots};
+use crate::{CollectError, MetricSet, Roots};
 
-use super::NodeConfig;
+use super::{NodeCollector, NodeConfig};
 
 const SELINUX_MAGIC: u32 = 0xf97c_ff8c;
 
@@ -71,28 +69,16 @@ pub fn label_enables(label: Option<&[u8]>) -> bool {
 
 /// A writable selinuxfs is mounted at `path`.
 fn is_selinuxfs(path: &Path) -> bool {
-    let Ok(c) = CString::new(path.as_os_str().as_bytes()) else {
-        return false;
-    };
     loop {
-        // SAFETY: statfs is plain old data; all-zero is valid.
-        let mut buf: libc::statfs = unsafe { std::mem::zeroed() };
-        // SAFETY: `c` is a NUL-terminated path and `buf` a valid, writable statfs.
-        let rc = unsafe { libc::statfs(c.as_ptr(), &mut buf) };
-        if rc == 0 {
-            if buf.f_type as u32 != SELINUX_MAGIC {
-                return false;
+        match rustix::fs::statfs(path) {
+            // The field types differ between architectures.
+            #[allow(clippy::unnecessary_cast)]
+            Ok(buf) => {
+                return buf.f_type as u32 == SELINUX_MAGIC
+                    && (buf.f_flags as u64) & (libc::ST_RDONLY as u64) == 0
             }
-            // libc's statfs does not expose f_flags; statvfs gives the same mount flags.
-            // SAFETY: as above, for statvfs.
-            let mut vfs: libc::statvfs = unsafe { std::mem::zeroed() };
-            // SAFETY: `c` is a NUL-terminated path and `vfs` a valid, writable statvfs.
-            let rc = unsafe { libc::statvfs(c.as_ptr(), &mut vfs) };
-            return rc == 0 && (vfs.f_flag as u64) & libc::ST_RDONLY == 0;
-        }
-        let e = std::io::Error::last_os_error().raw_os_error();
-        if e != Some(libc::EAGAIN) && e != Some(libc::EINTR) {
-            return false;
+            Err(rustix::io::Errno::AGAIN | rustix::io::Errno::INTR) => continue,
+            Err(_) => return false,
         }
     }
 }
@@ -103,11 +89,11 @@ fn find_selinuxfs(roots: &Roots) -> Option<PathBuf> {
     if is_selinuxfs(&default) {
         return Some(default);
     }
-    let filesystems = std::fs::read(roots.proc("filesystems")).ok()?;
+    let filesystems = crate::read::read_file_bytes(roots.proc("filesystems")).ok()?;
     if !filesystems.windows(11).any(|w| w == b"\tselinuxfs\n") {
         return None;
     }
-    let mountinfo = std::fs::read_to_string(roots.proc("self/mountinfo")).ok()?;
+    let mountinfo = crate::read::read_file(roots.proc("self/mountinfo")).ok()?;
     selinuxfs_mounts(&mountinfo)
         .into_iter()
         .map(PathBuf::from)
@@ -120,21 +106,17 @@ pub struct Selinux {
     state: OnceLock<Option<PathBuf>>,
 }
 
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    Ok(Box::new(Selinux {
-        roots: cfg.roots.clone(),
-        state: OnceLock::new(),
-    }))
-}
-
 impl Selinux {
     fn enabled_mount(&self) -> Option<&PathBuf> {
         self.state
             .get_or_init(|| {
                 let mnt = find_selinuxfs(&self.roots)?;
-                let label = std::fs::read(self.roots.proc("thread-self/attr/current"))
-                    .or_else(|_| std::fs::read(self.roots.proc("self/attr/current")))
-                    .ok();
+                let label =
+                    crate::read::read_file_bytes(self.roots.proc("thread-self/attr/current"))
+                        .or_else(|_| {
+                            crate::read::read_file_bytes(self.roots.proc("self/attr/current"))
+                        })
+                        .ok();
                 label_enables(label.as_deref()).then_some(mnt)
             })
             .as_ref()
@@ -172,15 +154,18 @@ pub fn write_selinux(modes: Option<(i32, i32)>, out: &mut MetricSet) {
     );
 }
 
-impl Collector for Selinux {
-    fn name(&self) -> &'static str {
-        "selinux"
+impl NodeCollector for Selinux {
+    fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
+        Ok(Selinux {
+            roots: cfg.roots.clone(),
+            state: OnceLock::new(),
+        })
     }
 
     fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
         let modes = self.enabled_mount().map(|mnt| {
-            let config = std::fs::read_to_string(self.roots.root("etc/selinux/config")).ok();
-            let enforce = std::fs::read_to_string(mnt.join("enforce")).ok();
+            let config = crate::read::read_file(self.roots.root("etc/selinux/config")).ok();
+            let enforce = crate::read::read_file(mnt.join("enforce")).ok();
             (
                 config_mode(config.as_deref()),
                 enforce_mode(enforce.as_deref()),
@@ -194,7 +179,7 @@ impl Collector for Selinux {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::fixture_config;
+    use crate::node::testutil::{assert_values, collect_fixture};
 
     const CONFIG: &str = "# This file controls the state of SELinux on the system.\n\
         # SELINUX= can take one of these three values:\n\
@@ -238,17 +223,20 @@ mod tests {
     fn writes_enabled_modes() {
         let mut out = MetricSet::new();
         write_selinux(Some((ENFORCING, PERMISSIVE)), &mut out);
-        assert_eq!(out.value("node_selinux_enabled", &[]), Some(1.0));
-        assert_eq!(out.value("node_selinux_config_mode", &[]), Some(1.0));
-        assert_eq!(out.value("node_selinux_current_mode", &[]), Some(0.0));
+        assert_values(
+            &out,
+            &[
+                ("node_selinux_enabled", &[], 1.0),
+                ("node_selinux_config_mode", &[], 1.0),
+                ("node_selinux_current_mode", &[], 0.0),
+            ],
+        );
     }
 
     #[test]
     fn collects_from_fixture_root() {
         // The fixture sysfs has no selinuxfs mounted: disabled, and only the enabled gauge.
-        let c = new(&fixture_config()).unwrap();
-        let mut out = MetricSet::new();
-        c.collect(&mut out).unwrap();
+        let out = collect_fixture("selinux");
         assert_eq!(out.value("node_selinux_enabled", &[]), Some(0.0));
         assert_eq!(out.families().len(), 1);
     }

@@ -7,9 +7,9 @@
 use std::sync::Arc;
 
 use crate::error::ParseError;
-use crate::{CollectError, Collector, MetricSet, Roots};
+use crate::{CollectError, MetricSet, Roots};
 
-use super::NodeConfig;
+use super::{NodeCollector, NodeConfig};
 
 /// One protocol line (`TCP: inuse 2 orphan 0 tw 0 alloc 2 mem 168`).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -115,30 +115,20 @@ pub struct SockstatCollector {
     page_size: i64,
 }
 
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    // SAFETY: sysconf has no preconditions.
-    let page_size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    let page_size = if page_size > 0 {
-        page_size as i64
-    } else {
-        4096
-    };
-    Ok(Box::new(SockstatCollector {
-        roots: cfg.roots.clone(),
-        page_size,
-    }))
-}
-
-impl Collector for SockstatCollector {
-    fn name(&self) -> &'static str {
-        "sockstat"
+impl NodeCollector for SockstatCollector {
+    fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
+        let page_size = rustix::param::page_size() as i64;
+        Ok(SockstatCollector {
+            roots: cfg.roots.clone(),
+            page_size,
+        })
     }
 
     fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
         // A kernel without IPv4 or IPv6 lacks the file: skip it, as node_exporter does.
         for (file, ipv6) in [("sockstat", false), ("sockstat6", true)] {
             let path = self.roots.proc_net(file);
-            let text = match std::fs::read_to_string(&path) {
+            let text = match crate::read::read_file(&path) {
                 Ok(t) => t,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(CollectError::io(&path, e)),
@@ -153,7 +143,7 @@ impl Collector for SockstatCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::fixture_config;
+    use crate::node::testutil::{assert_rejects, assert_values, collect_fixture};
 
     #[test]
     fn parses_fixtures() {
@@ -180,9 +170,10 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        assert!(parse_sockstat("TCP: inuse\n").is_err());
-        assert!(parse_sockstat("TCP: inuse 1 mem\n").is_err());
-        assert!(parse_sockstat("TCP: inuse x\n").is_err());
+        assert_rejects(
+            parse_sockstat,
+            &["TCP: inuse\n", "TCP: inuse 1 mem\n", "TCP: inuse x\n"],
+        );
     }
 
     #[test]
@@ -190,15 +181,18 @@ mod tests {
         let s = parse_sockstat("UDP: inuse 1 mem 3\n").unwrap();
         let mut out = MetricSet::new();
         write_sockstat(&mut out, &s, false, 16384);
-        assert_eq!(out.value("node_sockstat_UDP_mem_bytes", &[]), Some(49152.0));
-        assert_eq!(out.value("node_sockstat_UDP_mem", &[]), Some(3.0));
+        assert_values(
+            &out,
+            &[
+                ("node_sockstat_UDP_mem_bytes", &[], 49152.0),
+                ("node_sockstat_UDP_mem", &[], 3.0),
+            ],
+        );
     }
 
     #[test]
     fn collects_from_fixture_root() {
-        let c = new(&fixture_config()).unwrap();
-        let mut out = MetricSet::new();
-        c.collect(&mut out).unwrap();
+        let out = collect_fixture("sockstat");
         let mut names: Vec<&str> = out.families().iter().map(|f| f.name.as_str()).collect();
         names.sort_unstable();
         assert_eq!(
@@ -226,9 +220,14 @@ mod tests {
                 "node_sockstat_sockets_used",
             ]
         );
-        assert_eq!(out.value("node_sockstat_sockets_used", &[]), Some(34.0));
-        assert_eq!(out.value("node_sockstat_TCP_tw", &[]), Some(3.0));
-        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as f64;
+        assert_values(
+            &out,
+            &[
+                ("node_sockstat_sockets_used", &[], 34.0),
+                ("node_sockstat_TCP_tw", &[], 3.0),
+            ],
+        );
+        let page = rustix::param::page_size() as f64;
         assert_eq!(
             out.value("node_sockstat_TCP_mem_bytes", &[]),
             Some(168.0 * page)

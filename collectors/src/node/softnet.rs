@@ -4,13 +4,9 @@
 //! label is the line's index. The kernel prints one line per *online* CPU, so with a CPU offline the labels
 //! are the line numbers, not the CPU ids (newer kernels print the id in column 13; 1.5 ignores it).
 
-use std::sync::Arc;
-
 use crate::error::ParseError;
-use crate::roots::read_to_string;
-use crate::{CollectError, Collector, MetricSet, Roots};
-
-use super::NodeConfig;
+use crate::read::read_to_string;
+use crate::{CollectError, MetricSet, Roots};
 
 /// The three counters of one line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,54 +41,39 @@ pub fn parse_softnet(text: &str) -> Result<Vec<SoftnetStat>, ParseError> {
     Ok(out)
 }
 
-pub struct Softnet {
-    roots: Arc<Roots>,
-}
-
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    Ok(Box::new(Softnet {
-        roots: cfg.roots.clone(),
-    }))
-}
-
-impl Collector for Softnet {
-    fn name(&self) -> &'static str {
-        "softnet"
+/// The `softnet` collector (no state, no flags: registered in [`super::COLLECTORS`] by this function).
+pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
+    let path = roots.proc_net("softnet_stat");
+    let stats = parse_softnet(&read_to_string(&path)?).map_err(|e| e.at(&path))?;
+    for (i, s) in stats.iter().enumerate() {
+        let cpu = i.to_string();
+        let labels = [("cpu", cpu.as_str())];
+        out.counter(
+            "node_softnet_processed_total",
+            "Number of processed packets",
+            &labels,
+            f64::from(s.processed),
+        );
+        out.counter(
+            "node_softnet_dropped_total",
+            "Number of dropped packets",
+            &labels,
+            f64::from(s.dropped),
+        );
+        out.counter(
+            "node_softnet_times_squeezed_total",
+            "Number of times processing packets ran out of quota",
+            &labels,
+            f64::from(s.time_squeezed),
+        );
     }
-
-    fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let path = self.roots.proc_net("softnet_stat");
-        let stats = parse_softnet(&read_to_string(&path)?).map_err(|e| e.at(&path))?;
-        for (i, s) in stats.iter().enumerate() {
-            let cpu = i.to_string();
-            let labels = [("cpu", cpu.as_str())];
-            out.counter(
-                "node_softnet_processed_total",
-                "Number of processed packets",
-                &labels,
-                f64::from(s.processed),
-            );
-            out.counter(
-                "node_softnet_dropped_total",
-                "Number of dropped packets",
-                &labels,
-                f64::from(s.dropped),
-            );
-            out.counter(
-                "node_softnet_times_squeezed_total",
-                "Number of times processing packets ran out of quota",
-                &labels,
-                f64::from(s.time_squeezed),
-            );
-        }
-        Ok(())
-    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::fixture_config;
+    use crate::node::testutil::{assert_fixture, assert_rejects};
 
     #[test]
     fn parses_fixture() {
@@ -128,27 +109,25 @@ mod tests {
 
     #[test]
     fn rejects_short_or_bad_lines() {
-        assert!(parse_softnet("00000001 00000002 00000003\n").is_err());
-        assert!(parse_softnet("1ffffffff 0 0 0 0 0 0 0 0\n").is_err());
-        assert!(parse_softnet("zz 0 0 0 0 0 0 0 0\n").is_err());
+        assert_rejects(
+            parse_softnet,
+            &[
+                "00000001 00000002 00000003\n",
+                "1ffffffff 0 0 0 0 0 0 0 0\n",
+                "zz 0 0 0 0 0 0 0 0\n",
+            ],
+        );
     }
 
     #[test]
     fn collects_from_fixture_root() {
-        let c = new(&fixture_config()).unwrap();
-        let mut out = MetricSet::new();
-        c.collect(&mut out).unwrap();
-        assert_eq!(
-            out.value("node_softnet_processed_total", &[("cpu", "1")]),
-            Some(6273.0)
-        );
-        assert_eq!(
-            out.value("node_softnet_dropped_total", &[("cpu", "1")]),
-            Some(2.0)
-        );
-        assert_eq!(
-            out.value("node_softnet_times_squeezed_total", &[("cpu", "1")]),
-            Some(10.0)
+        let out = assert_fixture(
+            "softnet",
+            &[
+                ("node_softnet_processed_total", &[("cpu", "1")], 6273.0),
+                ("node_softnet_dropped_total", &[("cpu", "1")], 2.0),
+                ("node_softnet_times_squeezed_total", &[("cpu", "1")], 10.0),
+            ],
         );
         assert_eq!(
             out.get("node_softnet_dropped_total").unwrap().samples.len(),

@@ -7,10 +7,10 @@
 use std::sync::Arc;
 
 use crate::error::ParseError;
-use crate::roots::read_to_string;
-use crate::{CollectError, Collector, MetricSet, Roots};
+use crate::read::read_to_string;
+use crate::{CollectError, MetricSet, Roots};
 
-use super::NodeConfig;
+use super::{NodeCollector, NodeConfig};
 
 /// The softirq vectors of the `softirq` line, in the kernel's order, with node_exporter's `vector` label values.
 pub const SOFTIRQ_VECTORS: [&str; 10] = [
@@ -47,9 +47,9 @@ pub struct KernelStat {
     pub softirq: [u64; 10],
 }
 
-fn parse_u64(what: &str, s: &str) -> Result<u64, ParseError> {
-    s.parse()
-        .map_err(|_| ParseError::new(format!("{what}: not an unsigned integer: {s:?}")))
+/// The read layer's [`crate::read::parse_u64`], naming the `/proc/stat` line.
+fn stat_u64(what: &str, s: &str) -> Result<u64, ParseError> {
+    crate::read::parse_u64(s).map_err(|e| ParseError::new(format!("{what}: {e}")))
 }
 
 /// Parse the system-wide lines of `/proc/stat` (everything but the `cpu` lines).
@@ -61,21 +61,21 @@ pub fn parse_stat(text: &str) -> Result<KernelStat, ParseError> {
             continue;
         };
         match key {
-            "btime" => st.boot_time = parse_u64(key, first)?,
-            "ctxt" => st.context_switches = parse_u64(key, first)?,
-            "processes" => st.processes = parse_u64(key, first)?,
-            "procs_running" => st.procs_running = parse_u64(key, first)?,
-            "procs_blocked" => st.procs_blocked = parse_u64(key, first)?,
+            "btime" => st.boot_time = stat_u64(key, first)?,
+            "ctxt" => st.context_switches = stat_u64(key, first)?,
+            "processes" => st.processes = stat_u64(key, first)?,
+            "procs_running" => st.procs_running = stat_u64(key, first)?,
+            "procs_blocked" => st.procs_blocked = stat_u64(key, first)?,
             "intr" => {
-                st.intr_total = parse_u64(key, first)?;
+                st.intr_total = stat_u64(key, first)?;
                 st.intr = fields
-                    .map(|f| parse_u64("intr", f))
+                    .map(|f| stat_u64("intr", f))
                     .collect::<Result<_, _>>()?;
             }
             "softirq" => {
-                st.softirq_total = parse_u64(key, first)?;
+                st.softirq_total = stat_u64(key, first)?;
                 for (slot, f) in st.softirq.iter_mut().zip(fields) {
-                    *slot = parse_u64("softirq", f)?;
+                    *slot = stat_u64("softirq", f)?;
                 }
             }
             _ => {}
@@ -89,16 +89,21 @@ pub struct Stat {
     softirq: bool,
 }
 
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    Ok(Box::new(Stat {
-        roots: cfg.roots.clone(),
-        softirq: cfg.stat_softirq,
-    }))
+/// The stat collector's flags.
+#[derive(Debug, Clone, clap::Args)]
+#[group(skip)]
+pub struct Flags {
+    /// Export node_softirqs_total from /proc/stat.
+    #[arg(id = "collector.stat.softirq", long = "collector.stat.softirq")]
+    pub softirq: bool,
 }
 
-impl Collector for Stat {
-    fn name(&self) -> &'static str {
-        "stat"
+impl NodeCollector for Stat {
+    fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
+        Ok(Stat {
+            roots: cfg.roots.clone(),
+            softirq: cfg.stat.softirq,
+        })
     }
 
     fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
@@ -157,7 +162,7 @@ impl Collector for Stat {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::fixture_config;
+    use crate::node::testutil::{assert_fixture, assert_rejects, collect_with, fixture_config};
 
     #[test]
     fn parses_fixture() {
@@ -193,27 +198,25 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        assert!(parse_stat("ctxt x\n").is_err());
-        assert!(parse_stat("intr 1 2 -3\n").is_err());
+        assert_rejects(parse_stat, &["ctxt x\n", "intr 1 2 -3\n"]);
     }
 
     #[test]
     fn collects_from_fixture_root() {
-        let c = new(&fixture_config()).unwrap();
-        let mut out = MetricSet::new();
-        c.collect(&mut out).unwrap();
-        assert_eq!(out.value("node_boot_time_seconds", &[]), Some(1795565299.0));
-        assert_eq!(out.value("node_forks_total", &[]), Some(10218.0));
-        assert_eq!(out.value("node_intr_total", &[]), Some(194418.0));
-        assert_eq!(out.value("node_procs_running", &[]), Some(3.0));
+        let out = assert_fixture(
+            "stat",
+            &[
+                ("node_boot_time_seconds", &[], 1795565299.0),
+                ("node_forks_total", &[], 10218.0),
+                ("node_intr_total", &[], 194418.0),
+                ("node_procs_running", &[], 3.0),
+            ],
+        );
         assert!(out.get("node_softirqs_total").is_none());
 
-        let cfg = NodeConfig {
-            stat_softirq: true,
-            ..fixture_config()
-        };
-        let mut out = MetricSet::new();
-        new(&cfg).unwrap().collect(&mut out).unwrap();
+        let mut cfg = fixture_config();
+        cfg.stat.softirq = true;
+        let out = collect_with("stat", &cfg).unwrap();
         assert_eq!(
             out.value("node_softirqs_total", &[("vector", "rcu")]),
             Some(31191.0)

@@ -11,11 +11,10 @@ use std::sync::Arc;
 
 use regex::Regex;
 
-use crate::error::ParseError;
-use crate::{CollectError, Collector, Kind, MetricSet, Roots};
+use crate::read::{absent_as_none, parse_go_uint, sorted_entry_names, sys_read_file};
+use crate::{CollectError, Kind, MetricSet, Roots};
 
-use super::sysread::sys_read_file;
-use super::NodeConfig;
+use super::{NodeCollector, NodeConfig};
 
 /// stats file, metric name, kind, scale, help.
 const STATS: &[(&str, &str, Kind, f64, &str)] = &[
@@ -31,26 +30,6 @@ const STATS: &[(&str, &str, Kind, f64, &str)] = &[
     ("write_ns", "node_tape_write_time_seconds_total", Kind::Counter, 1e-9, "The amount of time spent waiting for write requests to complete."),
 ];
 
-/// Parse a stats value as Go's `strconv.ParseUint(s, 0, 64)` (decimal, or `0x`/`0o`/`0b`/`0` prefixed).
-pub fn parse_uint_base0(s: &str) -> Result<u64, ParseError> {
-    let bad = || ParseError::new(format!("{s:?} is not an unsigned integer"));
-    if s.starts_with(['+', '-']) {
-        return Err(bad());
-    }
-    let lower = s.get(..2).map(str::to_ascii_lowercase);
-    let (radix, digits) = match lower.as_deref() {
-        Some("0x") => (16, &s[2..]),
-        Some("0o") => (8, &s[2..]),
-        Some("0b") => (2, &s[2..]),
-        _ if s.len() > 1 && s.starts_with('0') => (8, &s[1..]),
-        _ => (10, s),
-    };
-    if digits.is_empty() || digits.starts_with(['+', '-']) {
-        return Err(bad());
-    }
-    u64::from_str_radix(digits, radix).map_err(|_| bad())
-}
-
 /// Whether a class entry is a drive (`st<digits>`).
 pub fn is_drive(name: &str) -> bool {
     name.strip_prefix("st")
@@ -64,10 +43,8 @@ pub fn read_stats(stats_dir: &Path) -> Result<[Option<u64>; STATS.len()], Collec
     std::fs::metadata(stats_dir).map_err(|e| CollectError::io(stats_dir, e))?;
     for (slot, (file, ..)) in values.iter_mut().zip(STATS) {
         let path = stats_dir.join(file);
-        match sys_read_file(&path) {
-            Ok(v) => *slot = Some(parse_uint_base0(&v).map_err(|e| e.at(&path))?),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(CollectError::io(&path, e)),
+        if let Some(v) = absent_as_none(&path, sys_read_file(&path))? {
+            *slot = Some(parse_go_uint(&v).map_err(|e| e.at(&path))?);
         }
     }
     Ok(values)
@@ -78,32 +55,36 @@ pub struct TapeStats {
     ignored: Regex,
 }
 
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    let ignored = Regex::new(&cfg.tapestats_ignored_devices)
-        .map_err(|e| CollectError::Other(format!("--collector.tapestats.ignored-devices: {e}")))?;
-    Ok(Box::new(TapeStats {
-        roots: cfg.roots.clone(),
-        ignored,
-    }))
+/// The tapestats collector's flags.
+#[derive(Debug, Clone, clap::Args)]
+#[group(skip)]
+pub struct Flags {
+    /// Regexp of tape devices to ignore (tapestats).
+    #[arg(
+        value_name = "REGEX",
+        id = "collector.tapestats.ignored-devices",
+        long = "collector.tapestats.ignored-devices",
+        default_value = "^$"
+    )]
+    pub ignored_devices: String,
 }
 
-impl Collector for TapeStats {
-    fn name(&self) -> &'static str {
-        "tapestats"
+impl NodeCollector for TapeStats {
+    fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
+        let ignored = super::flag_regex(
+            "collector.tapestats.ignored-devices",
+            &cfg.tapestats.ignored_devices,
+        )?;
+        Ok(TapeStats {
+            roots: cfg.roots.clone(),
+            ignored,
+        })
     }
 
     fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
         let dir = self.roots.sys("class/scsi_tape");
-        let mut names = Vec::new();
-        for entry in std::fs::read_dir(&dir).map_err(|e| CollectError::io(&dir, e))? {
-            let entry = entry.map_err(|e| CollectError::io(&dir, e))?;
-            if let Some(n) = entry.file_name().to_str() {
-                if is_drive(n) {
-                    names.push(n.to_string());
-                }
-            }
-        }
-        names.sort_unstable();
+        let mut names = sorted_entry_names(&dir)?;
+        names.retain(|n| is_drive(n));
         // Read every drive first: as node_exporter, one bad drive fails the whole scrape.
         let mut drives = Vec::with_capacity(names.len());
         for name in names {
@@ -132,7 +113,7 @@ impl Collector for TapeStats {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::{fixture_config, fixture_root};
+    use crate::node::testutil::{assert_fixture, collect_with, fixture_config, fixture_root};
 
     #[test]
     fn drive_names() {
@@ -140,17 +121,6 @@ mod tests {
         for n in ["nst0", "st0a", "st0l", "st0m", "st", "nst1"] {
             assert!(!is_drive(n), "{n}");
         }
-    }
-
-    #[test]
-    fn go_style_unsigned() {
-        assert_eq!(parse_uint_base0("0"), Ok(0));
-        assert_eq!(parse_uint_base0("1409"), Ok(1409));
-        assert_eq!(parse_uint_base0("0x1f"), Ok(31));
-        assert_eq!(parse_uint_base0("18446744073709551615"), Ok(u64::MAX));
-        assert!(parse_uint_base0("18446744073709551616").is_err());
-        assert!(parse_uint_base0("-1").is_err());
-        assert!(parse_uint_base0("").is_err());
     }
 
     #[test]
@@ -165,23 +135,26 @@ mod tests {
 
     #[test]
     fn collects_from_fixture_root() {
-        let mut out = MetricSet::new();
-        new(&fixture_config()).unwrap().collect(&mut out).unwrap();
-        assert_eq!(
-            out.value("node_tape_io_now", &[("device", "st0")]),
-            Some(1.0)
-        );
-        assert_eq!(
-            out.value("node_tape_io_time_seconds_total", &[("device", "st0")]),
-            Some(9247.01108772)
-        );
-        assert_eq!(
-            out.value("node_tape_writes_completed_total", &[("device", "st0")]),
-            Some(53_772_916.0)
-        );
-        assert_eq!(
-            out.value("node_tape_written_bytes_total", &[("device", "st12")]),
-            Some(u64::MAX as f64)
+        let out = assert_fixture(
+            "tapestats",
+            &[
+                ("node_tape_io_now", &[("device", "st0")], 1.0),
+                (
+                    "node_tape_io_time_seconds_total",
+                    &[("device", "st0")],
+                    9247.01108772,
+                ),
+                (
+                    "node_tape_writes_completed_total",
+                    &[("device", "st0")],
+                    53_772_916.0,
+                ),
+                (
+                    "node_tape_written_bytes_total",
+                    &[("device", "st12")],
+                    u64::MAX as f64,
+                ),
+            ],
         );
         let fam = out.get("node_tape_residual_total").unwrap();
         assert_eq!(fam.kind, Kind::Counter);
@@ -190,12 +163,9 @@ mod tests {
 
     #[test]
     fn ignored_devices() {
-        let cfg = NodeConfig {
-            tapestats_ignored_devices: "^st1.*$".to_string(),
-            ..fixture_config()
-        };
-        let mut out = MetricSet::new();
-        new(&cfg).unwrap().collect(&mut out).unwrap();
+        let mut cfg = fixture_config();
+        cfg.tapestats.ignored_devices = "^st1.*$".to_string();
+        let out = collect_with("tapestats", &cfg).unwrap();
         assert_eq!(out.get("node_tape_io_now").unwrap().samples.len(), 1);
     }
 }

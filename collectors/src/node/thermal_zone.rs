@@ -3,13 +3,10 @@
 //! (Documentation/driver-api/thermal/sysfs-api.rst).
 
 use std::path::Path;
-use std::sync::Arc;
 
-use crate::error::ParseError;
-use crate::{CollectError, Collector, MetricSet, Roots};
+use crate::{CollectError, MetricSet, Roots};
 
-use super::sysread::{glob_numbered, sys_read_file};
-use super::NodeConfig;
+use crate::read::{glob_numbered, parse_i64, read_to_string, sys_read_file};
 
 /// A thermal zone: its number (the directory suffix), type and temperature in millidegrees Celsius.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,13 +26,6 @@ pub struct CoolingDevice {
     pub cur_state: i64,
 }
 
-/// Parse a signed decimal sysfs value.
-pub fn parse_i64(text: &str) -> Result<i64, ParseError> {
-    let t = text.trim();
-    t.parse()
-        .map_err(|_| ParseError::new(format!("not an integer: {t:?}")))
-}
-
 fn read_str(p: &Path) -> Result<String, CollectError> {
     sys_read_file(p).map_err(|e| CollectError::io(p, e))
 }
@@ -51,7 +41,7 @@ fn is_enodata(e: &CollectError) -> bool {
 /// Read every thermal zone under `dir` (`<sys>/class/thermal`). A zone whose attributes answer `ENODATA`
 /// (a sensor that is not ready) is skipped; `type`, `policy` and `temp` are required.
 pub fn read_zones(dir: &Path) -> Result<Vec<ThermalZone>, CollectError> {
-    let names = glob_numbered(dir, "thermal_zone").map_err(|e| CollectError::io(dir, e))?;
+    let names = glob_numbered(dir, "thermal_zone")?;
     let mut zones = Vec::with_capacity(names.len());
     for name in &names {
         let zdir = dir.join(name);
@@ -60,7 +50,7 @@ pub fn read_zones(dir: &Path) -> Result<Vec<ThermalZone>, CollectError> {
             read_str(&zdir.join("policy"))?;
             let temp = {
                 let p = zdir.join("temp");
-                let text = std::fs::read_to_string(&p).map_err(|e| CollectError::io(&p, e))?;
+                let text = read_to_string(&p)?;
                 parse_i64(&text).map_err(|e| e.at(&p))?
             };
             Ok(ThermalZone {
@@ -80,7 +70,7 @@ pub fn read_zones(dir: &Path) -> Result<Vec<ThermalZone>, CollectError> {
 
 /// Read every cooling device under `dir` (`<sys>/class/thermal`).
 pub fn read_cooling_devices(dir: &Path) -> Result<Vec<CoolingDevice>, CollectError> {
-    let names = glob_numbered(dir, "cooling_device").map_err(|e| CollectError::io(dir, e))?;
+    let names = glob_numbered(dir, "cooling_device")?;
     names
         .iter()
         .map(|name| {
@@ -95,54 +85,38 @@ pub fn read_cooling_devices(dir: &Path) -> Result<Vec<CoolingDevice>, CollectErr
         .collect()
 }
 
-pub struct ThermalZoneCollector {
-    roots: Arc<Roots>,
-}
-
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    Ok(Box::new(ThermalZoneCollector {
-        roots: cfg.roots.clone(),
-    }))
-}
-
-impl Collector for ThermalZoneCollector {
-    fn name(&self) -> &'static str {
-        "thermal_zone"
+/// Like node_exporter, a host without thermal zones succeeds with no series.
+pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
+    let dir = roots.sys("class/thermal");
+    for z in read_zones(&dir)? {
+        out.gauge(
+            "node_thermal_zone_temp",
+            "Zone temperature in Celsius",
+            &[("type", &z.kind), ("zone", &z.zone)],
+            z.temp_millicelsius as f64 / 1000.0,
+        );
     }
-
-    /// Like node_exporter, a host without thermal zones succeeds with no series.
-    fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let dir = self.roots.sys("class/thermal");
-        for z in read_zones(&dir)? {
-            out.gauge(
-                "node_thermal_zone_temp",
-                "Zone temperature in Celsius",
-                &[("type", &z.kind), ("zone", &z.zone)],
-                z.temp_millicelsius as f64 / 1000.0,
-            );
-        }
-        for c in read_cooling_devices(&dir)? {
-            out.gauge(
-                "node_cooling_device_cur_state",
-                "Current throttle state of the cooling device",
-                &[("name", &c.name), ("type", &c.kind)],
-                c.cur_state as f64,
-            );
-            out.gauge(
-                "node_cooling_device_max_state",
-                "Maximum throttle state of the cooling device",
-                &[("name", &c.name), ("type", &c.kind)],
-                c.max_state as f64,
-            );
-        }
-        Ok(())
+    for c in read_cooling_devices(&dir)? {
+        out.gauge(
+            "node_cooling_device_cur_state",
+            "Current throttle state of the cooling device",
+            &[("name", &c.name), ("type", &c.kind)],
+            c.cur_state as f64,
+        );
+        out.gauge(
+            "node_cooling_device_max_state",
+            "Maximum throttle state of the cooling device",
+            &[("name", &c.name), ("type", &c.kind)],
+            c.max_state as f64,
+        );
     }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::{fixture_config, fixture_root};
+    use crate::node::testutil::{assert_fixture, assert_rejects, fixture_root};
 
     #[test]
     fn reads_fixture_zones_and_devices() {
@@ -159,8 +133,7 @@ mod tests {
     #[test]
     fn parse_rejects_garbage() {
         assert_eq!(parse_i64("27800\n"), Ok(27800));
-        assert!(parse_i64("").is_err());
-        assert!(parse_i64("27.8").is_err());
+        assert_rejects(parse_i64, &["", "27.8"]);
     }
 
     #[test]
@@ -172,30 +145,22 @@ mod tests {
 
     #[test]
     fn collects_from_fixture_root() {
-        let c = new(&fixture_config()).unwrap();
-        let mut out = MetricSet::new();
-        c.collect(&mut out).unwrap();
-        assert_eq!(
-            out.value(
-                "node_thermal_zone_temp",
-                &[("zone", "0"), ("type", "x86_pkg_temp")]
-            ),
-            Some(52.0)
-        );
-        assert_eq!(
-            out.value("node_thermal_zone_temp", &[("zone", "1")]),
-            Some(27.8)
-        );
-        assert_eq!(
-            out.value(
-                "node_cooling_device_max_state",
-                &[("name", "1"), ("type", "intel_powerclamp")]
-            ),
-            Some(50.0)
-        );
-        assert_eq!(
-            out.value("node_cooling_device_cur_state", &[("name", "1")]),
-            Some(-1.0)
+        assert_fixture(
+            "thermal_zone",
+            &[
+                (
+                    "node_thermal_zone_temp",
+                    &[("zone", "0"), ("type", "x86_pkg_temp")],
+                    52.0,
+                ),
+                ("node_thermal_zone_temp", &[("zone", "1")], 27.8),
+                (
+                    "node_cooling_device_max_state",
+                    &[("name", "1"), ("type", "intel_powerclamp")],
+                    50.0,
+                ),
+                ("node_cooling_device_cur_state", &[("name", "1")], -1.0),
+            ],
         );
     }
 }

@@ -1,13 +1,11 @@
 //! `time`: node_time_seconds, node_time_zone_offset_seconds{time_zone} and the clocksources of
 //! `/sys/devices/system/clocksource/clocksource*`.
 
-use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::{CollectError, Collector, MetricSet, Roots};
+use crate::{CollectError, MetricSet, Roots};
 
-use super::sysread::{glob_numbered, sys_read_file};
-use super::NodeConfig;
+use crate::read::{glob_numbered, sys_read_file};
 
 /// One `clocksource<N>` directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,75 +44,60 @@ pub fn local_zone(secs: i64) -> (String, i64) {
     (name, tm.tm_gmtoff as i64)
 }
 
-pub struct Time {
-    roots: Arc<Roots>,
-}
+/// The `time` collector (no state, no flags: registered in [`super::COLLECTORS`] by this function).
+pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_err(|e| CollectError::Other(format!("system time before 1970: {e}")))?;
+    out.gauge(
+        "node_time_seconds",
+        "System time in seconds since epoch (1970).",
+        &[],
+        now.as_nanos() as f64 / 1e9,
+    );
+    let (zone, offset) = local_zone(now.as_secs() as i64);
+    out.gauge(
+        "node_time_zone_offset_seconds",
+        "System time zone offset in seconds.",
+        &[("time_zone", &zone)],
+        offset as f64,
+    );
 
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    Ok(Box::new(Time {
-        roots: cfg.roots.clone(),
-    }))
-}
-
-impl Collector for Time {
-    fn name(&self) -> &'static str {
-        "time"
-    }
-
-    fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_err(|e| CollectError::Other(format!("system time before 1970: {e}")))?;
-        out.gauge(
-            "node_time_seconds",
-            "System time in seconds since epoch (1970).",
-            &[],
-            now.as_nanos() as f64 / 1e9,
+    let dir = roots.sys("devices/system/clocksource");
+    let names = glob_numbered(&dir, "clocksource")?;
+    for (i, name) in names.iter().enumerate() {
+        let read = |f: &str| {
+            let p = dir.join(name).join(f);
+            sys_read_file(&p).map_err(|e| CollectError::io(&p, e))
+        };
+        let cs = parse_clocksource(
+            &read("available_clocksource")?,
+            &read("current_clocksource")?,
         );
-        let (zone, offset) = local_zone(now.as_secs() as i64);
-        out.gauge(
-            "node_time_zone_offset_seconds",
-            "System time zone offset in seconds.",
-            &[("time_zone", &zone)],
-            offset as f64,
-        );
-
-        let dir = self.roots.sys("devices/system/clocksource");
-        let names = glob_numbered(&dir, "clocksource").map_err(|e| CollectError::io(&dir, e))?;
-        for (i, name) in names.iter().enumerate() {
-            let read = |f: &str| {
-                let p = dir.join(name).join(f);
-                sys_read_file(&p).map_err(|e| CollectError::io(&p, e))
-            };
-            let cs = parse_clocksource(
-                &read("available_clocksource")?,
-                &read("current_clocksource")?,
-            );
-            // node_exporter's `device` label is the position in the sorted glob, not the directory number.
-            let device = i.to_string();
-            for a in &cs.available {
-                out.gauge(
-                    "node_time_clocksource_available_info",
-                    "Available clocksources read from '/sys/devices/system/clocksource'.",
-                    &[("clocksource", a), ("device", &device)],
-                    1.0,
-                );
-            }
+        // node_exporter's `device` label is the position in the sorted glob, not the directory number.
+        let device = i.to_string();
+        for a in &cs.available {
             out.gauge(
-                "node_time_clocksource_current_info",
-                "Current clocksource read from '/sys/devices/system/clocksource'.",
-                &[("clocksource", &cs.current), ("device", &device)],
+                "node_time_clocksource_available_info",
+                "Available clocksources read from '/sys/devices/system/clocksource'.",
+                &[("clocksource", a), ("device", &device)],
                 1.0,
             );
         }
-        Ok(())
+        out.gauge(
+            "node_time_clocksource_current_info",
+            "Current clocksource read from '/sys/devices/system/clocksource'.",
+            &[("clocksource", &cs.current), ("device", &device)],
+            1.0,
+        );
     }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::fixture_config;
+    use crate::node::testutil::{assert_values, collect_fixture};
 
     #[test]
     fn parses_clocksource_files() {
@@ -138,24 +121,23 @@ mod tests {
 
     #[test]
     fn collects_from_fixture_root() {
-        let c = new(&fixture_config()).unwrap();
-        let mut out = MetricSet::new();
-        c.collect(&mut out).unwrap();
+        let out = collect_fixture("time");
         assert!(out.value("node_time_seconds", &[]).unwrap() > 1.7e9);
         assert!(out.get("node_time_zone_offset_seconds").is_some());
-        assert_eq!(
-            out.value(
-                "node_time_clocksource_available_info",
-                &[("device", "0"), ("clocksource", "kvm-clock")]
-            ),
-            Some(1.0)
-        );
-        assert_eq!(
-            out.value(
-                "node_time_clocksource_current_info",
-                &[("device", "0"), ("clocksource", "tsc")]
-            ),
-            Some(1.0)
+        assert_values(
+            &out,
+            &[
+                (
+                    "node_time_clocksource_available_info",
+                    &[("device", "0"), ("clocksource", "kvm-clock")],
+                    1.0,
+                ),
+                (
+                    "node_time_clocksource_current_info",
+                    &[("device", "0"), ("clocksource", "tsc")],
+                    1.0,
+                ),
+            ],
         );
         assert_eq!(
             out.get("node_time_clocksource_available_info")

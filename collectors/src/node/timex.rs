@@ -3,9 +3,7 @@
 //! Units follow node_exporter: offset and PPS jitter are in ns when `STA_NANO` is set, else in µs;
 //! maxerror, esterror and tick are always µs; freq, ppsfreq and stabil are ppm with a 16-bit fraction.
 
-use crate::{CollectError, Collector, MetricSet};
-
-use super::NodeConfig;
+use crate::{CollectError, MetricSet, Roots};
 
 /// adjtimex(2) return value: the clock is not synchronized.
 pub const TIME_ERROR: i32 = 5;
@@ -174,34 +172,23 @@ pub fn write_timex(t: &Timex, out: &mut MetricSet) {
     );
 }
 
-pub struct TimexCollector;
-
-pub fn new(_cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    Ok(Box::new(TimexCollector))
-}
-
-impl Collector for TimexCollector {
-    fn name(&self) -> &'static str {
-        "timex"
-    }
-
-    fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let t = match read_timex() {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
-                return Err(CollectError::NoData(format!("adjtimex: {e}")))
-            }
-            Err(e) => return Err(CollectError::Other(format!("adjtimex: {e}"))),
-        };
-        write_timex(&t, out);
-        Ok(())
-    }
+/// The `timex` collector (no state, no flags: registered in [`super::COLLECTORS`] by this function).
+pub fn collect(_roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
+    let t = match read_timex() {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            return Err(CollectError::NoData(format!("adjtimex: {e}")))
+        }
+        Err(e) => return Err(CollectError::Other(format!("adjtimex: {e}"))),
+    };
+    write_timex(&t, out);
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::fixture_config;
+    use crate::node::testutil::{assert_values, collect_fixture};
 
     #[test]
     fn unsynchronized_microsecond_clock() {
@@ -217,14 +204,16 @@ mod tests {
         };
         let mut out = MetricSet::new();
         write_timex(&t, &mut out);
-        assert_eq!(out.value("node_timex_sync_status", &[]), Some(0.0));
-        assert_eq!(out.value("node_timex_maxerror_seconds", &[]), Some(16.0));
-        assert_eq!(out.value("node_timex_tick_seconds", &[]), Some(0.01));
-        assert_eq!(
-            out.value("node_timex_frequency_adjustment_ratio", &[]),
-            Some(1.0)
+        assert_values(
+            &out,
+            &[
+                ("node_timex_sync_status", &[], 0.0),
+                ("node_timex_maxerror_seconds", &[], 16.0),
+                ("node_timex_tick_seconds", &[], 0.01),
+                ("node_timex_frequency_adjustment_ratio", &[], 1.0),
+                ("node_timex_status", &[], 64.0),
+            ],
         );
-        assert_eq!(out.value("node_timex_status", &[]), Some(64.0));
     }
 
     #[test]
@@ -247,22 +236,25 @@ mod tests {
         };
         let mut out = MetricSet::new();
         write_timex(&t, &mut out);
-        assert_eq!(out.value("node_timex_sync_status", &[]), Some(1.0));
-        assert_eq!(
-            out.value("node_timex_offset_seconds", &[]),
-            Some(-12_345.0 / 1e9)
+        assert_values(
+            &out,
+            &[
+                ("node_timex_sync_status", &[], 1.0),
+                ("node_timex_offset_seconds", &[], -12_345.0 / 1e9),
+                ("node_timex_pps_jitter_seconds", &[], 2e-6),
+                (
+                    "node_timex_frequency_adjustment_ratio",
+                    &[],
+                    1.0 + -1_468_006.0 / PPM16FRAC,
+                ),
+                ("node_timex_pps_frequency_hertz", &[], 1e-6),
+                ("node_timex_pps_stability_hertz", &[], 2e-6),
+                ("node_timex_maxerror_seconds", &[], 0.0015),
+                ("node_timex_pps_shift_seconds", &[], 2.0),
+                ("node_timex_tai_offset_seconds", &[], 37.0),
+                ("node_timex_pps_jitter_total", &[], 3.0),
+            ],
         );
-        assert_eq!(out.value("node_timex_pps_jitter_seconds", &[]), Some(2e-6));
-        assert_eq!(
-            out.value("node_timex_frequency_adjustment_ratio", &[]),
-            Some(1.0 + -1_468_006.0 / PPM16FRAC)
-        );
-        assert_eq!(out.value("node_timex_pps_frequency_hertz", &[]), Some(1e-6));
-        assert_eq!(out.value("node_timex_pps_stability_hertz", &[]), Some(2e-6));
-        assert_eq!(out.value("node_timex_maxerror_seconds", &[]), Some(0.0015));
-        assert_eq!(out.value("node_timex_pps_shift_seconds", &[]), Some(2.0));
-        assert_eq!(out.value("node_timex_tai_offset_seconds", &[]), Some(37.0));
-        assert_eq!(out.value("node_timex_pps_jitter_total", &[]), Some(3.0));
         // Microsecond mode divides offset by 1e6.
         let us = Timex { status: 0x1, ..t };
         let mut out = MetricSet::new();
@@ -272,9 +264,7 @@ mod tests {
 
     #[test]
     fn collects_from_this_host() {
-        let c = new(&fixture_config()).unwrap();
-        let mut out = MetricSet::new();
-        c.collect(&mut out).unwrap();
+        let out = collect_fixture("timex");
         assert!(out.value("node_timex_tick_seconds", &[]).unwrap() > 0.0);
         assert_eq!(out.families().len(), 17);
     }

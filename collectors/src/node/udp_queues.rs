@@ -1,12 +1,8 @@
 //! `udp_queues`: node_udp_queues{ip="v4"|"v6",queue="rx"|"tx"}, the sums of the `tx_queue`/`rx_queue`
 //! columns of `/proc/net/udp` and `/proc/net/udp6`.
 
-use std::sync::Arc;
-
 use crate::error::ParseError;
-use crate::{CollectError, Collector, MetricSet, Roots};
-
-use super::NodeConfig;
+use crate::{CollectError, MetricSet, Roots};
 
 /// Summed queue lengths of one socket table.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -67,61 +63,47 @@ pub fn parse_udp_summary(text: &str) -> Result<UdpSummary, ParseError> {
     Ok(sum)
 }
 
-pub struct UdpQueues {
-    roots: Arc<Roots>,
-}
-
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    Ok(Box::new(UdpQueues {
-        roots: cfg.roots.clone(),
-    }))
-}
-
 const HELP: &str = "Number of allocated memory in the kernel for UDP datagrams in bytes.";
 
-impl Collector for UdpQueues {
-    fn name(&self) -> &'static str {
-        "udp_queues"
+/// The `udp_queues` collector (no state, no flags: registered in [`super::COLLECTORS`] by this function).
+pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
+    let mut found = false;
+    for (file, ip) in [("udp", "v4"), ("udp6", "v6")] {
+        let path = roots.proc_net(file);
+        let text = match crate::read::read_file(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(CollectError::io(&path, e)),
+        };
+        found = true;
+        let s = parse_udp_summary(&text).map_err(|e| e.at(&path))?;
+        out.gauge(
+            "node_udp_queues",
+            HELP,
+            &[("ip", ip), ("queue", "tx")],
+            s.tx_queue as f64,
+        );
+        out.gauge(
+            "node_udp_queues",
+            HELP,
+            &[("ip", ip), ("queue", "rx")],
+            s.rx_queue as f64,
+        );
     }
-
-    fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let mut found = false;
-        for (file, ip) in [("udp", "v4"), ("udp6", "v6")] {
-            let path = self.roots.proc_net(file);
-            let text = match std::fs::read_to_string(&path) {
-                Ok(t) => t,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(CollectError::io(&path, e)),
-            };
-            found = true;
-            let s = parse_udp_summary(&text).map_err(|e| e.at(&path))?;
-            out.gauge(
-                "node_udp_queues",
-                HELP,
-                &[("ip", ip), ("queue", "tx")],
-                s.tx_queue as f64,
-            );
-            out.gauge(
-                "node_udp_queues",
-                HELP,
-                &[("ip", ip), ("queue", "rx")],
-                s.rx_queue as f64,
-            );
-        }
-        if found {
-            Ok(())
-        } else {
-            Err(CollectError::NoData(
-                "neither /proc/net/udp nor /proc/net/udp6".to_string(),
-            ))
-        }
+    if found {
+        Ok(())
+    } else {
+        Err(CollectError::NoData(
+            "neither /proc/net/udp nor /proc/net/udp6".to_string(),
+        ))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::fixture_config;
+    use crate::node::testutil::{assert_fixture, collect_with, fixture_config};
+    use std::sync::Arc;
 
     #[test]
     fn parses_fixtures() {
@@ -161,16 +143,12 @@ mod tests {
 
     #[test]
     fn collects_from_fixture_root() {
-        let c = new(&fixture_config()).unwrap();
-        let mut out = MetricSet::new();
-        c.collect(&mut out).unwrap();
-        assert_eq!(
-            out.value("node_udp_queues", &[("ip", "v4"), ("queue", "tx")]),
-            Some(2561.0)
-        );
-        assert_eq!(
-            out.value("node_udp_queues", &[("ip", "v6"), ("queue", "rx")]),
-            Some(4096.0)
+        let out = assert_fixture(
+            "udp_queues",
+            &[
+                ("node_udp_queues", &[("ip", "v4"), ("queue", "tx")], 2561.0),
+                ("node_udp_queues", &[("ip", "v6"), ("queue", "rx")], 4096.0),
+            ],
         );
         assert_eq!(out.get("node_udp_queues").unwrap().samples.len(), 4);
     }
@@ -179,10 +157,7 @@ mod tests {
     fn no_files_is_no_data() {
         let mut cfg = fixture_config();
         cfg.roots = Arc::new(Roots::new("/nonexistent", "/nonexistent", "/", None));
-        let err = new(&cfg)
-            .unwrap()
-            .collect(&mut MetricSet::new())
-            .unwrap_err();
+        let err = collect_with("udp_queues", &cfg).unwrap_err();
         assert!(matches!(err, CollectError::NoData(_)));
     }
 }

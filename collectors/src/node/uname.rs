@@ -4,9 +4,7 @@
 //! those of the container's UTS namespace unless it runs with the host's (`--uts=host`); `--path.rootfs`
 //! does not change them.
 
-use crate::{CollectError, Collector, MetricSet};
-
-use super::NodeConfig;
+use crate::{CollectError, MetricSet, Roots};
 
 /// The fields of `struct utsname` node_exporter reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,111 +17,65 @@ pub struct Uname {
     pub domainname: String,
 }
 
-/// A NUL-terminated `utsname` field as a string (up to the first NUL, the whole array if there is none).
-fn field(raw: &[libc::c_char]) -> String {
-    let bytes: Vec<u8> = raw
-        .iter()
-        .map(|&c| c as u8)
-        .take_while(|&b| b != 0)
-        .collect();
-    String::from_utf8_lossy(&bytes).into_owned()
-}
-
 impl Uname {
-    pub fn from_utsname(u: &libc::utsname) -> Self {
+    /// The fields of uname(2)'s answer (rustix' safe wrapper).
+    pub fn from_rustix(u: &rustix::system::Uname) -> Self {
+        let s = |c: &std::ffi::CStr| c.to_string_lossy().into_owned();
         Uname {
-            sysname: field(&u.sysname),
-            release: field(&u.release),
-            version: field(&u.version),
-            machine: field(&u.machine),
-            nodename: field(&u.nodename),
-            domainname: field(&u.domainname),
+            sysname: s(u.sysname()),
+            release: s(u.release()),
+            version: s(u.version()),
+            machine: s(u.machine()),
+            nodename: s(u.nodename()),
+            domainname: s(u.domainname()),
         }
     }
 }
 
-/// Call uname(2).
-pub fn uname() -> std::io::Result<Uname> {
-    // SAFETY: utsname is plain old data (arrays of c_char); all-zero is a valid value.
-    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
-    // SAFETY: `u` is a valid, writable utsname.
-    let rc = unsafe { libc::uname(&mut u) };
-    if rc != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(Uname::from_utsname(&u))
+/// Call uname(2), which cannot fail.
+pub fn uname() -> Uname {
+    Uname::from_rustix(&rustix::system::uname())
 }
 
-pub struct UnameCollector;
-
-pub fn new(_cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    Ok(Box::new(UnameCollector))
-}
-
-impl Collector for UnameCollector {
-    fn name(&self) -> &'static str {
-        "uname"
-    }
-
-    fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let u = uname().map_err(|e| CollectError::Other(format!("uname: {e}")))?;
-        out.gauge(
-            "node_uname_info",
-            "Labeled system information as provided by the uname system call.",
-            &[
-                ("domainname", &u.domainname),
-                ("machine", &u.machine),
-                ("nodename", &u.nodename),
-                ("release", &u.release),
-                ("sysname", &u.sysname),
-                ("version", &u.version),
-            ],
-            1.0,
-        );
-        Ok(())
-    }
+/// The `uname` collector (no state, no flags: registered in [`super::COLLECTORS`] by this function).
+pub fn collect(_roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
+    let u = uname();
+    out.gauge(
+        "node_uname_info",
+        "Labeled system information as provided by the uname system call.",
+        &[
+            ("domainname", &u.domainname),
+            ("machine", &u.machine),
+            ("nodename", &u.nodename),
+            ("release", &u.release),
+            ("sysname", &u.sysname),
+            ("version", &u.version),
+        ],
+        1.0,
+    );
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::fixture_config;
-
-    fn set(dst: &mut [libc::c_char], s: &str) {
-        for (d, b) in dst.iter_mut().zip(s.bytes()) {
-            *d = b as libc::c_char;
-        }
-    }
+    use crate::node::testutil::collect_fixture;
 
     #[test]
-    fn converts_utsname_fields() {
-        let mut u: libc::utsname = unsafe { std::mem::zeroed() };
-        set(&mut u.sysname, "Linux");
-        set(&mut u.release, "6.1.0-18-amd64");
-        set(
-            &mut u.version,
-            "#1 SMP PREEMPT_DYNAMIC Debian 6.1.76-1 (2024-02-01)",
-        );
-        set(&mut u.machine, "x86_64");
-        set(&mut u.nodename, "db-01");
-        set(&mut u.domainname, "(none)");
-        let n = Uname::from_utsname(&u);
-        assert_eq!(n.sysname, "Linux");
-        assert_eq!(
-            n.version,
-            "#1 SMP PREEMPT_DYNAMIC Debian 6.1.76-1 (2024-02-01)"
-        );
-        assert_eq!(n.domainname, "(none)");
-        // A field filling its whole array has no NUL.
-        let full = vec![b'a' as libc::c_char; u.nodename.len()];
-        assert_eq!(field(&full).len(), u.nodename.len());
+    fn matches_proc_sys_kernel() {
+        // The kernel exposes the same strings under /proc/sys/kernel.
+        let u = uname();
+        let proc = |f: &str| std::fs::read_to_string(format!("/proc/sys/kernel/{f}")).unwrap();
+        assert_eq!(u.sysname, proc("ostype").trim());
+        assert_eq!(u.release, proc("osrelease").trim());
+        assert_eq!(u.version, proc("version").trim());
+        assert_eq!(u.nodename, proc("hostname").trim());
+        assert_eq!(u.domainname, proc("domainname").trim());
     }
 
     #[test]
     fn collects_from_this_host() {
-        let c = new(&fixture_config()).unwrap();
-        let mut out = MetricSet::new();
-        c.collect(&mut out).unwrap();
+        let out = collect_fixture("uname");
         assert_eq!(
             out.value("node_uname_info", &[("sysname", "Linux")]),
             Some(1.0)

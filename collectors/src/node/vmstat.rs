@@ -6,10 +6,10 @@ use std::sync::Arc;
 use regex::Regex;
 
 use crate::error::ParseError;
-use crate::roots::read_to_string;
-use crate::{CollectError, Collector, MetricSet, Roots};
+use crate::read::read_to_string;
+use crate::{CollectError, MetricSet, Roots};
 
-use super::NodeConfig;
+use super::{NodeCollector, NodeConfig};
 
 /// Parse `/proc/vmstat` (`name value` lines) and keep the fields whose name `filter` matches.
 pub fn parse_vmstat<'a>(text: &'a str, filter: &Regex) -> Result<Vec<(&'a str, f64)>, ParseError> {
@@ -36,22 +36,27 @@ pub struct Vmstat {
     filter: Regex,
 }
 
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    let filter = Regex::new(&cfg.vmstat_fields).map_err(|e| {
-        CollectError::Other(format!(
-            "--collector.vmstat.fields {:?}: {e}",
-            cfg.vmstat_fields
-        ))
-    })?;
-    Ok(Box::new(Vmstat {
-        roots: cfg.roots.clone(),
-        filter,
-    }))
+/// The vmstat collector's flags.
+#[derive(Debug, Clone, clap::Args)]
+#[group(skip)]
+pub struct Flags {
+    /// Regexp of /proc/vmstat fields to export.
+    #[arg(
+        value_name = "REGEX",
+        id = "collector.vmstat.fields",
+        long = "collector.vmstat.fields",
+        default_value = "^(oom_kill|pgpg|pswp|pg.*fault).*"
+    )]
+    pub fields: String,
 }
 
-impl Collector for Vmstat {
-    fn name(&self) -> &'static str {
-        "vmstat"
+impl NodeCollector for Vmstat {
+    fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
+        let filter = super::flag_regex("collector.vmstat.fields", &cfg.vmstat.fields)?;
+        Ok(Vmstat {
+            roots: cfg.roots.clone(),
+            filter,
+        })
     }
 
     fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
@@ -73,10 +78,10 @@ impl Collector for Vmstat {
 mod tests {
     use super::*;
     use crate::metrics::Kind;
-    use crate::node::testutil::fixture_config;
+    use crate::node::testutil::collect_fixture;
 
     fn default_filter() -> Regex {
-        Regex::new(&NodeConfig::default().vmstat_fields).unwrap()
+        Regex::new(&NodeConfig::default().vmstat.fields).unwrap()
     }
 
     #[test]
@@ -109,9 +114,7 @@ mod tests {
 
     #[test]
     fn collects_from_fixture_root() {
-        let c = new(&fixture_config()).unwrap();
-        let mut out = MetricSet::new();
-        c.collect(&mut out).unwrap();
+        let out = collect_fixture("vmstat");
         assert_eq!(out.value("node_vmstat_pswpin", &[]), Some(0.0));
         assert!(out.value("node_vmstat_pgfault", &[]).unwrap() > 0.0);
         assert!(out.get("node_vmstat_nr_free_pages").is_none());

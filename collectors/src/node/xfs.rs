@@ -3,14 +3,11 @@
 //! Like node_exporter, a host without XFS filesystems yields no series and no error.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use crate::error::ParseError;
 use crate::metrics::Kind;
-use crate::roots::read_to_string;
-use crate::{CollectError, Collector, MetricSet, Roots};
-
-use super::NodeConfig;
+use crate::read::read_to_string;
+use crate::{CollectError, MetricSet, Roots};
 
 /// Exported counters: (stats line, index in the line, metric name, help).
 const METRICS: &[(&str, usize, &str, &str)] = &[
@@ -107,63 +104,40 @@ pub fn parse_xfs_stats(text: &str) -> Result<XfsStats, ParseError> {
     Ok(out)
 }
 
-pub struct Xfs {
-    roots: Arc<Roots>,
-}
-
-pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
-    Ok(Box::new(Xfs {
-        roots: cfg.roots.clone(),
-    }))
-}
-
-impl Collector for Xfs {
-    fn name(&self) -> &'static str {
-        "xfs"
-    }
-
-    fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let dir = self.roots.sys("fs/xfs");
-        let mut devices: Vec<String> = match std::fs::read_dir(&dir) {
-            Ok(rd) => rd
-                .filter_map(Result::ok)
-                .filter_map(|e| e.file_name().into_string().ok())
-                .collect(),
-            // No XFS module: nothing, and no error, as node_exporter's glob finds nothing.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(CollectError::io(&dir, e)),
-        };
-        devices.sort();
-        for dev in devices {
-            let path = dir.join(&dev).join("stats/stats");
-            if !path.is_file() {
-                continue;
-            }
-            let stats = parse_xfs_stats(&read_to_string(&path)?).map_err(|e| e.at(&path))?;
-            for (line, idx, name, help) in METRICS {
-                // A line the file lacks reads as zero, as procfs' zero-valued structs do.
-                let v = stats
-                    .get(*line)
-                    .and_then(|v| v.get(*idx))
-                    .copied()
-                    .unwrap_or(0);
-                out.sample(
-                    name,
-                    help,
-                    Kind::Counter,
-                    vec![("device".to_string(), dev.clone())],
-                    f64::from(v),
-                );
-            }
+/// The `xfs` collector (no state, no flags: registered in [`super::COLLECTORS`] by this function).
+pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
+    let dir = roots.sys("fs/xfs");
+    // No XFS module: nothing, and no error, as node_exporter's glob finds nothing.
+    let devices = crate::read::glob(&dir, |_| true)?;
+    for dev in devices {
+        let path = dir.join(&dev).join("stats/stats");
+        if !path.is_file() {
+            continue;
         }
-        Ok(())
+        let stats = parse_xfs_stats(&read_to_string(&path)?).map_err(|e| e.at(&path))?;
+        for (line, idx, name, help) in METRICS {
+            // A line the file lacks reads as zero, as procfs' zero-valued structs do.
+            let v = stats
+                .get(*line)
+                .and_then(|v| v.get(*idx))
+                .copied()
+                .unwrap_or(0);
+            out.sample(
+                name,
+                help,
+                Kind::Counter,
+                vec![("device".to_string(), dev.clone())],
+                f64::from(v),
+            );
+        }
     }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::fixture_config;
+    use crate::node::testutil::{assert_rejects, collect_fixture};
 
     const FIXTURE: &str = include_str!("../../tests/fixtures/sys/fs/xfs/sda1/stats/stats");
 
@@ -177,16 +151,14 @@ mod tests {
 
     #[test]
     fn rejects_bad_counts_and_values() {
-        assert!(parse_xfs_stats("rw 1 2 3\n").is_err());
-        assert!(parse_xfs_stats("abt 1 2 3 4294967296\n").is_err());
+        assert_rejects(parse_xfs_stats, &["rw 1 2 3\n", "abt 1 2 3 4294967296\n"]);
         assert!(parse_xfs_stats("vnodes 1 2 3 4 5 6 7\n").is_ok());
         assert!(parse_xfs_stats("debug\n").unwrap().is_empty());
     }
 
     #[test]
     fn collects_from_fixture_root() {
-        let mut out = MetricSet::new();
-        new(&fixture_config()).unwrap().collect(&mut out).unwrap();
+        let out = collect_fixture("xfs");
         let d = [("device", "sda1")];
         assert_eq!(out.value("node_xfs_read_calls_total", &d), Some(94045.0));
         assert_eq!(out.value("node_xfs_write_calls_total", &d), Some(107739.0));
