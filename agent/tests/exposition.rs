@@ -222,23 +222,15 @@ fn gzip_and_collector_selection() {
     );
 
     // gzip, as Prometheus asks for it.
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connecting");
-    use std::io::Write;
-    write!(
-        s,
-        "GET /metrics?collect[]=uname HTTP/1.0\r\nHost: x\r\nAccept-Encoding: gzip\r\n\r\n"
-    )
-    .expect("sending");
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).expect("reading");
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("end of headers");
-    let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
-    assert!(head.contains("content-encoding: gzip"), "{head}");
+    let (code, head, raw) = get_with(
+        port,
+        "/metrics?collect[]=uname",
+        "Accept-Encoding: gzip\r\n",
+    );
+    assert_eq!(code, 200);
+    assert_eq!(header(&head, "content-encoding"), Some("gzip"), "{head}");
     let mut body = String::new();
-    flate2::read::GzDecoder::new(&raw[split + 4..])
+    flate2::read::GzDecoder::new(&raw[..])
         .read_to_string(&mut body)
         .expect("a gzip body");
     assert!(body.contains("node_uname_info{"), "{body}");

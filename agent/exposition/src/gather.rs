@@ -298,7 +298,12 @@ mod tests {
     fn drops_families_that_contradict_earlier_ones() {
         let a = set(|m| {
             m.gauge("g", "G.", &[], 1.0);
-            m.summary("s", "S.", vec![], vec![(0.5, 1.0)], 2.0, 3);
+            let s = crate::Value::Summary {
+                quantiles: vec![(0.5, 1.0)],
+                sum: 2.0,
+                count: 3,
+            };
+            m.push("s", "S.", Kind::Summary, vec![], s);
         });
         let b = set(|m| {
             m.counter("g", "G.", &[("x", "1")], 1.0);

@@ -103,26 +103,33 @@ impl MetricSet {
         &mut self.families[idx]
     }
 
-    fn push(&mut self, name: &str, help: &str, kind: Kind, labels: &[(&str, &str)], value: f64) {
-        self.family(name, help, kind).samples.push(Sample {
-            labels: owned_labels(labels),
-            value: Value::Scalar(value),
-        });
+    /// Add one sample of any type to the family `name` (created with `help` and `kind` on first use).
+    pub fn push(
+        &mut self,
+        name: &str,
+        help: &str,
+        kind: Kind,
+        labels: Vec<(String, String)>,
+        value: Value,
+    ) {
+        self.family(name, help, kind)
+            .samples
+            .push(Sample { labels, value });
     }
 
     /// Add a counter sample, named as the upstream exporter names it (usually, not always, `…_total`).
     pub fn counter(&mut self, name: &str, help: &str, labels: &[(&str, &str)], value: f64) {
-        self.push(name, help, Kind::Counter, labels, value);
+        self.sample(name, help, Kind::Counter, owned_labels(labels), value);
     }
 
     /// Add a gauge sample.
     pub fn gauge(&mut self, name: &str, help: &str, labels: &[(&str, &str)], value: f64) {
-        self.push(name, help, Kind::Gauge, labels, value);
+        self.sample(name, help, Kind::Gauge, owned_labels(labels), value);
     }
 
     /// Add an untyped sample.
     pub fn untyped(&mut self, name: &str, help: &str, labels: &[(&str, &str)], value: f64) {
-        self.push(name, help, Kind::Untyped, labels, value);
+        self.sample(name, help, Kind::Untyped, owned_labels(labels), value);
     }
 
     /// Add a sample of the given kind with owned labels (for labels built at run time).
@@ -134,10 +141,7 @@ impl MetricSet {
         labels: Vec<(String, String)>,
         value: f64,
     ) {
-        self.family(name, help, kind).samples.push(Sample {
-            labels,
-            value: Value::Scalar(value),
-        });
+        self.push(name, help, kind, labels, Value::Scalar(value));
     }
 
     /// Add a histogram sample; `buckets` are per-bucket (not cumulative) `(upper bound, count)` pairs without
@@ -152,57 +156,19 @@ impl MetricSet {
         count: u64,
     ) {
         let mut acc = 0u64;
-        let cumulative = buckets
+        let buckets = buckets
             .into_iter()
             .map(|(le, n)| {
                 acc = acc.saturating_add(n);
                 (le, acc)
             })
             .collect();
-        self.histogram_cumulative(name, help, labels, cumulative, sum, count);
-    }
-
-    /// Add a histogram sample whose `buckets` are already cumulative `(upper bound, count)` pairs in
-    /// increasing bound order (a `+Inf` bucket may come last), as the text format carries them.
-    pub fn histogram_cumulative(
-        &mut self,
-        name: &str,
-        help: &str,
-        labels: Vec<(String, String)>,
-        buckets: Vec<(f64, u64)>,
-        sum: f64,
-        count: u64,
-    ) {
-        self.family(name, help, Kind::Histogram)
-            .samples
-            .push(Sample {
-                labels,
-                value: Value::Histogram {
-                    buckets,
-                    sum,
-                    count,
-                },
-            });
-    }
-
-    /// Add a summary sample; `quantiles` are `(quantile, value)` pairs in increasing quantile order.
-    pub fn summary(
-        &mut self,
-        name: &str,
-        help: &str,
-        labels: Vec<(String, String)>,
-        quantiles: Vec<(f64, f64)>,
-        sum: f64,
-        count: u64,
-    ) {
-        self.family(name, help, Kind::Summary).samples.push(Sample {
-            labels,
-            value: Value::Summary {
-                quantiles,
-                sum,
-                count,
-            },
-        });
+        let value = Value::Histogram {
+            buckets,
+            sum,
+            count,
+        };
+        self.push(name, help, Kind::Histogram, labels, value);
     }
 
     /// Move every family of `other` into `self`, merging families of the same name (within one collector;

@@ -133,7 +133,7 @@ pub fn encode(families: &[Family]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{gather, MetricSet};
+    use crate::{gather, Kind, MetricSet};
 
     fn text(m: MetricSet) -> String {
         encode(&gather::gather(vec![("t".into(), m)]).families)
@@ -163,13 +163,18 @@ mod tests {
             0.5,
             4,
         );
-        m.summary(
+        let quantiles = vec![(0.5, 0.01), (0.99, 1.5e-7)];
+        let s = Value::Summary {
+            quantiles,
+            sum: 2e9,
+            count: 3,
+        };
+        m.push(
             "rpc_seconds",
             "RPC.\nSecond line \\ backslash.",
+            Kind::Summary,
             vec![],
-            vec![(0.5, 0.01), (0.99, 1.5e-7)],
-            2e9,
-            3,
+            s,
         );
         let want = "\
 # HELP container_memory_failcnt Number of memory usage hits limits
@@ -202,14 +207,13 @@ rpc_seconds_count 3
     fn escapes_label_values_and_keeps_a_given_inf_bucket() {
         let mut m = MetricSet::new();
         m.gauge("x", "X.", &[("v", "a\"b\\c\nd")], 1.0);
-        m.histogram_cumulative(
-            "h",
-            "H.",
-            vec![],
-            vec![(1.0, 1), (f64::INFINITY, 5)],
-            1.0,
-            6,
-        );
+        let buckets = vec![(1.0, 1), (f64::INFINITY, 5)];
+        let h = Value::Histogram {
+            buckets,
+            sum: 1.0,
+            count: 6,
+        };
+        m.push("h", "H.", Kind::Histogram, vec![], h);
         let t = text(m);
         assert!(t.contains("x{v=\"a\\\"b\\\\c\\nd\"} 1\n"), "{t}");
         assert!(

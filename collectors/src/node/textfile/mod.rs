@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
 use crate::metrics::Kind;
-use crate::{CollectError, Collector, MetricSet};
+use crate::{CollectError, Collector, MetricSet, Value};
 use format::{parse_text_format, TextFamily, TextType, TextValue};
 
 use super::NodeConfig;
@@ -128,6 +128,20 @@ fn sorted_labels(labels: &[(String, String)], all: &[&str]) -> Vec<(String, Stri
     out
 }
 
+/// node_exporter hands client_golang a map of bucket bound (or quantile) → value, which it sorts: one entry
+/// per key, the last one given winning, in increasing order.
+fn last_per_key_sorted<V: Copy>(pairs: &[(f64, V)]) -> Vec<(f64, V)> {
+    let mut out: Vec<(f64, V)> = Vec::with_capacity(pairs.len());
+    for &(k, v) in pairs {
+        match out.iter_mut().find(|(x, _)| *x == k) {
+            Some(e) => e.1 = v,
+            None => out.push((k, v)),
+        }
+    }
+    out.sort_by(|x, y| x.0.total_cmp(&y.0));
+    out
+}
+
 fn emit(m: &Merged, out: &mut MetricSet) {
     let f = &m.family;
     let help = match &f.help {
@@ -159,32 +173,24 @@ fn emit(m: &Merged, out: &mut MetricSet) {
                 sum,
                 buckets,
             } => {
-                // node_exporter hands a map of bound → cumulative count to client_golang, which sorts it:
-                // one bucket per bound (the last given wins), in increasing order.
-                let mut b: Vec<(f64, u64)> = Vec::with_capacity(buckets.len());
-                for &(le, c) in buckets {
-                    match b.iter_mut().find(|(x, _)| *x == le) {
-                        Some(e) => e.1 = c,
-                        None => b.push((le, c)),
-                    }
-                }
-                b.sort_by(|x, y| x.0.total_cmp(&y.0));
-                out.histogram_cumulative(&f.name, &help, labels, b, *sum, *count);
+                let value = Value::Histogram {
+                    buckets: last_per_key_sorted(buckets),
+                    sum: *sum,
+                    count: *count,
+                };
+                out.push(&f.name, &help, Kind::Histogram, labels, value);
             }
             TextValue::Summary {
                 count,
                 sum,
                 quantiles,
             } => {
-                let mut q: Vec<(f64, f64)> = Vec::with_capacity(quantiles.len());
-                for &(quantile, v) in quantiles {
-                    match q.iter_mut().find(|(x, _)| *x == quantile) {
-                        Some(e) => e.1 = v,
-                        None => q.push((quantile, v)),
-                    }
-                }
-                q.sort_by(|x, y| x.0.total_cmp(&y.0));
-                out.summary(&f.name, &help, labels, q, *sum, *count);
+                let value = Value::Summary {
+                    quantiles: last_per_key_sorted(quantiles),
+                    sum: *sum,
+                    count: *count,
+                };
+                out.push(&f.name, &help, Kind::Summary, labels, value);
             }
         }
     }
