@@ -103,7 +103,7 @@ pub fn sorted_entry_names(dir: &Path) -> Result<Vec<String>, CollectError> {
 
 /// The devices of a sysfs class directory (`<sys>/class/power_supply`, …) in name order: the "list,
 /// sort, read each device" loop of procfs' class readers. A missing class directory is
-/// [`CollectError::NoData`] ("<dir> absent": the host has no such devices), any other error names it.
+/// [`CollectError::NoData`] (`<dir> absent`: the host has no such devices), any other error names it.
 pub fn class_devices(dir: &Path) -> Result<Vec<Entry>, CollectError> {
     match read_dir_sorted(dir) {
         Ok(v) => Ok(v),

@@ -119,7 +119,7 @@ pub fn read_u64(path: impl AsRef<Path>) -> Result<u64, CollectError> {
 }
 
 /// Read a whole file whose absence means the host has no such subsystem: a missing file is
-/// [`CollectError::NoData`] ("<path> absent"), any other failure an error.
+/// [`CollectError::NoData`] (`<path> absent`), any other failure an error.
 pub fn read_to_string_or_no_data(path: impl AsRef<Path>) -> Result<String, CollectError> {
     let path = path.as_ref();
     match read_to_string(path) {
