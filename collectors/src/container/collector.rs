@@ -39,11 +39,11 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::cgroup::read::is_absent;
 use super::cgroup::{read_opt, CgroupFiles, CgroupFs, CgroupStats, FileReader, HostMemory};
 use super::{CgroupDriver, ContainerInfo, ContainerSource};
 use crate::metrics::Kind;
 use crate::node::{meminfo::parse_meminfo, netdev::parse_net_dev, stat::parse_stat};
+use crate::read::is_gone;
 use crate::{CollectError, Collector, MetricSet, Roots};
 
 /// Interfaces cAdvisor does not report (prefixes, compared in lower case).
@@ -213,7 +213,7 @@ impl ContainerCollector {
         let path = self.roots.proc(&format!("{pid}/net/dev"));
         let text = match reader.stream(&path) {
             Ok(t) => t,
-            Err(e) if is_absent(&e) => return Ok(Vec::new()),
+            Err(e) if is_gone(&e) => return Ok(Vec::new()),
             Err(e) => return Err(CollectError::io(&path, e)),
         };
         let mut lines = parse_net_dev(text).map_err(|e| e.at(&path))?;

@@ -8,12 +8,14 @@
 //! - [`parse_go_int`] / [`parse_go_uint`]: Go's `ParseInt(s, 0, 64)` / `ParseUint(s, 0, 64)`;
 //!   [`parse_u64`] / [`parse_i64`]: decimal values.
 //! - [`sorted_entry_names`], [`class_devices`], [`glob_numbered`]: directory iteration in Go's order.
+//! - [`FileReader`] / [`is_gone`]: a reader owning its buffer, for the container family's cgroup files.
 //! - [`clock_ticks_per_second`]: `USER_HZ`, once.
 
 mod attr;
 mod class;
 mod file;
 mod num;
+mod reader;
 
 pub use attr::{
     absent_as_none, is_absent, read_attr, sys_read_file, to_valid_utf8, with_attr_bytes,
@@ -28,6 +30,7 @@ pub use file::{
     with_file_bytes, with_str,
 };
 pub use num::{parse_go_int, parse_go_uint, parse_i64, parse_u64};
+pub use reader::{is_gone, FileReader};
 
 /// The kernel's `USER_HZ`, the unit of the tick counts in `/proc/stat`, `/proc/<pid>/stat` and cgroup v1's
 /// `cpuacct.stat`: from the auxiliary vector (`AT_CLKTCK`, what `sysconf(_SC_CLK_TCK)` returns), read once.

@@ -11,8 +11,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::read::{is_absent, FileReader};
 use crate::error::CollectError;
+use crate::read::{is_gone, FileReader};
 
 /// What the first read of one cgroup found.
 #[derive(Debug, Default, Clone)]
@@ -78,7 +78,7 @@ impl<'a> Reads<'a> {
         }
         match self.reader.attribute(path) {
             Ok(s) => Ok(Some(s.to_owned())),
-            Err(e) if is_absent(&e) => {
+            Err(e) if is_gone(&e) => {
                 if self.files.known {
                     self.files.vanished = true;
                 } else {

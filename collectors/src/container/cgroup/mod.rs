@@ -15,7 +15,6 @@
 
 pub mod files;
 pub mod parse;
-pub mod read;
 pub mod v1;
 pub mod v2;
 
@@ -24,9 +23,9 @@ use std::path::{Component, Path, PathBuf};
 use crate::error::CollectError;
 use crate::roots::Roots;
 
+pub use crate::read::FileReader;
 pub use files::CgroupFiles;
 pub use parse::DeviceIo;
-pub use read::FileReader;
 
 use files::Reads;
 
@@ -140,7 +139,7 @@ pub struct CgroupFs {
 pub(crate) fn read_opt(path: &Path) -> Result<Option<String>, CollectError> {
     match std::fs::read_to_string(path) {
         Ok(s) => Ok(Some(s)),
-        Err(e) if read::is_absent(&e) => Ok(None),
+        Err(e) if crate::read::is_gone(&e) => Ok(None),
         Err(e) => Err(CollectError::io(path, e)),
     }
 }
@@ -238,11 +237,7 @@ impl CgroupFs {
                 mount_root.display()
             )));
         }
-        // SAFETY: sysconf takes a constant name and touches no memory of ours.
-        let user_hz = match unsafe { libc::sysconf(libc::_SC_CLK_TCK) } {
-            n if n > 0 => n as u64,
-            _ => 100,
-        };
+        let user_hz = crate::read::clock_ticks_per_second();
         let mut fs = CgroupFs {
             mount_root: mount_root.to_path_buf(),
             layout: Layout::Unified,

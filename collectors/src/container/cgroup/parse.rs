@@ -7,15 +7,14 @@
 
 use crate::error::ParseError;
 
-/// A single-value file (`memory.current`, `cpuacct.usage`, `cpu.shares`): one unsigned integer, or `max`
-/// (returned as `u64::MAX`, as runc's `GetCgroupParamUint` does).
+/// A single-value file (`memory.current`, `cpuacct.usage`, `cpu.shares`): one unsigned integer (the read
+/// layer's [`crate::read::parse_u64`]), or `max` (returned as `u64::MAX`, as runc's `GetCgroupParamUint`
+/// does).
 pub fn parse_u64(text: &str) -> Result<u64, ParseError> {
-    let t = text.trim();
-    if t == "max" {
+    if text.trim() == "max" {
         return Ok(u64::MAX);
     }
-    t.parse()
-        .map_err(|_| ParseError::new(format!("not an unsigned integer: {t:?}")))
+    crate::read::parse_u64(text)
 }
 
 /// Prefix a parse error with the file it came from (`memory.stat: …`).

@@ -1,9 +1,7 @@
-//! The container family's file reader: one `openat`, one `read` into a buffer reused from file to file, a
-//! second `read` only when the buffer filled, one `close` — and no `statx`, which `std::fs::read_to_string`
-//! spends on every file to size a buffer that procfs, sysfs and cgroupfs answer with 0 or 4096 anyway.
-//!
-//! To be unified with the read layer (`collectors/src/read/`): this is the same job, kept here for now so
-//! the two were not written into one file at the same time.
+//! A file reader that owns its buffer, for a collector that reads many small files per scrape from one
+//! place (the container family's cgroup files): one `openat`, one `read` into the buffer reused from file
+//! to file, a second `read` only when the buffer filled, one `close` — and no `statx`. The reading loop is
+//! the read layer's ([`super::file`]); only the buffer's owner and the end-of-file rule differ.
 //!
 //! Two ways a file ends:
 //! - [`FileReader::attribute`]: a kernfs file (every cgroup file the family reads, sysfs attributes). The
@@ -62,22 +60,15 @@ impl FileReader {
 
     fn read(&mut self, path: &Path, until_eof: bool) -> io::Result<&str> {
         let mut f = File::open(path)?;
-        let mut filled = 0;
-        loop {
-            if filled == self.buf.len() {
-                let grown = self.buf.len() * 2;
-                self.buf.resize(grown, 0);
-            }
-            let n = match f.read(&mut self.buf[filled..]) {
-                Ok(n) => n,
+        let filled = loop {
+            match f.read(&mut self.buf) {
+                Ok(n) if n < self.buf.len() && !(until_eof && n > 0) => break n,
+                // The buffer filled (or a stream goes on): read the rest with the read layer's loop.
+                Ok(n) => break super::file::read_rest_into(&mut f, &mut self.buf, n)?,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
-            };
-            filled += n;
-            if n == 0 || (!until_eof && filled < self.buf.len()) {
-                break;
             }
-        }
+        };
         drop(f);
         std::str::from_utf8(&self.buf[..filled]).map_err(|e| {
             io::Error::new(io::ErrorKind::InvalidData, format!("not UTF-8 text ({e})"))
@@ -85,9 +76,10 @@ impl FileReader {
     }
 }
 
-/// Whether a read error means "the file is not there": ENOENT, or ENODEV, which reads of a cgroup being
-/// removed return.
-pub fn is_absent(e: &io::Error) -> bool {
+/// Whether a read error means "the file is gone": ENOENT, or ENODEV, which reads of a cgroup being removed
+/// return. Narrower than [`super::is_absent`], the sysfs attribute policy: a cgroup file that answers
+/// EACCES or EINVAL is an error to report, not an absent file.
+pub fn is_gone(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::NotFound || e.raw_os_error() == Some(libc::ENODEV)
 }
 
@@ -141,9 +133,9 @@ mod tests {
         let mut r = FileReader::new();
         let e = r.attribute(&p).expect_err("gone");
         assert_eq!(e.kind(), io::ErrorKind::NotFound);
-        assert!(is_absent(&e));
-        assert!(!is_absent(&io::Error::from_raw_os_error(libc::EACCES)));
-        assert!(is_absent(&io::Error::from_raw_os_error(libc::ENODEV)));
+        assert!(is_gone(&e));
+        assert!(!is_gone(&io::Error::from_raw_os_error(libc::EACCES)));
+        assert!(is_gone(&io::Error::from_raw_os_error(libc::ENODEV)));
     }
 
     #[test]
