@@ -43,7 +43,9 @@ fn fixture_tree_encodes_to_the_golden_file() {
             f.join("root"),
             None,
         )),
-        textfile_directory: Some(textfile),
+        textfile: node::textfile::Flags {
+            directory: Some(textfile),
+        },
         ..NodeConfig::default()
     };
     let mut all = Vec::new();

@@ -14,7 +14,6 @@
 //! Adding a collector: one file with its parsing and either a `collect(roots, out)` function (no state, no
 //! flags) or a [`NodeCollector`] impl, and one row in [`COLLECTORS`] with node_exporter's default.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::{CollectError, Collector, MetricSet, Roots};
@@ -71,14 +70,6 @@ pub struct NodeConfig {
     /// Set by the agent from `--path.*`.
     #[arg(skip = Arc::new(Roots::default()))]
     pub roots: Arc<Roots>,
-    /// `--collector.textfile.directory`: `*.prom` files to expose; unset turns the textfile collector into
-    /// a no-data collector. (The textfile collector's flag; here until textfile.rs declares its `Flags`.)
-    #[arg(
-        value_name = "DIR",
-        id = "collector.textfile.directory",
-        long = "collector.textfile.directory"
-    )]
-    pub textfile_directory: Option<PathBuf>,
     #[command(flatten)]
     pub bcache: bcache::Flags,
     #[command(flatten)]
@@ -103,6 +94,8 @@ pub struct NodeConfig {
     pub stat: stat::Flags,
     #[command(flatten)]
     pub tapestats: tapestats::Flags,
+    #[command(flatten)]
+    pub textfile: textfile::Flags,
     #[command(flatten)]
     pub vmstat: vmstat::Flags,
 }
@@ -310,8 +303,8 @@ pub(crate) mod testutil {
     use super::*;
 
     /// The fixture tree: `collectors/tests/fixtures/{proc,sys,root}`.
-    pub fn fixture_root() -> PathBuf {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+    pub fn fixture_root() -> std::path::PathBuf {
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
     }
 
     /// The fixture config with procfs and sysfs at the given fixture-relative directories (one of them
@@ -390,7 +383,7 @@ pub(crate) mod testutil {
         assert_eq!(d.ipvs.backend_labels, ipvs::ALL_BACKEND_LABELS.join(","));
         assert_eq!(d.netstat.fields, netstat::DEFAULT_FIELDS);
         assert!(!d.cpu.no_guest && !d.cpu.info && !d.stat.softirq && !d.bcache.priority_stats);
-        assert_eq!(d.textfile_directory, None);
+        assert_eq!(d.textfile.directory, None);
     }
 
     /// A config whose roots point at the fixture tree.
@@ -403,7 +396,9 @@ pub(crate) mod testutil {
                 f.join("root"),
                 None,
             )),
-            textfile_directory: Some(f.join("textfile")),
+            textfile: textfile::Flags {
+                directory: Some(f.join("textfile")),
+            },
             ..NodeConfig::default()
         }
     }

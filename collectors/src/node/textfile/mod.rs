@@ -22,13 +22,27 @@ use super::NodeConfig;
 
 pub mod format;
 
+/// The textfile collector's flags.
+#[derive(Debug, Clone, Default, clap::Args)]
+#[group(skip)]
+pub struct Flags {
+    /// Directory to read text files with metrics from (`*.prom`; a glob of directories is allowed). Unset:
+    /// the collector reports only node_textfile_scrape_error 0.
+    #[arg(
+        value_name = "DIR",
+        id = "collector.textfile.directory",
+        long = "collector.textfile.directory"
+    )]
+    pub directory: Option<PathBuf>,
+}
+
 pub struct Textfile {
     directory: Option<PathBuf>,
 }
 
 pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
     Ok(Box::new(Textfile {
-        directory: cfg.textfile_directory.clone(),
+        directory: cfg.textfile.directory.clone(),
     }))
 }
 
@@ -305,7 +319,7 @@ mod tests {
     #[test]
     fn without_directory_reports_no_error_only() {
         let cfg = NodeConfig {
-            textfile_directory: None,
+            textfile: Flags { directory: None },
             ..NodeConfig::default()
         };
         let mut out = MetricSet::new();
@@ -317,7 +331,9 @@ mod tests {
     #[test]
     fn missing_directory_is_an_error() {
         let cfg = NodeConfig {
-            textfile_directory: Some("/nonexistent/hostlens-textfile".into()),
+            textfile: Flags {
+                directory: Some("/nonexistent/hostlens-textfile".into()),
+            },
             ..NodeConfig::default()
         };
         let mut out = MetricSet::new();
@@ -328,7 +344,7 @@ mod tests {
     #[test]
     fn collects_from_fixture_dir() {
         let cfg = fixture_config();
-        let dir = cfg.textfile_directory.clone().unwrap();
+        let dir = cfg.textfile.directory.clone().unwrap();
         let mut out = MetricSet::new();
         new(&cfg).unwrap().collect(&mut out).unwrap();
         // bad.prom fails to parse and timestamp.prom has timestamps: error, and none of their metrics.
