@@ -381,11 +381,17 @@ def stress_check():
         time.sleep(1)
     t_end = time.time()
     w1, b1 = wait_fresh_sample(writes, t_end), wait_fresh_sample(bio, t_end)
-    rate_stress = (w1 - w0) / (t_end - t_start)
     # stress writes 1 MiB chunks: 2 workers x 256 chunks per file at the very least.
     (ok if w1 - w0 >= 512 else fail)(f"write syscalls rose by {w1 - w0:.0f} during stress (at least 512)")
-    (ok if rate_stress > (rate0 or 0) else fail)(
-        f"write-syscall rate {rate_stress:.0f}/s during stress > {rate0 or 0:.0f}/s before")
+    # The panel's rate over the last minute holds at least stress's own writes. The counter is host-wide: other
+    # processes' writes only add to it, so the floor is the test's own work; "higher than before" is not
+    # asserted, as a busy host's own writes can outnumber stress's.
+    rate_end = scalar(rate_expr) or 0
+    floor = 512 / 60
+    (ok if rate_end >= floor else fail)(
+        f"write-syscall rate panel {rate_end:.0f}/s at the end of stress >= {floor:.1f}/s (stress's own writes "
+        f"over the 1 m window; {(w1 - w0) / (t_end - t_start):.0f}/s during stress, {rate0 or 0:.0f}/s before, "
+        f"host-wide)")
     (ok if b1 > b0 else fail)(f"write-latency histogram count rose by {b1 - b0:.0f} block writes")
     heat = query('sum(increase(ebpf_exporter_bio_latency_seconds_bucket{operation="write"}[1m])) by (le)')
     (ok if heat and any(float(s["value"][1]) > 0 for s in heat) else fail)(
