@@ -23,7 +23,7 @@ const ID_C: &str = "deadbeefdeadbeefdeadbeefdeadbeefdeadbeefdeadbeefdeadbeefdead
 const ID_V: &str = "5e1f2a3b5e1f2a3b5e1f2a3b5e1f2a3b5e1f2a3b5e1f2a3b5e1f2a3b5e1f2a3b";
 const ID_N: &str = "0a0b0c0d0a0b0c0d0a0b0c0d0a0b0c0d0a0b0c0d0a0b0c0d0a0b0c0d0a0b0c0d";
 const LABEL: &str = "container_label_com_docker_compose_service";
-/// The fixture cgroup files' modification time (set by the tests: git does not keep it).
+/// The fixture cgroup files' modification time (set by the tests on their copy: git does not keep it).
 const PINNED: u64 = 1_700_000_000;
 
 fn fixture(layout: &str) -> PathBuf {
@@ -51,8 +51,12 @@ fn pin_mtimes(dir: &Path) {
         .expect("pinning a directory mtime");
 }
 
+/// The fixture `layout`, copied to a temporary directory whose mtimes are pinned (the committed files are
+/// never touched).
 fn setup(layout: &str) -> (Arc<Roots>, CgroupFs) {
-    let f = fixture(layout);
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let f = copy_fixture(layout, &format!("setup{n}"));
     let roots = Arc::new(Roots::new(f.join("proc"), f.join("sys"), &f, None));
     let mount = CgroupFs::default_mount_root(&roots);
     pin_mtimes(&mount);
