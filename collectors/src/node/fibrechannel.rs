@@ -12,7 +12,7 @@ use crate::read::{absent_as_none, parse_go_uint, sorted_entry_names, sys_read_fi
 use crate::{CollectError, Kind, MetricSet, Roots};
 
 /// Attribute files, in the order of the info labels after `fc_host`; `true` when node_exporter cuts the
-/// first two characters (`0x`). `node_name` is read (and must exist) but is no label in 1.5.
+/// first two characters (`0x`). `node_name` is read but is no label of node_exporter's.
 const ATTRIBUTES: &[(&str, bool)] = &[
     ("speed", false),
     ("port_state", false),
@@ -127,10 +127,18 @@ pub fn read_host(dir: &Path, name: &str) -> Result<FcHost, CollectError> {
     let mut attributes = Vec::with_capacity(ATTRIBUTES.len());
     for (file, cut) in ATTRIBUTES {
         let path = hdir.join(file);
-        // A missing attribute fails the scrape in node_exporter (not "no data"): report it as such.
-        let v = sys_read_file(&path).map_err(|e| {
-            CollectError::Other(format!("failed to read file {}: {e}", path.display()))
-        })?;
+        // Drivers may leave attributes out (node_exporter#2919): prometheus/procfs skips a missing one, so
+        // node_exporter exports the host with that label empty. Any other read error fails the scrape.
+        let v = match sys_read_file(&path) {
+            Ok(v) => v,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => {
+                return Err(CollectError::Other(format!(
+                    "failed to read file {}: {e}",
+                    path.display()
+                )))
+            }
+        };
         attributes.push(if *cut { cut_hex_prefix(v) } else { v });
     }
     let sdir = hdir.join("statistics");
@@ -263,5 +271,20 @@ mod tests {
                 ),
             ],
         );
+    }
+
+    #[test]
+    fn a_missing_attribute_is_an_empty_label_not_a_failure() {
+        // As node_exporter 1.11's own fixture host1 (node_exporter#2919): only `speed` and a counter.
+        let dir = std::env::temp_dir().join(format!("hostlens-fc-{}", std::process::id()));
+        let host = dir.join("host1");
+        std::fs::create_dir_all(host.join("statistics")).unwrap();
+        std::fs::write(host.join("speed"), "8 Gbit\n").unwrap();
+        std::fs::write(host.join("statistics/nos_count"), "0x120\n").unwrap();
+        let hosts = read_class(&dir).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(hosts[0].attributes[0], "8 Gbit");
+        assert!(hosts[0].attributes[1..].iter().all(String::is_empty));
+        assert_eq!(hosts[0].counters[12], 0x120);
     }
 }
