@@ -253,16 +253,22 @@ fn repeated_series(text: &str) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn two_hwmon_chips_with_one_name_never_give_duplicate_series() {
-    let sys = tempdir::Dir::new("hwmon-dup");
-    for (chip, milli) in [("hwmon0", "42000"), ("hwmon1", "43000")] {
+/// A sysfs tree with one hwmon directory per `(dir, name, temp1_input)`.
+fn hwmon_sysfs(tag: &str, chips: &[(&str, &str, &str)]) -> tempdir::Dir {
+    let sys = tempdir::Dir::new(tag);
+    for (chip, name, milli) in chips {
         let d = sys.path().join("class/hwmon").join(chip);
         std::fs::create_dir_all(&d).expect("creating the hwmon fixture");
-        std::fs::write(d.join("name"), "ieee80211_phy0\n").expect("writing name");
+        std::fs::write(d.join("name"), format!("{name}\n")).expect("writing name");
         std::fs::write(d.join("temp1_input"), format!("{milli}\n")).expect("writing temp1_input");
     }
-    let out = Command::new(agent_bin())
+    sys
+}
+
+/// `agent --once` with only the hwmon collector over `sys`; `agent` is the agent's command (or a wrapper
+/// that runs it, such as setpriv).
+fn hwmon_once(mut agent: Command, sys: &tempdir::Dir) -> std::process::Output {
+    agent
         .args([
             "--once",
             "--no-collector.ebpf",
@@ -272,7 +278,19 @@ fn two_hwmon_chips_with_one_name_never_give_duplicate_series() {
         ])
         .arg(format!("--path.sysfs={}", sys.path().display()))
         .output()
-        .expect("running the agent");
+        .expect("running the agent")
+}
+
+#[test]
+fn two_hwmon_chips_with_one_name_never_give_duplicate_series() {
+    let sys = hwmon_sysfs(
+        "hwmon-dup",
+        &[
+            ("hwmon0", "ieee80211_phy0", "42000"),
+            ("hwmon1", "ieee80211_phy0", "43000"),
+        ],
+    );
+    let out = hwmon_once(Command::new(agent_bin()), &sys);
     let text = String::from_utf8_lossy(&out.stdout);
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{log}");
@@ -382,29 +400,18 @@ fn http_answers_as_node_exporters() {
 fn a_failing_hwmon_chip_keeps_the_other_chips_series() {
     use std::os::unix::fs::PermissionsExt;
     common::require_root("running the agent as nobody with setpriv");
-    let sys = tempdir::Dir::new("hwmon-partial");
-    for (chip, name, milli) in [("hwmon0", "chipa", "42000"), ("hwmon1", "chipb", "43000")] {
-        let d = sys.path().join("class/hwmon").join(chip);
-        std::fs::create_dir_all(&d).expect("creating the hwmon fixture");
-        std::fs::write(d.join("name"), format!("{name}\n")).expect("writing name");
-        std::fs::write(d.join("temp1_input"), format!("{milli}\n")).expect("writing temp1_input");
-    }
+    let sys = hwmon_sysfs(
+        "hwmon-partial",
+        &[("hwmon0", "chipa", "42000"), ("hwmon1", "chipb", "43000")],
+    );
     let unreadable = sys.path().join("class/hwmon/hwmon1");
     std::fs::set_permissions(&unreadable, std::fs::Permissions::from_mode(0o311))
         .expect("chmod 0311");
-    let out = Command::new("setpriv")
+    let mut nobody = Command::new("setpriv");
+    nobody
         .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
-        .arg(agent_bin())
-        .args([
-            "--once",
-            "--no-collector.ebpf",
-            "--no-collector.container",
-            "--collector.disable-defaults",
-            "--collector.hwmon",
-        ])
-        .arg(format!("--path.sysfs={}", sys.path().display()))
-        .output()
-        .expect("running the agent with setpriv (util-linux)");
+        .arg(agent_bin());
+    let out = hwmon_once(nobody, &sys);
     let text = String::from_utf8_lossy(&out.stdout);
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(
