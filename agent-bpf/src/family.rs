@@ -179,13 +179,7 @@ pub enum EbpfError {
 impl EbpfError {
     /// The first line of the error and its causes, short enough for a label.
     pub fn short(&self) -> String {
-        let mut s = self.to_string();
-        let mut src = std::error::Error::source(self);
-        while let Some(e) = src {
-            s.push_str(": ");
-            s.push_str(&e.to_string());
-            src = e.source();
-        }
+        let s = self.detail();
         let first = s.lines().next().unwrap_or_default();
         first.chars().take(200).collect()
     }
