@@ -66,11 +66,20 @@ pub fn push_go_float(out: &mut String, f: f64) {
         .ok()
         .and_then(|e| e.parse().ok())
         .unwrap_or(0);
-    let digits: Vec<u8> = mant.iter().copied().filter(|&c| c != b'.').collect();
+    // The significant digits, without the point, on the stack (this runs for every sample of a scrape).
+    let mut digit_buf = [0u8; 40];
+    let mut nd = 0;
+    for &c in mant.iter().filter(|&&c| c != b'.') {
+        digit_buf[nd] = c;
+        nd += 1;
+    }
+    let digits = &digit_buf[..nd];
     if neg {
         out.push('-');
     }
-    let push = |out: &mut String, d: &[u8]| out.extend(d.iter().map(|&c| c as char));
+    // Only ASCII digits are pushed.
+    let push =
+        |out: &mut String, d: &[u8]| out.push_str(std::str::from_utf8(d).unwrap_or_default());
     if !(-4..6).contains(&exp) {
         // %e: d[.ddd]e±xx (at least two exponent digits).
         push(out, &digits[..1]);
@@ -90,11 +99,11 @@ pub fn push_go_float(out: &mut String, f: f64) {
         for _ in 0..(-exp - 1) {
             out.push('0');
         }
-        push(out, &digits);
+        push(out, digits);
     } else {
         let int_len = exp as usize + 1;
         if digits.len() <= int_len {
-            push(out, &digits);
+            push(out, digits);
             for _ in digits.len()..int_len {
                 out.push('0');
             }
