@@ -321,7 +321,7 @@ fn count_dropped(slots: &[Arc<Slot>], g: &Gathered) {
     for slot in slots {
         let name = slot.collector.name();
         let mine: Vec<_> = g.dropped.iter().filter(|d| d.collector == name).collect();
-        let n: usize = mine.iter().map(|d| d.samples).sum();
+        let n = g.dropped_for(name);
         slot.dropped.fetch_add(n as u64, Ordering::Relaxed);
         let Ok(mut last) = slot.last_dropped.lock() else {
             continue;
