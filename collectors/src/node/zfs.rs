@@ -17,7 +17,6 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::error::ParseError;
-use crate::metrics::Kind;
 use crate::read::{read_dir_sorted, to_valid_utf8, with_file_bytes};
 use crate::{CollectError, MetricSet, Roots};
 
@@ -317,6 +316,7 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::Kind;
     use crate::node::testutil::{assert_fixture, collect_with, fixture_config_with};
 
     const ARCSTATS: &str = include_str!("../../tests/fixtures/proc/spl/kstat/zfs/arcstats");
