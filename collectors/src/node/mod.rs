@@ -35,6 +35,8 @@ pub mod filesystem;
 pub mod hwmon;
 pub mod infiniband;
 pub mod ipvs;
+pub mod kernel_hung;
+pub mod ksmd;
 pub mod loadavg;
 pub mod mdadm;
 pub mod meminfo;
@@ -47,12 +49,14 @@ pub mod nvme;
 pub mod os;
 pub mod powersupplyclass;
 pub mod pressure;
+pub mod processes;
 pub mod rapl;
 pub mod schedstat;
 pub mod selinux;
 pub mod sockstat;
 pub mod softnet;
 pub mod stat;
+pub mod swap;
 pub mod tapestats;
 pub mod textfile;
 pub mod thermal_zone;
@@ -61,7 +65,9 @@ pub mod timex;
 pub mod udp_queues;
 pub mod uname;
 pub mod vmstat;
+pub mod watchdog;
 pub mod xfs;
+pub mod zfs;
 
 /// Options of the node collectors: the roots, and each collector's own flags (a `Flags` struct in its
 /// file, flattened here and into the agent's command line). node_exporter's flag names and defaults.
@@ -244,6 +250,8 @@ pub const COLLECTORS: &[(&str, bool, Factory)] = &[
     ("hwmon", ENABLED, Factory::of::<hwmon::Hwmon>()),
     ("infiniband", ENABLED, Factory::Roots(infiniband::collect)),
     ("ipvs", ENABLED, Factory::of::<ipvs::Ipvs>()),
+    ("kernel_hung", ENABLED, Factory::Roots(kernel_hung::collect)),
+    ("ksmd", DISABLED, Factory::Roots(ksmd::collect)),
     ("loadavg", ENABLED, Factory::Roots(loadavg::collect)),
     ("mdadm", ENABLED, Factory::Roots(mdadm::collect)),
     ("meminfo", ENABLED, Factory::Roots(meminfo::collect)),
@@ -260,6 +268,7 @@ pub const COLLECTORS: &[(&str, bool, Factory)] = &[
         Factory::of::<powersupplyclass::PowerSupplyClass>(),
     ),
     ("pressure", ENABLED, Factory::Roots(pressure::collect)),
+    ("processes", DISABLED, Factory::Roots(processes::collect)),
     ("rapl", ENABLED, Factory::of::<rapl::Rapl>()),
     ("schedstat", ENABLED, Factory::Roots(schedstat::collect)),
     ("selinux", ENABLED, Factory::of::<selinux::Selinux>()),
@@ -270,6 +279,7 @@ pub const COLLECTORS: &[(&str, bool, Factory)] = &[
     ),
     ("softnet", ENABLED, Factory::Roots(softnet::collect)),
     ("stat", ENABLED, Factory::of::<stat::Stat>()),
+    ("swap", DISABLED, Factory::Roots(swap::collect)),
     ("tapestats", ENABLED, Factory::of::<tapestats::TapeStats>()),
     ("textfile", ENABLED, Factory::Boxed(textfile::new)),
     (
@@ -282,7 +292,9 @@ pub const COLLECTORS: &[(&str, bool, Factory)] = &[
     ("udp_queues", ENABLED, Factory::Roots(udp_queues::collect)),
     ("uname", ENABLED, Factory::Roots(uname::collect)),
     ("vmstat", ENABLED, Factory::of::<vmstat::Vmstat>()),
+    ("watchdog", ENABLED, Factory::Roots(watchdog::collect)),
     ("xfs", ENABLED, Factory::Roots(xfs::collect)),
+    ("zfs", ENABLED, Factory::Roots(zfs::collect)),
 ];
 
 /// Names of all node collectors, in the order they are listed.
