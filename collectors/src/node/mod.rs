@@ -22,11 +22,14 @@ pub mod arp;
 pub mod bcache;
 pub mod bonding;
 pub mod btrfs;
+pub mod buddyinfo;
+pub mod cgroups;
 pub mod conntrack;
 pub mod cpu;
 pub mod cpufreq;
 pub mod diskstats;
 pub mod dmi;
+pub mod drm;
 pub mod edac;
 pub mod entropy;
 pub mod fibrechannel;
@@ -40,6 +43,7 @@ pub mod ksmd;
 pub mod loadavg;
 pub mod mdadm;
 pub mod meminfo;
+pub mod meminfo_numa;
 pub mod netclass;
 pub mod netdev;
 pub mod netstat;
@@ -53,6 +57,7 @@ pub mod processes;
 pub mod rapl;
 pub mod schedstat;
 pub mod selinux;
+pub mod slabinfo;
 pub mod sockstat;
 pub mod softnet;
 pub mod stat;
@@ -68,6 +73,7 @@ pub mod vmstat;
 pub mod watchdog;
 pub mod xfs;
 pub mod zfs;
+pub mod zoneinfo;
 
 /// Options of the node collectors: the roots, and each collector's own flags (a `Flags` struct in its
 /// file, flattened here and into the agent's command line). node_exporter's flag names and defaults.
@@ -96,6 +102,8 @@ pub struct NodeConfig {
     pub powersupplyclass: powersupplyclass::Flags,
     #[command(flatten)]
     pub rapl: rapl::Flags,
+    #[command(flatten)]
+    pub slabinfo: slabinfo::Flags,
     #[command(flatten)]
     pub stat: stat::Flags,
     #[command(flatten)]
@@ -226,18 +234,22 @@ pub const ENABLED: bool = true;
 pub const DISABLED: bool = false;
 
 /// Every node collector, as node_exporter's `registerCollector(name, default, factory)`: name, enabled by
-/// default, factory. The defaults are node_exporter 1.12.1's (`collector/*_linux.go`): every collector
-/// here is `defaultEnabled` there; one that upstream has off by default is [`DISABLED`] here too.
+/// default, factory. The defaults are node_exporter 1.12.1's (`collector/*_linux.go`): a collector that
+/// is `defaultDisabled` there (buddyinfo, cgroups, drm, meminfo_numa, slabinfo, zoneinfo, …) is
+/// [`DISABLED`] here too.
 pub const COLLECTORS: &[(&str, bool, Factory)] = &[
     ("arp", ENABLED, Factory::Roots(arp::collect)),
     ("bcache", ENABLED, Factory::of::<bcache::Bcache>()),
     ("bonding", ENABLED, Factory::Roots(bonding::collect)),
     ("btrfs", ENABLED, Factory::Roots(btrfs::collect)),
+    ("buddyinfo", DISABLED, Factory::Roots(buddyinfo::collect)),
+    ("cgroups", DISABLED, Factory::Roots(cgroups::collect)),
     ("conntrack", ENABLED, Factory::Roots(conntrack::collect)),
     ("cpu", ENABLED, Factory::of::<cpu::Cpu>()),
     ("cpufreq", ENABLED, Factory::Roots(cpufreq::collect)),
     ("diskstats", ENABLED, Factory::of::<diskstats::Diskstats>()),
     ("dmi", ENABLED, Factory::of::<dmi::Dmi>()),
+    ("drm", DISABLED, Factory::Roots(drm::collect)),
     ("edac", ENABLED, Factory::Roots(edac::collect)),
     ("entropy", ENABLED, Factory::Roots(entropy::collect)),
     (
@@ -255,6 +267,11 @@ pub const COLLECTORS: &[(&str, bool, Factory)] = &[
     ("loadavg", ENABLED, Factory::Roots(loadavg::collect)),
     ("mdadm", ENABLED, Factory::Roots(mdadm::collect)),
     ("meminfo", ENABLED, Factory::Roots(meminfo::collect)),
+    (
+        "meminfo_numa",
+        DISABLED,
+        Factory::Roots(meminfo_numa::collect),
+    ),
     ("netclass", ENABLED, Factory::of::<netclass::NetClass>()),
     ("netdev", ENABLED, Factory::of::<netdev::NetDev>()),
     ("netstat", ENABLED, Factory::of::<netstat::Netstat>()),
@@ -272,6 +289,7 @@ pub const COLLECTORS: &[(&str, bool, Factory)] = &[
     ("rapl", ENABLED, Factory::of::<rapl::Rapl>()),
     ("schedstat", ENABLED, Factory::Roots(schedstat::collect)),
     ("selinux", ENABLED, Factory::of::<selinux::Selinux>()),
+    ("slabinfo", DISABLED, Factory::of::<slabinfo::Slabinfo>()),
     (
         "sockstat",
         ENABLED,
@@ -295,6 +313,7 @@ pub const COLLECTORS: &[(&str, bool, Factory)] = &[
     ("watchdog", ENABLED, Factory::Roots(watchdog::collect)),
     ("xfs", ENABLED, Factory::Roots(xfs::collect)),
     ("zfs", ENABLED, Factory::Roots(zfs::collect)),
+    ("zoneinfo", DISABLED, Factory::Roots(zoneinfo::collect)),
 ];
 
 /// Names of all node collectors, in the order they are listed.
@@ -394,6 +413,14 @@ pub(crate) mod testutil {
         );
         assert_eq!(d.ipvs.backend_labels, ipvs::ALL_BACKEND_LABELS.join(","));
         assert_eq!(d.netstat.fields, netstat::DEFAULT_FIELDS);
+        assert_eq!(d.vmstat.fields, "^(oom_kill|pgpg|pswp|pg.*fault).*");
+        assert_eq!(
+            (
+                d.slabinfo.slabs_include.as_str(),
+                d.slabinfo.slabs_exclude.as_str()
+            ),
+            (".*", "")
+        );
         assert!(!d.cpu.no_guest && !d.cpu.info && !d.stat.softirq && !d.bcache.priority_stats);
         assert_eq!(d.textfile.directory, None);
     }
