@@ -373,9 +373,185 @@ fn compare(
     (their_names, our_names, missing, failures)
 }
 
+/// How our agent runs in a side-by-side.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    /// A process on the host, as the systemd unit and `--once` run it.
+    Host,
+    /// As the stack runs it (deploy/docker-compose.yml): in a container with its own network namespace, the
+    /// host's PID and UTS namespaces, the host's `/proc`, `/sys` and `/` read-only under `/host`,
+    /// `--path.netns-pid=1`, every capability dropped (the stack adds back only the eBPF family's), a read-only
+    /// root. The binary is the one cargo built for this test, run on the local test base image (Debian
+    /// bookworm, the same libc): what is tested is the namespaces, mounts and flags, not the packaging.
+    Container,
+}
+
+const TEST_IMAGE: &str = "hostlens-test/base:bookworm";
+
+/// Our agent, running, with its port on 127.0.0.1; stopped on drop.
+enum Ours {
+    Host(common::Proc),
+    Container { id: String, port: u16 },
+}
+
+impl Ours {
+    fn port(&self) -> u16 {
+        match self {
+            Ours::Host(p) => p.port,
+            Ours::Container { port, .. } => *port,
+        }
+    }
+}
+
+impl Drop for Ours {
+    fn drop(&mut self) {
+        if let Ours::Container { id, .. } = self {
+            let _ = Command::new("docker")
+                .args(["rm", "-f", id.as_str()])
+                .output();
+        }
+    }
+}
+
+fn docker(args: &[&str]) -> std::process::Output {
+    Command::new("docker")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("running the docker CLI: {e} (is Docker installed?)"))
+}
+
+/// The Docker daemon answers and the local base image exists (built offline by scripts/images.sh if not).
+fn container_prerequisites() {
+    let v = docker(&["version", "--format", "{{.Server.Version}}"]);
+    assert!(
+        v.status.success(),
+        "prerequisite missing: a running Docker daemon (the container side-by-side runs the agent as the stack \
+         does): {}",
+        String::from_utf8_lossy(&v.stderr)
+    );
+    if !docker(&["image", "inspect", TEST_IMAGE]).status.success() {
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/images.sh");
+        let st = Command::new("bash")
+            .arg(&script)
+            .arg("base")
+            .status()
+            .unwrap_or_else(|e| panic!("{}: {e}", script.display()));
+        assert!(st.success(), "{} base failed: {st}", script.display());
+    }
+    println!(
+        "ours runs in a container (docker {}, image {TEST_IMAGE}) as deploy/docker-compose.yml runs it",
+        String::from_utf8_lossy(&v.stdout).trim()
+    );
+}
+
+/// Start our agent with `args` (no listen address: each mode picks its own); `share` are host directories
+/// the flags name (the textfile directory), mounted read-only at the same path in the container.
+fn start_ours(mode: Mode, args: &[String], share: &[&std::path::Path]) -> Ours {
+    match mode {
+        Mode::Host => {
+            let mut c = Command::new(agent_bin());
+            c.arg(ANY_PORT).args(args);
+            Ours::Host(spawn_http("agent", c, "/healthz"))
+        }
+        Mode::Container => {
+            let bin = agent_bin();
+            let mut run: Vec<String> = [
+                "run",
+                "-d",
+                "--pid=host",
+                "--uts=host",
+                "--cap-drop=ALL",
+                "--security-opt=no-new-privileges:true",
+                "--read-only",
+                "-p",
+                "127.0.0.1::9110",
+                "-v",
+                "/proc:/host/proc:ro",
+                "-v",
+                "/sys:/host/sys:ro",
+                "-v",
+                "/:/host/root:ro",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+            run.push("-v".into());
+            run.push(format!("{}:/hostlens-agent:ro", bin.display()));
+            for d in share {
+                run.push("-v".into());
+                run.push(format!("{0}:{0}:ro", d.display()));
+            }
+            run.extend(
+                [
+                    "--entrypoint=/hostlens-agent",
+                    TEST_IMAGE,
+                    "--web.listen-address=0.0.0.0:9110",
+                    "--path.procfs=/host/proc",
+                    "--path.sysfs=/host/sys",
+                    "--path.rootfs=/host/root",
+                    "--path.netns-pid=1",
+                ]
+                .iter()
+                .map(|s| s.to_string()),
+            );
+            run.extend(args.iter().cloned());
+            let run: Vec<&str> = run.iter().map(String::as_str).collect();
+            let o = docker(&run);
+            assert!(
+                o.status.success(),
+                "docker {run:?}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            let id = String::from_utf8_lossy(&o.stdout).trim().to_string();
+            let mapped = docker(&["port", &id, "9110/tcp"]);
+            let text = String::from_utf8_lossy(&mapped.stdout).into_owned();
+            let port: Option<u16> = text
+                .lines()
+                .find_map(|l| l.trim().rsplit_once(':').and_then(|(_, p)| p.parse().ok()));
+            let ours = Ours::Container {
+                id: id.clone(),
+                port: port.unwrap_or(0),
+            };
+            let Some(port) = port else {
+                panic!("docker port {id} 9110/tcp said {text:?}");
+            };
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+            loop {
+                if common::http_get(port, "/healthz").is_ok_and(|r| r.status == 200) {
+                    break;
+                }
+                if std::time::Instant::now() > deadline {
+                    let logs = docker(&["logs", &id]);
+                    panic!(
+                        "the agent in container {id} did not answer /healthz on 127.0.0.1:{port} within 20 s:\n{}",
+                        String::from_utf8_lossy(&logs.stderr)
+                    );
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            ours
+        }
+    }
+}
+
 #[test]
 #[ignore = "needs node_exporter (make test-deps)"]
 fn node_family_matches_node_exporter_side_by_side() {
+    side_by_side(Mode::Host);
+}
+
+/// The same comparison with ours in its container, as the stack runs it, and node_exporter on the host:
+/// every per-network-namespace value (conntrack, netstat, sockstat, softnet, arp, udp_queues, netclass,
+/// netdev) must be the host's, not the container's.
+#[test]
+#[ignore = "needs node_exporter (make test-deps) and Docker"]
+fn node_family_in_its_container_matches_node_exporter_on_the_host() {
+    container_prerequisites();
+    side_by_side(Mode::Container);
+}
+
+fn side_by_side(mode: Mode) {
+    println!("ours: {mode:?}");
     let ne = reference_node_exporter();
     let excluded = exclusions();
     let gaps = Gaps::load();
@@ -469,17 +645,18 @@ fn node_family_matches_node_exporter_side_by_side() {
             );
             continue;
         }
-        let mut ac = Command::new(agent_bin());
-        ac.args([
-            ANY_PORT.to_string(),
-            "--collector.disable-defaults".into(),
-            format!("--collector.{c}"),
-            textfile_flag.clone(),
-            netdev_flag.clone(),
-            fs_flag.clone(),
-        ]);
-        let agent = spawn_http("agent", ac, "/healthz");
-        let our_port = agent.port;
+        let agent = start_ours(
+            mode,
+            &[
+                "--collector.disable-defaults".into(),
+                format!("--collector.{c}"),
+                textfile_flag.clone(),
+                netdev_flag.clone(),
+                fs_flag.clone(),
+            ],
+            &[&textfile_dir],
+        );
+        let our_port = agent.port();
         let a1 = scrape(our_port);
         let theirs = scrape(ne_port);
         let a2 = scrape(our_port);

@@ -52,6 +52,14 @@ impl Roots {
         self.procfs.join(rel)
     }
 
+    /// Whether the network files are another network namespace's than the agent's own (`--path.netns-pid`
+    /// names a process outside the agent's namespace, as in the stack's container): per-namespace values that
+    /// the kernel shows only to a reader *in* the namespace (`/proc/sys/net/*`, netlink) must then be taken
+    /// from `/proc/<pid>/net` files instead.
+    pub fn other_netns(&self) -> bool {
+        self.procfs_net != self.procfs.join("net")
+    }
+
     /// A path under the proc root's network directory: `roots.proc_net("dev")`.
     pub fn proc_net(&self, rel: &str) -> PathBuf {
         self.procfs_net.join(rel)

@@ -1,7 +1,14 @@
 //! `conntrack`: node_nf_conntrack_entries, node_nf_conntrack_entries_limit (from
 //! `/proc/sys/net/netfilter/nf_conntrack_{count,max}`) and node_nf_conntrack_stat_* (gauges, summed over the
-//! per-CPU lines of `/proc/net/stat/nf_conntrack`), as node_exporter 1.5. Without the nf_conntrack module
+//! per-CPU lines of `/proc/net/stat/nf_conntrack`), as node_exporter 1.12. Without the nf_conntrack module
 //! the files are missing: no data.
+//!
+//! `/proc/sys/net/netfilter` shows the *reader's* network namespace, whatever `--path.procfs` is: an agent in
+//! a container reading `/host/proc/sys/net/netfilter/nf_conntrack_count` gets its own namespace's handful of
+//! entries, not the host's thousands. With `--path.netns-pid` ([`Roots::other_netns`]) the count is taken
+//! from the `entries` column of `/proc/<pid>/net/stat/nf_conntrack` instead: the kernel prints the same
+//! per-namespace count there (`nf_conntrack_count(net)` in every CPU line). The limit, `nf_conntrack_max`, is
+//! one global value that every namespace reads.
 
 use crate::error::ParseError;
 use crate::read::{read_to_string, read_u64};
@@ -10,6 +17,8 @@ use crate::{CollectError, MetricSet, Roots};
 /// The per-CPU statistics node_exporter exposes, summed over CPUs.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct ConntrackStats {
+    /// The `entries` column of the first CPU line: the namespace's number of connections.
+    pub entries: u64,
     pub found: u64,
     pub invalid: u64,
     pub ignore: u64,
@@ -25,7 +34,7 @@ pub struct ConntrackStats {
 /// expect_new expect_create expect_delete search_restart`).
 pub fn parse_conntrack_stat(text: &str) -> Result<ConntrackStats, ParseError> {
     let mut sum = ConntrackStats::default();
-    for line in text.lines().skip(1) {
+    for (i, line) in text.lines().skip(1).enumerate() {
         let f: Vec<&str> = line.split_whitespace().collect();
         if f.len() != 17 {
             return Err(ParseError::new(format!(
@@ -37,7 +46,12 @@ pub fn parse_conntrack_stat(text: &str) -> Result<ConntrackStats, ParseError> {
             u64::from_str_radix(f[i], 16)
                 .map_err(|_| ParseError::new(format!("couldn't parse {:?} field", f[i])))
         };
-        hex(0)?; // entries: parsed but, as in node_exporter, not exposed.
+        // entries: the namespace's count, the same in every CPU's line; exposed only where the sysctl cannot
+        // be read for the right namespace (see the module doc).
+        let entries = hex(0)?;
+        if i == 0 {
+            sum.entries = entries;
+        }
         sum.found = sum.found.wrapping_add(hex(2)?);
         sum.invalid = sum.invalid.wrapping_add(hex(4)?);
         sum.ignore = sum.ignore.wrapping_add(hex(5)?);
@@ -57,7 +71,17 @@ fn no_data_if_missing(e: CollectError) -> CollectError {
 /// The `conntrack` collector (no state, no flags: registered in [`super::COLLECTORS`] by this function).
 pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
     let read_uint = |rel: &str| read_u64(roots.proc(rel)).map_err(no_data_if_missing);
-    let count = read_uint("sys/net/netfilter/nf_conntrack_count")?;
+    let path = roots.proc_net("stat/nf_conntrack");
+    let stat = || -> Result<ConntrackStats, CollectError> {
+        parse_conntrack_stat(&read_to_string(&path).map_err(no_data_if_missing)?)
+            .map_err(|e| e.at(&path).into())
+    };
+    let (count, stats) = if roots.other_netns() {
+        let s = stat()?;
+        (s.entries, Some(s))
+    } else {
+        (read_uint("sys/net/netfilter/nf_conntrack_count")?, None)
+    };
     out.gauge(
         "node_nf_conntrack_entries",
         "Number of currently allocated flow entries for connection tracking.",
@@ -71,9 +95,10 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
         &[],
         max as f64,
     );
-    let path = roots.proc_net("stat/nf_conntrack");
-    let s = parse_conntrack_stat(&read_to_string(&path).map_err(no_data_if_missing)?)
-        .map_err(|e| e.at(&path))?;
+    let s = match stats {
+        Some(s) => s,
+        None => stat()?,
+    };
     let stats = [
         ("found", "Number of searched entries which were successful.", s.found),
         ("invalid", "Number of packets seen which can not be tracked.", s.invalid),
@@ -111,6 +136,7 @@ mod tests {
         assert_eq!(
             s,
             ConntrackStats {
+                entries: 0xc,
                 found: 0x100,
                 invalid: 0x22,
                 ignore: 0x33,
@@ -147,6 +173,28 @@ mod tests {
             out.get("node_nf_conntrack_stat_drop").unwrap().kind,
             crate::Kind::Gauge
         );
+    }
+
+    #[test]
+    fn another_namespace_counts_from_its_stat_file() {
+        // --path.netns-pid: /proc/sys/net shows the agent's own namespace; the count comes from
+        // /proc/<pid>/net/stat/nf_conntrack's `entries` column (0x11 in proc/4242/net; the sysctl says 12).
+        let mut cfg = fixture_config();
+        let f = crate::node::testutil::fixture_root();
+        cfg.roots = Arc::new(Roots::new(
+            f.join("proc"),
+            f.join("sys"),
+            f.join("root"),
+            Some(4242),
+        ));
+        assert!(cfg.roots.other_netns());
+        let out = collect_with("conntrack", &cfg).unwrap();
+        assert_eq!(out.value("node_nf_conntrack_entries", &[]), Some(17.0));
+        assert_eq!(
+            out.value("node_nf_conntrack_entries_limit", &[]),
+            Some(262144.0)
+        );
+        assert_eq!(out.value("node_nf_conntrack_stat_found", &[]), Some(256.0));
     }
 
     #[test]
