@@ -150,7 +150,7 @@ pub fn parse_link_speed(s: &str) -> Result<f64, ParseError> {
 /// One PCI device, what node_exporter exports of it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PciDevice {
-    pub location: Option<Location>,
+    /// The parent device's location; `None` under a root bus.
     pub parent: Option<Location>,
     pub class: u32,
     pub vendor: u32,
@@ -239,8 +239,8 @@ const OTHER_FILES: [&str; 9] = [
     "power_state",
 ];
 
-/// Read the device `name` of `dir` (`<sys>/bus/pci/devices`).
-pub fn read_device(dir: &Path, name: &str) -> Result<PciDevice, CollectError> {
+/// Read the device `name` of `dir` (`<sys>/bus/pci/devices`): its location and what it has.
+pub fn read_device(dir: &Path, name: &str) -> Result<(Location, PciDevice), CollectError> {
     let path = dir.join(name);
     let target = std::fs::read_link(&path).map_err(|e| CollectError::io(&path, e))?;
     let base = |p: &Path| {
@@ -263,7 +263,6 @@ pub fn read_device(dir: &Path, name: &str) -> Result<PciDevice, CollectError> {
         })?)
     };
     let mut dev = PciDevice {
-        location: Some(location),
         parent,
         ..PciDevice::default()
     };
@@ -309,7 +308,7 @@ pub fn read_device(dir: &Path, name: &str) -> Result<PciDevice, CollectError> {
         }
         set_optional(&mut dev, f, &v).map_err(|e| e.at(&p))?;
     }
-    Ok(dev)
+    Ok((location, dev))
 }
 
 /// The `pci.ids` database, as node_exporter's `loadPCIIds` keeps it.
@@ -645,10 +644,8 @@ impl NodeCollector for Pcidevice {
         // procfs keys the devices by location: two links to one location are one device (the last).
         let mut devices = BTreeMap::new();
         for e in entries {
-            let dev = read_device(&dir, &e.name)?;
-            if let Some(loc) = dev.location {
-                devices.insert(loc.key(), (loc, dev));
-            }
+            let (loc, dev) = read_device(&dir, &e.name)?;
+            devices.insert(loc.key(), (loc, dev));
         }
         for (loc, dev) in devices.values() {
             self.push_device(dev, loc, out);
