@@ -6,7 +6,7 @@
 //! the first for the last three (the whole text for an unrecognised one, whose state is `unknown`).
 //! No such directory (an old kernel): no samples and no error, as node_exporter's glob finds nothing.
 
-use crate::read::{glob, read_file_bytes, to_valid_utf8};
+use crate::read::{read_dir_sorted, read_file_bytes, to_valid_utf8};
 use crate::{CollectError, MetricSet, Roots};
 
 const HELP: &str = "Details of each CPU vulnerability reported by sysfs. The value of the series is an int encoded state of the vulnerability. The same state is stored as a string in the label";
@@ -40,7 +40,10 @@ pub fn parse_vulnerability(raw: &str) -> Vulnerability {
 /// The `cpu_vulnerabilities` collector (no state, no flags).
 pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
     let dir = roots.sys("devices/system/cpu/vulnerabilities");
-    for name in glob(&dir, |_| true)? {
+    // Go's filepath.Glob ignores errors reading the directory: no such (or no readable) directory
+    // matches nothing.
+    let names = read_dir_sorted(&dir).unwrap_or_default();
+    for name in names.into_iter().map(|e| e.name) {
         let path = dir.join(&name);
         let raw = read_file_bytes(&path).map_err(|e| CollectError::io(&path, e))?;
         let v = parse_vulnerability(&to_valid_utf8(&raw));

@@ -634,24 +634,31 @@ impl NodeCollector for Pcidevice {
 
     fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
         let dir = self.roots.sys("bus/pci/devices");
-        let entries = match read_dir_sorted(&dir) {
-            Ok(v) => v,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(CollectError::NoData(format!("{} absent", dir.display())))
+        // node_exporter: a "not exist" anywhere (the directory, a device's link or a file it must have,
+        // procfs wrapping the error) is ErrNoData.
+        let devices = read_devices(&dir).map_err(|e| match &e {
+            CollectError::Io { source, .. } if source.kind() == io::ErrorKind::NotFound => {
+                CollectError::NoData(format!("PCI device not found: {e}"))
             }
-            Err(e) => return Err(CollectError::io(&dir, e)),
-        };
-        // procfs keys the devices by location: two links to one location are one device (the last).
-        let mut devices = BTreeMap::new();
-        for e in entries {
-            let (loc, dev) = read_device(&dir, &e.name)?;
-            devices.insert(loc.key(), (loc, dev));
-        }
+            _ => e,
+        })?;
         for (loc, dev) in devices.values() {
             self.push_device(dev, loc, out);
         }
         Ok(())
     }
+}
+
+/// Every device of `dir` (`<sys>/bus/pci/devices`). procfs keys the devices by location: two links to
+/// one location are one device (the last).
+pub fn read_devices(dir: &Path) -> Result<BTreeMap<String, (Location, PciDevice)>, CollectError> {
+    let entries = read_dir_sorted(dir).map_err(|e| CollectError::io(dir, e))?;
+    let mut devices = BTreeMap::new();
+    for e in entries {
+        let (loc, dev) = read_device(dir, &e.name)?;
+        devices.insert(loc.key(), (loc, dev));
+    }
+    Ok(devices)
 }
 
 #[cfg(test)]
@@ -784,6 +791,15 @@ mod tests {
             .labels
             .iter()
             .all(|(k, _)| !k.ends_with("_name")));
+    }
+
+    #[test]
+    fn no_pci_bus_is_no_data() {
+        let cfg = crate::node::testutil::fixture_config_with("proc", "no-such-sys");
+        assert!(matches!(
+            collect_with("pcidevice", &cfg),
+            Err(CollectError::NoData(_))
+        ));
     }
 
     #[test]
