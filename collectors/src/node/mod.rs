@@ -20,15 +20,19 @@ use crate::{CollectError, Collector, MetricSet, Roots};
 
 pub mod arp;
 pub mod bcache;
+pub mod bcachefs;
 pub mod bonding;
 pub mod btrfs;
 pub mod buddyinfo;
 pub mod cgroups;
 pub mod conntrack;
 pub mod cpu;
+pub mod cpu_vulnerabilities;
 pub mod cpufreq;
 pub mod diskstats;
 pub mod dmi;
+pub mod dmmultipath;
+pub mod drbd;
 pub mod drm;
 pub mod edac;
 pub mod entropy;
@@ -50,7 +54,9 @@ pub mod netstat;
 pub mod nfs;
 pub mod nfsd;
 pub mod nvme;
+pub mod nvmesubsystem;
 pub mod os;
+pub mod pcidevice;
 pub mod powersupplyclass;
 pub mod pressure;
 pub mod processes;
@@ -62,6 +68,7 @@ pub mod sockstat;
 pub mod softnet;
 pub mod stat;
 pub mod swap;
+pub mod sysctl;
 pub mod tapestats;
 pub mod textfile;
 pub mod thermal_zone;
@@ -99,6 +106,8 @@ pub struct NodeConfig {
     #[command(flatten)]
     pub netstat: netstat::Flags,
     #[command(flatten)]
+    pub pcidevice: pcidevice::Flags,
+    #[command(flatten)]
     pub powersupplyclass: powersupplyclass::Flags,
     #[command(flatten)]
     pub rapl: rapl::Flags,
@@ -106,6 +115,8 @@ pub struct NodeConfig {
     pub slabinfo: slabinfo::Flags,
     #[command(flatten)]
     pub stat: stat::Flags,
+    #[command(flatten)]
+    pub sysctl: sysctl::Flags,
     #[command(flatten)]
     pub tapestats: tapestats::Flags,
     #[command(flatten)]
@@ -234,21 +245,29 @@ pub const ENABLED: bool = true;
 pub const DISABLED: bool = false;
 
 /// Every node collector, as node_exporter's `registerCollector(name, default, factory)`: name, enabled by
-/// default, factory. The defaults are node_exporter 1.12.1's (`collector/*_linux.go`): a collector that
-/// is `defaultDisabled` there (buddyinfo, cgroups, drm, meminfo_numa, slabinfo, zoneinfo, …) is
-/// [`DISABLED`] here too.
+/// default, factory. The defaults are node_exporter 1.12.1's (`collector/*_linux.go`): a collector
+/// that is `defaultEnabled` there is [`ENABLED`] here, one that is `defaultDisabled` is [`DISABLED`].
+>>>>>>> h2
 pub const COLLECTORS: &[(&str, bool, Factory)] = &[
     ("arp", ENABLED, Factory::Roots(arp::collect)),
     ("bcache", ENABLED, Factory::of::<bcache::Bcache>()),
+    ("bcachefs", ENABLED, Factory::Roots(bcachefs::collect)),
     ("bonding", ENABLED, Factory::Roots(bonding::collect)),
     ("btrfs", ENABLED, Factory::Roots(btrfs::collect)),
     ("buddyinfo", DISABLED, Factory::Roots(buddyinfo::collect)),
     ("cgroups", DISABLED, Factory::Roots(cgroups::collect)),
     ("conntrack", ENABLED, Factory::Roots(conntrack::collect)),
     ("cpu", ENABLED, Factory::of::<cpu::Cpu>()),
+    (
+        "cpu_vulnerabilities",
+        DISABLED,
+        Factory::Roots(cpu_vulnerabilities::collect),
+    ),
     ("cpufreq", ENABLED, Factory::Roots(cpufreq::collect)),
     ("diskstats", ENABLED, Factory::of::<diskstats::Diskstats>()),
     ("dmi", ENABLED, Factory::of::<dmi::Dmi>()),
+    ("dmmultipath", ENABLED, Factory::Roots(dmmultipath::collect)),
+    ("drbd", DISABLED, Factory::Roots(drbd::collect)),
     ("drm", DISABLED, Factory::Roots(drm::collect)),
     ("edac", ENABLED, Factory::Roots(edac::collect)),
     ("entropy", ENABLED, Factory::Roots(entropy::collect)),
@@ -278,7 +297,13 @@ pub const COLLECTORS: &[(&str, bool, Factory)] = &[
     ("nfs", ENABLED, Factory::Roots(nfs::collect)),
     ("nfsd", ENABLED, Factory::Roots(nfsd::collect)),
     ("nvme", ENABLED, Factory::Roots(nvme::collect)),
+    (
+        "nvmesubsystem",
+        DISABLED,
+        Factory::Roots(nvmesubsystem::collect),
+    ),
     ("os", ENABLED, Factory::of::<os::Os>()),
+    ("pcidevice", DISABLED, Factory::of::<pcidevice::Pcidevice>()),
     (
         "powersupplyclass",
         ENABLED,
@@ -298,6 +323,7 @@ pub const COLLECTORS: &[(&str, bool, Factory)] = &[
     ("softnet", ENABLED, Factory::Roots(softnet::collect)),
     ("stat", ENABLED, Factory::of::<stat::Stat>()),
     ("swap", DISABLED, Factory::Roots(swap::collect)),
+    ("sysctl", DISABLED, Factory::of::<sysctl::SysctlCollector>()),
     ("tapestats", ENABLED, Factory::of::<tapestats::TapeStats>()),
     ("textfile", ENABLED, Factory::Boxed(textfile::new)),
     (
