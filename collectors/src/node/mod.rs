@@ -247,7 +247,6 @@ pub const DISABLED: bool = false;
 /// Every node collector, as node_exporter's `registerCollector(name, default, factory)`: name, enabled by
 /// default, factory. The defaults are node_exporter 1.12.1's (`collector/*_linux.go`): a collector
 /// that is `defaultEnabled` there is [`ENABLED`] here, one that is `defaultDisabled` is [`DISABLED`].
->>>>>>> h2
 pub const COLLECTORS: &[(&str, bool, Factory)] = &[
     ("arp", ENABLED, Factory::Roots(arp::collect)),
     ("bcache", ENABLED, Factory::of::<bcache::Bcache>()),
