@@ -473,6 +473,18 @@ struct Outcome {
     /// Where the order of the families both serve first differs: (position, ours, node_exporter's);
     /// `None` when it is the same.
     order: Option<(usize, String, String)>,
+    /// Every difference as (metric or family name, sample key or family, what): what
+    /// `node_exclusions.txt` may excuse.
+    problems: Vec<(String, String, String)>,
+}
+
+impl Outcome {
+    /// Record a difference of collector `c` about `name` (`key`: the sample key, or the family).
+    fn problem(&mut self, c: String, name: &str, key: &str, d: String) {
+        self.problems
+            .push((name.to_string(), key.to_string(), d.clone()));
+        self.diffs.entry(c).or_default().push(d);
+    }
 }
 
 fn same(a: f64, b: f64) -> bool {
@@ -488,9 +500,12 @@ fn compare(expected: &Side, ours: &Side) -> Outcome {
         if ours_by_key.insert(key, *v).is_some() {
             let c = collector_of(name, labels);
             o.rows.entry(c.clone()).or_default().extra += 1;
-            o.diffs.entry(c).or_default().push(format!(
-                "duplicate: {key} = {v} (a second sample with this key)"
-            ));
+            o.problem(
+                c,
+                name,
+                key,
+                format!("duplicate: {key} = {v} (a second sample with this key)"),
+            );
         }
     }
     let mut text_diffs: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -522,6 +537,7 @@ fn compare(expected: &Side, ours: &Side) -> Outcome {
                     );
                     let d = format!("text differs: expected `{theirs}`, ours `{our_line}`");
                     o.state.insert(format!("{c}\ttext\t{key}"), d.clone());
+                    o.problems.push((name.clone(), key.clone(), d.clone()));
                     text_diffs.entry(c).or_default().push(d);
                 }
             }
@@ -529,13 +545,13 @@ fn compare(expected: &Side, ours: &Side) -> Outcome {
                 row.value_differs += 1;
                 let d = format!("value differs: {key}: expected {v}, ours {ov}");
                 o.state.insert(line, d.clone());
-                o.diffs.entry(c).or_default().push(d);
+                o.problem(c, name, key, d);
             }
             None => {
                 row.missing += 1;
                 let d = format!("missing: {key} = {v}");
                 o.state.insert(line, d.clone());
-                o.diffs.entry(c).or_default().push(d);
+                o.problem(c, name, key, d);
             }
         }
     }
@@ -582,10 +598,7 @@ fn compare(expected: &Side, ours: &Side) -> Outcome {
         if !expected_keys.contains(key.as_str()) && seen.insert(key.as_str()) {
             let c = collector_of(name, labels);
             o.rows.entry(c.clone()).or_default().extra += 1;
-            o.diffs
-                .entry(c)
-                .or_default()
-                .push(format!("extra: {key} = {v}"));
+            o.problem(c, name, key, format!("extra: {key} = {v}"));
         }
     }
     for f in &expected_families {
@@ -605,7 +618,7 @@ fn compare(expected: &Side, ours: &Side) -> Outcome {
             o.rows.entry(c.clone()).or_default().type_differs += 1;
             let d = format!("TYPE differs: {f}: expected {et}, ours {ot}");
             o.state.insert(line, d.clone());
-            o.diffs.entry(c.clone()).or_default().push(d);
+            o.problem(c.clone(), f, f, d);
         }
         let eh = expected.helps.get(f);
         let oh = ours.helps.get(f);
@@ -621,10 +634,40 @@ fn compare(expected: &Side, ours: &Side) -> Outcome {
                 show(oh)
             );
             o.state.insert(line, d.clone());
-            o.diffs.entry(c).or_default().push(d);
+            o.problem(c, f, f, d);
         }
     }
     o
+}
+
+/// `agent/tests/node_exclusions.txt`: `pattern<TAB>reason` lines. A pattern is a metric name, a prefix ending
+/// in `*`, or (this test only) one sample key as `e2e-output.txt` writes it (`name{label="value"}`).
+fn exclusions(path: &Path) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let (p, why) = l.split_once('\t').unwrap_or_else(|| {
+                panic!("{}: `pattern<TAB>reason` expected: {l:?}", path.display())
+            });
+            assert!(
+                !why.trim().is_empty(),
+                "{}: {p} has no reason",
+                path.display()
+            );
+            (p.to_string(), why.trim().to_string())
+        })
+        .collect()
+}
+
+/// The exclusion that excuses a difference about `name` / `key`, if any.
+fn excused<'a>(ex: &'a [(String, String)], name: &str, key: &str) -> Option<&'a (String, String)> {
+    ex.iter().find(|(p, _)| {
+        p == name
+            || p == key
+            || p.strip_suffix('*')
+                .is_some_and(|prefix| name.starts_with(prefix))
+    })
 }
 
 /// The table as README.md shows it (collectors the agent has; the others in one sentence).
@@ -1075,6 +1118,36 @@ fn agent_matches_node_exporter_e2e_output_on_its_fixtures() {
         }
     }
 
+    // Every difference must be excused by node_exclusions.txt, with its reason; the rest is a failure.
+    let ex = exclusions(&manifest.join("tests/node_exclusions.txt"));
+    let mut excused_by: BTreeMap<&(String, String), usize> = BTreeMap::new();
+    let mut unexcused = Vec::new();
+    for (name, key, d) in &o.problems {
+        match excused(&ex, name, key) {
+            Some(e) => *excused_by.entry(e).or_default() += 1,
+            None => unexcused.push(d.as_str()),
+        }
+    }
+    println!(
+        "\nExclusions (tests/node_exclusions.txt) that excused differences here: {}",
+        excused_by.len()
+    );
+    for ((p, why), n) in &excused_by {
+        println!("  EXCLUDED {p} ({n}x): {why}");
+    }
+    println!(
+        "Differences not excused: {}{}",
+        unexcused.len(),
+        if unexcused.is_empty() {
+            ""
+        } else {
+            " (each is a failure)"
+        }
+    );
+    for d in &unexcused {
+        println!("  UNEXCUSED {d}");
+    }
+
     let baseline_path = manifest.join(BASELINE);
     if std::env::var_os("UPDATE_BASELINE").is_some() {
         let old = std::fs::read_to_string(&baseline_path)
@@ -1128,6 +1201,13 @@ fn agent_matches_node_exporter_e2e_output_on_its_fixtures() {
         "{} sample(s)/TYPE/HELP line(s) of {BASELINE} no longer match node_exporter's e2e-output.txt (see \
          REGRESSION above)",
         regressions.len()
+    );
+    assert!(
+        unexcused.is_empty(),
+        "{} difference(s) from node_exporter {version}'s e2e-output.txt that tests/node_exclusions.txt does \
+         not excuse (see UNEXCUSED above): fix them, or add `pattern<TAB>reason` with a reason a user would \
+         accept",
+        unexcused.len()
     );
 }
 
