@@ -34,10 +34,13 @@ pub mod filefd;
 pub mod filesystem;
 pub mod hwmon;
 pub mod infiniband;
+pub mod interrupts;
 pub mod ipvs;
+pub mod lnstat;
 pub mod loadavg;
 pub mod mdadm;
 pub mod meminfo;
+pub mod mountstats;
 pub mod netclass;
 pub mod netdev;
 pub mod netstat;
@@ -51,6 +54,7 @@ pub mod rapl;
 pub mod schedstat;
 pub mod selinux;
 pub mod sockstat;
+pub mod softirqs;
 pub mod softnet;
 pub mod stat;
 pub mod tapestats;
@@ -61,6 +65,7 @@ pub mod timex;
 pub mod udp_queues;
 pub mod uname;
 pub mod vmstat;
+pub mod xfrm;
 pub mod xfs;
 
 /// Options of the node collectors: the roots, and each collector's own flags (a `Flags` struct in its
@@ -78,6 +83,8 @@ pub struct NodeConfig {
     pub diskstats: diskstats::Flags,
     #[command(flatten)]
     pub filesystem: filesystem::Flags,
+    #[command(flatten)]
+    pub interrupts: interrupts::Flags,
     #[command(flatten)]
     pub ipvs: ipvs::Flags,
     #[command(flatten)]
@@ -243,10 +250,21 @@ pub const COLLECTORS: &[(&str, bool, Factory)] = &[
     ("filesystem", ENABLED, Factory::Boxed(filesystem::new)),
     ("hwmon", ENABLED, Factory::of::<hwmon::Hwmon>()),
     ("infiniband", ENABLED, Factory::Roots(infiniband::collect)),
+    (
+        "interrupts",
+        DISABLED,
+        Factory::of::<interrupts::Interrupts>(),
+    ),
     ("ipvs", ENABLED, Factory::of::<ipvs::Ipvs>()),
+    ("lnstat", DISABLED, Factory::Roots(lnstat::collect)),
     ("loadavg", ENABLED, Factory::Roots(loadavg::collect)),
     ("mdadm", ENABLED, Factory::Roots(mdadm::collect)),
     ("meminfo", ENABLED, Factory::Roots(meminfo::collect)),
+    (
+        "mountstats",
+        DISABLED,
+        Factory::of::<mountstats::MountStats>(),
+    ),
     ("netclass", ENABLED, Factory::of::<netclass::NetClass>()),
     ("netdev", ENABLED, Factory::of::<netdev::NetDev>()),
     ("netstat", ENABLED, Factory::of::<netstat::Netstat>()),
@@ -268,6 +286,7 @@ pub const COLLECTORS: &[(&str, bool, Factory)] = &[
         ENABLED,
         Factory::of::<sockstat::SockstatCollector>(),
     ),
+    ("softirqs", DISABLED, Factory::Roots(softirqs::collect)),
     ("softnet", ENABLED, Factory::Roots(softnet::collect)),
     ("stat", ENABLED, Factory::of::<stat::Stat>()),
     ("tapestats", ENABLED, Factory::of::<tapestats::TapeStats>()),
@@ -282,6 +301,7 @@ pub const COLLECTORS: &[(&str, bool, Factory)] = &[
     ("udp_queues", ENABLED, Factory::Roots(udp_queues::collect)),
     ("uname", ENABLED, Factory::Roots(uname::collect)),
     ("vmstat", ENABLED, Factory::of::<vmstat::Vmstat>()),
+    ("xfrm", DISABLED, Factory::Roots(xfrm::collect)),
     ("xfs", ENABLED, Factory::Roots(xfs::collect)),
 ];
 
