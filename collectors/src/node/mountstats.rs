@@ -18,12 +18,11 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use crate::error::ParseError;
 use crate::metrics::Kind;
-use crate::read::{parse_u64, read_to_string};
-use crate::{CollectError, MetricSet, Roots};
+use crate::read::{parse_u64, with_bytes};
+use crate::{CollectError, MetricSet};
 
 use super::{NodeCollector, NodeConfig};
 
@@ -441,7 +440,8 @@ pub fn parse_mountinfo_addrs(text: &str) -> Result<Vec<String>, ParseError> {
         .collect()
 }
 
-/// procfs' `ReadFileNoStat` reads at most 1 MiB of mountinfo; so do we.
+/// `Proc.MountInfo`, which node_exporter calls, reads mountinfo with procfs' `ReadFileNoStat`: at most
+/// 1 MiB, the rest ignored (procfs 0.21 lifted the cap for `FS.GetMounts` only); so do we.
 const MOUNTINFO_LIMIT: usize = 1024 * 1024;
 
 /// The `mountstats` collector: the agent's own `/proc/<pid>`, found once.
@@ -467,25 +467,23 @@ fn resolve_self(procfs: &Path) -> Result<PathBuf, CollectError> {
 
 impl NodeCollector for MountStats {
     fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
-        let roots: &Arc<Roots> = &cfg.roots;
-        let proc_dir = resolve_self(&roots.procfs)
+        let proc_dir = resolve_self(&cfg.roots.procfs)
             .map_err(|e| CollectError::Other(format!("failed to open /proc/self: {e}")))?;
         Ok(MountStats { proc_dir })
     }
 
     fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+        // Both files are read as bytes: a path that is not UTF-8 (the kernel escapes only blanks and
+        // backslashes) must not fail the mounts that are.
         let path = self.proc_dir.join("mountstats");
-        let mounts = parse_mountstats(&read_to_string(&path)?).map_err(|e| e.at(&path))?;
+        let mounts = with_bytes(&path, |b| parse_mountstats(&String::from_utf8_lossy(b)))?
+            .map_err(|e| e.at(&path))?;
         let info_path = self.proc_dir.join("mountinfo");
-        let mut info = read_to_string(&info_path)?;
-        if info.len() > MOUNTINFO_LIMIT {
-            let mut end = MOUNTINFO_LIMIT;
-            while !info.is_char_boundary(end) {
-                end -= 1;
-            }
-            info.truncate(end);
-        }
-        let addrs = parse_mountinfo_addrs(&info).map_err(|e| e.at(&info_path))?;
+        let addrs = with_bytes(&info_path, |b| {
+            let b = &b[..b.len().min(MOUNTINFO_LIMIT)];
+            parse_mountinfo_addrs(&String::from_utf8_lossy(b))
+        })?
+        .map_err(|e| e.at(&info_path))?;
         emit(&mounts, &addrs, out);
         Ok(())
     }
@@ -648,7 +646,10 @@ fn emit_nfs(s: &NfsStats, export: &str, protocol: &str, addr: &str, out: &mut Me
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
+
     use crate::node::testutil::{assert_rejects, assert_values, collect_with, fixture_config_with};
+    use crate::Roots;
 
     const FIXTURE: &str = include_str!("../../tests/fixtures/mountstats/proc/4242/mountstats");
     const MOUNTINFO: &str = include_str!("../../tests/fixtures/mountstats/proc/4242/mountinfo");
@@ -895,6 +896,49 @@ mod tests {
             out.value("node_mountstats_nfs_transport_sends_total", &l),
             Some(6.0)
         );
+    }
+
+    #[test]
+    fn non_utf8_paths_and_the_mountinfo_cap() {
+        let dir = std::env::temp_dir().join(format!("hostlens-mountstats-{}", std::process::id()));
+        let pid_dir = dir.join("proc/7");
+        std::fs::create_dir_all(&pid_dir).unwrap();
+        std::os::unix::fs::symlink("7", dir.join("proc/self")).unwrap();
+        let mut stats = b"device /dev/sdb1 mounted on /data/caf\xe9 with fstype ext4\n".to_vec();
+        stats.extend_from_slice(
+            b"device s:/e mounted on /m with fstype nfs statvers=1.1\n\tage:\t9\n\
+              \txprt:\tudp 1 2 3 4 5 6 7 8 9 10\n\tper-op statistics\n",
+        );
+        std::fs::write(pid_dir.join("mountstats"), stats).unwrap();
+        let line = "1 0 0:1 / /x rw - ext4 /dev/x rw\n";
+        let nfs = "2 0 0:2 / /m rw - nfs s:/e rw,addr=192.0.2.1\n";
+        let cfg = NodeConfig {
+            roots: Arc::new(Roots::new(dir.join("proc"), "/nonexistent", "/", None)),
+            ..NodeConfig::default()
+        };
+        // Up to 1 MiB the whole file is read; past it the cut line is an error, as in procfs.
+        let fits = format!(
+            "{line}{nfs}{}",
+            line.repeat(MOUNTINFO_LIMIT / line.len() - 3)
+        );
+        assert!(fits.len() <= MOUNTINFO_LIMIT);
+        std::fs::write(pid_dir.join("mountinfo"), &fits).unwrap();
+        let out = collect_with("mountstats", &cfg);
+        let cut = format!("{fits}{line}");
+        std::fs::write(pid_dir.join("mountinfo"), &cut).unwrap();
+        let err = collect_with("mountstats", &cfg);
+        std::fs::remove_dir_all(&dir).unwrap();
+        let out = out.unwrap();
+        let l = [
+            ("export", "s:/e"),
+            ("protocol", "udp"),
+            ("mountaddr", "192.0.2.1"),
+        ];
+        assert_eq!(
+            out.value("node_mountstats_nfs_age_seconds_total", &l),
+            Some(9.0)
+        );
+        assert!(err.unwrap_err().to_string().contains("mountinfo"));
     }
 
     #[test]
