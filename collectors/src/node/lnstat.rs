@@ -5,7 +5,8 @@
 //! the file name, `cpu` the line's index. A column name repeated in the header collects the values of
 //! all its columns, as procfs' map does. No `/proc/net/stat` directory (or an empty one) yields no series
 //! and no error, as node_exporter's glob finds nothing; a subdirectory there is skipped (procfs reads it
-//! as empty).
+//! as empty). The directory is the one of [`Roots::proc_net`] (`--path.netns-pid` moves it, as it moves every
+//! network file; node_exporter has no such flag).
 
 use crate::error::ParseError;
 use crate::read::{glob, read_to_string};

@@ -648,15 +648,13 @@ mod tests {
     use super::*;
     use std::sync::Arc;
 
-    use crate::node::testutil::{assert_rejects, assert_values, collect_with, fixture_config_with};
+    use crate::node::testutil::{
+        assert_rejects, assert_values, collect_with, fixture_config, fixture_config_with,
+    };
     use crate::Roots;
 
-    const FIXTURE: &str = include_str!("../../tests/fixtures/mountstats/proc/4242/mountstats");
-    const MOUNTINFO: &str = include_str!("../../tests/fixtures/mountstats/proc/4242/mountinfo");
-
-    fn config() -> NodeConfig {
-        fixture_config_with("mountstats/proc", "sys")
-    }
+    const FIXTURE: &str = include_str!("../../tests/fixtures/proc/4242/mountstats");
+    const MOUNTINFO: &str = include_str!("../../tests/fixtures/proc/4242/mountinfo");
 
     #[test]
     fn parses_fixture() {
@@ -799,7 +797,7 @@ mod tests {
 
     #[test]
     fn collects_from_fixture_root() {
-        let out = collect_with("mountstats", &config()).unwrap();
+        let out = collect_with("mountstats", &fixture_config()).unwrap();
         let home = [
             ("export", "files.example:/export/home"),
             ("protocol", "tcp"),
@@ -943,7 +941,8 @@ mod tests {
 
     #[test]
     fn procfs_without_self_fails_the_setup() {
-        let err = collect_with("mountstats", &fixture_config_with("proc", "sys")).unwrap_err();
+        let err =
+            collect_with("mountstats", &fixture_config_with("nonexistent", "sys")).unwrap_err();
         assert!(err.to_string().contains("/proc/self"), "{err}");
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! Every line is `name value`; a line of another shape is an error, a counter procfs does not know (the
 //! `*DirError` ones of newer kernels) is skipped, and one the file lacks is exported as 0. A missing file
-//! is an error, as in node_exporter.
+//! is an error, as in node_exporter. The file is the one of [`Roots::proc_net`] (`--path.netns-pid`).
 
 use crate::error::ParseError;
 use crate::read::{parse_i64, read_to_string};
