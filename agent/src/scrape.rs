@@ -290,15 +290,7 @@ impl Scraper {
         if let Err(e) = hostlens_collectors::process::collect_self(&mut own) {
             tracing::warn!("process metrics: {e}");
         }
-        own.gauge(
-            "hostlens_build_info",
-            "A metric with a constant '1' value labeled by version and the Rust compiler's target.",
-            &[
-                ("version", env!("CARGO_PKG_VERSION")),
-                ("target_arch", std::env::consts::ARCH),
-            ],
-            1.0,
-        );
+        build_info(&mut own);
         // The agent's own series join the collected ones (already checked and sorted: cheap).
         let all = gather(vec![
             (
@@ -313,6 +305,59 @@ impl Scraper {
         let text = hostlens_exposition::encode(&all.families);
         Scrape { text, outcomes }
     }
+}
+
+/// Go's name of the architecture (`GOARCH`), as node_exporter's `goarch` label has it.
+fn goarch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "x86" => "386",
+        "aarch64" => "arm64",
+        "powerpc64" if cfg!(target_endian = "little") => "ppc64le",
+        "s390x" => "s390x",
+        "riscv64" => "riscv64",
+        "loongarch64" => "loong64",
+        "arm" => "arm",
+        other => other,
+    }
+}
+
+/// `node_exporter_build_info`, always served as node_exporter serves it (its handler registers the version
+/// collector next to the node collectors, whatever `collect[]` selects): node_exporter's own mixin picks its
+/// instances with `label_values(node_exporter_build_info{job=...}, instance)`. node_exporter's label names;
+/// `version` is hostlens', `goversion` the Rust compiler's (`rust1.95.0`). And `hostlens_build_info`.
+fn build_info(own: &mut MetricSet) {
+    let version = env!("CARGO_PKG_VERSION");
+    let revision = env!("HOSTLENS_REVISION");
+    let rustc = env!("HOSTLENS_RUSTC_VERSION");
+    own.gauge(
+        "node_exporter_build_info",
+        "A metric with a constant '1' value labeled by version, revision, branch, goversion from which \
+         node_exporter was built, and the goos and goarch for the build. Served by hostlens for \
+         compatibility with node_exporter's dashboards: version is hostlens', goversion the Rust compiler's.",
+        &[
+            ("branch", ""),
+            ("goarch", goarch()),
+            ("goos", std::env::consts::OS),
+            ("goversion", rustc),
+            ("revision", revision),
+            ("tags", "unknown"),
+            ("version", version),
+        ],
+        1.0,
+    );
+    own.gauge(
+        "hostlens_build_info",
+        "A metric with a constant '1' value labeled by version, revision, the Rust compiler's version and \
+         target.",
+        &[
+            ("version", version),
+            ("revision", revision),
+            ("rustc", rustc),
+            ("target_arch", std::env::consts::ARCH),
+        ],
+        1.0,
+    );
 }
 
 /// Add what the gather step dropped to each collector's count, and log it when it changes (once, not on
@@ -656,6 +701,18 @@ mod tests {
         assert!(!only.contains("collector=\"fine\""));
         // The agent's own series are served whatever the selection, as node_exporter's are.
         assert!(only.contains("hostlens_build_info{"));
+        // node_exporter's mixin finds its instances by node_exporter_build_info: node_exporter's label names,
+        // hostlens' version.
+        let line = only
+            .lines()
+            .find(|l| l.starts_with("node_exporter_build_info{"))
+            .expect("node_exporter_build_info is served");
+        assert!(
+            line.starts_with("node_exporter_build_info{branch=\"\",goarch=\"")
+                && line.contains(",goos=\"linux\",goversion=\"rust")
+                && line.contains(&format!(",version=\"{}\"}} 1", env!("CARGO_PKG_VERSION"))),
+            "{line}"
+        );
     }
 
     #[tokio::test]

@@ -563,6 +563,21 @@ fn stable_values_are_exactly_equal() {
     };
     assert!(!sizes(&theirs).is_empty());
     assert_eq!(sizes(&ours), sizes(&theirs), "filesystem sizes");
+
+    // node_exporter's mixin selects its instances with label_values(node_exporter_build_info{job=...},
+    // instance): ours is served with node_exporter's label names (and hostlens' version).
+    let build_labels = |e: &Exposition| -> Vec<BTreeSet<String>> {
+        e.by_name("node_exporter_build_info")
+            .iter()
+            .map(|s| s.labels.keys().cloned().collect())
+            .collect()
+    };
+    assert_eq!(build_labels(&theirs).len(), 1, "node_exporter's build info");
+    assert_eq!(
+        build_labels(&ours),
+        build_labels(&theirs),
+        "node_exporter_build_info: one series with node_exporter's label names"
+    );
 }
 
 fn tempdir(tag: &str) -> PathBuf {

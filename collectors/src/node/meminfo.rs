@@ -1,68 +1,107 @@
-//! `meminfo`: one node_memory_* gauge per line of `/proc/meminfo`.
+//! `meminfo`: node_memory_* gauges from `/proc/meminfo`, as node_exporter 1.12.1 exports them.
 //!
-//! node_exporter's renaming: the trailing `:` goes, a parenthesised part becomes `_part`
-//! (`Active(anon)` → `Active_anon`), a line with a unit (always `kB`) is multiplied by 1024 and gets `_bytes`
-//! (`node_memory_Active_anon_bytes`), a line without a unit keeps its name (`node_memory_HugePages_Total`).
+//! Since 1.9 node_exporter reads the file with prometheus/procfs' `Meminfo` and exports a fixed list of
+//! its fields ([`FIELDS`]): a line procfs or node_exporter does not know (`KReclaimable`, `Hugetlb`,
+//! `SecPageTables`, `FileHugePages`, `Unaccepted`, …) is not exported, though every line is still parsed
+//! and checked. `Zswap`/`Zswapped` are exported since 1.10.1. A field with a unit (always `kB`) is in bytes
+//! with `_bytes` in its name (`node_memory_Active_anon_bytes`); the four `HugePages_*` counts are not.
 
 use crate::error::ParseError;
 use crate::metrics::Kind;
-use crate::read::read_to_string;
+use crate::read::{parse_go_uint, read_to_string};
 use crate::{CollectError, MetricSet, Roots};
 
-/// Turn a meminfo key (without `:`) into node_exporter's name part: the first `(` up to the last `)` after it
-/// is replaced by `_` and what was inside (node_exporter's greedy `\((.*)\)` → `_${1}`).
-pub fn rename_key(key: &str) -> String {
-    if let Some(open) = key.find('(') {
-        if let Some(close) = key.rfind(')').filter(|&c| c > open) {
-            let mut s = String::with_capacity(key.len());
-            s.push_str(&key[..open]);
-            s.push('_');
-            s.push_str(&key[open + 1..close]);
-            s.push_str(&key[close + 1..]);
-            return s;
-        }
-    }
-    key.to_string()
-}
+/// The exported fields: the `/proc/meminfo` key (with its `:`), the metric name after `node_memory_`, and
+/// whether the value is taken in bytes (`kB` × 1024) or as written (the `HugePages_*` counts).
+pub const FIELDS: &[(&str, &str, bool)] = &[
+    ("MemTotal:", "MemTotal_bytes", true),
+    ("MemFree:", "MemFree_bytes", true),
+    ("MemAvailable:", "MemAvailable_bytes", true),
+    ("Buffers:", "Buffers_bytes", true),
+    ("Cached:", "Cached_bytes", true),
+    ("SwapCached:", "SwapCached_bytes", true),
+    ("Active:", "Active_bytes", true),
+    ("Inactive:", "Inactive_bytes", true),
+    ("Active(anon):", "Active_anon_bytes", true),
+    ("Inactive(anon):", "Inactive_anon_bytes", true),
+    ("Active(file):", "Active_file_bytes", true),
+    ("Inactive(file):", "Inactive_file_bytes", true),
+    ("Unevictable:", "Unevictable_bytes", true),
+    ("Mlocked:", "Mlocked_bytes", true),
+    ("SwapTotal:", "SwapTotal_bytes", true),
+    ("SwapFree:", "SwapFree_bytes", true),
+    // node_exporter 1.10.1 (Zswap) and 1.10.2 (Zswapped).
+    ("Zswap:", "Zswap_bytes", true),
+    ("Zswapped:", "Zswapped_bytes", true),
+    ("Dirty:", "Dirty_bytes", true),
+    ("Writeback:", "Writeback_bytes", true),
+    ("AnonPages:", "AnonPages_bytes", true),
+    ("Mapped:", "Mapped_bytes", true),
+    ("Shmem:", "Shmem_bytes", true),
+    ("Slab:", "Slab_bytes", true),
+    ("SReclaimable:", "SReclaimable_bytes", true),
+    ("SUnreclaim:", "SUnreclaim_bytes", true),
+    ("KernelStack:", "KernelStack_bytes", true),
+    ("PageTables:", "PageTables_bytes", true),
+    ("NFS_Unstable:", "NFS_Unstable_bytes", true),
+    ("Bounce:", "Bounce_bytes", true),
+    ("WritebackTmp:", "WritebackTmp_bytes", true),
+    ("CommitLimit:", "CommitLimit_bytes", true),
+    ("Committed_AS:", "Committed_AS_bytes", true),
+    ("VmallocTotal:", "VmallocTotal_bytes", true),
+    ("VmallocUsed:", "VmallocUsed_bytes", true),
+    ("VmallocChunk:", "VmallocChunk_bytes", true),
+    ("Percpu:", "Percpu_bytes", true),
+    ("HardwareCorrupted:", "HardwareCorrupted_bytes", true),
+    ("AnonHugePages:", "AnonHugePages_bytes", true),
+    ("ShmemHugePages:", "ShmemHugePages_bytes", true),
+    ("ShmemPmdMapped:", "ShmemPmdMapped_bytes", true),
+    ("CmaTotal:", "CmaTotal_bytes", true),
+    ("CmaFree:", "CmaFree_bytes", true),
+    ("HugePages_Total:", "HugePages_Total", false),
+    ("HugePages_Free:", "HugePages_Free", false),
+    ("HugePages_Rsvd:", "HugePages_Rsvd", false),
+    ("HugePages_Surp:", "HugePages_Surp", false),
+    ("Hugepagesize:", "Hugepagesize_bytes", true),
+    ("DirectMap4k:", "DirectMap4k_bytes", true),
+    ("DirectMap2M:", "DirectMap2M_bytes", true),
+    ("DirectMap1G:", "DirectMap1G_bytes", true),
+];
 
-/// Parse `/proc/meminfo` into `(metric name suffix, value)` pairs in file order: `("Active_anon_bytes",
-/// 1585152.0)`. A key that appears twice keeps the last value (node_exporter uses a map).
+/// Parse `/proc/meminfo` as procfs' `parseMemInfo` does and return the exported fields, `(metric name
+/// after node_memory_, value)` in file order; a key that appears twice keeps its last value.
+///
+/// Every line is checked, exported or not: a value is Go's `ParseUint(s, 0, 64)`, an optional third field
+/// must be `kB` (the value × 1024, wrapping as Go's `uint64` does), more fields are an error. A line with
+/// fewer than two fields (an empty line) makes procfs index out of range and node_exporter panic; here
+/// it is a parse error.
 pub fn parse_meminfo(text: &str) -> Result<Vec<(String, f64)>, ParseError> {
     let mut out: Vec<(String, f64)> = Vec::new();
     for line in text.lines() {
-        let mut parts = line.split_whitespace();
-        let Some(key) = parts.next() else {
-            // Empty lines occur on some CentOS 6 kernels.
-            continue;
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let (key, raw) = match fields.as_slice() {
+            [key, raw, ..] => (*key, *raw),
+            _ => return Err(ParseError::new(format!("malformed line {line:?}"))),
         };
-        let raw = parts
-            .next()
-            .ok_or_else(|| ParseError::new(format!("invalid line in meminfo: {line:?}")))?;
-        let mut v: f64 = raw
-            .parse()
-            .map_err(|_| ParseError::new(format!("invalid value in meminfo: {raw:?}")))?;
-        // node_exporter drops the last character of the key, which is the `:`.
-        let key = match key.char_indices().last() {
-            Some((i, _)) => &key[..i],
-            None => key,
-        };
-        let mut name = rename_key(key);
-        match (parts.next(), parts.next()) {
-            (None, _) => {}
-            // Has a unit: always kB.
-            (Some(_), None) => {
-                v *= 1024.0;
-                name.push_str("_bytes");
-            }
-            _ => {
+        let val = parse_go_uint(raw).map_err(|e| ParseError::new(format!("{key} {e}")))?;
+        let bytes = match fields.len() {
+            2 => val,
+            3 if fields[2] == "kB" => val.wrapping_mul(1024),
+            3 => {
                 return Err(ParseError::new(format!(
-                    "invalid line in meminfo: {line:?}"
+                    "unsupported unit in optional 3rd field {:?}",
+                    fields[2]
                 )))
             }
-        }
+            _ => return Err(ParseError::new(format!("malformed line {line:?}"))),
+        };
+        let Some(&(_, name, in_bytes)) = FIELDS.iter().find(|(k, _, _)| *k == key) else {
+            continue;
+        };
+        let v = if in_bytes { bytes } else { val } as f64;
         match out.iter_mut().find(|(n, _)| *n == name) {
             Some(slot) => slot.1 = v,
-            None => out.push((name, v)),
+            None => out.push((name.to_string(), v)),
         }
     }
     Ok(out)
@@ -73,16 +112,11 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
     let path = roots.proc("meminfo");
     let fields = parse_meminfo(&read_to_string(&path)?).map_err(|e| e.at(&path))?;
     for (k, v) in fields {
-        // node_exporter types a field ending in `_total` as a counter (none does on Linux today).
-        let kind = if k.ends_with("_total") {
-            Kind::Counter
-        } else {
-            Kind::Gauge
-        };
         out.sample(
             &format!("node_memory_{k}"),
             &format!("Memory information field {k}."),
-            kind,
+            // node_exporter types a name ending in `_total` as a counter; none of its list does.
+            Kind::Gauge,
             Vec::new(),
             v,
         );
@@ -96,38 +130,51 @@ mod tests {
     use crate::node::testutil::{assert_fixture, assert_rejects};
 
     #[test]
-    fn renames_like_node_exporter() {
-        assert_eq!(rename_key("Active(anon)"), "Active_anon");
-        assert_eq!(rename_key("Inactive(file)"), "Inactive_file");
-        assert_eq!(rename_key("MemTotal"), "MemTotal");
-        assert_eq!(rename_key("a(b)c(d)"), "a_b)c(d");
-    }
-
-    #[test]
     fn parses_fixture() {
         let m = parse_meminfo(include_str!("../../tests/fixtures/proc/meminfo")).unwrap();
-        let get = |k: &str| m.iter().find(|(n, _)| n == k).map(|(_, v)| *v);
+        let get = |k: &str| m.iter().find(|(n, _)| *n == k).map(|(_, v)| *v);
         assert_eq!(get("MemTotal_bytes"), Some(24683656.0 * 1024.0));
         assert_eq!(get("Active_anon_bytes"), Some(1568.0 * 1024.0));
         assert_eq!(get("HugePages_Total"), Some(0.0));
         assert_eq!(get("VmallocTotal_bytes"), Some(34359738367.0 * 1024.0));
-        assert_eq!(m.len(), 54);
+        assert!(get("Zswap_bytes").is_some() && get("Zswapped_bytes").is_some());
+        // 54 lines; KReclaimable, SecPageTables, FileHugePages, FilePmdMapped, Balloon and Hugetlb are not
+        // in node_exporter's list.
+        assert_eq!(m.len(), 48);
+        for unknown in ["KReclaimable_bytes", "Hugetlb_bytes", "FileHugePages_bytes"] {
+            assert_eq!(get(unknown), None, "{unknown}");
+        }
     }
 
     #[test]
     fn edge_cases() {
-        // Empty line (CentOS 6), a duplicate key, an old kernel's short file.
-        let m = parse_meminfo("MemTotal: 1 kB\n\nHugePages_Free: 3\nMemTotal: 2 kB\n").unwrap();
+        // A duplicate key keeps the last value; an unknown line is checked but not exported; Go's base
+        // prefixes; HugePages_* are counts even with a unit; kB × 1024 wraps as a uint64.
+        let m = parse_meminfo(
+            "MemTotal: 1 kB\nKReclaimable: 0x10 kB\nHugePages_Free: 3 kB\nMemTotal: 2 kB\n\
+             Hugepagesize: 0x10\nDirectMap1G: 18014398509481985 kB\n",
+        )
+        .unwrap();
         assert_eq!(
             m,
             [
                 ("MemTotal_bytes".to_string(), 2048.0),
-                ("HugePages_Free".to_string(), 3.0)
+                ("HugePages_Free".to_string(), 3.0),
+                ("Hugepagesize_bytes".to_string(), 16.0),
+                ("DirectMap1G_bytes".to_string(), 1024.0),
             ]
         );
         assert_rejects(
             parse_meminfo,
-            &["MemTotal:\n", "MemTotal: x kB\n", "MemTotal: 1 kB extra\n"],
+            &[
+                "MemTotal:\n",
+                "MemTotal: x kB\n",
+                "MemTotal: 1 kB extra\n",
+                "MemTotal: 1 MB\n",
+                "MemTotal: -1 kB\n",
+                "Unknown: x\n",
+                "MemTotal: 1 kB\n\nMemFree: 1 kB\n",
+            ],
         );
     }
 
@@ -143,5 +190,6 @@ mod tests {
         let f = out.get("node_memory_MemFree_bytes").unwrap();
         assert_eq!(f.kind, Kind::Gauge);
         assert_eq!(f.help, "Memory information field MemFree_bytes.");
+        assert!(out.get("node_memory_Hugetlb_bytes").is_none());
     }
 }

@@ -22,11 +22,14 @@ pub mod arp;
 pub mod bcache;
 pub mod bonding;
 pub mod btrfs;
+pub mod buddyinfo;
+pub mod cgroups;
 pub mod conntrack;
 pub mod cpu;
 pub mod cpufreq;
 pub mod diskstats;
 pub mod dmi;
+pub mod drm;
 pub mod edac;
 pub mod entropy;
 pub mod fibrechannel;
@@ -36,10 +39,13 @@ pub mod hwmon;
 pub mod infiniband;
 pub mod interrupts;
 pub mod ipvs;
+pub mod kernel_hung;
+pub mod ksmd;
 pub mod lnstat;
 pub mod loadavg;
 pub mod mdadm;
 pub mod meminfo;
+pub mod meminfo_numa;
 pub mod mountstats;
 pub mod netclass;
 pub mod netdev;
@@ -50,13 +56,16 @@ pub mod nvme;
 pub mod os;
 pub mod powersupplyclass;
 pub mod pressure;
+pub mod processes;
 pub mod rapl;
 pub mod schedstat;
 pub mod selinux;
+pub mod slabinfo;
 pub mod sockstat;
 pub mod softirqs;
 pub mod softnet;
 pub mod stat;
+pub mod swap;
 pub mod tapestats;
 pub mod textfile;
 pub mod thermal_zone;
@@ -65,8 +74,11 @@ pub mod timex;
 pub mod udp_queues;
 pub mod uname;
 pub mod vmstat;
+pub mod watchdog;
 pub mod xfrm;
 pub mod xfs;
+pub mod zfs;
+pub mod zoneinfo;
 
 /// Options of the node collectors: the roots, and each collector's own flags (a `Flags` struct in its
 /// file, flattened here and into the agent's command line). node_exporter's flag names and defaults.
@@ -97,6 +109,8 @@ pub struct NodeConfig {
     pub powersupplyclass: powersupplyclass::Flags,
     #[command(flatten)]
     pub rapl: rapl::Flags,
+    #[command(flatten)]
+    pub slabinfo: slabinfo::Flags,
     #[command(flatten)]
     pub stat: stat::Flags,
     #[command(flatten)]
@@ -227,18 +241,22 @@ pub const ENABLED: bool = true;
 pub const DISABLED: bool = false;
 
 /// Every node collector, as node_exporter's `registerCollector(name, default, factory)`: name, enabled by
-/// default, factory. The defaults are node_exporter 1.12.1's (`collector/*_linux.go`): every collector
-/// here is `defaultEnabled` there; one that upstream has off by default is [`DISABLED`] here too.
+/// default, factory. The defaults are node_exporter 1.12.1's (`collector/*_linux.go`): a collector that
+/// is `defaultDisabled` there (buddyinfo, cgroups, drm, meminfo_numa, slabinfo, zoneinfo, …) is
+/// [`DISABLED`] here too.
 pub const COLLECTORS: &[(&str, bool, Factory)] = &[
     ("arp", ENABLED, Factory::Roots(arp::collect)),
     ("bcache", ENABLED, Factory::of::<bcache::Bcache>()),
     ("bonding", ENABLED, Factory::Roots(bonding::collect)),
     ("btrfs", ENABLED, Factory::Roots(btrfs::collect)),
+    ("buddyinfo", DISABLED, Factory::Roots(buddyinfo::collect)),
+    ("cgroups", DISABLED, Factory::Roots(cgroups::collect)),
     ("conntrack", ENABLED, Factory::Roots(conntrack::collect)),
     ("cpu", ENABLED, Factory::of::<cpu::Cpu>()),
     ("cpufreq", ENABLED, Factory::Roots(cpufreq::collect)),
     ("diskstats", ENABLED, Factory::of::<diskstats::Diskstats>()),
     ("dmi", ENABLED, Factory::of::<dmi::Dmi>()),
+    ("drm", DISABLED, Factory::Roots(drm::collect)),
     ("edac", ENABLED, Factory::Roots(edac::collect)),
     ("entropy", ENABLED, Factory::Roots(entropy::collect)),
     (
@@ -256,10 +274,17 @@ pub const COLLECTORS: &[(&str, bool, Factory)] = &[
         Factory::of::<interrupts::Interrupts>(),
     ),
     ("ipvs", ENABLED, Factory::of::<ipvs::Ipvs>()),
+    ("kernel_hung", ENABLED, Factory::Roots(kernel_hung::collect)),
+    ("ksmd", DISABLED, Factory::Roots(ksmd::collect)),
     ("lnstat", DISABLED, Factory::Roots(lnstat::collect)),
     ("loadavg", ENABLED, Factory::Roots(loadavg::collect)),
     ("mdadm", ENABLED, Factory::Roots(mdadm::collect)),
     ("meminfo", ENABLED, Factory::Roots(meminfo::collect)),
+    (
+        "meminfo_numa",
+        DISABLED,
+        Factory::Roots(meminfo_numa::collect),
+    ),
     (
         "mountstats",
         DISABLED,
@@ -278,9 +303,11 @@ pub const COLLECTORS: &[(&str, bool, Factory)] = &[
         Factory::of::<powersupplyclass::PowerSupplyClass>(),
     ),
     ("pressure", ENABLED, Factory::Roots(pressure::collect)),
+    ("processes", DISABLED, Factory::Roots(processes::collect)),
     ("rapl", ENABLED, Factory::of::<rapl::Rapl>()),
     ("schedstat", ENABLED, Factory::Roots(schedstat::collect)),
     ("selinux", ENABLED, Factory::of::<selinux::Selinux>()),
+    ("slabinfo", DISABLED, Factory::of::<slabinfo::Slabinfo>()),
     (
         "sockstat",
         ENABLED,
@@ -289,6 +316,7 @@ pub const COLLECTORS: &[(&str, bool, Factory)] = &[
     ("softirqs", DISABLED, Factory::Roots(softirqs::collect)),
     ("softnet", ENABLED, Factory::Roots(softnet::collect)),
     ("stat", ENABLED, Factory::of::<stat::Stat>()),
+    ("swap", DISABLED, Factory::Roots(swap::collect)),
     ("tapestats", ENABLED, Factory::of::<tapestats::TapeStats>()),
     ("textfile", ENABLED, Factory::Boxed(textfile::new)),
     (
@@ -301,8 +329,11 @@ pub const COLLECTORS: &[(&str, bool, Factory)] = &[
     ("udp_queues", ENABLED, Factory::Roots(udp_queues::collect)),
     ("uname", ENABLED, Factory::Roots(uname::collect)),
     ("vmstat", ENABLED, Factory::of::<vmstat::Vmstat>()),
+    ("watchdog", ENABLED, Factory::Roots(watchdog::collect)),
     ("xfrm", DISABLED, Factory::Roots(xfrm::collect)),
     ("xfs", ENABLED, Factory::Roots(xfs::collect)),
+    ("zfs", ENABLED, Factory::Roots(zfs::collect)),
+    ("zoneinfo", DISABLED, Factory::Roots(zoneinfo::collect)),
 ];
 
 /// Names of all node collectors, in the order they are listed.
@@ -402,6 +433,14 @@ pub(crate) mod testutil {
         );
         assert_eq!(d.ipvs.backend_labels, ipvs::ALL_BACKEND_LABELS.join(","));
         assert_eq!(d.netstat.fields, netstat::DEFAULT_FIELDS);
+        assert_eq!(d.vmstat.fields, "^(oom_kill|pgpg|pswp|pg.*fault).*");
+        assert_eq!(
+            (
+                d.slabinfo.slabs_include.as_str(),
+                d.slabinfo.slabs_exclude.as_str()
+            ),
+            (".*", "")
+        );
         assert!(!d.cpu.no_guest && !d.cpu.info && !d.stat.softirq && !d.bcache.priority_stats);
         assert_eq!(d.textfile.directory, None);
     }

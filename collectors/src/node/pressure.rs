@@ -1,9 +1,6 @@
 //! `pressure`: node_pressure_{cpu,io,memory}_waiting_seconds_total (the `some` lines) and
-//! node_pressure_{io,memory}_stalled_seconds_total (the `full` lines) from `/proc/pressure/*`.
-//!
-//! node_exporter 1.5 reads only `cpu`, `io` and `memory` (not `irq`, and not the `full` line of `cpu` that
-//! kernels ≥ 5.13 print); a missing file (kernel < 4.20, no CONFIG_PSI) or `EOPNOTSUPP` (PSI disabled, boot
-//! with `psi=1`) is no data.
+//! node_pressure_{io,memory,irq}_stalled_seconds_total (the `full` lines) from `/proc/pressure/*`, as
+//! node_exporter 1.12.1 exports them (`irq` since 1.9; see [`collect`] for what is missing when).
 //!
 //! Our parser, not procfs-core's: its `CpuPressure`/`IoPressure`/`MemoryPressure` require a `full` line,
 //! which `cpu` lacks before Linux 5.13, and its per-line parser is private.
@@ -76,23 +73,27 @@ pub fn parse_psi(text: &str) -> Result<PsiStats, ParseError> {
     Ok(st)
 }
 
-/// (resource, `some` metric and help, `full` metric and help) as node_exporter 1.5 exports them.
+/// A metric name and its help.
 type Desc = (&'static str, &'static str);
-const RESOURCES: [(&str, Desc, Option<Desc>); 3] = [
+
+/// (resource, metric of its `some` line, metric of its `full` line) as node_exporter 1.12.1 exports them;
+/// a resource must have the lines it has metrics for. `irq` (node_exporter 1.9) has only a `full` line;
+/// the `full` line of `cpu` (Linux ≥ 5.13) is not exported.
+const RESOURCES: [(&str, Option<Desc>, Option<Desc>); 4] = [
     (
         "cpu",
-        (
+        Some((
             "node_pressure_cpu_waiting_seconds_total",
             "Total time in seconds that processes have waited for CPU time",
-        ),
+        )),
         None,
     ),
     (
         "io",
-        (
+        Some((
             "node_pressure_io_waiting_seconds_total",
             "Total time in seconds that processes have waited due to IO congestion",
-        ),
+        )),
         Some((
             "node_pressure_io_stalled_seconds_total",
             "Total time in seconds no process could make progress due to IO congestion",
@@ -100,13 +101,21 @@ const RESOURCES: [(&str, Desc, Option<Desc>); 3] = [
     ),
     (
         "memory",
-        (
+        Some((
             "node_pressure_memory_waiting_seconds_total",
             "Total time in seconds that processes have waited for memory",
-        ),
+        )),
         Some((
             "node_pressure_memory_stalled_seconds_total",
             "Total time in seconds no process could make progress due to memory congestion",
+        )),
+    ),
+    (
+        "irq",
+        None,
+        Some((
+            "node_pressure_irq_stalled_seconds_total",
+            "Total time in seconds no process could make progress due to IRQ congestion",
         )),
     ),
 ];
@@ -116,11 +125,18 @@ fn seconds(us: u64) -> f64 {
 }
 
 /// The `pressure` collector (no state, no flags: registered in [`super::COLLECTORS`] by this function).
+///
+/// node_exporter 1.12.1's rules: a resource whose file is missing is skipped (`irq` needs Linux ≥ 6.1
+/// with `CONFIG_IRQ_TIME_ACCOUNTING`; before 1.9.1 a missing `irq` failed the collector); `EOPNOTSUPP`
+/// (PSI disabled, boot with `psi=1`) or a file without the line a metric needs ends the scrape with no
+/// data, the samples already taken kept; no file at all (kernel < 4.20, no `CONFIG_PSI`) is no data.
 pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
+    let mut found = 0;
     for (res, some_desc, full_desc) in RESOURCES {
         let path = roots.proc(&format!("pressure/{res}"));
         let text = match read_to_string(&path) {
             Ok(t) => t,
+            Err(e) if e.is_no_data() => continue,
             Err(CollectError::Io { source, .. })
                 if source.raw_os_error() == Some(libc::EOPNOTSUPP) =>
             {
@@ -128,20 +144,29 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
                     "pressure information is disabled (boot with psi=1)".into(),
                 ))
             }
-            Err(e) if e.is_no_data() => {
-                return Err(CollectError::NoData(
-                    "pressure information is unavailable (kernel >= 4.20 with CONFIG_PSI)".into(),
-                ))
-            }
             Err(e) => return Err(e),
         };
         let st = parse_psi(&text).map_err(|e| e.at(&path))?;
-        if let Some(some) = st.some {
-            out.counter(some_desc.0, some_desc.1, &[], seconds(some.total));
+        // Both lines are checked before either is exported.
+        for (desc, line, which) in [(some_desc, st.some, "some"), (full_desc, st.full, "full")] {
+            if desc.is_some() && line.is_none() {
+                return Err(CollectError::NoData(format!(
+                    "{} has no '{which}' line",
+                    path.display()
+                )));
+            }
         }
-        if let (Some((name, help)), Some(full)) = (full_desc, st.full) {
-            out.counter(name, help, &[], seconds(full.total));
+        for (desc, line) in [(some_desc, st.some), (full_desc, st.full)] {
+            if let (Some((name, help)), Some(line)) = (desc, line) {
+                out.counter(name, help, &[], seconds(line.total));
+            }
         }
+        found += 1;
+    }
+    if found == 0 {
+        return Err(CollectError::NoData(
+            "pressure information is unavailable (kernel >= 4.20 with CONFIG_PSI)".into(),
+        ));
     }
     Ok(())
 }
@@ -195,7 +220,58 @@ mod tests {
             Some(0.0)
         );
         assert!(out.get("node_pressure_io_stalled_seconds_total").is_some());
-        assert_eq!(out.families().len(), 5);
+        assert_eq!(
+            out.value("node_pressure_irq_stalled_seconds_total", &[]),
+            Some(0.008494)
+        );
+        assert_eq!(out.families().len(), 6);
+    }
+
+    /// A temporary procfs with the given `pressure/<resource>` files.
+    fn psi_dir(tag: &str, files: &[(&str, &str)]) -> (std::path::PathBuf, Roots) {
+        let dir = std::env::temp_dir().join(format!("hostlens-psi-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("pressure")).unwrap();
+        for (res, text) in files {
+            std::fs::write(dir.join("pressure").join(res), text).unwrap();
+        }
+        let roots = Roots::new(dir.clone(), dir.join("sys"), dir.join("root"), None);
+        (dir, roots)
+    }
+
+    const LINE: &str = "avg10=0.00 avg60=0.00 avg300=0.00 total=2000000";
+
+    #[test]
+    fn missing_resources_are_skipped() {
+        // node_exporter 1.9.1: a kernel without irq pressure (< 6.1) still reports the others.
+        let some = format!("some {LINE}\n");
+        let (dir, roots) = psi_dir("noirq", &[("cpu", &some)]);
+        let mut out = MetricSet::new();
+        collect(&roots, &mut out).unwrap();
+        assert_eq!(out.families().len(), 1);
+        assert_eq!(
+            out.value("node_pressure_cpu_waiting_seconds_total", &[]),
+            Some(2.0)
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_missing_line_is_no_data_after_the_samples_so_far() {
+        let some = format!("some {LINE}\n");
+        let (dir, roots) = psi_dir("nofull", &[("cpu", &some), ("io", &some)]);
+        let mut out = MetricSet::new();
+        let err = collect(&roots, &mut out).unwrap_err();
+        assert!(matches!(err, CollectError::NoData(_)), "{err}");
+        // cpu's sample is kept; io's `some` is not sent, as both lines are checked first.
+        assert!(out.get("node_pressure_cpu_waiting_seconds_total").is_some());
+        assert_eq!(out.families().len(), 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+        let (dir, roots) = psi_dir("irqsome", &[("irq", &some)]);
+        assert!(matches!(
+            collect(&roots, &mut MetricSet::new()),
+            Err(CollectError::NoData(_))
+        ));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! `vmstat`: node_vmstat_<field> (untyped) for the `/proc/vmstat` fields matching `--collector.vmstat.fields`
-//! (node_exporter's default `^(oom_kill|pgpg|pswp|pg.*fault).*`).
+//! (node_exporter 1.12.1's default `^(oom_kill|pgpg|pswp|pg.*fault).*`, unchanged since 1.0).
 
 use std::sync::Arc;
 
@@ -40,7 +40,7 @@ pub struct Vmstat {
 #[derive(Debug, Clone, clap::Args)]
 #[group(skip)]
 pub struct Flags {
-    /// Regexp of /proc/vmstat fields to export.
+    /// Regexp of fields to return for vmstat collector.
     #[arg(
         value_name = "REGEX",
         id = "collector.vmstat.fields",
