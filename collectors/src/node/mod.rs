@@ -41,13 +41,16 @@ pub mod filefd;
 pub mod filesystem;
 pub mod hwmon;
 pub mod infiniband;
+pub mod interrupts;
 pub mod ipvs;
 pub mod kernel_hung;
 pub mod ksmd;
+pub mod lnstat;
 pub mod loadavg;
 pub mod mdadm;
 pub mod meminfo;
 pub mod meminfo_numa;
+pub mod mountstats;
 pub mod netclass;
 pub mod netdev;
 pub mod netstat;
@@ -65,6 +68,7 @@ pub mod schedstat;
 pub mod selinux;
 pub mod slabinfo;
 pub mod sockstat;
+pub mod softirqs;
 pub mod softnet;
 pub mod stat;
 pub mod swap;
@@ -78,6 +82,7 @@ pub mod udp_queues;
 pub mod uname;
 pub mod vmstat;
 pub mod watchdog;
+pub mod xfrm;
 pub mod xfs;
 pub mod zfs;
 pub mod zoneinfo;
@@ -97,6 +102,8 @@ pub struct NodeConfig {
     pub diskstats: diskstats::Flags,
     #[command(flatten)]
     pub filesystem: filesystem::Flags,
+    #[command(flatten)]
+    pub interrupts: interrupts::Flags,
     #[command(flatten)]
     pub ipvs: ipvs::Flags,
     #[command(flatten)]
@@ -279,9 +286,15 @@ pub const COLLECTORS: &[(&str, bool, Factory)] = &[
     ("filesystem", ENABLED, Factory::Boxed(filesystem::new)),
     ("hwmon", ENABLED, Factory::of::<hwmon::Hwmon>()),
     ("infiniband", ENABLED, Factory::Roots(infiniband::collect)),
+    (
+        "interrupts",
+        DISABLED,
+        Factory::of::<interrupts::Interrupts>(),
+    ),
     ("ipvs", ENABLED, Factory::of::<ipvs::Ipvs>()),
     ("kernel_hung", ENABLED, Factory::Roots(kernel_hung::collect)),
     ("ksmd", DISABLED, Factory::Roots(ksmd::collect)),
+    ("lnstat", DISABLED, Factory::Roots(lnstat::collect)),
     ("loadavg", ENABLED, Factory::Roots(loadavg::collect)),
     ("mdadm", ENABLED, Factory::Roots(mdadm::collect)),
     ("meminfo", ENABLED, Factory::Roots(meminfo::collect)),
@@ -289,6 +302,11 @@ pub const COLLECTORS: &[(&str, bool, Factory)] = &[
         "meminfo_numa",
         DISABLED,
         Factory::Roots(meminfo_numa::collect),
+    ),
+    (
+        "mountstats",
+        DISABLED,
+        Factory::of::<mountstats::MountStats>(),
     ),
     ("netclass", ENABLED, Factory::of::<netclass::NetClass>()),
     ("netdev", ENABLED, Factory::of::<netdev::NetDev>()),
@@ -319,6 +337,7 @@ pub const COLLECTORS: &[(&str, bool, Factory)] = &[
         ENABLED,
         Factory::of::<sockstat::SockstatCollector>(),
     ),
+    ("softirqs", DISABLED, Factory::Roots(softirqs::collect)),
     ("softnet", ENABLED, Factory::Roots(softnet::collect)),
     ("stat", ENABLED, Factory::of::<stat::Stat>()),
     ("swap", DISABLED, Factory::Roots(swap::collect)),
@@ -336,6 +355,7 @@ pub const COLLECTORS: &[(&str, bool, Factory)] = &[
     ("uname", ENABLED, Factory::Roots(uname::collect)),
     ("vmstat", ENABLED, Factory::of::<vmstat::Vmstat>()),
     ("watchdog", ENABLED, Factory::Roots(watchdog::collect)),
+    ("xfrm", DISABLED, Factory::Roots(xfrm::collect)),
     ("xfs", ENABLED, Factory::Roots(xfs::collect)),
     ("zfs", ENABLED, Factory::Roots(zfs::collect)),
     ("zoneinfo", DISABLED, Factory::Roots(zoneinfo::collect)),
