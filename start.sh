@@ -37,6 +37,9 @@ compose_default() {
 export HOSTLENS_PROJECT=${HOSTLENS_PROJECT:-hostlens}
 export HOSTLENS_CONTAINER_PREFIX=${HOSTLENS_CONTAINER_PREFIX:-hostlens}
 export HOSTLENS_BIND_ADDRESS=${HOSTLENS_BIND_ADDRESS:-127.0.0.1}
+# The agent container's hostname is the host's, so that node_uname_info{nodename} is the host's name.
+HOSTLENS_AGENT_HOSTNAME=${HOSTLENS_AGENT_HOSTNAME:-$(cat /proc/sys/kernel/hostname 2>/dev/null || echo hostlens-agent)}
+export HOSTLENS_AGENT_HOSTNAME
 export PROMETHEUS_PORT=${PROMETHEUS_PORT:-9090}
 export GRAFANA_PORT=${GRAFANA_PORT:-3000}
 export HOSTLENS_SUBNET=${HOSTLENS_SUBNET:-$(compose_default HOSTLENS_SUBNET)}

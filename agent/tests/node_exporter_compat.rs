@@ -379,7 +379,7 @@ enum Mode {
     /// A process on the host, as the systemd unit and `--once` run it.
     Host,
     /// As the stack runs it (deploy/docker-compose.yml): in a container with its own network namespace, the
-    /// host's PID and UTS namespaces, the host's `/proc`, `/sys` and `/` read-only under `/host`,
+    /// host's PID namespace and hostname, the host's `/proc`, `/sys` and `/` read-only under `/host`,
     /// `--path.netns-pid=1`, every capability dropped (the stack adds back only the eBPF family's), a read-only
     /// root. The binary is the one cargo built for this test, run on the local test base image (Debian
     /// bookworm, the same libc): what is tested is the namespaces, mounts and flags, not the packaging.
@@ -455,11 +455,14 @@ fn start_ours(mode: Mode, args: &[String], share: &[&std::path::Path]) -> Ours {
         }
         Mode::Container => {
             let bin = agent_bin();
+            // start.sh gives the container the host's name (node_uname_info{nodename}).
+            let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .map(|h| h.trim().to_string())
+                .unwrap_or_else(|e| panic!("/proc/sys/kernel/hostname: {e}"));
             let mut run: Vec<String> = [
                 "run",
                 "-d",
                 "--pid=host",
-                "--uts=host",
                 "--cap-drop=ALL",
                 "--security-opt=no-new-privileges:true",
                 "--read-only",
@@ -475,6 +478,7 @@ fn start_ours(mode: Mode, args: &[String], share: &[&std::path::Path]) -> Ours {
             .iter()
             .map(|s| s.to_string())
             .collect();
+            run.push(format!("--hostname={host}"));
             run.push("-v".into());
             run.push(format!("{}:/hostlens-agent:ro", bin.display()));
             for d in share {
