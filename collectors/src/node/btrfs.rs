@@ -1,7 +1,8 @@
-//! `btrfs`: node_btrfs_* from `/sys/fs/btrfs/<uuid>/`, as node_exporter 1.5 (procfs 0.8 `btrfs.Stats`)
-//! reads them. Like node_exporter, a host without btrfs filesystems yields no series and no error.
+//! `btrfs`: node_btrfs_* from `/sys/fs/btrfs/<uuid>/`, as node_exporter 1.12.1 (procfs 0.21.1
+//! `btrfs.Stats`) reads them, commit statistics (`commit_stats`, node_exporter 1.9) included. Like
+//! node_exporter, a host without btrfs filesystems yields no series and no error.
 //!
-//! Not done: node_exporter 1.5 also opens each mounted btrfs filesystem and asks the kernel with the
+//! Not done: node_exporter also opens each mounted btrfs filesystem and asks the kernel with the
 //! `BTRFS_IOC_FS_INFO` / `BTRFS_IOC_DEV_INFO` / `BTRFS_IOC_GET_DEV_STATS` ioctls for per-device usage and
 //! error counters. When those succeed it exports `node_btrfs_device_unused_bytes` and
 //! `node_btrfs_device_errors_total`, and labels `node_btrfs_device_size_bytes` with `btrfs_dev_uuid` too
@@ -9,9 +10,10 @@
 //! the ioctls fail (`device_size_bytes{device,uuid}` from `devices/<dev>/size`).
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::read::read_attr;
+use crate::error::ParseError;
+use crate::read::sys_read_file;
 use crate::{CollectError, MetricSet, Roots};
 
 /// sysfs block sizes are in 512-byte sectors.
@@ -43,75 +45,212 @@ pub struct BtrfsStats {
     pub system: AllocationStats,
     /// Device name → size in bytes.
     pub devices: BTreeMap<String, u64>,
+    pub commit: CommitStats,
 }
 
 /// The data replication ratio of a layout over `devices` devices, as procfs computes it (0 for layouts it
-/// does not know, e.g. `raid1c3`).
+/// does not know).
 pub fn layout_ratio(layout: &str, devices: usize) -> f64 {
     let n = devices as f64;
     match layout {
         "single" | "raid0" => 1.0,
         "dup" | "raid1" | "raid10" => 2.0,
+        "raid1c3" => 3.0,
+        "raid1c4" => 4.0,
         "raid5" => n / (n - 1.0),
         "raid6" => n / (n - 2.0),
         _ => 0.0,
     }
 }
 
-/// A sysfs text attribute; missing reads as empty (as procfs ignores not-exist errors).
-fn text(path: &Path) -> Result<String, CollectError> {
-    Ok(read_attr(path)?.unwrap_or_default())
+/// `commit_stats` (kernel 6.0+): all 0 when the file is absent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CommitStats {
+    pub commits: u64,
+    pub last_commit_ms: u64,
+    pub max_commit_ms: u64,
+    pub total_commit_ms: u64,
 }
 
-/// A sysfs number; missing or unparsable reads as 0, as procfs does.
-fn value(path: &Path) -> Result<u64, CollectError> {
-    Ok(read_attr(path)?
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_default())
-}
-
-/// Names of the entries of `dir`, sorted; a missing directory is an error (procfs fails there too).
-fn list(dir: &Path) -> Result<Vec<(String, bool)>, CollectError> {
-    Ok(crate::read::read_dir_sorted(dir)
-        .map_err(|e| CollectError::io(dir, e))?
-        .into_iter()
-        .map(|e| (e.name, e.file_type.is_dir()))
-        .collect())
-}
-
-fn read_allocation(dir: &Path, devices: usize) -> Result<AllocationStats, CollectError> {
-    let mut layouts = BTreeMap::new();
-    for (name, is_dir) in list(dir)? {
-        if !is_dir {
-            continue;
+/// Parse `commit_stats` as procfs: every line `<key> <value>`, the value a decimal unsigned integer; keys
+/// it does not know are ignored.
+pub fn parse_commit_stats(text: &str) -> Result<CommitStats, ParseError> {
+    let mut c = CommitStats::default();
+    for line in text.lines() {
+        let parts: Vec<&str> = line.split_whitespace().collect();
+        let [key, value] = parts[..] else {
+            return Err(ParseError::new(format!(
+                "invalid commit_stats line {line:?}"
+            )));
+        };
+        let v = go_uint(value)
+            .ok_or_else(|| ParseError::new(format!("error parsing commit_stats line {line:?}")))?;
+        match key {
+            "commits" => c.commits = v,
+            "last_commit_ms" => c.last_commit_ms = v,
+            "max_commit_ms" => c.max_commit_ms = v,
+            "total_commit_ms" => c.total_commit_ms = v,
+            _ => {}
         }
-        let ld = dir.join(&name);
-        layouts.insert(
-            name.clone(),
-            LayoutUsage {
-                total_bytes: value(&ld.join("total_bytes"))?,
-                used_bytes: value(&ld.join("used_bytes"))?,
-                ratio: layout_ratio(&name, devices),
-            },
-        );
     }
-    Ok(AllocationStats {
-        reserved_bytes: value(&dir.join("bytes_reserved"))?,
-        layouts,
-    })
+    Ok(c)
 }
 
-/// Read one filesystem's directory, `/sys/fs/btrfs/<uuid>`.
-pub fn read_btrfs_stats(dir: &Path) -> Result<BtrfsStats, CollectError> {
-    let mut devices = BTreeMap::new();
-    let devdir = dir.join("devices");
-    for (name, _) in list(&devdir)? {
-        let size = value(&devdir.join(&name).join("size"))?;
-        devices.insert(name, size.saturating_mul(SECTOR_SIZE));
+/// Go's `strconv.ParseUint(s, 10, 64)`.
+fn go_uint(s: &str) -> Option<u64> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
     }
-    let n = devices.len();
-    let alloc = dir.join("allocation");
-    let mut uuid = text(&dir.join("metadata_uuid"))?;
+    s.parse().ok()
+}
+
+/// procfs' btrfs reader, whose error handling decides what is exported: a file that is missing reads as
+/// empty (a number as 0); any other error is remembered, and while one is remembered every further number
+/// reads as 0. Each allocation type (`allocation/data`, …) is read by a fresh reader whose outcome then
+/// replaces the remembered error, so only an error of `allocation/system` (read last) or of `commit_stats`
+/// fails the filesystem; an earlier one (no `devices` directory, say) only zeroes the numbers read while
+/// it was remembered (`global_rsv_size`).
+struct Reader {
+    dir: PathBuf,
+    err: Option<CollectError>,
+    devices: usize,
+}
+
+impl Reader {
+    fn new(dir: PathBuf, devices: usize) -> Self {
+        Reader {
+            dir,
+            err: None,
+            devices,
+        }
+    }
+
+    fn text(&mut self, rel: &str) -> String {
+        let p = self.dir.join(rel);
+        match sys_read_file(&p) {
+            Ok(s) => s,
+            Err(e) => {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    self.err = Some(CollectError::io(&p, e));
+                }
+                String::new()
+            }
+        }
+    }
+
+    fn value(&mut self, rel: &str) -> u64 {
+        let s = self.text(rel);
+        if self.err.is_some() {
+            return 0;
+        }
+        go_uint(&s).unwrap_or(0)
+    }
+
+    /// Entry names and whether each is a directory; a read error is remembered (nothing listed).
+    fn list(&mut self, rel: &str) -> Vec<(String, bool)> {
+        let p = self.dir.join(rel);
+        match crate::read::read_dir_sorted(&p) {
+            Ok(v) => v
+                .into_iter()
+                .map(|e| (e.name, e.file_type.is_dir()))
+                .collect(),
+            Err(e) => {
+                self.err = Some(CollectError::io(&p, e));
+                Vec::new()
+            }
+        }
+    }
+
+    fn allocation(&mut self, rel: &str) -> AllocationStats {
+        let mut sub = Reader::new(self.dir.join(rel), self.devices);
+        for f in ["bytes_may_use", "bytes_pinned", "bytes_readonly"] {
+            sub.value(f);
+        }
+        let reserved_bytes = sub.value("bytes_reserved");
+        for f in [
+            "bytes_used",
+            "disk_used",
+            "disk_total",
+            "flags",
+            "total_bytes",
+            "total_bytes_pinned",
+        ] {
+            sub.value(f);
+        }
+        let mut layouts = BTreeMap::new();
+        for (name, is_dir) in sub.list("") {
+            if !is_dir {
+                continue;
+            }
+            let total_bytes = sub.value(&format!("{name}/total_bytes"));
+            let used_bytes = sub.value(&format!("{name}/used_bytes"));
+            let ratio = layout_ratio(&name, sub.devices);
+            layouts.insert(
+                name,
+                LayoutUsage {
+                    used_bytes,
+                    total_bytes,
+                    ratio,
+                },
+            );
+        }
+        self.err = sub.err;
+        AllocationStats {
+            reserved_bytes,
+            layouts,
+        }
+    }
+
+    fn commit_stats(&mut self) -> CommitStats {
+        let p = self.dir.join("commit_stats");
+        match crate::read::read_file(&p) {
+            Ok(t) => match parse_commit_stats(&t) {
+                Ok(c) => c,
+                Err(e) => {
+                    self.err = Some(e.at(&p));
+                    CommitStats::default()
+                }
+            },
+            // Kernels before 6.0 have no commit_stats.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => CommitStats::default(),
+            Err(e) => {
+                self.err = Some(CollectError::io(&p, e));
+                CommitStats::default()
+            }
+        }
+    }
+}
+
+/// Read one filesystem's directory, `/sys/fs/btrfs/<uuid>`, with procfs' error handling ([`Reader`]).
+pub fn read_btrfs_stats(dir: &Path) -> Result<BtrfsStats, CollectError> {
+    let mut r = Reader::new(dir.to_path_buf(), 0);
+    let mut devices = BTreeMap::new();
+    for (name, _) in r.list("devices") {
+        let size = r.value(&format!("devices/{name}/size"));
+        // Go's uint64 product wraps (a size of 2^55 sectors or more is reported modulo 2^64).
+        devices.insert(name, size.wrapping_mul(SECTOR_SIZE));
+    }
+    r.devices = devices.len();
+    let label = r.text("label");
+    let mut uuid = r.text("metadata_uuid");
+    r.list("features");
+    for f in [
+        "clone_alignment",
+        "nodesize",
+        "quota_override",
+        "sectorsize",
+    ] {
+        r.value(f);
+    }
+    r.value("allocation/global_rsv_reserved");
+    let global_rsv_size = r.value("allocation/global_rsv_size");
+    let data = r.allocation("allocation/data");
+    let metadata = r.allocation("allocation/metadata");
+    let system = r.allocation("allocation/system");
+    let commit = r.commit_stats();
+    if let Some(e) = r.err {
+        return Err(e);
+    }
     if uuid.is_empty() {
         // Kernels before 5.0 have no metadata_uuid: the directory name is the UUID.
         uuid = dir
@@ -121,12 +260,13 @@ pub fn read_btrfs_stats(dir: &Path) -> Result<BtrfsStats, CollectError> {
     }
     Ok(BtrfsStats {
         uuid,
-        label: text(&dir.join("label"))?,
-        global_rsv_size: value(&alloc.join("global_rsv_size"))?,
-        data: read_allocation(&alloc.join("data"), n)?,
-        metadata: read_allocation(&alloc.join("metadata"), n)?,
-        system: read_allocation(&alloc.join("system"), n)?,
+        label,
+        global_rsv_size,
+        data,
+        metadata,
+        system,
         devices,
+        commit,
     })
 }
 
@@ -143,6 +283,32 @@ fn export(s: &BtrfsStats, out: &mut MetricSet) {
         "Size of global reserve.",
         &[("uuid", uuid)],
         s.global_rsv_size as f64,
+    );
+    // node_exporter 1.9 (#3010): commit statistics, 0 on kernels before 6.0.
+    let c = &s.commit;
+    out.counter(
+        "node_btrfs_commits_total",
+        "The total number of commits that have occurred.",
+        &[("uuid", uuid)],
+        c.commits as f64,
+    );
+    out.gauge(
+        "node_btrfs_last_commit_seconds",
+        "Duration of the most recent commit, in seconds.",
+        &[("uuid", uuid)],
+        c.last_commit_ms as f64 / 1000.0,
+    );
+    out.gauge(
+        "node_btrfs_max_commit_seconds",
+        "Duration of the slowest commit, in seconds.",
+        &[("uuid", uuid)],
+        c.max_commit_ms as f64 / 1000.0,
+    );
+    out.counter(
+        "node_btrfs_commit_seconds_total",
+        "Sum of the duration of all commits, in seconds.",
+        &[("uuid", uuid)],
+        c.total_commit_ms as f64 / 1000.0,
     );
     for (kind, a) in [
         ("data", &s.data),
@@ -194,16 +360,23 @@ fn export(s: &BtrfsStats, out: &mut MetricSet) {
 /// The `btrfs` collector (no state, no flags: registered in [`super::COLLECTORS`] by this function).
 pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
     let dir = roots.sys("fs/btrfs");
-    let entries = match list(&dir) {
-        Ok(v) => v,
+    let entries: Vec<(String, bool)> = match crate::read::read_dir_sorted(&dir) {
+        Ok(v) => v
+            .into_iter()
+            .map(|e| (e.name, e.file_type.is_dir()))
+            .collect(),
         // No btrfs module: nothing, and no error, as node_exporter's glob finds nothing.
-        Err(e) if e.is_no_data() => return Ok(()),
-        Err(e) => return Err(e),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(CollectError::io(&dir, e)),
     };
-    // node_exporter globs `*-*`: the filesystem UUIDs, not `features`.
+    // node_exporter globs `*-*`: the filesystem UUIDs, not `features`. One failing filesystem fails the
+    // collector with no series at all (procfs' `Stats` returns nothing then).
+    let mut all = Vec::new();
     for (name, _) in entries.iter().filter(|(n, _)| n.contains('-')) {
-        let s = read_btrfs_stats(&dir.join(name))?;
-        export(&s, out);
+        all.push(read_btrfs_stats(&dir.join(name))?);
+    }
+    for s in &all {
+        export(s, out);
     }
     Ok(())
 }
@@ -221,7 +394,9 @@ mod tests {
         assert_eq!(layout_ratio("raid1", 2), 2.0);
         assert_eq!(layout_ratio("raid5", 3), 1.5);
         assert_eq!(layout_ratio("raid6", 4), 2.0);
-        assert_eq!(layout_ratio("raid1c3", 3), 0.0);
+        assert_eq!(layout_ratio("raid1c3", 3), 3.0);
+        assert_eq!(layout_ratio("raid1c4", 4), 4.0);
+        assert_eq!(layout_ratio("raid1c5", 5), 0.0);
     }
 
     #[test]
@@ -239,11 +414,13 @@ mod tests {
             (808189952, 2147483648, 2.0)
         );
 
-        // Older kernel: no metadata_uuid; empty label; a global reserve near 2^64.
+        // Older kernel: no metadata_uuid; empty label; a global reserve of 2^64-1 that reads as 0, as in
+        // node_exporter: the missing `features` directory is remembered as an error until allocation/data
+        // is read, and every number read meanwhile is 0 ([`Reader`]).
         let s = read_btrfs_stats(&base.join(FS2)).unwrap();
         assert_eq!(s.uuid, FS2);
         assert_eq!(s.label, "");
-        assert_eq!(s.global_rsv_size, u64::MAX);
+        assert_eq!(s.global_rsv_size, 0);
         assert_eq!(s.devices.len(), 3);
         assert_eq!(s.data.layouts["raid5"].ratio, 1.5);
         assert_eq!(s.data.layouts.len(), 2);
@@ -251,9 +428,43 @@ mod tests {
     }
 
     #[test]
-    fn missing_devices_dir_is_an_error() {
+    fn errors_as_procfs() {
+        // No devices directory (and no allocation): only allocation/system's error counts.
         let base = fixture_root().join("sys/fs/btrfs");
         assert!(read_btrfs_stats(&base.join("features")).is_err());
+        let dir = std::env::temp_dir().join(format!("hostlens-btrfs-{}", std::process::id()));
+        for t in ["data", "metadata", "system"] {
+            std::fs::create_dir_all(dir.join("allocation").join(t).join("single")).unwrap();
+        }
+        std::fs::write(dir.join("allocation/global_rsv_size"), "4096\n").unwrap();
+        std::fs::write(dir.join("allocation/data/single/total_bytes"), "8192\n").unwrap();
+        // No devices directory: remembered until allocation/data replaces it; global_rsv_size reads 0.
+        let s = read_btrfs_stats(&dir).unwrap();
+        assert_eq!((s.global_rsv_size, s.devices.len()), (0, 0));
+        assert_eq!(s.data.layouts["single"].total_bytes, 8192);
+        assert_eq!(s.commit, CommitStats::default());
+        std::fs::create_dir_all(dir.join("devices/loop0")).unwrap();
+        std::fs::create_dir_all(dir.join("features")).unwrap();
+        // 2^55 sectors: the byte count wraps to 0 as Go's uint64 product does.
+        std::fs::write(dir.join("devices/loop0/size"), "36028797018963968\n").unwrap();
+        std::fs::write(
+            dir.join("commit_stats"),
+            "commits 3\nlast_commit_ms 1500\nnew 1\n",
+        )
+        .unwrap();
+        let s = read_btrfs_stats(&dir).unwrap();
+        assert_eq!((s.global_rsv_size, s.devices["loop0"]), (4096, 0));
+        assert_eq!((s.commit.commits, s.commit.last_commit_ms), (3, 1500));
+        std::fs::write(dir.join("commit_stats"), "commits x\n").unwrap();
+        let bad_commit = read_btrfs_stats(&dir);
+        std::fs::write(dir.join("commit_stats"), "").unwrap();
+        std::fs::remove_dir(dir.join("allocation/system/single")).unwrap();
+        std::fs::remove_dir(dir.join("allocation/system")).unwrap();
+        let no_system = read_btrfs_stats(&dir);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(bad_commit.is_err());
+        assert!(no_system.is_err());
+        assert!(parse_commit_stats("commits 1 2\n").is_err());
     }
 
     #[test]

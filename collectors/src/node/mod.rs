@@ -79,6 +79,8 @@ pub struct NodeConfig {
     #[command(flatten)]
     pub filesystem: filesystem::Flags,
     #[command(flatten)]
+    pub hwmon: hwmon::Flags,
+    #[command(flatten)]
     pub ipvs: ipvs::Flags,
     #[command(flatten)]
     pub netclass: netclass::Flags,
