@@ -2,12 +2,12 @@
 //! `btrfs.Stats`) reads them, commit statistics (`commit_stats`, node_exporter 1.9) included. Like
 //! node_exporter, a host without btrfs filesystems yields no series and no error.
 //!
-//! Not done: node_exporter also opens each mounted btrfs filesystem and asks the kernel with the
-//! `BTRFS_IOC_FS_INFO` / `BTRFS_IOC_DEV_INFO` / `BTRFS_IOC_GET_DEV_STATS` ioctls for per-device usage and
-//! error counters. When those succeed it exports `node_btrfs_device_unused_bytes` and
-//! `node_btrfs_device_errors_total`, and labels `node_btrfs_device_size_bytes` with `btrfs_dev_uuid` too
-//! (and takes the size from the ioctl). We export what sysfs gives: the fallback node_exporter uses when
-//! the ioctls fail (`device_size_bytes{device,uuid}` from `devices/<dev>/size`).
+//! Like node_exporter, each mounted btrfs filesystem (from `/proc/1/mountinfo`) is also opened and asked
+//! with the `BTRFS_IOC_FS_INFO` / `BTRFS_IOC_DEV_INFO` / `BTRFS_IOC_GET_DEV_STATS` ioctls (include/uapi/
+//! linux/btrfs.h; root only) for per-device usage and error counters ([`ioctl_stats`]). For a
+//! filesystem where that worked, node_btrfs_device_size_bytes{device,btrfs_dev_uuid,uuid} comes from the
+//! ioctl, with node_btrfs_device_unused_bytes and node_btrfs_device_errors_total{type}; otherwise (not
+//! mounted, not root, …) node_btrfs_device_size_bytes{device,uuid} comes from sysfs' `devices/<dev>/size`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -270,7 +270,7 @@ pub fn read_btrfs_stats(dir: &Path) -> Result<BtrfsStats, CollectError> {
     })
 }
 
-fn export(s: &BtrfsStats, out: &mut MetricSet) {
+fn export(s: &BtrfsStats, ioctl: Option<&[IoctlDevice]>, out: &mut MetricSet) {
     let uuid = s.uuid.as_str();
     out.gauge(
         "node_btrfs_info",
@@ -347,14 +347,263 @@ fn export(s: &BtrfsStats, out: &mut MetricSet) {
             );
         }
     }
-    for (dev, size) in &s.devices {
+    let Some(devices) = ioctl else {
+        for (dev, size) in &s.devices {
+            out.gauge(
+                "node_btrfs_device_size_bytes",
+                "Size of a device that is part of the filesystem.",
+                &[("device", dev), ("uuid", uuid)],
+                *size as f64,
+            );
+        }
+        return;
+    };
+    for d in devices {
+        // The device path's last element (`/dev/sda` → `sda`), as in the sysfs branch.
+        let device = d.path.rsplit('/').next().unwrap_or_default();
+        let labels = [
+            ("btrfs_dev_uuid", d.uuid.as_str()),
+            ("device", device),
+            ("uuid", uuid),
+        ];
         out.gauge(
             "node_btrfs_device_size_bytes",
             "Size of a device that is part of the filesystem.",
-            &[("device", dev), ("uuid", uuid)],
-            *size as f64,
+            &labels,
+            d.total_bytes as f64,
         );
+        out.gauge(
+            "node_btrfs_device_unused_bytes",
+            "Unused bytes unused on a device that is part of the filesystem.",
+            &labels,
+            d.total_bytes.wrapping_sub(d.bytes_used) as f64,
+        );
+        for (kind, v) in ERROR_TYPES.iter().zip(d.errors) {
+            out.counter(
+                "node_btrfs_device_errors_total",
+                "Errors reported for the device",
+                &[
+                    ("btrfs_dev_uuid", d.uuid.as_str()),
+                    ("device", device),
+                    ("type", kind),
+                    ("uuid", uuid),
+                ],
+                v as f64,
+            );
+        }
     }
+}
+
+/// The `BTRFS_IOC_GET_DEV_STATS` counters in the kernel's order (`btrfs_dev_stat_values`).
+const ERROR_TYPES: [&str; 5] = ["write", "read", "flush", "corruption", "generation"];
+
+/// One device of a mounted filesystem, from the ioctls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IoctlDevice {
+    pub path: String,
+    /// The device UUID as dennwc/btrfs prints it (`8-4-4-4-12` hex, `<zero>` when all zero).
+    pub uuid: String,
+    pub bytes_used: u64,
+    pub total_bytes: u64,
+    /// write, read, flush, corruption, generation.
+    pub errors: [u64; 5],
+}
+
+/// The btrfs mounts of a `mountinfo` file: (source device, mount point with `\040` and `\011` decoded).
+/// A line node_exporter's parser rejects makes the whole table unusable (the ioctl part is then skipped).
+pub fn btrfs_mounts(mountinfo: &str) -> Option<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for line in mountinfo.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let sep = f.iter().skip(6).position(|x| *x == "-")? + 6;
+        if f.len() < sep + 3 {
+            return None;
+        }
+        let (major, minor) = f[2].split_once(':')?;
+        if major.parse::<i64>().is_err() || minor.parse::<i64>().is_err() {
+            return None;
+        }
+        if f[sep + 1] == "btrfs" {
+            let mp = f[4].replace("\\040", " ").replace("\\011", "\t");
+            out.push((f[sep + 2].to_string(), mp));
+        }
+    }
+    Some(out)
+}
+
+mod ioc {
+    //! The three ioctls' argument structs (include/uapi/linux/btrfs.h) and request numbers.
+
+    const MAGIC: libc::c_ulong = 0x94;
+
+    const fn request(dir: libc::c_ulong, nr: libc::c_ulong, size: usize) -> libc::c_ulong {
+        (dir << 30) | ((size as libc::c_ulong) << 16) | (MAGIC << 8) | nr
+    }
+    const READ: libc::c_ulong = 2;
+    const READ_WRITE: libc::c_ulong = 3;
+
+    /// `struct btrfs_ioctl_fs_info_args` (1 KiB).
+    #[repr(C)]
+    pub struct FsInfo {
+        pub max_id: u64,
+        pub num_devices: u64,
+        pub fsid: [u8; 16],
+        pub rest: [u8; 1024 - 32],
+    }
+
+    /// `struct btrfs_ioctl_dev_info_args` (4 KiB).
+    #[repr(C)]
+    pub struct DevInfo {
+        pub devid: u64,
+        pub uuid: [u8; 16],
+        pub bytes_used: u64,
+        pub total_bytes: u64,
+        pub unused: [u64; 379],
+        pub path: [u8; 1024],
+    }
+
+    /// `struct btrfs_ioctl_get_dev_stats` (1 KiB + 8).
+    #[repr(C)]
+    pub struct DevStats {
+        pub devid: u64,
+        pub nr_items: u64,
+        pub flags: u64,
+        pub values: [u64; 5],
+        pub unused: [u64; 121],
+    }
+
+    pub const FS_INFO: libc::c_ulong = request(READ, 31, std::mem::size_of::<FsInfo>());
+    pub const DEV_INFO: libc::c_ulong = request(READ_WRITE, 30, std::mem::size_of::<DevInfo>());
+    pub const GET_DEV_STATS: libc::c_ulong =
+        request(READ_WRITE, 52, std::mem::size_of::<DevStats>());
+
+    const _: () = assert!(std::mem::size_of::<FsInfo>() == 1024);
+    const _: () = assert!(std::mem::size_of::<DevInfo>() == 4096);
+    const _: () = assert!(std::mem::size_of::<DevStats>() == 1032);
+
+    /// Run one ioctl on `fd` with `arg` in and out.
+    pub fn call<T>(fd: &std::fs::File, req: libc::c_ulong, arg: &mut T) -> std::io::Result<()> {
+        use std::os::fd::AsRawFd;
+        // SAFETY: `arg` is a `#[repr(C)]` struct of the size encoded in `req`, valid for writes for the
+        // whole call; the kernel reads and writes only that many bytes.
+        let r = unsafe { libc::ioctl(fd.as_raw_fd(), req as _, arg as *mut T) };
+        if r < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(())
+    }
+}
+
+/// dennwc/btrfs' `UUID.String()`.
+fn uuid_string(b: &[u8; 16]) -> String {
+    if b.iter().all(|&x| x == 0) {
+        return "<zero>".to_string();
+    }
+    let hex = |r: &[u8]| r.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    format!(
+        "{}-{}-{}-{}-{}",
+        hex(&b[..4]),
+        hex(&b[4..6]),
+        hex(&b[6..8]),
+        hex(&b[8..10]),
+        hex(&b[10..])
+    )
+}
+
+/// Open a mount point as dennwc/btrfs' `Open(path, true)`: it must be a subvolume root (inode 256, a
+/// directory) of a btrfs (`statfs` magic `0x9123683E`).
+fn open_btrfs(path: &Path) -> std::io::Result<Option<std::fs::File>> {
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    let md = std::fs::metadata(path)?;
+    if md.ino() != 256 || !md.is_dir() {
+        return Ok(None);
+    }
+    let st = rustix::fs::statfs(path)?;
+    #[allow(clippy::unnecessary_cast)]
+    if st.f_type as u32 != 0x9123_683E {
+        return Ok(None);
+    }
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOATIME)
+        .open(path)?;
+    Ok(Some(f))
+}
+
+/// The devices of the filesystem open as `f`: device ids 0 to `max_id` (gaps answer `ENODEV`), until
+/// `num_devices` were found.
+fn ioctl_devices(f: &std::fs::File, info: &ioc::FsInfo) -> std::io::Result<Vec<IoctlDevice>> {
+    let mut out = Vec::new();
+    for id in 0..=info.max_id {
+        // SAFETY: all-zero is a valid value of these plain integer structs.
+        let mut dev: ioc::DevInfo = unsafe { std::mem::zeroed() };
+        dev.devid = id;
+        match ioc::call(f, ioc::DEV_INFO, &mut dev) {
+            Ok(()) => {}
+            Err(e) if e.raw_os_error() == Some(libc::ENODEV) => continue,
+            Err(e) => return Err(e),
+        }
+        // SAFETY: as above.
+        let mut st: ioc::DevStats = unsafe { std::mem::zeroed() };
+        st.devid = id;
+        st.nr_items = 5;
+        ioc::call(f, ioc::GET_DEV_STATS, &mut st)?;
+        let path: Vec<u8> = dev.path.iter().copied().take_while(|&b| b != 0).collect();
+        out.push(IoctlDevice {
+            path: String::from_utf8_lossy(&path).into_owned(),
+            uuid: uuid_string(&dev.uuid),
+            bytes_used: dev.bytes_used,
+            total_bytes: dev.total_bytes,
+            errors: st.values,
+        });
+        if out.len() as u64 == info.num_devices {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// The ioctl view of every mounted btrfs, by filesystem UUID in hex without dashes, as node_exporter's
+/// `getIoctlStats`: each mount (the first that works per source device and per filesystem) of the mount
+/// table `/proc/1/mountinfo` (`/proc/self/mountinfo` when that is missing); a mount that cannot be opened
+/// or asked is skipped. Empty when the mount table cannot be read.
+pub fn ioctl_stats(roots: &Roots) -> BTreeMap<String, Vec<IoctlDevice>> {
+    let mut fs_stats = BTreeMap::new();
+    let text = match crate::read::read_file(roots.proc("1/mountinfo")) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            crate::read::read_file(roots.proc("self/mountinfo"))
+        }
+        r => r,
+    };
+    let Some(mounts) = text.ok().as_deref().and_then(btrfs_mounts) else {
+        return fs_stats;
+    };
+    let mut devices_done = std::collections::BTreeSet::new();
+    for (device, mount_point) in mounts {
+        if devices_done.contains(&device) {
+            continue;
+        }
+        let stripped = super::filesystem::strip_rootfs(&mount_point, &roots.rootfs);
+        let path = roots.root(&stripped);
+        let Ok(Some(f)) = open_btrfs(&path) else {
+            continue;
+        };
+        // SAFETY: all-zero is a valid value of this plain integer struct.
+        let mut info: ioc::FsInfo = unsafe { std::mem::zeroed() };
+        if ioc::call(&f, ioc::FS_INFO, &mut info).is_err() {
+            continue;
+        }
+        let fsid: String = info.fsid.iter().map(|x| format!("{x:02x}")).collect();
+        if fs_stats.contains_key(&fsid) {
+            continue;
+        }
+        let Ok(devs) = ioctl_devices(&f, &info) else {
+            continue;
+        };
+        devices_done.insert(device);
+        fs_stats.insert(fsid, devs);
+    }
+    fs_stats
 }
 
 /// The `btrfs` collector (no state, no flags: registered in [`super::COLLECTORS`] by this function).
@@ -375,8 +624,14 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
     for (name, _) in entries.iter().filter(|(n, _)| n.contains('-')) {
         all.push(read_btrfs_stats(&dir.join(name))?);
     }
+    if all.is_empty() {
+        return Ok(());
+    }
+    let ioctl = ioctl_stats(roots);
     for s in &all {
-        export(s, out);
+        // Matched by filesystem UUID without dashes.
+        let key = s.uuid.replace('-', "");
+        export(s, ioctl.get(&key).map(Vec::as_slice), out);
     }
     Ok(())
 }
@@ -465,6 +720,29 @@ mod tests {
         assert!(bad_commit.is_err());
         assert!(no_system.is_err());
         assert!(parse_commit_stats("commits 1 2\n").is_err());
+    }
+
+    #[test]
+    fn mount_table_and_uuids() {
+        let table = "22 1 0:21 / /sys rw,nosuid shared:7 - sysfs sysfs rw\n\
+                     44 27 0:39 / /srv/my\\040data rw,relatime - btrfs /dev/loop0 rw,subvolid=5,subvol=/\n\
+                     45 27 0:40 /sub /mnt/sub rw - btrfs /dev/loop1 rw\n";
+        assert_eq!(
+            btrfs_mounts(table).unwrap(),
+            [
+                ("/dev/loop0".to_string(), "/srv/my data".to_string()),
+                ("/dev/loop1".to_string(), "/mnt/sub".to_string())
+            ]
+        );
+        assert!(btrfs_mounts("44 27 0:39 / /srv rw\n").is_none());
+        assert!(btrfs_mounts("44 27 x / /srv rw - btrfs /dev/loop0 rw\n").is_none());
+        let mut id = [0u8; 16];
+        assert_eq!(uuid_string(&id), "<zero>");
+        id[0] = 0xae;
+        id[15] = 0x04;
+        assert_eq!(uuid_string(&id), "ae000000-0000-0000-0000-000000000004");
+        // Not a mounted btrfs: no ioctl view, the sysfs sizes are exported.
+        assert!(open_btrfs(&fixture_root()).unwrap().is_none());
     }
 
     #[test]
