@@ -664,6 +664,91 @@ mod tests {
     }
 
     #[test]
+    fn shared_chip_names_are_made_unique() {
+        let e = |base: &str, name: &[u8], dir: &str| ChipEntry {
+            base: base.to_string(),
+            name_file: name.to_vec(),
+            dir_name: dir.to_string(),
+        };
+        let entries = [
+            // Two hwmons of one platform device, distinct names: the name is appended.
+            e("platform_asus_nb_wmi", b"asus", "hwmon5"),
+            e("platform_asus_nb_wmi", b"asus-wmi-sensors", "hwmon6"),
+            // Three of one phy, the same name: the hwmonN directory is appended.
+            e("ieee80211_phy0", b"mt7996_phy0", "hwmon7"),
+            e("ieee80211_phy0", b"mt7996_phy0", "hwmon8"),
+            // A shared base with an empty (once cleaned) name: the directory too.
+            e("pci_x", b"--", "hwmon9"),
+            e("pci_x", b"y", "hwmon10"),
+            // Unique: unchanged.
+            e("platform_coretemp_0", b"coretemp", "hwmon1"),
+        ];
+        assert_eq!(
+            unique_chip_names(&entries),
+            [
+                "platform_asus_nb_wmi_asus",
+                "platform_asus_nb_wmi_asus_wmi_sensors",
+                "ieee80211_phy0_hwmon7",
+                "ieee80211_phy0_hwmon8",
+                "pci_x_hwmon9",
+                "pci_x_y",
+                "platform_coretemp_0",
+            ]
+        );
+        // Invalid UTF-8: one `_` per byte, as Go's regexp sees one rune per invalid byte.
+        assert_eq!(clean_name_bytes(b"a\xff\xfeb"), "a__b");
+        assert_eq!(clean_name("K\u{212A}"), "kk");
+    }
+
+    #[test]
+    fn freq_sensors_and_filters() {
+        let p = FilenameParser::new().unwrap();
+        let mut data = SensorData::new();
+        let values = BTreeMap::from([
+            ("freq1_input", "1800000000"),
+            ("freq1_label", "SCLK"),
+            ("freq2_input", "5"),
+            ("temp1_input", "40000"),
+            ("temp2_input", "41000"),
+        ]);
+        let files = values.keys().map(|k| k.to_string()).collect::<Vec<_>>();
+        p.add_sensor_files(files, |n| values.get(n).map(|v| v.to_string()), &mut data);
+        let none = DeviceFilter::default();
+        let mut out = MetricSet::new();
+        write_chip(&p, "gpu", None, &data, &none, &mut out);
+        // The sensor label is the cleaned label; freq2 has no label: no series.
+        assert_eq!(
+            out.value("node_hwmon_freq_freq_mhz", &labels("gpu", "sclk")),
+            Some(1800.0)
+        );
+        assert_eq!(
+            out.get("node_hwmon_freq_freq_mhz").unwrap().samples.len(),
+            1
+        );
+        let only_temp1 = DeviceFilter::new("x", "", "y", "^gpu;temp1$").unwrap();
+        let mut out = MetricSet::new();
+        write_chip(&p, "gpu", None, &data, &only_temp1, &mut out);
+        assert_eq!(out.get("node_hwmon_temp_celsius").unwrap().samples.len(), 1);
+        assert!(out.get("node_hwmon_freq_freq_mhz").is_none());
+        let chips = DeviceFilter::new("x", "coretemp", "y", "").unwrap();
+        assert!(chips.ignored("platform_coretemp_0") && !chips.ignored("nct6779"));
+    }
+
+    #[test]
+    fn chip_filters_from_flags() {
+        let mut cfg = crate::node::testutil::fixture_config();
+        cfg.hwmon.chip_include = "coretemp".to_string();
+        let out = crate::node::testutil::collect_with("hwmon", &cfg).unwrap();
+        let names = out.get("node_hwmon_chip_names").unwrap();
+        assert!(names.samples.iter().all(|s| s
+            .labels
+            .iter()
+            .any(|(k, v)| k == "chip" && v.contains("coretemp"))));
+        cfg.hwmon.chip_include = "(".to_string();
+        assert!(crate::node::testutil::build("hwmon", &cfg).is_err());
+    }
+
+    #[test]
     fn chip_names_from_fixture() {
         let class = fixture_root().join("sys/class/hwmon");
         assert_eq!(

@@ -440,6 +440,23 @@ mod tests {
     }
 
     #[test]
+    fn reshape_and_personalities_as_procfs_0_21() {
+        let text = "Personalities : [raid1] [raid6] [raid5] [raid4]\n\
+                    md4 : active raid5 sdd[3] sdc[1] sdb[0]\n      \
+                    1953260544 blocks super 1.2 level 5, 512k chunk, algorithm 2 [3/3] [UUU]\n      \
+                    [==>..................]  reshape = 12.5% (122078976/976630272) finish=300.0min speed=47428K/sec\n\
+                    \n\
+                    unused devices: <none>\n";
+        let v = parse_mdstat(text).unwrap();
+        assert_eq!(
+            (v[0].state.as_str(), v[0].blocks_synced),
+            ("reshaping", 122078976)
+        );
+        // A second Personalities line is parsed as a device line.
+        assert!(parse_mdstat(&format!("{text}Personalities : [raid1]\n")).is_err());
+    }
+
+    #[test]
     fn rejects_garbage() {
         assert_rejects(
             parse_mdstat,
