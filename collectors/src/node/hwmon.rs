@@ -116,7 +116,8 @@ impl FilenameParser {
     }
 
     /// `temp1_crit_alarm` → (`temp`, 1, `crit_alarm`); `beep_enable` → (`beep_enable`, 0, ``).
-    pub fn explode<'a>(&self, filename: &'a str) -> Option<(&'a str, u32, &'a str)> {
+    /// The number is Go's `strconv.Atoi` of the digits: any value of a 64-bit `int`.
+    pub fn explode<'a>(&self, filename: &'a str) -> Option<(&'a str, i64, &'a str)> {
         let caps = self.re.captures(filename)?;
         let kind = caps.name("type").map_or("", |m| m.as_str());
         let num = match caps.name("id").map(|m| m.as_str()) {
@@ -613,7 +614,11 @@ mod tests {
         );
         assert_eq!(p.explode("temp01_input"), Some(("temp", 1, "input")));
         assert_eq!(p.explode("1abc"), None);
-        assert_eq!(p.explode("temp99999999999_input"), None);
+        assert_eq!(
+            p.explode("temp99999999999_input"),
+            Some(("temp", 99999999999, "input"))
+        );
+        assert_eq!(p.explode("temp99999999999999999999_input"), None);
     }
 
     #[test]
