@@ -472,21 +472,31 @@ mod ioc {
         pub unused: [u64; 121],
     }
 
-    pub const FS_INFO: libc::c_ulong = request(READ, 31, std::mem::size_of::<FsInfo>());
-    pub const DEV_INFO: libc::c_ulong = request(READ_WRITE, 30, std::mem::size_of::<DevInfo>());
-    pub const GET_DEV_STATS: libc::c_ulong =
-        request(READ_WRITE, 52, std::mem::size_of::<DevStats>());
+    /// An ioctl argument struct and its request number (which encodes the struct's size).
+    pub trait Arg {
+        const REQUEST: libc::c_ulong;
+    }
+    impl Arg for FsInfo {
+        const REQUEST: libc::c_ulong = request(READ, 31, std::mem::size_of::<FsInfo>());
+    }
+    impl Arg for DevInfo {
+        const REQUEST: libc::c_ulong = request(READ_WRITE, 30, std::mem::size_of::<DevInfo>());
+    }
+    impl Arg for DevStats {
+        const REQUEST: libc::c_ulong = request(READ_WRITE, 52, std::mem::size_of::<DevStats>());
+    }
 
     const _: () = assert!(std::mem::size_of::<FsInfo>() == 1024);
     const _: () = assert!(std::mem::size_of::<DevInfo>() == 4096);
     const _: () = assert!(std::mem::size_of::<DevStats>() == 1032);
 
-    /// Run one ioctl on `fd` with `arg` in and out.
-    pub fn call<T>(fd: &std::fs::File, req: libc::c_ulong, arg: &mut T) -> std::io::Result<()> {
+    /// Run `T`'s ioctl on `fd` with `arg` in and out.
+    pub fn call<T: Arg>(fd: &std::fs::File, arg: &mut T) -> std::io::Result<()> {
         use std::os::fd::AsRawFd;
-        // SAFETY: `arg` is a `#[repr(C)]` struct of the size encoded in `req`, valid for writes for the
-        // whole call; the kernel reads and writes only that many bytes.
-        let r = unsafe { libc::ioctl(fd.as_raw_fd(), req as _, arg as *mut T) };
+        // SAFETY: `arg` is one of the `#[repr(C)]` structs above, of the size `T::REQUEST` encodes and
+        // checked against the kernel's, exclusively borrowed for the call; the kernel reads and writes only
+        // that many bytes.
+        let r = unsafe { libc::ioctl(fd.as_raw_fd(), T::REQUEST as _, arg as *mut T) };
         if r < 0 {
             return Err(std::io::Error::last_os_error());
         }
@@ -535,19 +545,27 @@ fn open_btrfs(path: &Path) -> std::io::Result<Option<std::fs::File>> {
 fn ioctl_devices(f: &std::fs::File, info: &ioc::FsInfo) -> std::io::Result<Vec<IoctlDevice>> {
     let mut out = Vec::new();
     for id in 0..=info.max_id {
-        // SAFETY: all-zero is a valid value of these plain integer structs.
-        let mut dev: ioc::DevInfo = unsafe { std::mem::zeroed() };
-        dev.devid = id;
-        match ioc::call(f, ioc::DEV_INFO, &mut dev) {
+        let mut dev = ioc::DevInfo {
+            devid: id,
+            uuid: [0; 16],
+            bytes_used: 0,
+            total_bytes: 0,
+            unused: [0; 379],
+            path: [0; 1024],
+        };
+        match ioc::call(f, &mut dev) {
             Ok(()) => {}
             Err(e) if e.raw_os_error() == Some(libc::ENODEV) => continue,
             Err(e) => return Err(e),
         }
-        // SAFETY: as above.
-        let mut st: ioc::DevStats = unsafe { std::mem::zeroed() };
-        st.devid = id;
-        st.nr_items = 5;
-        ioc::call(f, ioc::GET_DEV_STATS, &mut st)?;
+        let mut st = ioc::DevStats {
+            devid: id,
+            nr_items: 5,
+            flags: 0,
+            values: [0; 5],
+            unused: [0; 121],
+        };
+        ioc::call(f, &mut st)?;
         let path: Vec<u8> = dev.path.iter().copied().take_while(|&b| b != 0).collect();
         out.push(IoctlDevice {
             path: String::from_utf8_lossy(&path).into_owned(),
@@ -588,9 +606,13 @@ pub fn ioctl_stats(roots: &Roots) -> BTreeMap<String, Vec<IoctlDevice>> {
         let Ok(Some(f)) = open_btrfs(&path) else {
             continue;
         };
-        // SAFETY: all-zero is a valid value of this plain integer struct.
-        let mut info: ioc::FsInfo = unsafe { std::mem::zeroed() };
-        if ioc::call(&f, ioc::FS_INFO, &mut info).is_err() {
+        let mut info = ioc::FsInfo {
+            max_id: 0,
+            num_devices: 0,
+            fsid: [0; 16],
+            rest: [0; 1024 - 32],
+        };
+        if ioc::call(&f, &mut info).is_err() {
             continue;
         }
         let fsid: String = info.fsid.iter().map(|x| format!("{x:02x}")).collect();
