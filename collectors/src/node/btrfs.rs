@@ -767,6 +767,35 @@ mod tests {
         assert!(open_btrfs(&fixture_root()).unwrap().is_none());
     }
 
+    /// On a host with a mounted btrfs, as root (e.g. `truncate -s 300M i; mkfs.btrfs i; mount -o loop i m`):
+    /// every btrfs in sysfs has its ioctl view, each device with a size and a UUID.
+    #[test]
+    #[ignore = "needs root and a mounted btrfs"]
+    fn ioctls_on_a_mounted_btrfs() {
+        let roots = Roots::default();
+        let stats = ioctl_stats(&roots);
+        let sysfs: Vec<String> = crate::read::read_dir_sorted(&roots.sys("fs/btrfs"))
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.name.contains('-'))
+            .map(|e| {
+                read_btrfs_stats(&roots.sys("fs/btrfs").join(&e.name))
+                    .unwrap()
+                    .uuid
+            })
+            .collect();
+        assert!(!sysfs.is_empty(), "no btrfs mounted");
+        for uuid in sysfs {
+            let devs = &stats[&uuid.replace('-', "")];
+            assert!(!devs.is_empty());
+            for d in devs {
+                assert!(d.total_bytes > 0 && d.total_bytes >= d.bytes_used, "{d:?}");
+                assert_eq!(d.uuid.len(), 36, "{d:?}");
+                assert!(d.path.starts_with("/dev/"), "{d:?}");
+            }
+        }
+    }
+
     #[test]
     fn collects_from_fixture_root() {
         let out = assert_fixture(
