@@ -5,7 +5,12 @@
 //! node_hwmon_sensor_label{chip,sensor,label}.
 //!
 //! `chip` is derived from the device the hwmon belongs to (`<bus or parent>_<device>`, e.g.
-//! `platform_coretemp_0`), else from its `name` file, else from the `hwmonN` directory name.
+//! `platform_coretemp_0`), else from its `name` file, else from the `hwmonN` directory name. Since
+//! node_exporter 1.12 (#3646) chips whose derived name is shared (several hwmon devices of one parent
+//! device: `asus-nb-wmi`, a wifi card's phys) get `_<name file>` appended, or `_<hwmonN>` when the name
+//! file is empty or shared too (`platform_asus_nb_wmi_asus_wmi_sensors`, `ieee80211_phy0_mt7996_phy0_0`);
+//! a chip whose name cannot be derived is skipped. `--collector.hwmon.chip-{include,exclude}` filter on
+//! that final chip label, `--collector.hwmon.sensor-{include,exclude}` on `<chip>;<sensor>`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -32,25 +37,70 @@ const SENSOR_TYPES: &[&str] = &[
     "energy",
     "humidity",
     "intrusion",
+    // node_exporter 1.9: GPU frequencies (amdgpu `freq<N>_input`), exported only with a label.
+    "freq",
 ];
 
 /// Sensor → property (`""` for a bare `<type><n>` file) → raw value.
 pub type SensorData = BTreeMap<String, BTreeMap<String, String>>;
 
-/// Lower-case `name`, replace every character outside `[a-z0-9:_]` with `_` and trim `_` at both ends.
-pub fn clean_name(name: &str) -> String {
-    let s: String = name
-        .chars()
-        .flat_map(char::to_lowercase)
-        .map(|c| {
-            if c.is_ascii_lowercase() || c.is_ascii_digit() || c == ':' || c == '_' {
-                c
+/// node_exporter's `cleanMetricName` on raw bytes: Go's `strings.ToLower` (one lower-case rune per rune),
+/// every rune outside `[a-z0-9:_]` replaced with `_` (an invalid UTF-8 byte is one rune there), `_`
+/// trimmed at both ends.
+pub fn clean_name_bytes(name: &[u8]) -> String {
+    let mut s = String::with_capacity(name.len());
+    for chunk in name.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            let l = if c.is_ascii() {
+                c.to_ascii_lowercase()
             } else {
-                '_'
-            }
-        })
-        .collect();
+                c.to_lowercase().next().unwrap_or(c)
+            };
+            s.push(
+                if l.is_ascii_lowercase() || l.is_ascii_digit() || l == ':' || l == '_' {
+                    l
+                } else {
+                    '_'
+                },
+            );
+        }
+        for _ in chunk.invalid() {
+            s.push('_');
+        }
+    }
     s.trim_matches('_').to_string()
+}
+
+/// [`clean_name_bytes`] of a string.
+pub fn clean_name(name: &str) -> String {
+    clean_name_bytes(name.as_bytes())
+}
+
+/// node_exporter's `deviceFilter`: ignored when the exclude pattern matches or the include pattern does
+/// not (an empty flag is no pattern).
+#[derive(Debug, Clone, Default)]
+pub struct DeviceFilter {
+    exclude: Option<Regex>,
+    include: Option<Regex>,
+}
+
+impl DeviceFilter {
+    pub fn new(
+        exclude_flag: &str,
+        exclude: &str,
+        include_flag: &str,
+        include: &str,
+    ) -> Result<Self, CollectError> {
+        Ok(DeviceFilter {
+            exclude: super::optional_flag_regex(exclude_flag, exclude)?,
+            include: super::optional_flag_regex(include_flag, include)?,
+        })
+    }
+
+    pub fn ignored(&self, name: &str) -> bool {
+        self.exclude.as_ref().is_some_and(|re| re.is_match(name))
+            || self.include.as_ref().is_some_and(|re| !re.is_match(name))
+    }
 }
 
 /// Splits sensor file names into type, number and property.
@@ -66,7 +116,8 @@ impl FilenameParser {
     }
 
     /// `temp1_crit_alarm` → (`temp`, 1, `crit_alarm`); `beep_enable` → (`beep_enable`, 0, ``).
-    pub fn explode<'a>(&self, filename: &'a str) -> Option<(&'a str, u32, &'a str)> {
+    /// The number is Go's `strconv.Atoi` of the digits: any value of a 64-bit `int`.
+    pub fn explode<'a>(&self, filename: &'a str) -> Option<(&'a str, i64, &'a str)> {
         let caps = self.re.captures(filename)?;
         let kind = caps.name("type").map_or("", |m| m.as_str());
         let num = match caps.name("id").map(|m| m.as_str()) {
@@ -99,11 +150,19 @@ impl FilenameParser {
     }
 }
 
-/// Read a sensor file with the read layer's one `read(2)` (some drivers answer `EAGAIN` forever) and trim
-/// newlines only, as node_exporter's hwmon reader does; any error skips the file, as there.
+/// node_exporter's hwmon reader takes what one `read(2)` of 128 bytes gives.
+const SENSOR_READ_MAX: usize = 128;
+
+/// Read a sensor file with the read layer's one `read(2)` (some drivers answer `EAGAIN` forever), keep its
+/// first 128 bytes and trim newlines only, as node_exporter's hwmon reader does; any error skips the file,
+/// as there. Invalid UTF-8 becomes one U+FFFD per run (`strings.ToValidUTF8`, what node_exporter does to
+/// a label; other values must parse as numbers anyway).
 fn read_sensor_file(path: &Path) -> Option<String> {
     crate::read::with_attr_raw(path, |b| {
-        String::from_utf8_lossy(b).trim_matches('\n').to_string()
+        let b = &b[..b.len().min(SENSOR_READ_MAX)];
+        let start = b.iter().take_while(|&&c| c == b'\n').count();
+        let end = b.len() - b[start..].iter().rev().take_while(|&&c| c == b'\n').count();
+        crate::read::to_valid_utf8(&b[start..end])
     })
     .ok()
 }
@@ -119,30 +178,30 @@ fn collect_sensor_dir(
     Ok(())
 }
 
-/// The stable `chip` label of the hwmon directory `dir`.
+/// The chip name node_exporter derives for the hwmon directory `dir` (`hwmonName`), before 1.12's
+/// disambiguation of shared names (see [`unique_chip_names`]).
 pub fn chip_name(dir: &Path) -> Result<String, CollectError> {
     if let Ok(dev) = std::fs::canonicalize(dir.join("device")) {
-        let dev_name = dev.file_name().map(|n| clean_name(&n.to_string_lossy()));
+        let dev_name = dev
+            .file_name()
+            .map(|n| clean_name_bytes(n.as_encoded_bytes()));
         let dev_type = dev
             .parent()
             .and_then(Path::file_name)
-            .map(|n| clean_name(&n.to_string_lossy()));
+            .map(|n| clean_name_bytes(n.as_encoded_bytes()));
         match (dev_type, dev_name) {
             (Some(t), Some(n)) if !t.is_empty() && !n.is_empty() => return Ok(format!("{t}_{n}")),
             (_, Some(n)) if !n.is_empty() => return Ok(n),
             _ => {}
         }
     }
-    if let Ok(raw) = crate::read::read_file_bytes(dir.join("name")) {
-        let n = clean_name(&String::from_utf8_lossy(&raw));
-        if !n.is_empty() {
-            return Ok(n);
-        }
+    if let Some(n) = human_chip_name(dir) {
+        return Ok(n);
     }
     let real = std::fs::canonicalize(dir).map_err(|e| CollectError::io(dir, e))?;
     let n = real
         .file_name()
-        .map(|n| clean_name(&n.to_string_lossy()))
+        .map(|n| clean_name_bytes(n.as_encoded_bytes()))
         .unwrap_or_default();
     if n.is_empty() {
         return Err(CollectError::Other(format!(
@@ -156,8 +215,44 @@ pub fn chip_name(dir: &Path) -> Result<String, CollectError> {
 /// The human-readable chip type from the `name` file, if any.
 pub fn human_chip_name(dir: &Path) -> Option<String> {
     let raw = crate::read::read_file_bytes(dir.join("name")).ok()?;
-    let n = clean_name(&String::from_utf8_lossy(&raw));
+    let n = clean_name_bytes(&raw);
     (!n.is_empty()).then_some(n)
+}
+
+/// One hwmon directory as node_exporter 1.12's first pass sees it: its derived chip name, the trimmed
+/// content of its `name` file (empty when unreadable) and its directory name (`hwmonN`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChipEntry {
+    pub base: String,
+    /// Raw bytes: node_exporter cleans the file's bytes, invalid UTF-8 included.
+    pub name_file: Vec<u8>,
+    pub dir_name: String,
+}
+
+/// The chip label of each entry (node_exporter 1.12 #3646): the derived name when no other entry shares
+/// it, else `<derived>_<clean name file>`, or `<derived>_<clean hwmonN>` when the name file is empty (once
+/// cleaned) or shared by another entry of the same derived name.
+pub fn unique_chip_names(entries: &[ChipEntry]) -> Vec<String> {
+    let mut chips: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let mut names: std::collections::HashMap<(&str, &[u8]), usize> =
+        std::collections::HashMap::new();
+    for e in entries {
+        *chips.entry(&e.base).or_default() += 1;
+        *names.entry((&e.base, &e.name_file)).or_default() += 1;
+    }
+    entries
+        .iter()
+        .map(|e| {
+            if chips[e.base.as_str()] <= 1 {
+                return e.base.clone();
+            }
+            let mut suffix = clean_name_bytes(&e.name_file);
+            if suffix.is_empty() || names[&(e.base.as_str(), e.name_file.as_slice())] > 1 {
+                suffix = clean_name(&e.dir_name);
+            }
+            format!("{}_{suffix}", e.base)
+        })
+        .collect()
 }
 
 fn gauge(out: &mut MetricSet, name: &str, help: &str, chip: &str, sensor: &str, v: f64) {
@@ -173,12 +268,13 @@ fn gauge(out: &mut MetricSet, name: &str, help: &str, chip: &str, sensor: &str, 
     );
 }
 
-/// Write the metrics of one chip's sensors.
+/// Write the metrics of one chip's sensors; a sensor `<chip>;<sensor>` the filter ignores is left out.
 pub fn write_chip(
     parser: &FilenameParser,
     chip: &str,
     human_name: Option<&str>,
     data: &SensorData,
+    sensors: &DeviceFilter,
     out: &mut MetricSet,
 ) {
     if let Some(h) = human_name {
@@ -194,6 +290,9 @@ pub fn write_chip(
         );
     }
     for (sensor, props) in data {
+        if sensors.ignored(&format!("{chip};{sensor}")) {
+            continue;
+        }
         let Some((kind, _, _)) = parser.explode(sensor) else {
             continue;
         };
@@ -340,6 +439,20 @@ pub fn write_chip(
             } else if kind == "fan" && matches!(el, "input" | "min" | "max" | "target") {
                 let help = format!("Hardware monitor for fan revolutions per minute ({el})");
                 gauge(out, &format!("{name}_rpm"), &help, chip, sensor, v);
+            } else if kind == "freq" && el == "input" {
+                // The `sensor` label is the cleaned label text (`sclk`, `mclk`); no label, no series.
+                // (node_exporter's slice reuse also relabels the sensor's later elements, in Go's random
+                // map order; we do not reproduce that.)
+                if let Some(label) = props.get("label") {
+                    gauge(
+                        out,
+                        &format!("{name}_freq_mhz"),
+                        "Hardware monitor for GPU frequency in MHz",
+                        chip,
+                        &clean_name(label),
+                        v / 1e6,
+                    );
+                }
             } else {
                 let help = format!("Hardware monitor {kind} element {el}");
                 gauge(out, &name, &help, chip, sensor, v);
@@ -351,11 +464,50 @@ pub fn write_chip(
 pub struct Hwmon {
     roots: Arc<Roots>,
     parser: FilenameParser,
+    chips: DeviceFilter,
+    sensors: DeviceFilter,
+}
+
+/// The hwmon collector's flags (node_exporter 1.9's names, defaults and help).
+#[derive(Debug, Clone, clap::Args)]
+#[group(skip)]
+pub struct Flags {
+    /// Regexp of hwmon chip to include (mutually exclusive to device-exclude).
+    #[arg(
+        value_name = "REGEX",
+        id = "collector.hwmon.chip-include",
+        long = "collector.hwmon.chip-include",
+        default_value = ""
+    )]
+    pub chip_include: String,
+    /// Regexp of hwmon chip to exclude (mutually exclusive to device-include).
+    #[arg(
+        value_name = "REGEX",
+        id = "collector.hwmon.chip-exclude",
+        long = "collector.hwmon.chip-exclude",
+        default_value = ""
+    )]
+    pub chip_exclude: String,
+    /// Regexp of hwmon sensor to include (mutually exclusive to sensor-exclude).
+    #[arg(
+        value_name = "REGEX",
+        id = "collector.hwmon.sensor-include",
+        long = "collector.hwmon.sensor-include",
+        default_value = ""
+    )]
+    pub sensor_include: String,
+    /// Regexp of hwmon sensor to exclude (mutually exclusive to sensor-include).
+    #[arg(
+        value_name = "REGEX",
+        id = "collector.hwmon.sensor-exclude",
+        long = "collector.hwmon.sensor-exclude",
+        default_value = ""
+    )]
+    pub sensor_exclude: String,
 }
 
 impl Hwmon {
-    fn update_chip(&self, dir: &Path, out: &mut MetricSet) -> Result<(), CollectError> {
-        let chip = chip_name(dir)?;
+    fn update_chip(&self, dir: &Path, chip: &str, out: &mut MetricSet) -> Result<(), CollectError> {
         let mut data = SensorData::new();
         collect_sensor_dir(&self.parser, dir, &mut data)?;
         let dev = dir.join("device");
@@ -363,7 +515,14 @@ impl Hwmon {
             collect_sensor_dir(&self.parser, &dev, &mut data)?;
         }
         let human = human_chip_name(dir);
-        write_chip(&self.parser, &chip, human.as_deref(), &data, out);
+        write_chip(
+            &self.parser,
+            chip,
+            human.as_deref(),
+            &data,
+            &self.sensors,
+            out,
+        );
         Ok(())
     }
 }
@@ -372,26 +531,57 @@ impl NodeCollector for Hwmon {
     fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
         let parser =
             FilenameParser::new().map_err(|e| CollectError::Other(format!("hwmon regex: {e}")))?;
+        let f = &cfg.hwmon;
         Ok(Hwmon {
             roots: cfg.roots.clone(),
             parser,
+            chips: DeviceFilter::new(
+                "collector.hwmon.chip-exclude",
+                &f.chip_exclude,
+                "collector.hwmon.chip-include",
+                &f.chip_include,
+            )?,
+            sensors: DeviceFilter::new(
+                "collector.hwmon.sensor-exclude",
+                &f.sensor_exclude,
+                "collector.hwmon.sensor-include",
+                &f.sensor_include,
+            )?,
         })
     }
 
     /// Every chip is reported even when another fails; the last error is returned then.
     fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
         let class = self.roots.sys("class/hwmon");
+        // Pass 1: the directories (following the class symlinks) and their derived names.
         let mut dirs = Vec::new();
+        let mut entries = Vec::new();
         for dev in crate::read::class_devices(&class)? {
             let path = class.join(&dev.name);
-            // Follows the class symlink; entries that are not (links to) directories are skipped.
-            if dev.file_type.is_dir() || path.is_dir() {
-                dirs.push(path);
+            if !(dev.file_type.is_dir() || path.is_dir()) {
+                continue;
             }
+            // node_exporter 1.12: a chip whose name cannot be derived is skipped (logged at debug).
+            let Ok(base) = chip_name(&path) else {
+                continue;
+            };
+            let name_file = crate::read::read_file_bytes(path.join("name"))
+                .map(|b| b.trim_ascii().to_vec())
+                .unwrap_or_default();
+            entries.push(ChipEntry {
+                base,
+                name_file,
+                dir_name: dev.name.clone(),
+            });
+            dirs.push(path);
         }
+        // Pass 2: unique chip labels, filtered, then each chip's sensors.
         let mut last_err = None;
-        for dir in &dirs {
-            if let Err(e) = self.update_chip(dir, out) {
+        for (dir, chip) in dirs.iter().zip(unique_chip_names(&entries)) {
+            if self.chips.ignored(&chip) {
+                continue;
+            }
+            if let Err(e) = self.update_chip(dir, &chip, out) {
                 last_err = Some(e);
             }
         }
@@ -424,7 +614,11 @@ mod tests {
         );
         assert_eq!(p.explode("temp01_input"), Some(("temp", 1, "input")));
         assert_eq!(p.explode("1abc"), None);
-        assert_eq!(p.explode("temp99999999999_input"), None);
+        assert_eq!(
+            p.explode("temp99999999999_input"),
+            Some(("temp", 99999999999, "input"))
+        );
+        assert_eq!(p.explode("temp99999999999999999999_input"), None);
     }
 
     #[test]
@@ -450,7 +644,7 @@ mod tests {
         ]);
         p.add_sensor_files(files, |n| values.get(n).map(|v| v.to_string()), &mut data);
         let mut out = MetricSet::new();
-        write_chip(&p, "c", None, &data, &mut out);
+        write_chip(&p, "c", None, &data, &DeviceFilter::default(), &mut out);
         assert_eq!(
             out.value("node_hwmon_in_volts", &labels("c", "in1")),
             Some(1.2)
@@ -472,6 +666,91 @@ mod tests {
             Some(2.0)
         );
         assert!(out.get("node_hwmon_chip_names").is_none());
+    }
+
+    #[test]
+    fn shared_chip_names_are_made_unique() {
+        let e = |base: &str, name: &[u8], dir: &str| ChipEntry {
+            base: base.to_string(),
+            name_file: name.to_vec(),
+            dir_name: dir.to_string(),
+        };
+        let entries = [
+            // Two hwmons of one platform device, distinct names: the name is appended.
+            e("platform_asus_nb_wmi", b"asus", "hwmon5"),
+            e("platform_asus_nb_wmi", b"asus-wmi-sensors", "hwmon6"),
+            // Three of one phy, the same name: the hwmonN directory is appended.
+            e("ieee80211_phy0", b"mt7996_phy0", "hwmon7"),
+            e("ieee80211_phy0", b"mt7996_phy0", "hwmon8"),
+            // A shared base with an empty (once cleaned) name: the directory too.
+            e("pci_x", b"--", "hwmon9"),
+            e("pci_x", b"y", "hwmon10"),
+            // Unique: unchanged.
+            e("platform_coretemp_0", b"coretemp", "hwmon1"),
+        ];
+        assert_eq!(
+            unique_chip_names(&entries),
+            [
+                "platform_asus_nb_wmi_asus",
+                "platform_asus_nb_wmi_asus_wmi_sensors",
+                "ieee80211_phy0_hwmon7",
+                "ieee80211_phy0_hwmon8",
+                "pci_x_hwmon9",
+                "pci_x_y",
+                "platform_coretemp_0",
+            ]
+        );
+        // Invalid UTF-8: one `_` per byte, as Go's regexp sees one rune per invalid byte.
+        assert_eq!(clean_name_bytes(b"a\xff\xfeb"), "a__b");
+        assert_eq!(clean_name("K\u{212A}"), "kk");
+    }
+
+    #[test]
+    fn freq_sensors_and_filters() {
+        let p = FilenameParser::new().unwrap();
+        let mut data = SensorData::new();
+        let values = BTreeMap::from([
+            ("freq1_input", "1800000000"),
+            ("freq1_label", "SCLK"),
+            ("freq2_input", "5"),
+            ("temp1_input", "40000"),
+            ("temp2_input", "41000"),
+        ]);
+        let files = values.keys().map(|k| k.to_string()).collect::<Vec<_>>();
+        p.add_sensor_files(files, |n| values.get(n).map(|v| v.to_string()), &mut data);
+        let none = DeviceFilter::default();
+        let mut out = MetricSet::new();
+        write_chip(&p, "gpu", None, &data, &none, &mut out);
+        // The sensor label is the cleaned label; freq2 has no label: no series.
+        assert_eq!(
+            out.value("node_hwmon_freq_freq_mhz", &labels("gpu", "sclk")),
+            Some(1800.0)
+        );
+        assert_eq!(
+            out.get("node_hwmon_freq_freq_mhz").unwrap().samples.len(),
+            1
+        );
+        let only_temp1 = DeviceFilter::new("x", "", "y", "^gpu;temp1$").unwrap();
+        let mut out = MetricSet::new();
+        write_chip(&p, "gpu", None, &data, &only_temp1, &mut out);
+        assert_eq!(out.get("node_hwmon_temp_celsius").unwrap().samples.len(), 1);
+        assert!(out.get("node_hwmon_freq_freq_mhz").is_none());
+        let chips = DeviceFilter::new("x", "coretemp", "y", "").unwrap();
+        assert!(chips.ignored("platform_coretemp_0") && !chips.ignored("nct6779"));
+    }
+
+    #[test]
+    fn chip_filters_from_flags() {
+        let mut cfg = crate::node::testutil::fixture_config();
+        cfg.hwmon.chip_include = "coretemp".to_string();
+        let out = crate::node::testutil::collect_with("hwmon", &cfg).unwrap();
+        let names = out.get("node_hwmon_chip_names").unwrap();
+        assert!(names.samples.iter().all(|s| s
+            .labels
+            .iter()
+            .any(|(k, v)| k == "chip" && v.contains("coretemp"))));
+        cfg.hwmon.chip_include = "(".to_string();
+        assert!(crate::node::testutil::build("hwmon", &cfg).is_err());
     }
 
     #[test]

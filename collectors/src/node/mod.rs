@@ -103,6 +103,8 @@ pub struct NodeConfig {
     #[command(flatten)]
     pub filesystem: filesystem::Flags,
     #[command(flatten)]
+    pub hwmon: hwmon::Flags,
+    #[command(flatten)]
     pub interrupts: interrupts::Flags,
     #[command(flatten)]
     pub ipvs: ipvs::Flags,

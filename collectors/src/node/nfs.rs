@@ -1,5 +1,5 @@
-//! `nfs`: node_nfs_* from the NFS client's RPC statistics, `/proc/net/rpc/nfs`, as node_exporter 1.5
-//! (procfs 0.8 `nfs.ClientRPCStats`) reads them. No data when the file is absent (no NFS client module).
+//! `nfs`: node_nfs_* from the NFS client's RPC statistics, `/proc/net/rpc/nfs`, as node_exporter 1.12.1
+//! (procfs 0.21.1 `nfs.ClientRPCStats`) reads them. No data when the file is absent (no NFS client module).
 //!
 //! node_exporter opens `<procfs>/net/rpc/nfs`; the kernel keeps these counters per network namespace, so
 //! we read them with [`Roots::proc_net`], which is the same file unless `--path.netns-pid` is given.
@@ -42,7 +42,16 @@ pub const V3_PROCS: [&str; 22] = [
     "Commit",
 ];
 
-/// The NFSv4 client operations in `proc4` order, as far as procfs 0.8 maps them (later ones are ignored).
+/// The NFSv4 client operations in `proc4` order, as far as procfs 0.21.1 maps them (later ones are ignored),
+/// with procfs' names (the `method` label values).
+///
+/// Values 45 and 46 are labelled as procfs labels them, `GetDeviceInfo` then `LayoutGet`, although the kernel
+/// counts them the other way round: `/proc/net/rpc/nfs` prints the client procedures in the order of
+/// include/linux/nfs4.h's `NFSPROC4_CLNT_*` enum, which has `NFSPROC4_CLNT_LAYOUTGET` before
+/// `NFSPROC4_CLNT_GETDEVICEINFO`. node_exporter (every release so far, 1.12.1 included) exports procfs'
+/// field under the field's name, so its `LayoutGet` series is the kernel's GETDEVICEINFO count and the
+/// reverse. We keep node_exporter's labelling: the series must be the same series a dashboard or alert
+/// written against node_exporter reads (and a fix upstream would then be a fix here too).
 pub const CLIENT_V4_PROCS: [&str; 59] = [
     "Null",
     "Read",
@@ -88,8 +97,8 @@ pub const CLIENT_V4_PROCS: [&str; 59] = [
     "Sequence",
     "GetLeaseTime",
     "ReclaimComplete",
-    "LayoutGet",
     "GetDeviceInfo",
+    "LayoutGet",
     "LayoutCommit",
     "LayoutReturn",
     "SecinfoNoName",
@@ -144,20 +153,28 @@ impl Default for ClientRpcStats {
     }
 }
 
-/// Split a stats line into its label and its unsigned values; at least one value is required.
+/// Split a stats line into its label and its unsigned values; at least one value is required (procfs:
+/// "require at least <key> <value>").
 pub fn split_line(line: &str) -> Result<(&str, Vec<u64>), ParseError> {
-    let mut parts = line.split_whitespace();
-    let label = parts.next().unwrap_or_default();
-    let values = parts
-        .map(|v| {
-            v.parse::<u64>()
-                .map_err(|_| ParseError::new(format!("invalid value {v:?} in line {line:?}")))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    if values.is_empty() {
+    let parts: Vec<&str> = line.split_whitespace().collect();
+    if parts.len() < 2 {
         return Err(ParseError::new(format!("invalid NFS metric line {line:?}")));
     }
-    Ok((label, values))
+    Ok((parts[0], parse_values(&parts[1..], line)?))
+}
+
+/// The values of a line, each Go's `strconv.ParseUint(v, 10, 64)` (procfs' `util.ParseUint64s`): decimal
+/// digits only, no sign, no overflow.
+pub fn parse_values(raw: &[&str], line: &str) -> Result<Vec<u64>, ParseError> {
+    raw.iter()
+        .map(|v| {
+            v.bytes()
+                .all(|b| b.is_ascii_digit())
+                .then(|| v.parse::<u64>().ok())
+                .flatten()
+                .ok_or_else(|| ParseError::new(format!("invalid value {v:?} in line {line:?}")))
+        })
+        .collect()
 }
 
 /// Values of a line that must have exactly `N` of them.
@@ -203,16 +220,11 @@ pub fn parse_network(v: &[u64]) -> Result<Network, ParseError> {
     })
 }
 
-/// Parse `/proc/net/rpc/nfs`.
-///
-/// procfs 0.8 rejects a line label it does not know; we skip it instead, so that a newer kernel adding a
-/// line does not blank the whole collector.
+/// Parse `/proc/net/rpc/nfs` as procfs 0.21.1 does: a line without a value, an empty line included, and a
+/// line label procfs does not know are errors (so the collector fails, as node_exporter's does).
 pub fn parse_client_rpc_stats(text: &str) -> Result<ClientRpcStats, ParseError> {
     let mut s = ClientRpcStats::default();
     for line in text.lines() {
-        if line.trim().is_empty() {
-            continue;
-        }
         let (label, v) = split_line(line)?;
         match label {
             "net" => s.network = parse_network(&v)?,
@@ -228,7 +240,11 @@ pub fn parse_client_rpc_stats(text: &str) -> Result<ClientRpcStats, ParseError> 
             "proc3" => s.v3 = padded(proc_values(label, &v, 22)?),
             // Older kernels count fewer v4 operations: the missing ones read as zero.
             "proc4" => s.v4 = padded(proc_values(label, &v, 0)?),
-            _ => {}
+            _ => {
+                return Err(ParseError::new(format!(
+                    "unknown NFS metric line {label:?}"
+                )))
+            }
         }
     }
     Ok(s)
@@ -343,8 +359,26 @@ mod tests {
             parse_client_rpc_stats,
             &["proc2 2 1 2\n", "rpc 1 2\n", "net\n", "net 1 x 2 3\n"],
         );
-        // A line a newer kernel might add is skipped.
-        assert!(parse_client_rpc_stats("net 1 2 3 4\nnew 1 2\n").is_ok());
+        // A line procfs does not know fails the parse, as an empty line does.
+        assert_rejects(
+            parse_client_rpc_stats,
+            &["net 1 2 3 4\nnew 1 2\n", "net 1 2 3 4\n\n", "rpc 1 +2 3\n"],
+        );
+    }
+
+    #[test]
+    fn v4_values_45_and_46_are_labelled_as_procfs_does() {
+        // Value i is i: value 44 is RECLAIM_COMPLETE, 45 the kernel's LAYOUTGET, 46 its GETDEVICEINFO.
+        let line: String = (1..=59).map(|i| format!(" {i}")).collect();
+        let s = parse_client_rpc_stats(&format!("proc4 59{line}\n")).unwrap();
+        let at = |name: &str| {
+            let i = CLIENT_V4_PROCS.iter().position(|p| *p == name).unwrap();
+            s.v4[i]
+        };
+        assert_eq!(at("ReclaimComplete"), 44);
+        assert_eq!(at("GetDeviceInfo"), 45);
+        assert_eq!(at("LayoutGet"), 46);
+        assert_eq!(at("Clone"), 59);
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! `nfsd`: node_nfsd_* from the NFS server's statistics, `/proc/net/rpc/nfsd`, as node_exporter 1.5
-//! (procfs 0.8 `nfs.ServerRPCStats`) reads them. No data when the file is absent (no nfsd module).
+//! `nfsd`: node_nfsd_* from the NFS server's statistics, `/proc/net/rpc/nfsd`, as node_exporter 1.12.1
+//! (procfs 0.21.1 `nfs.ServerRPCStats`) reads them. No data when the file is absent (no nfsd module).
 //!
 //! Read with [`Roots::proc_net`] like `nfs` (the counters are per network namespace).
 
@@ -8,10 +8,12 @@ use crate::read::read_to_string_or_no_data;
 use crate::{CollectError, MetricSet, Roots};
 
 use super::nfs::{
-    exact, padded, parse_network, proc_values, split_line, Network, V2_PROCS, V3_PROCS,
+    exact, padded, parse_network, parse_values, proc_values, Network, V2_PROCS, V3_PROCS,
 };
 
-/// The NFSv4 server operations node_exporter exports: (method label, operation number in `proc4ops`).
+/// The NFSv4 server operations node_exporter exports: (method label, operation number in `proc4ops`, i.e.
+/// the kernel's `OP_*` number of include/linux/nfs4.h: `OP_ACCESS` = 3 … `OP_RELEASE_LOCKOWNER` = 39).
+/// `PutPubFH` (23) and `PutRootFH` (24) are read by procfs but not exported by node_exporter.
 const V4_OPS: &[(&str, usize)] = &[
     ("Access", 3),
     ("Close", 4),
@@ -43,9 +45,12 @@ const V4_OPS: &[(&str, usize)] = &[
     ("SaveFH", 32),
     ("SecInfo", 33),
     ("SetAttr", 34),
-    ("Verify", 35),
-    ("Write", 36),
-    ("RelLockOwner", 37),
+    ("SetClientID", 35),
+    ("SetClientIDConfirm", 36),
+    ("Verify", 37),
+    ("Write", 38),
+    // Only in kernels since 2.6 (a 40th value): 0 when `proc4ops` has 39.
+    ("RelLockOwner", 39),
 ];
 
 /// `/proc/net/rpc/nfsd`, the fields node_exporter exports. Missing lines read as zeros.
@@ -67,8 +72,10 @@ pub struct ServerRpcStats {
     pub rpc: [u64; 5],
     pub v2: [u64; 18],
     pub v3: [u64; 22],
-    /// `proc4ops`, the first 38 operations (procfs 0.8 requires at least 39 values).
-    pub v4_ops: [u64; 39],
+    /// `proc4ops`, the first 40 operations (procfs requires at least 39 values; a 40th reads as 0).
+    pub v4_ops: [u64; 40],
+    /// `wdeleg_getattr` (kernel 6.x, node_exporter 1.8): 0 when the line is absent.
+    pub wdeleg_getattr: u64,
 }
 
 impl Default for ServerRpcStats {
@@ -84,39 +91,44 @@ impl Default for ServerRpcStats {
             rpc: [0; 5],
             v2: [0; 18],
             v3: [0; 22],
-            v4_ops: [0; 39],
+            v4_ops: [0; 40],
+            wdeleg_getattr: 0,
         }
     }
 }
 
-/// Parse `/proc/net/rpc/nfsd`. Unknown line labels (newer kernels add some, e.g. `wdeleg_getattr`) are
-/// skipped; procfs 0.8 fails on them.
+/// Parse `/proc/net/rpc/nfsd` as procfs 0.21.1 does: every line needs a label and a value, all values are
+/// decimal unsigned integers (`th` only its first two, the rest are floats), and a line label procfs does
+/// not know is an error (so the collector fails, as node_exporter's does, on a kernel adding a line).
 pub fn parse_server_rpc_stats(text: &str) -> Result<ServerRpcStats, ParseError> {
     let mut s = ServerRpcStats::default();
     for line in text.lines() {
-        if line.trim().is_empty() {
-            continue;
+        let parts: Vec<&str> = line.split_whitespace().collect();
+        if parts.len() < 2 {
+            return Err(ParseError::new(format!(
+                "invalid NFSd metric line {line:?}"
+            )));
         }
-        // `th` carries floats after its first two values; only those two are parsed.
-        if line.split_whitespace().next() == Some("th") {
-            let v = line
-                .split_whitespace()
-                .skip(1)
-                .take(2)
-                .map(|x| {
-                    x.parse::<u64>()
-                        .map_err(|_| ParseError::new(format!("invalid th line {line:?}")))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            let [threads, _full] = exact("th", &v)?;
-            s.threads = threads;
-            continue;
-        }
-        let (label, v) = split_line(line)?;
+        let label = parts[0];
+        let raw = if label == "th" {
+            if parts.len() < 3 {
+                return Err(ParseError::new(format!(
+                    "invalid NFSd th metric line {line:?}"
+                )));
+            }
+            &parts[1..3]
+        } else {
+            &parts[1..]
+        };
+        let v = parse_values(raw, line)?;
         match label {
             "rc" => s.reply_cache = exact("rc", &v)?,
             "fh" => s.fh_stale = exact::<5>("fh", &v)?[0],
             "io" => s.io = exact("io", &v)?,
+            "th" => {
+                let [threads, _full] = exact("th", &v)?;
+                s.threads = threads;
+            }
             "ra" => {
                 let ra = exact::<12>("ra", &v)?;
                 s.ra_size = ra[0];
@@ -133,7 +145,12 @@ pub fn parse_server_rpc_stats(text: &str) -> Result<ServerRpcStats, ParseError> 
                 }
             }
             "proc4ops" => s.v4_ops = padded(proc_values(label, &v, 39)?),
-            _ => {}
+            "wdeleg_getattr" => s.wdeleg_getattr = v[0],
+            _ => {
+                return Err(ParseError::new(format!(
+                    "unknown NFSd metric line {label:?}"
+                )))
+            }
         }
     }
     Ok(s)
@@ -255,6 +272,13 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
             s.v4_ops[*op] as f64,
         );
     }
+    // Since node_exporter 1.8, always (0 on kernels without the line).
+    out.counter(
+        "node_nfsd_requests_total",
+        REQUESTS_HELP,
+        &[("method", "WdelegGetattr"), ("proto", "4")],
+        s.wdeleg_getattr as f64,
+    );
     Ok(())
 }
 
@@ -283,22 +307,60 @@ mod tests {
 
     #[test]
     fn newer_kernel_without_ra_and_with_new_lines() {
-        let s = parse_server_rpc_stats(
-            "rc 1 2 3\nth 16 0\nwdeleg_getattr 5\nproc4 2 0 9\nproc4ops 40 0 0 0 7 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
-        )
-        .unwrap();
+        // proc4ops values 100 + operation number from SETATTR (34) to RELEASE_LOCKOWNER (39).
+        let ops: String = (0..40)
+            .map(|op| {
+                if op >= 34 {
+                    format!(" {}", 100 + op)
+                } else {
+                    " 0".to_string()
+                }
+            })
+            .collect();
+        let text = format!("rc 1 2 3\nth 16 0\nwdeleg_getattr 5\nproc4 2 0 9\nproc4ops 40{ops}\n");
+        let s = parse_server_rpc_stats(&text).unwrap();
         assert_eq!(s.threads, 16);
+        assert_eq!(s.wdeleg_getattr, 5);
         assert_eq!((s.ra_size, s.ra_not_found), (0, 0));
-        assert_eq!(s.v4_ops[3], 7);
-        // Strict counts where procfs is strict.
+        let mut out = MetricSet::new();
+        let path = std::env::temp_dir().join(format!("hostlens-nfsd-{}", std::process::id()));
+        std::fs::create_dir_all(path.join("net/rpc")).unwrap();
+        std::fs::write(path.join("net/rpc/nfsd"), &text).unwrap();
+        let roots = Roots::new(path.clone(), path.clone(), path.clone(), None);
+        collect(&roots, &mut out).unwrap();
+        std::fs::remove_dir_all(&path).unwrap();
+        for (method, v) in [
+            ("SetAttr", 134.0),
+            ("SetClientID", 135.0),
+            ("SetClientIDConfirm", 136.0),
+            ("Verify", 137.0),
+            ("Write", 138.0),
+            ("RelLockOwner", 139.0),
+            ("WdelegGetattr", 5.0),
+        ] {
+            let labels = [("method", method), ("proto", "4")];
+            assert_eq!(
+                out.value("node_nfsd_requests_total", &labels),
+                Some(v),
+                "{method}"
+            );
+        }
+        // 39 operations (a 2.6.x kernel): RelLockOwner reads 0.
+        let s = parse_server_rpc_stats(&format!("proc4ops 39{}\n", " 1".repeat(39))).unwrap();
+        assert_eq!((s.v4_ops[38], s.v4_ops[39]), (1, 0));
+        // Strict where procfs is strict, unknown lines and empty lines included.
         assert_rejects(
             parse_server_rpc_stats,
             &[
                 "rc 1 2\n",
                 "th 8\n",
+                "th x 0\n",
                 "proc4 3 0 1 2\n",
                 "proc4ops 2 0 1\n",
                 "ra 1 2 3\n",
+                "rc 1 2 3\n\nio 1 2\n",
+                "rc 1 2 3\nnewline 1 2\n",
+                "rc 1 +2 3\n",
             ],
         );
     }
@@ -325,7 +387,7 @@ mod tests {
         );
         assert_eq!(
             out.get("node_nfsd_requests_total").unwrap().samples.len(),
-            17 + 21 + 33
+            17 + 21 + 36
         );
     }
 }

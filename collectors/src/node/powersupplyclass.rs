@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use regex::Regex;
 
-use crate::read::{class_devices, is_absent, parse_go_int, read_dir_sorted, sys_read_file};
+use crate::read::{class_devices, parse_go_int, read_dir_sorted, sys_read_file};
 use crate::{CollectError, MetricSet, Roots};
 
 use super::{NodeCollector, NodeConfig};
@@ -114,24 +114,30 @@ pub fn add_attribute(ps: &mut PowerSupply, file: &str, value: &str) {
     }
 }
 
-/// Read the attributes of the supply in `dir` (the regular files in it; subdirectories and links are not
-/// followed).
+/// Whether a read error of a supply's file is one procfs 0.21.1 skips: the file is gone, or the driver
+/// answers "operation not supported" or "no such device". Any other error (`EACCES`, `EINVAL`, `ENODATA`,
+/// `EIO`, …) fails the whole collector in node_exporter, so it does here.
+fn skippable(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::NotFound
+        || matches!(e.raw_os_error(), Some(libc::EOPNOTSUPP | libc::ENODEV))
+}
+
+/// Read the attributes of the supply in `dir`: like procfs, every regular file in it is read (one that
+/// node_exporter does not export too, so its errors count), subdirectories and links are not followed.
 pub fn read_power_supply(dir: &Path, name: &str) -> Result<PowerSupply, CollectError> {
     let mut ps = PowerSupply {
         name: name.to_string(),
         ..PowerSupply::default()
     };
     for entry in read_dir_sorted(dir).map_err(|e| CollectError::io(dir, e))? {
-        let fname = entry.name.as_str();
-        if !entry.file_type.is_file()
-            || !(NUMERIC.iter().any(|(f, _, _)| *f == fname) || STRINGS.contains(&fname))
-        {
+        if !entry.file_type.is_file() {
             continue;
         }
+        let fname = entry.name.as_str();
         let path = dir.join(fname);
         match sys_read_file(&path) {
             Ok(v) => add_attribute(&mut ps, fname, &v),
-            Err(e) if is_absent(&e) => continue,
+            Err(e) if skippable(&e) => continue,
             Err(e) => return Err(CollectError::io(&path, e)),
         }
     }
@@ -199,14 +205,16 @@ impl NodeCollector for PowerSupplyClass {
         })
     }
 
+    /// As node_exporter: every supply is read first, the ignored ones too (procfs reads the whole class,
+    /// the collector filters afterwards), and one failing supply fails the collector with no series.
     fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
         let dir = self.roots.sys("class/power_supply");
+        let mut all = Vec::new();
         for dev in class_devices(&dir)? {
-            if self.ignored.is_match(&dev.name) {
-                continue;
-            }
-            let ps = read_power_supply(&dir.join(&dev.name), &dev.name)?;
-            write_power_supply(&ps, out);
+            all.push(read_power_supply(&dir.join(&dev.name), &dev.name)?);
+        }
+        for ps in all.iter().filter(|ps| !self.ignored.is_match(&ps.name)) {
+            write_power_supply(ps, out);
         }
         Ok(())
     }
@@ -229,7 +237,7 @@ mod tests {
         };
         assert_eq!(get("energy_now"), Some(31_440_000));
         assert_eq!(get("cycle_count"), Some(112));
-        // Attributes node_exporter does not know are not read.
+        // Attributes node_exporter does not know are not exported.
         assert!(ps.numeric.iter().all(|(i, _)| NUMERIC[*i].0 != "alarm"));
         assert!(ps
             .strings
@@ -301,6 +309,24 @@ mod tests {
             ),
             Some(1.0)
         );
+    }
+
+    #[test]
+    fn read_errors_as_procfs() {
+        // A directory answers EISDIR to read(2): not skipped by procfs, but directories are not read.
+        let dir = std::env::temp_dir().join(format!("hostlens-psu-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("BAT1/power")).unwrap();
+        std::fs::write(dir.join("BAT1/capacity"), "50\n").unwrap();
+        std::fs::write(dir.join("BAT1/model_name"), b"LNV\xff\xfe-1\xc3\n").unwrap();
+        let ps = read_power_supply(&dir.join("BAT1"), "BAT1");
+        std::fs::remove_dir_all(&dir).unwrap();
+        let ps = ps.unwrap();
+        assert_eq!(ps.numeric.len(), 1);
+        // One U+FFFD per run of invalid bytes, as strings.ToValidUTF8 (what node_exporter applies).
+        assert_eq!(ps.strings[0].1, "LNV\u{FFFD}-1\u{FFFD}");
+        let e = |errno| std::io::Error::from_raw_os_error(errno);
+        assert!(skippable(&e(libc::ENOENT)) && skippable(&e(libc::ENODEV)));
+        assert!(!skippable(&e(libc::ENODATA)) && !skippable(&e(libc::EINVAL)));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use crate::{CollectError, MetricSet, Roots};
 
-use crate::read::{glob_numbered, parse_i64, read_to_string, sys_read_file};
+use crate::read::{glob_numbered, parse_i64, sys_read_file};
 
 /// A thermal zone: its number (the directory suffix), type and temperature in millidegrees Celsius.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,66 +26,92 @@ pub struct CoolingDevice {
     pub cur_state: i64,
 }
 
-fn read_str(p: &Path) -> Result<String, CollectError> {
-    sys_read_file(p).map_err(|e| CollectError::io(p, e))
+/// Whether a cooling device's read error lets procfs skip the device (`canIgnoreError`): missing, not
+/// permitted, "operation not supported" or `EINVAL`; anything else, a parse error included, fails.
+fn cooling_ignorable(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied
+    ) || matches!(
+        e.raw_os_error(),
+        Some(libc::EPERM | libc::EACCES | libc::EOPNOTSUPP | libc::EINVAL)
+    )
 }
 
-fn read_i64(p: &Path) -> Result<i64, CollectError> {
-    parse_i64(&read_str(p)?).map_err(|e| e.at(p))
-}
-
-fn is_enodata(e: &CollectError) -> bool {
-    matches!(e, CollectError::Io { source, .. } if source.raw_os_error() == Some(libc::ENODATA))
-}
-
-/// Read every thermal zone under `dir` (`<sys>/class/thermal`). A zone whose attributes answer `ENODATA`
-/// (a sensor that is not ready) is skipped; `type`, `policy` and `temp` are required.
+/// Read every thermal zone under `dir` (`<sys>/class/thermal`).
+///
+/// node_exporter 1.12 (procfs 0.21.1) reports every zone: an attribute it cannot read, for `temp` a sensor
+/// that answers `EINVAL` or `ENODATA` (not ready) or a value that does not parse, is collected as a read
+/// error the collector ignores, and the zone is reported with an empty `type` or a temperature of 0.
+/// 1.11 (procfs 0.20) skipped such a zone, and failed the collector on other errors (1.12 #3657: `EINVAL`
+/// handled gracefully).
 pub fn read_zones(dir: &Path) -> Result<Vec<ThermalZone>, CollectError> {
     let names = glob_numbered(dir, "thermal_zone")?;
     let mut zones = Vec::with_capacity(names.len());
     for name in &names {
         let zdir = dir.join(name);
-        let read = || -> Result<ThermalZone, CollectError> {
-            let kind = read_str(&zdir.join("type"))?;
-            read_str(&zdir.join("policy"))?;
-            let temp = {
-                let p = zdir.join("temp");
-                let text = read_to_string(&p)?;
-                parse_i64(&text).map_err(|e| e.at(&p))?
-            };
-            Ok(ThermalZone {
-                zone: name["thermal_zone".len()..].to_string(),
-                kind,
-                temp_millicelsius: temp,
-            })
-        };
-        match read() {
-            Ok(z) => zones.push(z),
-            Err(e) if is_enodata(&e) => continue,
-            Err(e) => return Err(e),
-        }
+        let kind = sys_read_file(&zdir.join("type")).unwrap_or_default();
+        let temp = sys_read_file(&zdir.join("temp"))
+            .ok()
+            .and_then(|t| parse_i64(&t).ok())
+            .unwrap_or(0);
+        zones.push(ThermalZone {
+            zone: name["thermal_zone".len()..].to_string(),
+            kind,
+            temp_millicelsius: temp,
+        });
     }
     Ok(zones)
 }
 
-/// Read every cooling device under `dir` (`<sys>/class/thermal`).
-pub fn read_cooling_devices(dir: &Path) -> Result<Vec<CoolingDevice>, CollectError> {
-    let names = glob_numbered(dir, "cooling_device")?;
-    names
-        .iter()
-        .map(|name| {
-            let d = dir.join(name);
-            Ok(CoolingDevice {
-                name: name["cooling_device".len()..].to_string(),
-                kind: read_str(&d.join("type"))?,
-                max_state: read_i64(&d.join("max_state"))?,
-                cur_state: read_i64(&d.join("cur_state"))?,
-            })
-        })
-        .collect()
+/// One cooling device's attributes: `Ok(None)` when procfs skips the device.
+fn read_cooling_device(d: &Path, name: &str) -> Result<Option<CoolingDevice>, CollectError> {
+    let attr = |file: &str| -> Result<Option<String>, CollectError> {
+        let p = d.join(file);
+        match sys_read_file(&p) {
+            Ok(s) => Ok(Some(s)),
+            Err(e) if cooling_ignorable(&e) => Ok(None),
+            Err(e) => Err(CollectError::io(&p, e)),
+        }
+    };
+    let int = |file: &str| -> Result<Option<i64>, CollectError> {
+        match attr(file)? {
+            Some(s) => Ok(Some(parse_i64(&s).map_err(|e| e.at(d.join(file)))?)),
+            None => Ok(None),
+        }
+    };
+    let Some(kind) = attr("type")? else {
+        return Ok(None);
+    };
+    let Some(max_state) = int("max_state")? else {
+        return Ok(None);
+    };
+    let Some(cur_state) = int("cur_state")? else {
+        return Ok(None);
+    };
+    Ok(Some(CoolingDevice {
+        name: name["cooling_device".len()..].to_string(),
+        kind,
+        max_state,
+        cur_state,
+    }))
 }
 
-/// Like node_exporter, a host without thermal zones succeeds with no series.
+/// Read every cooling device under `dir` (`<sys>/class/thermal`). A device with an attribute that is
+/// missing, not permitted or answers `EINVAL`/`EOPNOTSUPP` is skipped, as procfs does; any other error fails.
+pub fn read_cooling_devices(dir: &Path) -> Result<Vec<CoolingDevice>, CollectError> {
+    let names = glob_numbered(dir, "cooling_device")?;
+    let mut out = Vec::with_capacity(names.len());
+    for name in &names {
+        if let Some(c) = read_cooling_device(&dir.join(name), name)? {
+            out.push(c);
+        }
+    }
+    Ok(out)
+}
+
+/// Like node_exporter, a host without thermal zones succeeds with no series. The zones are written before
+/// the cooling devices are read: a cooling device error fails the collector with the zones kept.
 pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
     let dir = roots.sys("class/thermal");
     for z in read_zones(&dir)? {
@@ -128,6 +154,35 @@ mod tests {
         let cds = read_cooling_devices(&dir).unwrap();
         assert_eq!(cds[1].kind, "intel_powerclamp");
         assert_eq!(cds[1].cur_state, -1);
+    }
+
+    #[test]
+    fn unreadable_zone_attributes_read_as_empty_and_zero() {
+        let dir = std::env::temp_dir().join(format!("hostlens-thermal-{}", std::process::id()));
+        let z = dir.join("thermal_zone3");
+        std::fs::create_dir_all(&z).unwrap();
+        // No type, a temperature that does not parse (what a driver answering EINVAL gives procfs too).
+        std::fs::write(z.join("temp"), "n/a\n").unwrap();
+        let c = dir.join("cooling_device0");
+        std::fs::create_dir_all(&c).unwrap();
+        std::fs::write(c.join("type"), "Fan\n").unwrap();
+        std::fs::write(c.join("max_state"), "3\n").unwrap();
+        // No cur_state: the device is skipped.
+        let zones = read_zones(&dir).unwrap();
+        let cds = read_cooling_devices(&dir);
+        std::fs::write(c.join("cur_state"), "x\n").unwrap();
+        let bad = read_cooling_devices(&dir);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(
+            zones,
+            [ThermalZone {
+                zone: "3".into(),
+                kind: String::new(),
+                temp_millicelsius: 0
+            }]
+        );
+        assert!(cds.unwrap().is_empty());
+        assert!(bad.is_err());
     }
 
     #[test]
