@@ -25,6 +25,7 @@ pub mod btrfs;
 pub mod conntrack;
 pub mod cpu;
 pub mod cpufreq;
+pub mod device_filter;
 pub mod diskstats;
 pub mod dmi;
 pub mod edac;
@@ -32,6 +33,7 @@ pub mod entropy;
 pub mod fibrechannel;
 pub mod filefd;
 pub mod filesystem;
+pub mod go_json;
 pub mod hwmon;
 pub mod infiniband;
 pub mod ipvs;
@@ -41,12 +43,14 @@ pub mod meminfo;
 pub mod netclass;
 pub mod netdev;
 pub mod netstat;
+pub mod network_route;
 pub mod nfs;
 pub mod nfsd;
 pub mod nvme;
 pub mod os;
 pub mod powersupplyclass;
 pub mod pressure;
+pub mod qdisc;
 pub mod rapl;
 pub mod schedstat;
 pub mod selinux;
@@ -54,6 +58,7 @@ pub mod sockstat;
 pub mod softnet;
 pub mod stat;
 pub mod tapestats;
+pub mod tcpstat;
 pub mod textfile;
 pub mod thermal_zone;
 pub mod time;
@@ -61,6 +66,7 @@ pub mod timex;
 pub mod udp_queues;
 pub mod uname;
 pub mod vmstat;
+pub mod wifi;
 pub mod xfs;
 
 /// Options of the node collectors: the roots, and each collector's own flags (a `Flags` struct in its
@@ -70,6 +76,8 @@ pub struct NodeConfig {
     /// Set by the agent from `--path.*`.
     #[arg(skip = Arc::new(Roots::default()))]
     pub roots: Arc<Roots>,
+    #[command(flatten)]
+    pub arp: arp::Flags,
     #[command(flatten)]
     pub bcache: bcache::Flags,
     #[command(flatten)]
@@ -89,6 +97,8 @@ pub struct NodeConfig {
     #[command(flatten)]
     pub powersupplyclass: powersupplyclass::Flags,
     #[command(flatten)]
+    pub qdisc: qdisc::Flags,
+    #[command(flatten)]
     pub rapl: rapl::Flags,
     #[command(flatten)]
     pub stat: stat::Flags,
@@ -98,6 +108,8 @@ pub struct NodeConfig {
     pub textfile: textfile::Flags,
     #[command(flatten)]
     pub vmstat: vmstat::Flags,
+    #[command(flatten)]
+    pub wifi: wifi::Flags,
 }
 
 impl Default for NodeConfig {
@@ -223,7 +235,7 @@ pub const DISABLED: bool = false;
 /// default, factory. The defaults are node_exporter 1.12.1's (`collector/*_linux.go`): every collector
 /// here is `defaultEnabled` there; one that upstream has off by default is [`DISABLED`] here too.
 pub const COLLECTORS: &[(&str, bool, Factory)] = &[
-    ("arp", ENABLED, Factory::Roots(arp::collect)),
+    ("arp", ENABLED, Factory::of::<arp::Arp>()),
     ("bcache", ENABLED, Factory::of::<bcache::Bcache>()),
     ("bonding", ENABLED, Factory::Roots(bonding::collect)),
     ("btrfs", ENABLED, Factory::Roots(btrfs::collect)),
@@ -250,6 +262,11 @@ pub const COLLECTORS: &[(&str, bool, Factory)] = &[
     ("netclass", ENABLED, Factory::of::<netclass::NetClass>()),
     ("netdev", ENABLED, Factory::of::<netdev::NetDev>()),
     ("netstat", ENABLED, Factory::of::<netstat::Netstat>()),
+    (
+        "network_route",
+        DISABLED,
+        Factory::Roots(network_route::collect),
+    ),
     ("nfs", ENABLED, Factory::Roots(nfs::collect)),
     ("nfsd", ENABLED, Factory::Roots(nfsd::collect)),
     ("nvme", ENABLED, Factory::Roots(nvme::collect)),
@@ -260,6 +277,7 @@ pub const COLLECTORS: &[(&str, bool, Factory)] = &[
         Factory::of::<powersupplyclass::PowerSupplyClass>(),
     ),
     ("pressure", ENABLED, Factory::Roots(pressure::collect)),
+    ("qdisc", DISABLED, Factory::of::<qdisc::Qdisc>()),
     ("rapl", ENABLED, Factory::of::<rapl::Rapl>()),
     ("schedstat", ENABLED, Factory::Roots(schedstat::collect)),
     ("selinux", ENABLED, Factory::of::<selinux::Selinux>()),
@@ -271,6 +289,7 @@ pub const COLLECTORS: &[(&str, bool, Factory)] = &[
     ("softnet", ENABLED, Factory::Roots(softnet::collect)),
     ("stat", ENABLED, Factory::of::<stat::Stat>()),
     ("tapestats", ENABLED, Factory::of::<tapestats::TapeStats>()),
+    ("tcpstat", DISABLED, Factory::of::<tcpstat::TcpStat>()),
     ("textfile", ENABLED, Factory::Boxed(textfile::new)),
     (
         "thermal_zone",
@@ -282,6 +301,7 @@ pub const COLLECTORS: &[(&str, bool, Factory)] = &[
     ("udp_queues", ENABLED, Factory::Roots(udp_queues::collect)),
     ("uname", ENABLED, Factory::Roots(uname::collect)),
     ("vmstat", ENABLED, Factory::of::<vmstat::Vmstat>()),
+    ("wifi", DISABLED, Factory::of::<wifi::Wifi>()),
     ("xfs", ENABLED, Factory::Roots(xfs::collect)),
 ];
 

@@ -1,0 +1,265 @@
+//! Netlink: the one place where the node collectors talk to the kernel over a netlink socket (`arp`,
+//! `network_route`, `qdisc`, `tcpstat`), as node_exporter's collectors do through mdlayher/netlink and
+//! jsimonetti/rtnetlink.
+//!
+//! The stack is rust-netlink's: `netlink-sys` (the blocking socket), `netlink-packet-core` (message framing),
+//! `netlink-packet-route` (rtnetlink: links, neighbours, routes, qdiscs) and `netlink-packet-sock-diag`
+//! (inet_diag). Why these: they are the maintained netlink crates the rest of the Rust ecosystem uses
+//! (rtnetlink, iproute2 ports, nmstate), one family of crates sharing one `netlink-packet-core`, with no
+//! async runtime required (the collectors are synchronous and run on a blocking thread), and their message
+//! types parse from and emit to plain byte slices, so the parsing is unit-tested on captured bytes.
+//!
+//! [`dump`] sends one `NLM_F_REQUEST | NLM_F_DUMP` request and collects every reply until `NLMSG_DONE`;
+//! [`parse_replies`] is its pure half: one datagram of replies into messages, a kernel error into an
+//! [`std::io::Error`] with the errno.
+
+use std::fmt::Debug;
+use std::io;
+
+use netlink_packet_core::{
+    NetlinkBuffer, NetlinkDeserializable, NetlinkHeader, NetlinkMessage, NetlinkPayload,
+    NetlinkSerializable, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST,
+};
+use netlink_packet_route::RouteNetlinkMessage;
+use netlink_sys::{Socket, SocketAddr};
+
+pub use netlink_sys::protocols::{NETLINK_ROUTE, NETLINK_SOCK_DIAG};
+
+/// What one datagram of replies to a dump holds.
+#[derive(Debug)]
+pub struct Replies<I> {
+    /// The messages, in the kernel's order.
+    pub messages: Vec<I>,
+    /// `NLMSG_DONE` was seen: the dump is complete.
+    pub done: bool,
+    /// A message carried `NLM_F_DUMP_INTR`: the table changed during the dump (the dump is still used, as
+    /// mdlayher/netlink does).
+    pub interrupted: bool,
+}
+
+/// Split one datagram of netlink replies into messages. A kernel error (`NLMSG_ERROR` with a non-zero
+/// code) is that errno; an ACK (code 0) and `NLMSG_NOOP` are skipped; a message that does not decode is
+/// an [`io::ErrorKind::InvalidData`] error saying why.
+pub fn parse_replies<I>(bytes: &[u8]) -> io::Result<Replies<I>>
+where
+    I: NetlinkDeserializable + Debug,
+{
+    let mut replies = Replies {
+        messages: Vec::new(),
+        done: false,
+        interrupted: false,
+    };
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let len = NetlinkBuffer::new_checked(rest)
+            .map_err(|e| invalid(format!("netlink message header: {e}")))?
+            .length() as usize;
+        // A header's length counts itself; messages are padded to 4 bytes.
+        let (msg_bytes, next) = rest.split_at(len.min(rest.len()));
+        rest = next.get(padding(len)..).unwrap_or(&[]);
+        let msg = NetlinkMessage::<I>::deserialize(msg_bytes)
+            .map_err(|e| invalid(format!("netlink message: {e}")))?;
+        if msg.header.flags & NLM_F_DUMP_INTR != 0 {
+            replies.interrupted = true;
+        }
+        match msg.payload {
+            NetlinkPayload::InnerMessage(m) => replies.messages.push(m),
+            NetlinkPayload::Done(_) => {
+                replies.done = true;
+                break;
+            }
+            NetlinkPayload::Error(e) => {
+                if e.code.is_some() {
+                    return Err(e.to_io());
+                }
+            }
+            NetlinkPayload::Overrun(_) => {
+                return Err(invalid("netlink overrun".to_string()));
+            }
+            _ => {}
+        }
+    }
+    Ok(replies)
+}
+
+/// Bytes after a message of length `len` before the next one (NLMSG_ALIGN).
+fn padding(len: usize) -> usize {
+    (4 - len % 4) % 4
+}
+
+fn invalid(msg: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, msg)
+}
+
+/// A netlink socket of `protocol`, bound and connected to the kernel.
+fn open(protocol: isize) -> io::Result<Socket> {
+    let mut socket = Socket::new(protocol)?;
+    socket.bind_auto()?;
+    socket.connect(&SocketAddr::new(0, 0))?;
+    Ok(socket)
+}
+
+/// Send the dump request `request` (message type from the request itself) on a new socket of `protocol`
+/// and return every reply message until `NLMSG_DONE`.
+pub fn dump<I>(protocol: isize, request: I) -> io::Result<Vec<I>>
+where
+    I: NetlinkSerializable + NetlinkDeserializable + Debug,
+{
+    let mut out = Vec::new();
+    dump_with(protocol, request, |bytes| {
+        let replies = parse_replies::<I>(bytes)?;
+        out.extend(replies.messages);
+        Ok(replies.done)
+    })?;
+    Ok(out)
+}
+
+/// [`dump`]'s socket half: send `request`, hand each datagram received to `datagram` until it says the
+/// dump is done (tests capture replies with it).
+pub fn dump_with<I>(
+    protocol: isize,
+    request: I,
+    mut datagram: impl FnMut(&[u8]) -> io::Result<bool>,
+) -> io::Result<()>
+where
+    I: NetlinkSerializable + Debug,
+{
+    let socket = open(protocol)?;
+    let mut header = NetlinkHeader::default();
+    header.flags = NLM_F_REQUEST | NLM_F_DUMP;
+    header.sequence_number = 1;
+    let mut msg = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(request));
+    msg.finalize();
+    let mut buf = vec![0; msg.buffer_len()];
+    msg.serialize(&mut buf);
+    socket.send(&buf, 0)?;
+    loop {
+        let (bytes, _) = socket.recv_from_full()?;
+        if bytes.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "netlink socket closed before NLMSG_DONE",
+            ));
+        }
+        if datagram(&bytes)? {
+            return Ok(());
+        }
+    }
+}
+
+/// An rtnetlink dump (`NETLINK_ROUTE`): `request` is one of the `Get*` messages.
+pub fn route_dump(request: RouteNetlinkMessage) -> io::Result<Vec<RouteNetlinkMessage>> {
+    dump(NETLINK_ROUTE, request)
+}
+
+/// The interfaces' names by index (`RTM_GETLINK` dump), what Go's `net.Interfaces()` reads.
+pub fn link_names() -> io::Result<Vec<(u32, String)>> {
+    use netlink_packet_route::link::LinkMessage;
+    let msgs = route_dump(RouteNetlinkMessage::GetLink(LinkMessage::default()))?;
+    Ok(link_names_of(msgs))
+}
+
+/// The `(index, name)` of every `RTM_NEWLINK` message (a link without a name has "").
+pub fn link_names_of(msgs: Vec<RouteNetlinkMessage>) -> Vec<(u32, String)> {
+    use netlink_packet_route::link::LinkAttribute;
+    msgs.into_iter()
+        .filter_map(|m| match m {
+            RouteNetlinkMessage::NewLink(link) => {
+                let name = link
+                    .attributes
+                    .into_iter()
+                    .find_map(|a| match a {
+                        LinkAttribute::IfName(n) => Some(n),
+                        _ => None,
+                    })
+                    .unwrap_or_default();
+                Some((link.header.index, name))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netlink_packet_core::{Emitable, NLMSG_DONE};
+
+    /// A netlink message with `payload` bytes, type `ty`, flags `flags`.
+    pub fn raw(ty: u16, flags: u16, payload: &[u8]) -> Vec<u8> {
+        let len = 16 + payload.len();
+        let mut b = Vec::new();
+        b.extend_from_slice(&(len as u32).to_ne_bytes());
+        b.extend_from_slice(&ty.to_ne_bytes());
+        b.extend_from_slice(&flags.to_ne_bytes());
+        b.extend_from_slice(&1u32.to_ne_bytes());
+        b.extend_from_slice(&0u32.to_ne_bytes());
+        b.extend_from_slice(payload);
+        b.resize(b.len() + padding(len), 0);
+        b
+    }
+
+    #[test]
+    fn link_dump_and_done() {
+        // Two RTM_NEWLINK messages (ifinfomsg + IFLA_IFNAME) and NLMSG_DONE in one datagram.
+        let link = |index: u32, name: &str| {
+            let mut p = vec![0u8; 16];
+            p[4..8].copy_from_slice(&index.to_ne_bytes());
+            let mut attr = Vec::new();
+            let alen = 4 + name.len() + 1;
+            attr.extend_from_slice(&(alen as u16).to_ne_bytes());
+            attr.extend_from_slice(&3u16.to_ne_bytes()); // IFLA_IFNAME
+            attr.extend_from_slice(name.as_bytes());
+            attr.push(0);
+            attr.resize(attr.len() + padding(alen), 0);
+            p.extend(attr);
+            raw(16, 2, &p) // RTM_NEWLINK, NLM_F_MULTI
+        };
+        let mut bytes = link(1, "lo");
+        bytes.extend(link(7, "eth0"));
+        bytes.extend(raw(NLMSG_DONE, 2, &0i32.to_ne_bytes()));
+        let r = parse_replies::<RouteNetlinkMessage>(&bytes).unwrap();
+        assert!(r.done && !r.interrupted);
+        assert_eq!(
+            link_names_of(r.messages),
+            [(1, "lo".to_string()), (7, "eth0".to_string())]
+        );
+    }
+
+    #[test]
+    fn kernel_error_is_the_errno() {
+        let mut p = (-libc::EPERM).to_ne_bytes().to_vec();
+        p.extend(vec![0u8; 16]); // the request's header
+        let bytes = raw(2, 0, &p); // NLMSG_ERROR
+        let e = parse_replies::<RouteNetlinkMessage>(&bytes).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::EPERM));
+        // An ACK (error 0) is not an error.
+        let mut ack = 0i32.to_ne_bytes().to_vec();
+        ack.extend(vec![0u8; 16]);
+        let r = parse_replies::<RouteNetlinkMessage>(&raw(2, 0, &ack)).unwrap();
+        assert!(r.messages.is_empty() && !r.done);
+    }
+
+    #[test]
+    fn truncated_and_garbage_are_errors() {
+        assert!(parse_replies::<RouteNetlinkMessage>(&[1, 2, 3]).is_err());
+        let mut bytes = raw(16, 2, &[0u8; 16]);
+        bytes.truncate(20);
+        assert!(parse_replies::<RouteNetlinkMessage>(&bytes).is_err());
+    }
+
+    #[test]
+    fn dump_request_serializes() {
+        let mut header = NetlinkHeader::default();
+        header.flags = NLM_F_REQUEST | NLM_F_DUMP;
+        let mut msg = NetlinkMessage::new(
+            header,
+            NetlinkPayload::InnerMessage(RouteNetlinkMessage::GetLink(Default::default())),
+        );
+        msg.finalize();
+        let mut buf = vec![0; msg.buffer_len()];
+        msg.emit(&mut buf);
+        assert_eq!(u16::from_ne_bytes([buf[4], buf[5]]), 18); // RTM_GETLINK
+        assert_eq!(u16::from_ne_bytes([buf[6], buf[7]]), 0x301);
+    }
+}
