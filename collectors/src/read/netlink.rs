@@ -1,10 +1,11 @@
 //! Netlink: the one place where the node collectors talk to the kernel over a netlink socket (`arp`,
-//! `network_route`, `qdisc`, `tcpstat`), as node_exporter's collectors do through mdlayher/netlink and
+//! `network_route`, `qdisc`, `tcpstat`, `wifi`), as node_exporter's collectors do through mdlayher/netlink and
 //! jsimonetti/rtnetlink.
 //!
 //! The stack is rust-netlink's: `netlink-sys` (the blocking socket), `netlink-packet-core` (message framing),
 //! `netlink-packet-route` (rtnetlink: links, neighbours, routes, qdiscs) and `netlink-packet-sock-diag`
-//! (inet_diag). Why these: they are the maintained netlink crates the rest of the Rust ecosystem uses
+//! (inet_diag), with `netlink-packet-generic` for generic netlink (nl80211's family id; nl80211's own
+//! attributes are read by the wifi collector, as mdlayher/wifi reads them). Why these: they are the maintained netlink crates the rest of the Rust ecosystem uses
 //! (rtnetlink, iproute2 ports, nmstate), one family of crates sharing one `netlink-packet-core`, with no
 //! async runtime required (the collectors are synchronous and run on a blocking thread), and their message
 //! types parse from and emit to plain byte slices, so the parsing is unit-tested on captured bytes.
@@ -23,7 +24,7 @@ use netlink_packet_core::{
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_sys::{Socket, SocketAddr};
 
-pub use netlink_sys::protocols::{NETLINK_ROUTE, NETLINK_SOCK_DIAG};
+pub use netlink_sys::protocols::{NETLINK_GENERIC, NETLINK_ROUTE, NETLINK_SOCK_DIAG};
 
 /// What one datagram of replies to a dump holds.
 #[derive(Debug)]
@@ -38,7 +39,7 @@ pub struct Replies<I> {
 }
 
 /// Split one datagram of netlink replies into messages. A kernel error (`NLMSG_ERROR` with a non-zero
-/// code) is that errno; an ACK (code 0) and `NLMSG_NOOP` are skipped; a message that does not decode is
+/// code) is that errno; an ACK (code 0) ends the replies as `NLMSG_DONE` does; `NLMSG_NOOP` is skipped; a message that does not decode is
 /// an [`io::ErrorKind::InvalidData`] error saying why.
 pub fn parse_replies<I>(bytes: &[u8]) -> io::Result<Replies<I>>
 where
@@ -72,6 +73,9 @@ where
                 if e.code.is_some() {
                     return Err(e.to_io());
                 }
+                // The ACK of a request sent with NLM_F_ACK ends its replies.
+                replies.done = true;
+                break;
             }
             NetlinkPayload::Overrun(_) => {
                 return Err(invalid("netlink overrun".to_string()));
@@ -105,8 +109,17 @@ pub fn dump<I>(protocol: isize, request: I) -> io::Result<Vec<I>>
 where
     I: NetlinkSerializable + NetlinkDeserializable + Debug,
 {
+    request_with_flags(protocol, request, NLM_F_REQUEST | NLM_F_DUMP)
+}
+
+/// Send `request` with `flags` (`NLM_F_REQUEST` and `NLM_F_DUMP` or `NLM_F_ACK`) and return the reply
+/// messages until `NLMSG_DONE` or the ACK.
+pub fn request_with_flags<I>(protocol: isize, request: I, flags: u16) -> io::Result<Vec<I>>
+where
+    I: NetlinkSerializable + NetlinkDeserializable + Debug,
+{
     let mut out = Vec::new();
-    dump_with(protocol, request, |bytes| {
+    exchange(protocol, request, flags, |bytes| {
         let replies = parse_replies::<I>(bytes)?;
         out.extend(replies.messages);
         Ok(replies.done)
@@ -114,11 +127,12 @@ where
     Ok(out)
 }
 
-/// [`dump`]'s socket half: send `request`, hand each datagram received to `datagram` until it says the
-/// dump is done (tests capture replies with it).
-pub fn dump_with<I>(
+/// The socket half of [`dump`]: send `request` with `flags`, hand each datagram received to `datagram`
+/// until it says the replies are complete.
+pub fn exchange<I>(
     protocol: isize,
     request: I,
+    flags: u16,
     mut datagram: impl FnMut(&[u8]) -> io::Result<bool>,
 ) -> io::Result<()>
 where
@@ -126,7 +140,7 @@ where
 {
     let socket = open(protocol)?;
     let mut header = NetlinkHeader::default();
-    header.flags = NLM_F_REQUEST | NLM_F_DUMP;
+    header.flags = flags;
     header.sequence_number = 1;
     let mut msg = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(request));
     msg.finalize();
@@ -237,7 +251,7 @@ mod tests {
         let mut ack = 0i32.to_ne_bytes().to_vec();
         ack.extend(vec![0u8; 16]);
         let r = parse_replies::<RouteNetlinkMessage>(&raw(2, 0, &ack)).unwrap();
-        assert!(r.messages.is_empty() && !r.done);
+        assert!(r.messages.is_empty() && r.done);
     }
 
     #[test]
