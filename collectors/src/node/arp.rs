@@ -266,3 +266,21 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod capture_tests {
+    use super::*;
+    use crate::read::netlink::{capture, link_names_of};
+
+    #[test]
+    fn captured_dump() {
+        let links = link_names_of(capture::read("links"));
+        let msgs = capture::read::<RouteNetlinkMessage>("neighbours");
+        // 7 neighbours of every family; one IPv4 ARP entry (`ip neigh`: 192.0.2.1 on eth0).
+        assert_eq!(msgs.len(), 7);
+        assert_eq!(
+            neighbours_per_device(&msgs, &links),
+            [("eth0".to_string(), 1)]
+        );
+    }
+}

@@ -322,3 +322,36 @@ mod tests {
         assert_eq!(protocol_name(16), "dhcp");
     }
 }
+
+#[cfg(test)]
+mod capture_tests {
+    use super::*;
+    use crate::read::netlink::{capture, link_names_of};
+
+    #[test]
+    fn captured_dump() {
+        let links = link_names_of(capture::read("links"));
+        let r = routes_of(&capture::read::<RouteNetlinkMessage>("routes"), &links);
+        // `ip route show table all`: 6 unicast routes (the local/broadcast/multicast ones are left out).
+        let dests: Vec<_> = r
+            .iter()
+            .map(|x| {
+                format!(
+                    "{} {} {} {} {} {}",
+                    x.device, x.src, x.dest, x.gw, x.priority, x.proto
+                )
+            })
+            .collect();
+        assert_eq!(
+            dests,
+            [
+                "eth0  default 192.0.2.1 0 boot",
+                "docker0 172.17.0.1 172.17.0.0/16  0 kernel",
+                "eth0 192.0.2.2 192.0.2.0/24  0 kernel",
+                "eth0  fd00::/64  256 kernel",
+                "eth0  fe80::/64  256 kernel",
+                "eth0  default fd00::1 1024 boot",
+            ]
+        );
+    }
+}

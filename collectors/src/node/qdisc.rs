@@ -434,3 +434,33 @@ mod tests {
         assert_eq!((q[0].iface_name.as_str(), q[0].parent), ("", 0x0001_0001));
     }
 }
+
+#[cfg(test)]
+mod capture_tests {
+    use super::*;
+    use crate::read::netlink::{capture, link_names_of};
+
+    /// This development host's `RTM_GETQDISC` and `RTM_GETLINK` dumps, captured (`tc -s qdisc show`).
+    #[test]
+    fn captured_dump() {
+        let links = link_names_of(capture::read("links"));
+        let q = qdiscs_of(&capture::read::<RouteNetlinkMessage>("qdiscs"), &links);
+        let row = |x: &QdiscInfo| {
+            (
+                x.iface_name.clone(),
+                x.kind.clone(),
+                x.parent,
+                x.bytes,
+                x.packets,
+            )
+        };
+        assert_eq!(
+            q.iter().map(row).collect::<Vec<_>>(),
+            [
+                ("lo".into(), "noqueue".into(), 0, 0, 0),
+                ("eth0".into(), "pfifo_fast".into(), 0, 410_994, 4266),
+                ("docker0".into(), "noqueue".into(), 0, 0, 0),
+            ]
+        );
+    }
+}

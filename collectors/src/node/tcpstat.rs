@@ -170,3 +170,24 @@ mod tests {
         assert!(s.0.is_empty());
     }
 }
+
+#[cfg(test)]
+mod capture_tests {
+    use super::*;
+    use crate::read::netlink::capture;
+
+    #[test]
+    fn captured_dump() {
+        let msgs = capture::read::<SockDiagMessage>("tcp4");
+        let mut s = TcpStats::default();
+        s.add(&msgs);
+        assert_eq!(msgs.len(), 15);
+        let want = [
+            ("listen", 3.0),
+            ("rx_queued_bytes", 0.0),
+            ("time_wait", 12.0),
+            ("tx_queued_bytes", 8320.0),
+        ];
+        assert_eq!(s.0, want.into_iter().collect());
+    }
+}

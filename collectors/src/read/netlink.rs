@@ -277,3 +277,101 @@ mod tests {
         assert_eq!(u16::from_ne_bytes([buf[6], buf[7]]), 0x301);
     }
 }
+
+/// Captures of this development host's replies (`collectors/tests/fixtures/netlink/*.bin`: the datagrams of
+/// one dump, concatenated), written by the ignored test below and parsed by the collectors' unit tests.
+#[cfg(test)]
+pub mod capture {
+    use std::path::PathBuf;
+
+    use netlink_packet_route::link::LinkMessage;
+    use netlink_packet_route::neighbour::NeighbourMessage;
+    use netlink_packet_route::route::RouteMessage;
+    use netlink_packet_route::tc::TcMessage;
+    use netlink_packet_route::RouteNetlinkMessage;
+    use netlink_packet_sock_diag::inet::{ExtensionFlags, InetRequest, SocketId, StateFlags};
+    use netlink_packet_sock_diag::{SockDiagMessage, AF_INET, IPPROTO_TCP};
+
+    use super::*;
+
+    /// `collectors/tests/fixtures/netlink/<name>.bin`.
+    pub fn path(name: &str) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/netlink")
+            .join(format!("{name}.bin"))
+    }
+
+    /// The messages of the capture `name`.
+    pub fn read<I: NetlinkDeserializable + Debug>(name: &str) -> Vec<I> {
+        let bytes = std::fs::read(path(name)).unwrap();
+        let r = parse_replies::<I>(&bytes).unwrap();
+        assert!(r.done, "{name}: no NLMSG_DONE");
+        r.messages
+    }
+
+    fn save<I: NetlinkSerializable + Debug>(name: &str, protocol: isize, request: I) {
+        let mut all = Vec::new();
+        exchange(protocol, request, NLM_F_REQUEST | NLM_F_DUMP, |d| {
+            all.extend_from_slice(d);
+            Ok(ends_with_done(d))
+        })
+        .unwrap();
+        std::fs::write(path(name), all).unwrap();
+    }
+
+    fn ends_with_done(d: &[u8]) -> bool {
+        // The last message of a datagram: NLMSG_DONE (type 3) ends the dump.
+        let mut rest = d;
+        let mut last = 0u16;
+        while rest.len() >= 16 {
+            let len = u32::from_ne_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+            last = u16::from_ne_bytes([rest[4], rest[5]]);
+            let step = len.div_ceil(4) * 4;
+            if len < 16 || step > rest.len() {
+                break;
+            }
+            rest = &rest[step..];
+        }
+        last == netlink_packet_core::NLMSG_DONE
+    }
+
+    /// `NETLINK_CAPTURE=1 cargo test -p hostlens-collectors --lib capture_this_host -- --ignored`
+    #[test]
+    #[ignore]
+    fn capture_this_host() {
+        if std::env::var_os("NETLINK_CAPTURE").is_none() {
+            return;
+        }
+        save(
+            "links",
+            NETLINK_ROUTE,
+            RouteNetlinkMessage::GetLink(LinkMessage::default()),
+        );
+        save(
+            "qdiscs",
+            NETLINK_ROUTE,
+            RouteNetlinkMessage::GetQueueDiscipline(TcMessage::default()),
+        );
+        save(
+            "routes",
+            NETLINK_ROUTE,
+            RouteNetlinkMessage::GetRoute(RouteMessage::default()),
+        );
+        save(
+            "neighbours",
+            NETLINK_ROUTE,
+            RouteNetlinkMessage::GetNeighbour(NeighbourMessage::default()),
+        );
+        save(
+            "tcp4",
+            NETLINK_SOCK_DIAG,
+            SockDiagMessage::InetRequest(InetRequest {
+                family: AF_INET,
+                protocol: IPPROTO_TCP,
+                extensions: ExtensionFlags::empty(),
+                states: StateFlags::from_bits_retain(0xFFF),
+                socket_id: SocketId::new_v4(),
+            }),
+        );
+    }
+}
