@@ -93,7 +93,7 @@ fn type_error(field: &str, want: &str, got: &Value) -> ParseError {
 /// `[]byte`); `\r` and `\n` are skipped as Go does.
 pub fn base64_std(s: &str) -> Option<Vec<u8>> {
     let digits: Vec<u8> = s.bytes().filter(|b| *b != b'\r' && *b != b'\n').collect();
-    if digits.len() % 4 != 0 {
+    if !digits.len().is_multiple_of(4) {
         return None;
     }
     let value = |c: u8| -> Option<u32> {

@@ -11,6 +11,10 @@
 //! (procfs-core has mountinfo, node_exporter 1.5 reads `mounts`), and meminfo, vmstat, netstat/snmp6 and
 //! cpu, whose fields procfs-core drops or renames.
 //!
+//! The netlink collectors (`arp` by default, `network_route`, `qdisc`, `tcpstat`, `wifi`) talk to the kernel
+//! through [`crate::read::netlink`] (rust-netlink's crates); `qdisc` and `wifi` also read node_exporter's
+//! JSON e2e fixtures (`--collector.{qdisc,wifi}.fixtures`, decoded as Go does: [`go_json`]).
+//!
 //! Adding a collector: one file with its parsing and either a `collect(roots, out)` function (no state, no
 //! flags) or a [`NodeCollector`] impl, and one row in [`COLLECTORS`] with node_exporter's default.
 
