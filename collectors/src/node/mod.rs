@@ -11,6 +11,10 @@
 //! (procfs-core has mountinfo, node_exporter 1.5 reads `mounts`), and meminfo, vmstat, netstat/snmp6 and
 //! cpu, whose fields procfs-core drops or renames.
 //!
+//! The netlink collectors (`arp` by default, `network_route`, `qdisc`, `tcpstat`, `wifi`) talk to the kernel
+//! through [`crate::read::netlink`] (rust-netlink's crates); `qdisc` and `wifi` also read node_exporter's
+//! JSON e2e fixtures (`--collector.{qdisc,wifi}.fixtures`, decoded as Go does: [`go_json`]).
+//!
 //! Adding a collector: one file with its parsing and either a `collect(roots, out)` function (no state, no
 //! flags) or a [`NodeCollector`] impl, and one row in [`COLLECTORS`] with node_exporter's default.
 
@@ -29,6 +33,7 @@ pub mod conntrack;
 pub mod cpu;
 pub mod cpu_vulnerabilities;
 pub mod cpufreq;
+pub mod device_filter;
 pub mod diskstats;
 pub mod dmi;
 pub mod dmmultipath;
@@ -39,6 +44,7 @@ pub mod entropy;
 pub mod fibrechannel;
 pub mod filefd;
 pub mod filesystem;
+pub mod go_json;
 pub mod hwmon;
 pub mod infiniband;
 pub mod interrupts;
@@ -54,6 +60,7 @@ pub mod mountstats;
 pub mod netclass;
 pub mod netdev;
 pub mod netstat;
+pub mod network_route;
 pub mod nfs;
 pub mod nfsd;
 pub mod nvme;
@@ -63,6 +70,7 @@ pub mod pcidevice;
 pub mod powersupplyclass;
 pub mod pressure;
 pub mod processes;
+pub mod qdisc;
 pub mod rapl;
 pub mod schedstat;
 pub mod selinux;
@@ -74,6 +82,7 @@ pub mod stat;
 pub mod swap;
 pub mod sysctl;
 pub mod tapestats;
+pub mod tcpstat;
 pub mod textfile;
 pub mod thermal_zone;
 pub mod time;
@@ -82,6 +91,7 @@ pub mod udp_queues;
 pub mod uname;
 pub mod vmstat;
 pub mod watchdog;
+pub mod wifi;
 pub mod xfrm;
 pub mod xfs;
 pub mod zfs;
@@ -94,6 +104,8 @@ pub struct NodeConfig {
     /// Set by the agent from `--path.*`.
     #[arg(skip = Arc::new(Roots::default()))]
     pub roots: Arc<Roots>,
+    #[command(flatten)]
+    pub arp: arp::Flags,
     #[command(flatten)]
     pub bcache: bcache::Flags,
     #[command(flatten)]
@@ -119,6 +131,8 @@ pub struct NodeConfig {
     #[command(flatten)]
     pub powersupplyclass: powersupplyclass::Flags,
     #[command(flatten)]
+    pub qdisc: qdisc::Flags,
+    #[command(flatten)]
     pub rapl: rapl::Flags,
     #[command(flatten)]
     pub slabinfo: slabinfo::Flags,
@@ -132,6 +146,8 @@ pub struct NodeConfig {
     pub textfile: textfile::Flags,
     #[command(flatten)]
     pub vmstat: vmstat::Flags,
+    #[command(flatten)]
+    pub wifi: wifi::Flags,
 }
 
 impl Default for NodeConfig {
@@ -257,7 +273,7 @@ pub const DISABLED: bool = false;
 /// default, factory. The defaults are node_exporter 1.12.1's (`collector/*_linux.go`): a collector
 /// that is `defaultEnabled` there is [`ENABLED`] here, one that is `defaultDisabled` is [`DISABLED`].
 pub const COLLECTORS: &[(&str, bool, Factory)] = &[
-    ("arp", ENABLED, Factory::Roots(arp::collect)),
+    ("arp", ENABLED, Factory::of::<arp::Arp>()),
     ("bcache", ENABLED, Factory::of::<bcache::Bcache>()),
     ("bcachefs", ENABLED, Factory::Roots(bcachefs::collect)),
     ("bonding", ENABLED, Factory::Roots(bonding::collect)),
@@ -313,6 +329,11 @@ pub const COLLECTORS: &[(&str, bool, Factory)] = &[
     ("netclass", ENABLED, Factory::of::<netclass::NetClass>()),
     ("netdev", ENABLED, Factory::of::<netdev::NetDev>()),
     ("netstat", ENABLED, Factory::of::<netstat::Netstat>()),
+    (
+        "network_route",
+        DISABLED,
+        Factory::Roots(network_route::collect),
+    ),
     ("nfs", ENABLED, Factory::Roots(nfs::collect)),
     ("nfsd", ENABLED, Factory::Roots(nfsd::collect)),
     ("nvme", ENABLED, Factory::Roots(nvme::collect)),
@@ -330,6 +351,7 @@ pub const COLLECTORS: &[(&str, bool, Factory)] = &[
     ),
     ("pressure", ENABLED, Factory::Roots(pressure::collect)),
     ("processes", DISABLED, Factory::Roots(processes::collect)),
+    ("qdisc", DISABLED, Factory::of::<qdisc::Qdisc>()),
     ("rapl", ENABLED, Factory::of::<rapl::Rapl>()),
     ("schedstat", ENABLED, Factory::Roots(schedstat::collect)),
     ("selinux", ENABLED, Factory::of::<selinux::Selinux>()),
@@ -345,6 +367,7 @@ pub const COLLECTORS: &[(&str, bool, Factory)] = &[
     ("swap", DISABLED, Factory::Roots(swap::collect)),
     ("sysctl", DISABLED, Factory::of::<sysctl::SysctlCollector>()),
     ("tapestats", ENABLED, Factory::of::<tapestats::TapeStats>()),
+    ("tcpstat", DISABLED, Factory::of::<tcpstat::TcpStat>()),
     ("textfile", ENABLED, Factory::Boxed(textfile::new)),
     (
         "thermal_zone",
@@ -357,6 +380,7 @@ pub const COLLECTORS: &[(&str, bool, Factory)] = &[
     ("uname", ENABLED, Factory::Roots(uname::collect)),
     ("vmstat", ENABLED, Factory::of::<vmstat::Vmstat>()),
     ("watchdog", ENABLED, Factory::Roots(watchdog::collect)),
+    ("wifi", DISABLED, Factory::of::<wifi::Wifi>()),
     ("xfrm", DISABLED, Factory::Roots(xfrm::collect)),
     ("xfs", ENABLED, Factory::Roots(xfs::collect)),
     ("zfs", ENABLED, Factory::Roots(zfs::collect)),

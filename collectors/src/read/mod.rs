@@ -9,11 +9,14 @@
 //!   [`parse_u64`] / [`parse_i64`]: decimal values.
 //! - [`sorted_entry_names`], [`class_devices`], [`glob_numbered`]: directory iteration in Go's order.
 //! - [`FileReader`] / [`is_gone`]: a reader owning its buffer, for the container family's cgroup files.
+//! - [`netlink`]: the netlink socket and message framing of the netlink collectors (one dump request,
+//!   its replies parsed by rust-netlink's packet crates).
 //! - [`clock_ticks_per_second`]: `USER_HZ`, once.
 
 mod attr;
 mod class;
 mod file;
+pub mod netlink;
 mod num;
 mod reader;
 
