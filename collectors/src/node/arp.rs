@@ -5,7 +5,9 @@
 //! state has no `NUD_NOARP` bit (what `/proc/net/arp` lists) and whose interface index names a link (the
 //! others are skipped, as rtnl's `Neighbours` skips a failed link lookup); with `--no-collector.arp.netlink`
 //! from `/proc/net/arp`. `--collector.arp.device-include` / `--collector.arp.device-exclude` filter the
-//! devices. The netlink path sees the agent's own network namespace, as node_exporter's does.
+//! devices. The netlink path sees the agent's own network namespace, as node_exporter's does; with
+//! `--path.netns-pid` naming another (the stack's container), `/proc/<pid>/net/arp` is read instead (the
+//! kernel skips NUD_NOARP entries there too).
 
 use std::sync::Arc;
 
@@ -108,7 +110,9 @@ pub struct Arp {
 
 impl Arp {
     fn entries(&self) -> Result<Vec<(String, u32)>, CollectError> {
-        if self.netlink {
+        // In another namespace than the agent's (--path.netns-pid) netlink would list the agent's own
+        // neighbours: /proc/<pid>/net/arp lists that namespace's, with the same counts.
+        if self.netlink && !self.roots.other_netns() {
             let err =
                 |e: std::io::Error| CollectError::Other(format!("could not get ARP entries: {e}"));
             let msgs = netlink::route_dump(RouteNetlinkMessage::GetNeighbour(

@@ -172,7 +172,8 @@ pub fn routes_of(msgs: &[RouteNetlinkMessage], links: &[(u32, String)]) -> Vec<R
 }
 
 /// The `network_route` collector (no state, no flags).
-pub fn collect(_roots: &crate::Roots, out: &mut MetricSet) -> Result<(), CollectError> {
+pub fn collect(roots: &crate::Roots, out: &mut MetricSet) -> Result<(), CollectError> {
+    netlink::same_namespace(roots, "network_route")?;
     let links = netlink::route_dump(RouteNetlinkMessage::GetLink(LinkMessage::default()))
         .map_err(|e| CollectError::Other(format!("couldn't get links: {e}")))?;
     let links = netlink::link_names_of(links);

@@ -195,6 +195,7 @@ fn merge_old(new: &str, old: &str, which: &str) -> Result<String, CollectError> 
 }
 
 pub struct Qdisc {
+    roots: std::sync::Arc<crate::Roots>,
     fixtures: Option<PathBuf>,
     filter: DeviceFilter,
 }
@@ -205,6 +206,7 @@ impl Qdisc {
             let path = dir.join("results.json");
             return parse_fixture(&read_to_string(&path)?).map_err(|e| e.at(&path));
         }
+        netlink::same_namespace(&self.roots, "qdisc")?;
         let msgs =
             netlink::route_dump(RouteNetlinkMessage::GetQueueDiscipline(TcMessage::default()))
                 .map_err(|e| CollectError::Other(format!("qdisc: RTM_GETQDISC dump: {e}")))?;
@@ -220,6 +222,7 @@ impl NodeCollector for Qdisc {
         let include = merge_old(&f.device_include, &f.old_device_include, "device-include")?;
         let exclude = merge_old(&f.device_exclude, &f.old_device_exclude, "device-exclude")?;
         Ok(Qdisc {
+            roots: cfg.roots.clone(),
             fixtures: (!f.fixtures.is_empty()).then(|| PathBuf::from(&f.fixtures)),
             filter: DeviceFilter::new("qdisc", &exclude, &include)?,
         })

@@ -92,6 +92,7 @@ impl NodeCollector for TcpStat {
     }
 
     fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+        crate::read::netlink::same_namespace(&self.roots, "tcpstat")?;
         let mut stats = TcpStats::default();
         let v4 = dump(AF_INET)
             .map_err(|e| CollectError::Other(format!("couldn't get tcpstats: {e}")))?;

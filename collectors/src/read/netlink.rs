@@ -26,6 +26,23 @@ use netlink_sys::{Socket, SocketAddr};
 
 pub use netlink_sys::protocols::{NETLINK_GENERIC, NETLINK_ROUTE, NETLINK_SOCK_DIAG};
 
+/// Netlink answers for the network namespace the socket was made in: the agent's own. With `--path.netns-pid`
+/// naming another namespace ([`crate::Roots::other_netns`], the stack's container), a collector that can only
+/// ask over netlink would serve the container's interfaces, routes or sockets as the host's: it fails instead,
+/// saying why and what to do. (Entering the namespace, setns(2), needs CAP_SYS_ADMIN, which the agent does not
+/// get.) arp and netdev have file equivalents under `/proc/<pid>/net` and use them there.
+pub fn same_namespace(roots: &crate::Roots, collector: &str) -> Result<(), crate::CollectError> {
+    if roots.other_netns() {
+        return Err(crate::CollectError::Other(format!(
+            "{collector} reads over netlink, which answers for the agent's own network namespace, not for the \
+             one of {} (--path.netns-pid): run the agent in that namespace (Compose: network_mode: host, without \
+             --path.netns-pid) to use {collector}",
+            roots.procfs_net.display()
+        )));
+    }
+    Ok(())
+}
+
 /// What one datagram of replies to a dump holds.
 #[derive(Debug)]
 pub struct Replies<I> {
@@ -372,6 +389,27 @@ pub mod capture {
                 states: StateFlags::from_bits_retain(0xFFF),
                 socket_id: SocketId::new_v4(),
             }),
+        );
+    }
+}
+
+#[cfg(test)]
+mod namespace_tests {
+    use super::same_namespace;
+    use crate::Roots;
+
+    #[test]
+    fn another_namespace_is_refused_with_the_fix() {
+        assert!(same_namespace(&Roots::new("/proc", "/sys", "/", None), "qdisc").is_ok());
+        let err = same_namespace(
+            &Roots::new("/host/proc", "/host/sys", "/", Some(1)),
+            "qdisc",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("/host/proc/1/net") && err.contains("network_mode: host"),
+            "{err}"
         );
     }
 }

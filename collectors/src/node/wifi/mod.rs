@@ -321,12 +321,14 @@ pub struct Flags {
 }
 
 pub struct Wifi {
+    roots: std::sync::Arc<crate::Roots>,
     fixtures: Option<PathBuf>,
 }
 
 impl NodeCollector for Wifi {
     fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
         Ok(Wifi {
+            roots: cfg.roots.clone(),
             fixtures: (!cfg.wifi.fixtures.is_empty()).then(|| PathBuf::from(&cfg.wifi.fixtures)),
         })
     }
@@ -335,6 +337,7 @@ impl NodeCollector for Wifi {
         match &self.fixtures {
             Some(dir) => collect_from(&mut Fixtures(dir.clone()), out),
             None => {
+                crate::read::netlink::same_namespace(&self.roots, "wifi")?;
                 let mut client = live::Client::open()?;
                 collect_from(&mut client, out)
             }
