@@ -162,16 +162,20 @@ async fn run(opts: cli::Options) -> Result<ExitCode> {
         };
     }
     if opts.cli.list_collectors {
+        use std::fmt::Write as _;
+        let mut list = String::new();
         for (name, default, _) in node::COLLECTORS {
             let on = opts.enabled.contains(name);
-            println!(
+            let _ = writeln!(
+                list,
                 "{name:<20} node  {}{}",
                 if on { "enabled" } else { "disabled" },
                 if *default { "" } else { " (off by default)" }
             );
         }
         #[cfg(feature = "container")]
-        println!(
+        let _ = writeln!(
+            list,
             "{:<20} container {}",
             "container",
             if opts.container_enabled() {
@@ -183,14 +187,22 @@ async fn run(opts: cli::Options) -> Result<ExitCode> {
         #[cfg(feature = "ebpf")]
         for p in hostlens_bpf::PROGRAMS {
             let off = !opts.ebpf_enabled() || opts.cli.ebpf.program_disabled(p.name);
-            println!(
+            let _ = writeln!(
+                list,
                 "{:<20} ebpf  {}",
                 p.name,
                 if off { "disabled" } else { "enabled" }
             );
         }
         for f in cli::absent_families() {
-            println!("{f:<20} {f}  not in this build (cargo feature `{f}`)");
+            let _ = writeln!(list, "{f:<20} {f}  not in this build (cargo feature `{f}`)");
+        }
+        // `--list-collectors | head` closes the pipe early: that is not an error (println! would panic).
+        match std::io::stdout().lock().write_all(list.as_bytes()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                return Err(e).context("writing the collector list to stdout")
+            }
+            _ => {}
         }
         return Ok(ExitCode::SUCCESS);
     }
