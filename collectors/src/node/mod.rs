@@ -32,6 +32,7 @@ pub mod dmi;
 pub mod drm;
 pub mod edac;
 pub mod entropy;
+pub mod ethtool;
 pub mod fibrechannel;
 pub mod filefd;
 pub mod filesystem;
@@ -88,6 +89,8 @@ pub struct NodeConfig {
     pub cpu: cpu::Flags,
     #[command(flatten)]
     pub diskstats: diskstats::Flags,
+    #[command(flatten)]
+    pub ethtool: ethtool::Flags,
     #[command(flatten)]
     pub filesystem: filesystem::Flags,
     #[command(flatten)]
@@ -252,6 +255,7 @@ pub const COLLECTORS: &[(&str, bool, Factory)] = &[
     ("drm", DISABLED, Factory::Roots(drm::collect)),
     ("edac", ENABLED, Factory::Roots(edac::collect)),
     ("entropy", ENABLED, Factory::Roots(entropy::collect)),
+    ("ethtool", DISABLED, Factory::of::<ethtool::Ethtool>()),
     (
         "fibrechannel",
         ENABLED,
