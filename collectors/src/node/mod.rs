@@ -52,6 +52,7 @@ pub mod nfs;
 pub mod nfsd;
 pub mod nvme;
 pub mod os;
+pub mod perf;
 pub mod powersupplyclass;
 pub mod pressure;
 pub mod processes;
@@ -101,6 +102,8 @@ pub struct NodeConfig {
     pub netdev: netdev::Flags,
     #[command(flatten)]
     pub netstat: netstat::Flags,
+    #[command(flatten)]
+    pub perf: perf::Flags,
     #[command(flatten)]
     pub powersupplyclass: powersupplyclass::Flags,
     #[command(flatten)]
@@ -283,6 +286,7 @@ pub const COLLECTORS: &[(&str, bool, Factory)] = &[
     ("nfsd", ENABLED, Factory::Roots(nfsd::collect)),
     ("nvme", ENABLED, Factory::Roots(nvme::collect)),
     ("os", ENABLED, Factory::of::<os::Os>()),
+    ("perf", DISABLED, Factory::of::<perf::Perf>()),
     (
         "powersupplyclass",
         ENABLED,
