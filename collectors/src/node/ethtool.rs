@@ -288,10 +288,20 @@ pub fn select_stats(stats: &HashMap<Vec<u8>, u64>, include: &Regex) -> Vec<StatS
             );
             continue;
         };
-        by_fq
-            .entry(fq)
-            .and_modify(|e| *e = None)
-            .or_insert(Some((metric, *value)));
+        match by_fq.entry(fq) {
+            std::collections::btree_map::Entry::Occupied(mut e) => {
+                tracing::debug!(
+                    metric_fq_name = e.key().as_str(),
+                    metric = metric,
+                    "dropping duplicate metric name"
+                );
+                // Kept as "deleted" so that a third statistic of that name is dropped too.
+                e.insert(None);
+            }
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(Some((metric, *value)));
+            }
+        }
     }
     by_fq
         .into_iter()
@@ -863,6 +873,7 @@ mod tests {
                 ("Queue[0] AllocFails", 2),
                 ("tx-lpi", 1),
                 ("tx_lpi", 5),
+                ("TX_lpi", 6),
                 ("rx0_drops", 4),
             ]),
         );
@@ -1035,7 +1046,7 @@ mod tests {
             .get("node_network_supported_speed_bytes")
             .expect("speeds");
         assert_eq!(speeds.samples.len(), 4);
-        // `tx-lpi` and `tx_lpi` sanitize to the same name: both are dropped.
+        // `tx-lpi`, `tx_lpi` and `TX_lpi` give the same name: all three are dropped.
         assert!(out.get("node_ethtool_transmitted_lpi").is_none());
         let f = out.get("node_ethtool_received_broadcast").expect("family");
         assert_eq!(f.kind, crate::Kind::Untyped);
