@@ -1122,6 +1122,34 @@ mod tests {
     }
 
     #[test]
+    fn flag_defaults_are_node_exporters() {
+        let d = NodeConfig::default().ethtool;
+        assert_eq!(
+            (
+                d.device_include.as_str(),
+                d.device_exclude.as_str(),
+                d.metrics_include.as_str()
+            ),
+            ("", "", ".*")
+        );
+    }
+
+    /// The ioctl's errors are the kernel's errnos (no privilege needed): `lo` has no driver info
+    /// (EOPNOTSUPP, logged at debug level), a device that does not exist is ENODEV.
+    #[test]
+    fn ioctl_errors_are_errnos() {
+        let e = Ioctl::new().expect("an AF_INET datagram socket");
+        let err = e
+            .driver_info("lo")
+            .expect_err("lo has no ethtool driver info");
+        assert_eq!(err.raw_os_error(), Some(libc::EOPNOTSUPP), "{err}");
+        let err = e.link_info("hl-nodev0").expect_err("no such device");
+        assert_eq!(err.raw_os_error(), Some(libc::ENODEV), "{err}");
+        let err = e.stats("hl-nodev0").expect_err("no such device");
+        assert_eq!(err.raw_os_error(), Some(libc::ENODEV), "{err}");
+    }
+
+    #[test]
     fn multi_label_descriptor_names_are_left_out() {
         let mut stats = HashMap::new();
         stats.insert(b"supported_port".to_vec(), 1u64);

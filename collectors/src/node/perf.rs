@@ -1090,6 +1090,45 @@ mod tests {
         assert_eq!(f.help, "Number of CPU cycles (frequency scaled)");
     }
 
+    #[test]
+    fn flags_parse_as_kingpins() {
+        use clap::{Args, FromArgMatches};
+        let d = NodeConfig::default().perf;
+        assert_eq!(d.cpus, "");
+        assert!(d.tracepoint.is_empty() && d.hardware_profilers.is_empty());
+        assert!(!d.disable_hardware_profilers && !d.disable_software_profilers);
+        assert!(!d.disable_cache_profilers);
+        let cmd = NodeConfig::augment_args(clap::Command::new("node"));
+        let m = cmd
+            .try_get_matches_from([
+                "node",
+                "--collector.perf.cpus=0-1",
+                "--collector.perf.tracepoint=sched:sched_switch",
+                "--collector.perf.tracepoint",
+                "irq:softirq_entry",
+                "--collector.perf.software-profilers=ContextSwitch",
+                "--collector.perf.software-profilers=PageFault",
+                "--collector.perf.disable-cache-profilers",
+            ])
+            .expect("parses");
+        let f = NodeConfig::from_arg_matches(&m).expect("config").perf;
+        assert_eq!(f.cpus, "0-1");
+        assert_eq!(f.tracepoint, ["sched:sched_switch", "irq:softirq_entry"]);
+        assert_eq!(f.software_profilers, ["ContextSwitch", "PageFault"]);
+        assert!(f.disable_cache_profilers && !f.disable_hardware_profilers);
+    }
+
+    /// An event the kernel refuses (here: a CPU that does not exist) is skipped, not an error, as
+    /// perf-utils drops the error; the same whether or not we may open perf events at all.
+    #[test]
+    fn refused_events_are_skipped() {
+        let c = open_cpu(&SOFTWARE.iter().collect::<Vec<_>>(), 1 << 20).expect("no error");
+        assert!(c.counters.is_empty());
+        let mut out = MetricSet::new();
+        write_counters(&mut out, &[c], true).expect("nothing to read");
+        assert!(out.is_empty());
+    }
+
     /// On a host with perf events (root, or perf_event_paranoid ≤ 0), the software counters open and count;
     /// a host without a PMU (this VM) gets no hardware or cache counter and no error.
     #[test]
