@@ -11,7 +11,8 @@ use hostlens_collectors::node::{self, NodeConfig};
 use hostlens_collectors::{MetricSet, Roots};
 
 /// Collectors whose values come from system calls, netlink or the clock, not from files: not reproducible.
-/// (arp reads `/proc/net/arp` with `--no-collector.arp.netlink`, qdisc and wifi their JSON fixtures below.)
+/// (arp reads `/proc/net/arp` with `--no-collector.arp.netlink`, qdisc and wifi their JSON fixtures below;
+/// ethtool asks the host's drivers by ioctl, perf counts the host's events.)
 const NOT_FROM_FILES: &[&str] = &[
     "time",
     "timex",
@@ -19,6 +20,8 @@ const NOT_FROM_FILES: &[&str] = &[
     "filesystem",
     "network_route",
     "tcpstat",
+    "ethtool",
+    "perf",
 ];
 
 #[test]

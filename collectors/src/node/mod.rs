@@ -41,6 +41,7 @@ pub mod drbd;
 pub mod drm;
 pub mod edac;
 pub mod entropy;
+pub mod ethtool;
 pub mod fibrechannel;
 pub mod filefd;
 pub mod filesystem;
@@ -67,6 +68,7 @@ pub mod nvme;
 pub mod nvmesubsystem;
 pub mod os;
 pub mod pcidevice;
+pub mod perf;
 pub mod powersupplyclass;
 pub mod pressure;
 pub mod processes;
@@ -113,6 +115,8 @@ pub struct NodeConfig {
     #[command(flatten)]
     pub diskstats: diskstats::Flags,
     #[command(flatten)]
+    pub ethtool: ethtool::Flags,
+    #[command(flatten)]
     pub filesystem: filesystem::Flags,
     #[command(flatten)]
     pub hwmon: hwmon::Flags,
@@ -128,6 +132,8 @@ pub struct NodeConfig {
     pub netstat: netstat::Flags,
     #[command(flatten)]
     pub pcidevice: pcidevice::Flags,
+    #[command(flatten)]
+    pub perf: perf::Flags,
     #[command(flatten)]
     pub powersupplyclass: powersupplyclass::Flags,
     #[command(flatten)]
@@ -295,6 +301,7 @@ pub const COLLECTORS: &[(&str, bool, Factory)] = &[
     ("drm", DISABLED, Factory::Roots(drm::collect)),
     ("edac", ENABLED, Factory::Roots(edac::collect)),
     ("entropy", ENABLED, Factory::Roots(entropy::collect)),
+    ("ethtool", DISABLED, Factory::of::<ethtool::Ethtool>()),
     (
         "fibrechannel",
         ENABLED,
@@ -344,6 +351,7 @@ pub const COLLECTORS: &[(&str, bool, Factory)] = &[
     ),
     ("os", ENABLED, Factory::of::<os::Os>()),
     ("pcidevice", DISABLED, Factory::of::<pcidevice::Pcidevice>()),
+    ("perf", DISABLED, Factory::of::<perf::Perf>()),
     (
         "powersupplyclass",
         ENABLED,

@@ -28,7 +28,7 @@ pub use netlink_sys::protocols::{NETLINK_GENERIC, NETLINK_ROUTE, NETLINK_SOCK_DI
 
 /// Netlink answers for the network namespace the socket was made in: the agent's own. With `--path.netns-pid`
 /// naming another namespace ([`crate::Roots::other_netns`], the stack's container), a collector that can only
-/// ask over netlink would serve the container's interfaces, routes or sockets as the host's: it fails instead,
+/// ask over netlink (or by a socket ioctl, ethtool) would serve the container's interfaces, routes or sockets as the host's: it fails instead,
 /// saying why and what to do. (Entering the namespace, setns(2), needs CAP_SYS_ADMIN, which the agent does not
 /// get.) arp and netdev have file equivalents under `/proc/<pid>/net` and use them there.
 pub fn same_namespace(roots: &crate::Roots, collector: &str) -> Result<(), crate::CollectError> {
