@@ -8,10 +8,13 @@
 //! other missing file makes the scrape a no-data one.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::error::ParseError;
 use crate::read::{is_absent, parse_go_uint, read_to_string, sorted_entry_names, sys_read_file};
 use crate::{CollectError, Kind, MetricSet, Roots};
+
+use super::{DeviceFilter, NodeCollector, NodeConfig};
 
 /// Counter: directory (`counters` or `counters_ext`), file, metric name, help, multiplied by 4.
 type CounterSpec = (&'static str, &'static str, &'static str, &'static str, bool);
@@ -177,9 +180,63 @@ pub fn read_class(dir: &Path) -> Result<Vec<IbDevice>, CollectError> {
         .collect()
 }
 
-/// The `infiniband` collector (no state, no flags: registered in [`super::COLLECTORS`] by this function).
-pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
+/// The infiniband collector's flags (1.12, #3694).
+#[derive(Debug, Clone, clap::Args)]
+#[group(skip)]
+pub struct Flags {
+    /// Regexp of infiniband devices to include (mutually exclusive to device-exclude).
+    #[arg(
+        value_name = "REGEX",
+        id = "collector.infiniband.device-include",
+        long = "collector.infiniband.device-include",
+        default_value = ""
+    )]
+    pub device_include: String,
+    /// Regexp of infiniband devices to exclude (mutually exclusive to device-include).
+    #[arg(
+        value_name = "REGEX",
+        id = "collector.infiniband.device-exclude",
+        long = "collector.infiniband.device-exclude",
+        default_value = ""
+    )]
+    pub device_exclude: String,
+}
+
+/// The `infiniband` collector: every device of `/sys/class/infiniband` but those the device filter drops.
+pub struct InfiniBand {
+    roots: Arc<Roots>,
+    filter: DeviceFilter,
+}
+
+impl NodeCollector for InfiniBand {
+    fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
+        // Upstream does not check that only one of the two is set: both apply.
+        Ok(InfiniBand {
+            roots: cfg.roots.clone(),
+            filter: DeviceFilter::new(
+                "collector.infiniband.device",
+                &cfg.infiniband.device_exclude,
+                &cfg.infiniband.device_include,
+            )?,
+        })
+    }
+
+    fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+        collect_filtered(&self.roots, &self.filter, out)
+    }
+}
+
+/// Write the metrics of every device not ignored by `filter`. As upstream (procfs reads the whole class
+/// first), an ignored device that cannot be read still fails the scrape.
+pub fn collect_filtered(
+    roots: &Roots,
+    filter: &DeviceFilter,
+    out: &mut MetricSet,
+) -> Result<(), CollectError> {
     for dev in read_class(&roots.sys("class/infiniband"))? {
+        if filter.ignored(&dev.name) {
+            continue;
+        }
         out.sample(
             "node_infiniband_info",
             "Non-numeric data from /sys/class/infiniband/<device>, value is always 1.",
@@ -233,7 +290,28 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::{assert_rejects, collect_fixture, fixture_root};
+    use crate::node::testutil::{
+        assert_rejects, collect_fixture, collect_with, fixture_config, fixture_root,
+    };
+
+    #[test]
+    fn device_filter() {
+        let mut cfg = fixture_config();
+        cfg.infiniband.device_include = "^mlx".into();
+        let out = collect_with("infiniband", &cfg).unwrap();
+        let devices = |out: &MetricSet| -> Vec<String> {
+            out.get("node_infiniband_info")
+                .unwrap()
+                .samples
+                .iter()
+                .map(|s| s.labels[1].1.clone())
+                .collect()
+        };
+        assert_eq!(devices(&out), ["mlx4_0", "mlx5_0"]);
+        cfg.infiniband.device_exclude = "4".into();
+        let out = collect_with("infiniband", &cfg).unwrap();
+        assert_eq!(devices(&out), ["mlx5_0"]);
+    }
 
     #[test]
     fn states_and_rates() {

@@ -79,6 +79,8 @@ pub struct NodeConfig {
     #[command(flatten)]
     pub filesystem: filesystem::Flags,
     #[command(flatten)]
+    pub infiniband: infiniband::Flags,
+    #[command(flatten)]
     pub ipvs: ipvs::Flags,
     #[command(flatten)]
     pub netclass: netclass::Flags,
@@ -125,7 +127,32 @@ pub fn optional_flag_regex(flag: &str, value: &str) -> Result<Option<regex::Rege
     flag_regex(flag, value).map(Some)
 }
 
-/// The one Go-style duration parser of the flags (`500ms`, `5s`, `1m`).
+/// node_exporter's `deviceFilter` (collector/device_filter.go): a name is ignored when it matches the
+/// exclude regex or, with an include regex, does not match it. An empty pattern is no filter.
+#[derive(Debug, Clone, Default)]
+pub struct DeviceFilter {
+    exclude: Option<regex::Regex>,
+    include: Option<regex::Regex>,
+}
+
+impl DeviceFilter {
+    /// The filter of `--<prefix>-exclude` = `exclude` and `--<prefix>-include` = `include` (the flag names
+    /// are for the error of an invalid regex, e.g. `collector.netdev.device`).
+    pub fn new(prefix: &str, exclude: &str, include: &str) -> Result<Self, CollectError> {
+        Ok(DeviceFilter {
+            exclude: optional_flag_regex(&format!("{prefix}-exclude"), exclude)?,
+            include: optional_flag_regex(&format!("{prefix}-include"), include)?,
+        })
+    }
+
+    /// True when `name` is filtered out.
+    pub fn ignored(&self, name: &str) -> bool {
+        self.exclude.as_ref().is_some_and(|r| r.is_match(name))
+            || self.include.as_ref().is_some_and(|r| !r.is_match(name))
+    }
+}
+
+/// The one Go-style duration parser of the flags (`500ms`, `5s`, `1m30s`, `1h`, `250us`).
 pub use crate::flags::parse_duration;
 
 /// What a collector with state or flags implements; the registry ([`COLLECTORS`]) gives it its name.
@@ -242,7 +269,11 @@ pub const COLLECTORS: &[(&str, bool, Factory)] = &[
     ("filefd", ENABLED, Factory::Roots(filefd::collect)),
     ("filesystem", ENABLED, Factory::Boxed(filesystem::new)),
     ("hwmon", ENABLED, Factory::of::<hwmon::Hwmon>()),
-    ("infiniband", ENABLED, Factory::Roots(infiniband::collect)),
+    (
+        "infiniband",
+        ENABLED,
+        Factory::of::<infiniband::InfiniBand>(),
+    ),
     ("ipvs", ENABLED, Factory::of::<ipvs::Ipvs>()),
     ("loadavg", ENABLED, Factory::Roots(loadavg::collect)),
     ("mdadm", ENABLED, Factory::Roots(mdadm::collect)),
@@ -373,8 +404,8 @@ pub(crate) mod testutil {
         assert_eq!(d.netclass.ignored_devices, "^$");
         assert_eq!(d.netdev.device_exclude, "");
         assert_eq!(
-            d.diskstats.device_exclude,
-            "^(ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\\d+n\\d+p)\\d+$"
+            d.diskstats.patterns().unwrap(),
+            ("^(z?ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\\d+n\\d+p)\\d+$", "")
         );
         assert_eq!(
             d.filesystem.mount_timeout,

@@ -1,6 +1,7 @@
 //! `netclass`: node_network_* properties of every interface under `/sys/class/net/<iface>/`.
 //!
-//! As node_exporter 1.5 (procfs `sysfs.NetClassByIface`): every entry of `/sys/class/net` that is not a
+//! As node_exporter 1.12.1 (procfs 0.21 `sysfs.NetClassByIface`, sysfs mode: `--collector.netclass.netlink`
+//! is off by default and not implemented here): every entry of `/sys/class/net` that is not a
 //! regular file is an interface; each attribute is read with the read layer's one sysfs read and trimmed; an
 //! attribute that is missing or that the kernel refuses ([`crate::read::is_absent`]: `EINVAL` for
 //! `speed`/`carrier`/`duplex` on a link that is down, `EOPNOTSUPP`, `EACCES`, …) is absent, and so is a
@@ -16,7 +17,7 @@ use crate::{CollectError, MetricSet, Roots};
 
 use super::{NodeCollector, NodeConfig};
 
-/// The interface properties node_exporter 1.5 exposes.
+/// The interface properties node_exporter exposes.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct NetClassIface {
     pub name: String,
@@ -86,8 +87,8 @@ pub fn read_iface(dir: &Path, name: &str) -> Result<Option<NetClassIface>, Colle
     }))
 }
 
-/// `node_network_speed_bytes` for a `speed` attribute in Mbit/s, as 1.5 computes it (integer arithmetic,
-/// so an unknown speed of -1 gives -125000).
+/// `node_network_speed_bytes` for a `speed` attribute in Mbit/s, as node_exporter computes it (int64
+/// arithmetic, so an unknown speed of -1 gives -125000 unless `--collector.netclass.ignore-invalid-speed`).
 pub fn speed_bytes(mbits: i64) -> i64 {
     mbits.wrapping_mul(1_000_000) / 8
 }
@@ -95,6 +96,17 @@ pub fn speed_bytes(mbits: i64) -> i64 {
 pub struct NetClass {
     roots: Arc<Roots>,
     ignored: Regex,
+    ignore_invalid_speed: bool,
+}
+
+/// node_network_info's `adminstate` (1.6): `up` when `flags` has IFF_UP, `down` when not, `unknown`
+/// without a readable `flags`.
+pub fn admin_state(flags: Option<i64>) -> &'static str {
+    match flags {
+        None => "unknown",
+        Some(f) if f & 1 == 1 => "up",
+        Some(_) => "down",
+    }
 }
 
 fn prop_sample(
@@ -128,8 +140,9 @@ macro_rules! prop {
     };
 }
 
-/// Write the metrics of one interface, in node_exporter 1.5's order.
-pub fn write_iface(out: &mut MetricSet, i: &NetClassIface) {
+/// Write the metrics of one interface, in node_exporter's order; `ignore_invalid_speed` drops a negative
+/// speed (`--collector.netclass.ignore-invalid-speed`).
+pub fn write_iface(out: &mut MetricSet, i: &NetClassIface, ignore_invalid_speed: bool) {
     let dev = i.name.as_str();
     out.gauge(
         "node_network_up",
@@ -142,6 +155,7 @@ pub fn write_iface(out: &mut MetricSet, i: &NetClassIface) {
         "Non-numeric data from /sys/class/net/<iface>, value is always 1.",
         &[
             ("address", &i.address),
+            ("adminstate", admin_state(i.flags)),
             ("broadcast", &i.broadcast),
             ("device", dev),
             ("duplex", &i.duplex),
@@ -176,8 +190,9 @@ pub fn write_iface(out: &mut MetricSet, i: &NetClassIface) {
     prop!(out, "mtu_bytes", false, dev, i.mtu);
     prop!(out, "name_assign_type", false, dev, i.name_assign_type);
     prop!(out, "net_dev_group", false, dev, i.netdev_group);
-    // node_exporter 1.5 without --collector.netclass.ignore-invalid-speed reports -1 as -125000.
-    prop!(out, "speed_bytes", false, dev, i.speed.map(speed_bytes));
+    // Without --collector.netclass.ignore-invalid-speed an unknown speed (-1) is -125000.
+    let speed = i.speed.filter(|s| *s >= 0 || !ignore_invalid_speed);
+    prop!(out, "speed_bytes", false, dev, speed.map(speed_bytes));
     prop!(out, "transmit_queue_length", false, dev, i.tx_queue_len);
     prop!(out, "protocol_type", false, dev, i.type_);
 }
@@ -186,7 +201,7 @@ pub fn write_iface(out: &mut MetricSet, i: &NetClassIface) {
 #[derive(Debug, Clone, clap::Args)]
 #[group(skip)]
 pub struct Flags {
-    /// Regexp of net devices to ignore (netclass).
+    /// Regexp of net devices to ignore for netclass collector.
     #[arg(
         value_name = "REGEX",
         id = "collector.netclass.ignored-devices",
@@ -194,6 +209,12 @@ pub struct Flags {
         default_value = "^$"
     )]
     pub ignored_devices: String,
+    /// Ignore devices where the speed is invalid. This will be the default behavior in 2.x.
+    #[arg(
+        id = "collector.netclass.ignore-invalid-speed",
+        long = "collector.netclass.ignore-invalid-speed"
+    )]
+    pub ignore_invalid_speed: bool,
 }
 
 impl NodeCollector for NetClass {
@@ -205,6 +226,7 @@ impl NodeCollector for NetClass {
         Ok(NetClass {
             roots: cfg.roots.clone(),
             ignored,
+            ignore_invalid_speed: cfg.netclass.ignore_invalid_speed,
         })
     }
 
@@ -228,7 +250,7 @@ impl NodeCollector for NetClass {
                 continue;
             }
             if let Some(iface) = read_iface(&base.join(&e.name), &e.name)? {
-                write_iface(out, &iface);
+                write_iface(out, &iface, self.ignore_invalid_speed);
             }
         }
         Ok(())
@@ -241,6 +263,24 @@ mod tests {
     use crate::node::testutil::{
         assert_values, collect_fixture, collect_with, fixture_config, fixture_root,
     };
+
+    #[test]
+    fn admin_state_and_invalid_speed() {
+        assert_eq!(admin_state(None), "unknown");
+        assert_eq!(admin_state(Some(0x1003)), "up");
+        assert_eq!(admin_state(Some(0x1002)), "down");
+        let mut cfg = fixture_config();
+        let eth0 = [("device", "eth0")];
+        let out = collect_with("netclass", &cfg).unwrap();
+        assert_eq!(out.value("node_network_speed_bytes", &eth0), Some(-125000.0));
+        cfg.netclass.ignore_invalid_speed = true;
+        let out = collect_with("netclass", &cfg).unwrap();
+        assert_eq!(out.value("node_network_speed_bytes", &eth0), None);
+        assert_eq!(
+            out.value("node_network_speed_bytes", &[("device", "eth1")]),
+            Some(1_250_000_000.0)
+        );
+    }
 
     #[test]
     fn speed_is_mbits_times_125000() {
@@ -326,6 +366,7 @@ mod tests {
             lo_labels,
             [
                 ("address", "00:00:00:00:00:00"),
+                ("adminstate", "up"),
                 ("broadcast", "00:00:00:00:00:00"),
                 ("device", "lo"),
                 ("duplex", ""),
