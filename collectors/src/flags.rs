@@ -50,7 +50,9 @@ pub fn parse_go_duration(s: &str) -> Result<i64, String> {
             .map_or(after.len(), |(i, _)| i);
         let (unit, after) = after.split_at(unit_len);
         if unit.is_empty() {
-            return Err(format!("{s:?}: missing unit in duration (ns, us, ms, s, m, h)"));
+            return Err(format!(
+                "{s:?}: missing unit in duration (ns, us, ms, s, m, h)"
+            ));
         }
         let per = UNITS
             .iter()
@@ -68,7 +70,10 @@ pub fn parse_go_duration(s: &str) -> Result<i64, String> {
         let mut f: u64 = 0;
         let mut scale: u64 = 1;
         for d in frac.bytes() {
-            match f.checked_mul(10).and_then(|x| x.checked_add(u64::from(d - b'0'))) {
+            match f
+                .checked_mul(10)
+                .and_then(|x| x.checked_add(u64::from(d - b'0')))
+            {
                 Some(x) if scale <= u64::MAX / 10 => {
                     f = x;
                     scale *= 10;
@@ -129,7 +134,19 @@ mod tests {
             Ok(Duration::from_millis(3_723_500))
         );
         assert_eq!(parse_duration("+2s"), Ok(Duration::from_secs(2)));
-        for bad in ["5", "0s", "0", "-1s", "", "s", ".s", "1x", "1s2", "1.2.3s", "9999999999h"] {
+        for bad in [
+            "5",
+            "0s",
+            "0",
+            "-1s",
+            "",
+            "s",
+            ".s",
+            "1x",
+            "1s2",
+            "1.2.3s",
+            "9999999999h",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad:?} accepted");
         }
     }
@@ -139,14 +156,8 @@ mod tests {
         assert_eq!(parse_go_duration("0"), Ok(0));
         assert_eq!(parse_go_duration("-1m"), Ok(-60_000_000_000));
         assert_eq!(parse_go_duration("1.000000001s"), Ok(1_000_000_001));
-        assert_eq!(
-            parse_go_duration("2562047h47m16.854775807s"),
-            Ok(i64::MAX)
-        );
+        assert_eq!(parse_go_duration("2562047h47m16.854775807s"), Ok(i64::MAX));
         assert!(parse_go_duration("2562047h47m16.854775808s").is_err());
-        assert_eq!(
-            parse_go_duration("-2562047h47m16.854775808s"),
-            Ok(i64::MIN)
-        );
+        assert_eq!(parse_go_duration("-2562047h47m16.854775808s"), Ok(i64::MIN));
     }
 }

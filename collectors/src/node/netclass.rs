@@ -272,7 +272,10 @@ mod tests {
         let mut cfg = fixture_config();
         let eth0 = [("device", "eth0")];
         let out = collect_with("netclass", &cfg).unwrap();
-        assert_eq!(out.value("node_network_speed_bytes", &eth0), Some(-125000.0));
+        assert_eq!(
+            out.value("node_network_speed_bytes", &eth0),
+            Some(-125000.0)
+        );
         cfg.netclass.ignore_invalid_speed = true;
         let out = collect_with("netclass", &cfg).unwrap();
         assert_eq!(out.value("node_network_speed_bytes", &eth0), None);

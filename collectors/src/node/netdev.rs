@@ -611,7 +611,11 @@ mod tests {
         let out = collect_with("netdev", &cfg).unwrap();
         let fam = out.get("node_network_transmit_dropped_total").unwrap();
         assert_eq!(fam.samples.len(), 1);
-        let names: Vec<_> = fam.samples[0].labels.iter().map(|(k, _)| k.as_str()).collect();
+        let names: Vec<_> = fam.samples[0]
+            .labels
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .collect();
         assert_eq!(names, ["device", "ifalias"]);
         assert!(out.get("node_network_receive_errors_total").is_some());
         assert!(out.get("node_network_receive_errs_total").is_none());
