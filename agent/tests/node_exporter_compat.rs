@@ -396,9 +396,7 @@ fn node_family_matches_node_exporter_side_by_side() {
     // its --help); give both upstream's.
     let fs_flag = format!(
         "--collector.filesystem.mount-points-exclude={}",
-        hostlens_collectors::node::NodeConfig::default()
-            .filesystem
-            .mount_points_exclude
+        hostlens_collectors::node::filesystem::DEFAULT_MOUNT_POINTS_EXCLUDE
     );
 
     // Which collectors node_exporter runs successfully here, with its defaults.
@@ -528,9 +526,7 @@ fn stable_values_are_exactly_equal() {
     c.arg(ANY_PORT);
     c.arg(format!(
         "--collector.filesystem.mount-points-exclude={}",
-        hostlens_collectors::node::NodeConfig::default()
-            .filesystem
-            .mount_points_exclude
+        hostlens_collectors::node::filesystem::DEFAULT_MOUNT_POINTS_EXCLUDE
     ));
     let ne = spawn_http("node_exporter", c, "/metrics");
     let mut a = Command::new(agent_bin());
