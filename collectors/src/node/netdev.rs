@@ -152,11 +152,44 @@ pub const LINK_STATS: [&str; 24] = [
     "receive_nohandler",
 ];
 
-/// One link of an `RTM_GETLINK` dump: its name and statistics ([`LINK_STATS`] order), `None` when the
-/// message carried neither `IFLA_STATS64` nor `IFLA_STATS`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One link of an `RTM_GETLINK` dump: the `ifinfomsg` header and the attributes node_exporter's netdev
+/// and netclass (netlink mode) read, as jsimonetti/rtnetlink decodes them (`None`: attribute absent).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Link {
+    /// `ifi_type` (ARPHRD_*).
+    pub link_type: u16,
+    /// `ifi_index`.
+    pub index: u32,
+    /// `ifi_flags` (IFF_*).
+    pub flags: u32,
+    /// IFLA_IFNAME.
     pub name: String,
+    /// IFLA_ADDRESS, IFLA_BROADCAST.
+    pub address: Option<Vec<u8>>,
+    pub broadcast: Option<Vec<u8>>,
+    /// IFLA_IFALIAS.
+    pub alias: Option<String>,
+    /// IFLA_PROP_LIST's IFLA_ALT_IFNAME entries.
+    pub alt_names: Vec<String>,
+    pub carrier: Option<u8>,
+    pub carrier_changes: Option<u32>,
+    pub carrier_up_count: Option<u32>,
+    pub carrier_down_count: Option<u32>,
+    /// IFLA_LINKMODE.
+    pub link_mode: Option<u8>,
+    /// IFLA_MTU (0 when absent, as rtnetlink's plain field).
+    pub mtu: u32,
+    /// IFLA_GROUP.
+    pub group: Option<u32>,
+    /// IFLA_OPERSTATE (IF_OPER_*; 0, unknown, when absent).
+    pub operstate: u8,
+    /// IFLA_TXQLEN.
+    pub tx_queue_len: Option<u32>,
+    /// IFLA_LINK (0 when absent: the kernel leaves it out when it equals the index).
+    pub iflink: u32,
+    /// IFLA_STATS64 in [`LINK_STATS`] order.
+    pub stats64: Option<[u64; 24]>,
+    /// IFLA_STATS64, else IFLA_STATS widened (netdev's fallback for drivers without 64-bit stats).
     pub stats: Option<[u64; 24]>,
 }
 
@@ -225,21 +258,52 @@ fn stats32(s: &netlink_packet_route::link::Stats) -> [u64; 24] {
 pub fn parse_link(payload: &[u8]) -> Option<Link> {
     const IFINFOMSG_LEN: usize = 16;
     let header = LinkHeader::parse(payload).ok()?;
+    let ne16 = |i: usize| u16::from_ne_bytes([payload[i], payload[i + 1]]);
+    let ne32 =
+        |i: usize| u32::from_ne_bytes([payload[i], payload[i + 1], payload[i + 2], payload[i + 3]]);
+    let mut link = Link {
+        link_type: ne16(2),
+        index: ne32(4),
+        flags: ne32(8),
+        ..Link::default()
+    };
     let mut name = None;
-    let (mut s64, mut s32) = (None, None);
+    let mut s32 = None;
     for nla in NlasIterator::new(payload.get(IFINFOMSG_LEN..)?) {
         let Ok(nla) = nla else { break };
-        match LinkAttribute::parse_with_param(&nla, header.interface_family) {
-            Ok(LinkAttribute::IfName(n)) => name = Some(n),
-            Ok(LinkAttribute::Stats64(s)) => s64 = Some(stats64(&s)),
-            Ok(LinkAttribute::Stats(s)) => s32 = Some(stats32(&s)),
+        let Ok(attr) = LinkAttribute::parse_with_param(&nla, header.interface_family) else {
+            continue;
+        };
+        match attr {
+            LinkAttribute::IfName(n) => name = Some(n),
+            LinkAttribute::Address(a) => link.address = Some(a),
+            LinkAttribute::Broadcast(a) => link.broadcast = Some(a),
+            LinkAttribute::IfAlias(a) => link.alias = Some(a),
+            LinkAttribute::PropList(props) => {
+                for p in props {
+                    if let netlink_packet_route::link::Prop::AltIfName(n) = p {
+                        link.alt_names.push(n);
+                    }
+                }
+            }
+            LinkAttribute::Carrier(v) => link.carrier = Some(v),
+            LinkAttribute::CarrierChanges(v) => link.carrier_changes = Some(v),
+            LinkAttribute::CarrierUpCount(v) => link.carrier_up_count = Some(v),
+            LinkAttribute::CarrierDownCount(v) => link.carrier_down_count = Some(v),
+            LinkAttribute::Mode(m) => link.link_mode = Some(u8::from(m)),
+            LinkAttribute::Mtu(v) => link.mtu = v,
+            LinkAttribute::Group(v) => link.group = Some(v),
+            LinkAttribute::OperState(st) => link.operstate = u8::from(st),
+            LinkAttribute::TxQueueLen(v) => link.tx_queue_len = Some(v),
+            LinkAttribute::Link(v) => link.iflink = v,
+            LinkAttribute::Stats64(st) => link.stats64 = Some(stats64(&st)),
+            LinkAttribute::Stats(st) => s32 = Some(stats32(&st)),
             _ => {}
         }
     }
-    Some(Link {
-        name: name?,
-        stats: s64.or(s32),
-    })
+    link.name = name?;
+    link.stats = link.stats64.or(s32);
+    Some(link)
 }
 
 /// One datagram of replies to the link dump: the links, and whether `NLMSG_DONE` ended it. A kernel error
