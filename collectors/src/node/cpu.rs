@@ -127,7 +127,7 @@ pub fn parse_cpu_list(text: &str) -> Result<Vec<u16>, ParseError> {
 }
 
 /// One processor block of `/proc/cpuinfo`: the fields node_cpu_info, node_cpu_flag_info and node_cpu_bug_info use.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CpuInfo {
     pub processor: u32,
     pub vendor_id: String,
@@ -137,6 +137,8 @@ pub struct CpuInfo {
     pub stepping: String,
     pub microcode: String,
     pub cache_size: String,
+    /// `cpu MHz` (node_cpu_frequency_hertz).
+    pub cpu_mhz: f64,
     pub physical_id: String,
     pub core_id: String,
     pub flags: Vec<String>,
@@ -182,6 +184,13 @@ pub fn parse_cpuinfo(text: &str) -> Result<Vec<CpuInfo>, ParseError> {
             "cache size" => &mut cpu.cache_size,
             "physical id" => &mut cpu.physical_id,
             "core id" => &mut cpu.core_id,
+            "cpu MHz" => {
+                cpu.cpu_mhz = value
+                    .trim()
+                    .parse()
+                    .map_err(|_| ParseError::new(format!("cpu MHz: not a number: {value:?}")))?;
+                continue;
+            }
             "flags" => {
                 cpu.flags = value.split_whitespace().map(str::to_string).collect();
                 continue;
@@ -294,6 +303,8 @@ pub struct Cpu {
     guest: bool,
     /// `--collector.cpu.info` (also turned on by either include regex, as node_exporter does).
     info: bool,
+    /// The cpufreq collector is enabled: node_cpu_frequency_hertz from /proc/cpuinfo with the info.
+    cpufreq_enabled: bool,
     flags_include: Option<Regex>,
     bugs_include: Option<Regex>,
     isolated: Option<Vec<u16>>,
@@ -322,6 +333,20 @@ impl Cpu {
                 ],
                 1.0,
             );
+        }
+        if self.cpufreq_enabled {
+            for c in &info {
+                out.gauge(
+                    "node_cpu_frequency_hertz",
+                    "CPU frequency in hertz from /proc/cpuinfo.",
+                    &[
+                        ("package", &c.physical_id),
+                        ("core", &c.core_id),
+                        ("cpu", &c.processor.to_string()),
+                    ],
+                    c.cpu_mhz * 1e6,
+                );
+            }
         }
         if let Some(first) = info.first() {
             if let Some(re) = &self.flags_include {
@@ -412,6 +437,7 @@ impl NodeCollector for Cpu {
             roots: cfg.roots.clone(),
             guest: !cfg.cpu.no_guest,
             info: cfg.cpu.info || flags_include.is_some() || bugs_include.is_some(),
+            cpufreq_enabled: cfg.enabled.contains(&"cpufreq"),
             flags_include,
             bugs_include,
             isolated,
@@ -607,6 +633,17 @@ mod tests {
             .iter()
             .all(|s| s.labels[0].1 != "fpu"));
         assert!(out.get("node_cpu_bug_info").is_none());
+        // node_cpu_frequency_hertz only when the cpufreq collector is on too.
+        assert!(out.get("node_cpu_frequency_hertz").is_none());
+        cfg.enabled = vec!["cpu", "cpufreq"];
+        let out = collect_with("cpu", &cfg).unwrap();
+        assert_eq!(
+            out.value(
+                "node_cpu_frequency_hertz",
+                &[("package", "0"), ("core", "1"), ("cpu", "1")]
+            ),
+            Some(2.6e9)
+        );
         // Off by default.
         let out = collect_fixture("cpu");
         assert!(out.get("node_cpu_info").is_none());

@@ -70,6 +70,10 @@ pub struct NodeConfig {
     /// Set by the agent from `--path.*`.
     #[arg(skip = Arc::new(Roots::default()))]
     pub roots: Arc<Roots>,
+    /// The node collectors enabled in this run, set by the agent (node_exporter's `collectorState`: the
+    /// cpu collector serves node_cpu_frequency_hertz only with cpufreq on). Empty by default.
+    #[arg(skip)]
+    pub enabled: Vec<&'static str>,
     #[command(flatten)]
     pub bcache: bcache::Flags,
     #[command(flatten)]
