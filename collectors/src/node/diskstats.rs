@@ -443,7 +443,7 @@ mod tests {
             out.value("node_disk_read_time_seconds_total", &vda),
             Some(21.774)
         );
-        // Discarded sectors stay in sectors in 1.5.
+        // Discarded sectors stay in sectors (node_exporter multiplies only reads and writes by 512).
         assert_eq!(
             out.value("node_disk_discarded_sectors_total", &vda),
             Some(428048.0)

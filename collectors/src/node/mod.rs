@@ -8,8 +8,8 @@
 //! node_exporter reads: `/proc/net/arp` ([`arp`]). The others keep their own parser, each saying why in its
 //! doc: loadavg (procfs-core parses `f32`), diskstats (fails on short partition lines), net/dev (splits
 //! the name at whitespace, not at the colon), pressure (requires a `full` line for cpu), the mount table
-//! (procfs-core has mountinfo, node_exporter 1.5 reads `mounts`), and meminfo, vmstat, netstat/snmp6 and
-//! cpu, whose fields procfs-core drops or renames.
+//! (procfs-core's mountinfo keeps the `\040` escapes and requires UTF-8), and meminfo, vmstat,
+//! netstat/snmp6 and cpu, whose fields procfs-core drops or renames.
 //!
 //! Adding a collector: one file with its parsing and either a `collect(roots, out)` function (no state, no
 //! flags) or a [`NodeCollector`] impl, and one row in [`COLLECTORS`] with node_exporter's default.

@@ -400,6 +400,163 @@ pub fn link_counters(s: &[u64; 24], detailed: bool) -> Vec<(&'static str, u64)> 
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// --collector.netdev.address-info
+
+/// One address of an `RTM_GETADDR` dump, as Go's `net.Interface.Addrs()` decodes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IfAddr {
+    pub index: u32,
+    pub ip: std::net::IpAddr,
+    pub prefix_len: u8,
+}
+
+/// The body of one `RTM_NEWADDR` message, as Go's `newAddr`: with an `IFA_LOCAL` attribute (IPv4, or a
+/// point-to-point IPv6 address) the first attribute that is not `IFA_ADDRESS`, else the first one, taken
+/// as the address of the message's family; other families are `None`.
+pub fn parse_addr(body: &[u8]) -> Option<IfAddr> {
+    const IFA_ADDRESS: u16 = 1;
+    const IFA_LOCAL: u16 = 2;
+    if body.len() < 8 {
+        return None;
+    }
+    let (family, prefix_len) = (body[0], body[1]);
+    let index = u32::from_ne_bytes([body[4], body[5], body[6], body[7]]);
+    let mut attrs = Vec::new();
+    let mut rest = &body[8..];
+    while rest.len() >= 4 {
+        let len = usize::from(u16::from_ne_bytes([rest[0], rest[1]]));
+        let kind = u16::from_ne_bytes([rest[2], rest[3]]);
+        if len < 4 || len > rest.len() {
+            break;
+        }
+        attrs.push((kind, &rest[4..len]));
+        rest = rest.get(len.div_ceil(4) * 4..).unwrap_or(&[]);
+    }
+    let p2p = attrs.iter().any(|(k, _)| *k == IFA_LOCAL);
+    let (_, v) = attrs.iter().find(|(k, _)| !(p2p && *k == IFA_ADDRESS))?;
+    let ip = match i32::from(family) {
+        libc::AF_INET => {
+            let b: [u8; 4] = v.get(..4)?.try_into().ok()?;
+            std::net::IpAddr::from(b)
+        }
+        libc::AF_INET6 => {
+            let b: [u8; 16] = v.get(..16)?.try_into().ok()?;
+            std::net::IpAddr::from(b)
+        }
+        _ => return None,
+    };
+    Some(IfAddr {
+        index,
+        ip,
+        prefix_len,
+    })
+}
+
+/// Go's `net.IP.String()`: IPv4-mapped IPv6 addresses print as IPv4.
+pub fn go_ip_string(ip: &std::net::IpAddr) -> String {
+    match ip {
+        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => v6.to_string(),
+        },
+        v4 => v4.to_string(),
+    }
+}
+
+/// node_exporter's `scope()` of an address, with Go's `net.IP` predicates.
+pub fn addr_scope(ip: &std::net::IpAddr) -> &'static str {
+    use std::net::IpAddr;
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(*ip, IpAddr::V4),
+        v4 => *v4,
+    };
+    let (loopback, link_local_unicast, link_local_multicast, iface_local_multicast, multicast) =
+        match ip {
+            IpAddr::V4(a) => {
+                let o = a.octets();
+                (
+                    o[0] == 127,
+                    o[0] == 169 && o[1] == 254,
+                    o[0] == 224 && o[1] == 0 && o[2] == 0,
+                    false,
+                    o[0] & 0xf0 == 0xe0,
+                )
+            }
+            IpAddr::V6(a) => {
+                let o = a.octets();
+                (
+                    a.is_loopback(),
+                    o[0] == 0xfe && o[1] & 0xc0 == 0x80,
+                    o[0] == 0xff && o[1] & 0x0f == 0x02,
+                    o[0] == 0xff && o[1] & 0x0f == 0x01,
+                    o[0] == 0xff,
+                )
+            }
+        };
+    if loopback || link_local_unicast || link_local_multicast {
+        return "link-local";
+    }
+    if iface_local_multicast {
+        return "interface-local";
+    }
+    let broadcast = ip == IpAddr::from([255, 255, 255, 255]);
+    if !broadcast && !ip.is_unspecified() && !multicast {
+        return "global";
+    }
+    ""
+}
+
+/// Every address of the agent's network namespace, from one `RTM_GETADDR` dump.
+pub fn dump_addrs() -> io::Result<Vec<IfAddr>> {
+    use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
+    const RTM_GETADDR: u16 = 22;
+    const RTM_NEWADDR: u16 = 20;
+    let mut socket = Socket::new(NETLINK_ROUTE)?;
+    socket.bind_auto()?;
+    socket.connect(&SocketAddr::new(0, 0))?;
+    let mut req = Vec::with_capacity(24);
+    req.extend(24u32.to_ne_bytes());
+    req.extend(RTM_GETADDR.to_ne_bytes());
+    req.extend((NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
+    req.extend(1u32.to_ne_bytes());
+    req.extend(0u32.to_ne_bytes());
+    req.extend([0u8; 8]); // ifaddrmsg, AF_UNSPEC
+    socket.send(&req, 0)?;
+    let mut out = Vec::new();
+    loop {
+        let (bytes, _) = socket.recv_from_full()?;
+        if bytes.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "netlink socket closed before NLMSG_DONE",
+            ));
+        }
+        let mut rest = &bytes[..];
+        while !rest.is_empty() {
+            let buf = NetlinkBuffer::new_checked(rest).map_err(|e| {
+                io::Error::new(io::ErrorKind::InvalidData, format!("netlink header: {e}"))
+            })?;
+            let len = buf.length() as usize;
+            match buf.message_type() {
+                NLMSG_DONE => return Ok(out),
+                NLMSG_ERROR => {
+                    let code = buf
+                        .payload()
+                        .get(..4)
+                        .map_or(0, |b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]));
+                    if code != 0 {
+                        return Err(io::Error::from_raw_os_error(-code));
+                    }
+                }
+                RTM_NEWADDR => out.extend(parse_addr(buf.payload())),
+                _ => {}
+            }
+            rest = rest.get(len.div_ceil(4) * 4..).unwrap_or(&[]);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // the collector
 
 pub struct NetDev {
@@ -408,6 +565,7 @@ pub struct NetDev {
     netlink: bool,
     detailed: bool,
     label_ifalias: bool,
+    address_info: bool,
 }
 
 /// The netdev collector's flags.
@@ -451,6 +609,12 @@ pub struct Flags {
         long = "collector.netdev.enable-detailed-metrics"
     )]
     pub detailed_metrics: bool,
+    /// Collect address-info for every device.
+    #[arg(
+        id = "collector.netdev.address-info",
+        long = "collector.netdev.address-info"
+    )]
+    pub address_info: bool,
     /// Add ifAlias label.
     #[arg(
         id = "collector.netdev.label-ifalias",
@@ -511,6 +675,32 @@ impl NetDev {
         Ok(())
     }
 
+    /// node_network_address_info of every address of the devices the filter keeps (1.11 #3340 applies
+    /// the filter), from the agent's own network namespace as Go's `net.Interfaces()`.
+    fn collect_addresses(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+        let err =
+            |e: io::Error| CollectError::Other(format!("could not get network interfaces: {e}"));
+        let links = dump_links().map_err(err)?;
+        // Go ignores the error of each interface's Addrs().
+        let addrs = dump_addrs().unwrap_or_default();
+        for l in links.iter().filter(|l| !self.filter.ignored(&l.name)) {
+            for a in addrs.iter().filter(|a| a.index == l.index) {
+                out.gauge(
+                    "node_network_address_info",
+                    "node network address by device",
+                    &[
+                        ("address", &go_ip_string(&a.ip)),
+                        ("device", &l.name),
+                        ("netmask", &a.prefix_len.to_string()),
+                        ("scope", addr_scope(&a.ip)),
+                    ],
+                    1.0,
+                );
+            }
+        }
+        Ok(())
+    }
+
     fn collect_netlink(&self, out: &mut MetricSet) -> Result<(), CollectError> {
         let links = dump_links().map_err(|e| {
             CollectError::Other(format!("couldn't get netstats: netlink RTM_GETLINK: {e}"))
@@ -547,16 +737,21 @@ impl NodeCollector for NetDev {
             netlink: !f.no_netlink && own_netns,
             detailed: f.detailed_metrics,
             label_ifalias: f.label_ifalias,
+            address_info: f.address_info,
             roots,
         })
     }
 
     fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
         if self.netlink {
-            self.collect_netlink(out)
+            self.collect_netlink(out)?;
         } else {
-            self.collect_proc(out)
+            self.collect_proc(out)?;
         }
+        if self.address_info {
+            self.collect_addresses(out)?;
+        }
+        Ok(())
     }
 }
 
@@ -785,6 +980,45 @@ mod tests {
         let err = parse_link_replies(&nlmsg(2, &(-1i32).to_ne_bytes())).unwrap_err();
         assert_eq!(err.raw_os_error(), Some(1));
         assert!(parse_link_replies(&[1, 2, 3]).is_err());
+    }
+
+    #[test]
+    fn address_info_pieces() {
+        use std::net::IpAddr;
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        for (a, scope) in [
+            ("127.0.0.1", "link-local"),
+            ("169.254.1.1", "link-local"),
+            ("224.0.0.251", "link-local"),
+            ("10.0.0.1", "global"),
+            ("255.255.255.255", ""),
+            ("0.0.0.0", ""),
+            ("239.1.1.1", ""),
+            ("::1", "link-local"),
+            ("fe80::1", "link-local"),
+            ("ff02::1", "link-local"),
+            ("ff01::1", "interface-local"),
+            ("ff05::1", ""),
+            ("2001:db8::1", "global"),
+            ("::ffff:127.0.0.1", "link-local"),
+        ] {
+            assert_eq!(addr_scope(&ip(a)), scope, "{a}");
+        }
+        assert_eq!(go_ip_string(&ip("::ffff:10.1.2.3")), "10.1.2.3");
+        assert_eq!(go_ip_string(&ip("2001:db8::1")), "2001:db8::1");
+        // ifaddrmsg + IFA_ADDRESS (peer) + IFA_LOCAL: the local address wins, as in Go.
+        let mut body = vec![libc::AF_INET as u8, 30, 0, 0];
+        body.extend(7u32.to_ne_bytes());
+        for (kind, addr) in [(1u16, [10, 0, 0, 2]), (2, [10, 0, 0, 1])] {
+            body.extend(8u16.to_ne_bytes());
+            body.extend(kind.to_ne_bytes());
+            body.extend(addr);
+        }
+        let a = parse_addr(&body).unwrap();
+        assert_eq!((a.index, a.prefix_len), (7, 30));
+        assert_eq!(a.ip, ip("10.0.0.1"));
+        body[0] = 17; // AF_PACKET: not an address
+        assert!(parse_addr(&body).is_none());
     }
 
     #[test]
