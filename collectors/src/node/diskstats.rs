@@ -253,6 +253,14 @@ pub struct Flags {
         long = "collector.diskstats.device-exclude"
     )]
     pub device_exclude: Option<String>,
+    /// DEPRECATED: Use collector.diskstats.device-exclude
+    #[arg(
+        value_name = "REGEX",
+        id = "collector.diskstats.ignored-devices",
+        long = "collector.diskstats.ignored-devices",
+        hide = true
+    )]
+    pub ignored_devices: Option<String>,
     /// Regexp of diskstats devices to include (mutually exclusive to device-exclude).
     #[arg(
         value_name = "REGEX",
@@ -266,9 +274,24 @@ pub struct Flags {
 impl Flags {
     /// The exclude and include patterns in force, as upstream's `newDiskstatsDeviceFilter`: an include
     /// clears the default exclude; an explicit non-empty exclude with an include is an error.
+    /// The deprecated `--collector.diskstats.ignored-devices` stands in for an unset exclude (an error
+    /// beside a given one).
     pub fn patterns(&self) -> Result<(&str, &str), CollectError> {
         let include = self.device_include.as_str();
-        match (self.device_exclude.as_deref(), include.is_empty()) {
+        let old = self.ignored_devices.as_deref().filter(|o| !o.is_empty());
+        let exclude = match (old, self.device_exclude.as_deref()) {
+            (Some(_), Some(_)) => {
+                return Err(CollectError::Other(
+                    "--collector.diskstats.ignored-devices and --collector.diskstats.device-exclude are mutually exclusive"
+                        .into(),
+                ))
+            }
+            (Some(o), None) => Some(o),
+            (None, e) => e,
+        };
+        // Upstream's "set" is the new flag's: a pattern from the old one is cleared by an include.
+        let exclude = exclude.filter(|_| self.device_exclude.is_some() || include.is_empty());
+        match (exclude, include.is_empty()) {
             (Some(e), false) if !e.is_empty() => Err(CollectError::Other(
                 "--collector.diskstats.device-exclude & --collector.diskstats.device-include are mutually exclusive"
                     .into(),
@@ -593,5 +616,12 @@ mod tests {
         cfg.diskstats.device_include.clear();
         assert!(!devices(&cfg).contains(&"vda".to_string()));
         assert!(devices(&cfg).contains(&"loop0".to_string()));
+        // The deprecated --collector.diskstats.ignored-devices: the exclude when none is given.
+        cfg.diskstats.device_exclude = None;
+        cfg.diskstats.ignored_devices = Some("^loop".into());
+        assert!(!devices(&cfg).contains(&"loop0".to_string()));
+        assert!(devices(&cfg).contains(&"zram0".to_string()));
+        cfg.diskstats.device_exclude = Some("^vda$".into());
+        assert!(collect_with("diskstats", &cfg).is_err());
     }
 }

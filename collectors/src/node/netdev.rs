@@ -588,6 +588,24 @@ pub struct Flags {
         default_value = ""
     )]
     pub device_exclude: String,
+    /// DEPRECATED: Use collector.netdev.device-include
+    #[arg(
+        value_name = "REGEX",
+        id = "collector.netdev.device-whitelist",
+        long = "collector.netdev.device-whitelist",
+        default_value = "",
+        hide = true
+    )]
+    pub device_whitelist: String,
+    /// DEPRECATED: Use collector.netdev.device-exclude
+    #[arg(
+        value_name = "REGEX",
+        id = "collector.netdev.device-blacklist",
+        long = "collector.netdev.device-blacklist",
+        default_value = "",
+        hide = true
+    )]
+    pub device_blacklist: String,
     /// Use netlink to gather stats instead of /proc/net/dev (default; --no-collector.netdev.netlink
     /// reads /proc/net/dev).
     #[arg(
@@ -719,7 +737,23 @@ impl NetDev {
 impl NodeCollector for NetDev {
     fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
         let f = &cfg.netdev;
-        if !f.device_exclude.is_empty() && !f.device_include.is_empty() {
+        let err = |msg: &str| Err(CollectError::Other(msg.into()));
+        // The deprecated names stand in for the new ones, but not beside them.
+        let mut include = f.device_include.clone();
+        if !f.device_whitelist.is_empty() {
+            if !include.is_empty() {
+                return err("--collector.netdev.device-whitelist and --collector.netdev.device-include are mutually exclusive");
+            }
+            include = f.device_whitelist.clone();
+        }
+        let mut exclude = f.device_exclude.clone();
+        if !f.device_blacklist.is_empty() {
+            if !exclude.is_empty() {
+                return err("--collector.netdev.device-blacklist and --collector.netdev.device-exclude are mutually exclusive");
+            }
+            exclude = f.device_blacklist.clone();
+        }
+        if !exclude.is_empty() && !include.is_empty() {
             return Err(CollectError::Other(
                 "--collector.netdev.device-exclude & --collector.netdev.device-include are mutually exclusive"
                     .into(),
@@ -729,11 +763,7 @@ impl NodeCollector for NetDev {
         // netlink shows the agent's own namespace: with --path.netns-pid, read that process's net/dev.
         let own_netns = roots.procfs_net == roots.procfs.join("net");
         Ok(NetDev {
-            filter: DeviceFilter::new(
-                "collector.netdev.device",
-                &f.device_exclude,
-                &f.device_include,
-            )?,
+            filter: DeviceFilter::new("collector.netdev.device", &exclude, &include)?,
             netlink: !f.no_netlink && own_netns,
             detailed: f.detailed_metrics,
             label_ifalias: f.label_ifalias,
@@ -899,6 +929,13 @@ mod tests {
         let out = collect_with("netdev", &cfg).unwrap();
         assert_eq!(devices(&out), ["lo", "eth1"]);
         cfg.netdev.device_exclude = "x".into();
+        assert!(build("netdev", &cfg).is_err());
+        // The deprecated names.
+        let mut cfg = proc_config();
+        cfg.netdev.device_whitelist = "^lo$".into();
+        let out = collect_with("netdev", &cfg).unwrap();
+        assert_eq!(devices(&out), ["lo"]);
+        cfg.netdev.device_include = "^eth0$".into();
         assert!(build("netdev", &cfg).is_err());
     }
 
