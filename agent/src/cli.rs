@@ -272,6 +272,7 @@ impl Options {
         }
         NodeConfig {
             roots: std::sync::Arc::new(roots),
+            enabled: self.enabled.clone(),
             ..c.node.clone()
         }
     }

@@ -153,6 +153,8 @@ struct Gaps {
     labels: Vec<(String, String, String)>,
     /// (metric pattern, label, value pattern, reason): series of ours theirs lack.
     ours_only: Vec<(String, String, String, String)>,
+    /// (metric pattern, label, reason): a label whose value of theirs is wrong: theirs takes ours.
+    relabels: Vec<(String, String, String)>,
     /// (metric pattern, reason): values that differ because node_exporter's are wrong.
     values: Vec<(String, String)>,
     /// How often each entry (by its line) was met.
@@ -183,6 +185,10 @@ impl Gaps {
                     g.labels
                         .push((m.to_string(), label.to_string(), r.to_string()))
                 }
+                ["relabel", m, label, r] if reason_ok => {
+                    g.relabels
+                        .push((m.to_string(), label.to_string(), r.to_string()))
+                }
                 ["ours-only", m, lv, r] if reason_ok => {
                     let (k, v) = lv
                         .split_once('=')
@@ -192,7 +198,7 @@ impl Gaps {
                 }
                 _ => {
                     return Err(format!(
-                        "`name|label|ours-only|value<TAB>metric[<TAB>detail]<TAB>reason` expected: {l:?}"
+                        "`name|label|relabel|ours-only|value<TAB>metric[<TAB>detail]<TAB>reason` expected: {l:?}"
                     ))
                 }
             }
@@ -231,6 +237,26 @@ impl Gaps {
         };
         let mut series = theirs.series.clone();
         for s in &mut series {
+            for (m, label, r) in &self.relabels {
+                if !pattern_matches(m, &s.name) || !s.labels.contains_key(label) {
+                    continue;
+                }
+                // Our series of that name equal but for `label`: theirs takes our value.
+                let same_but = |o: &&_| {
+                    let o: &common::Series = o;
+                    o.name == s.name
+                        && o.labels.len() == s.labels.len()
+                        && o.labels
+                            .iter()
+                            .all(|(k, v)| k == label || s.labels.get(k) == Some(v))
+                };
+                if let Some(o) = ours.series.iter().find(same_but) {
+                    if o.labels.get(label) != s.labels.get(label) {
+                        s.labels.insert(label.clone(), o.labels[label].clone());
+                        self.hit(format!("relabel\t{m}\t{label}\t{r}"));
+                    }
+                }
+            }
             for (m, label, r) in &self.labels {
                 if pattern_matches(m, &s.name)
                     && s.labels.contains_key(label)
@@ -576,9 +602,7 @@ fn side_by_side(mode: Mode) {
     // its --help); give both upstream's.
     let fs_flag = format!(
         "--collector.filesystem.mount-points-exclude={}",
-        hostlens_collectors::node::NodeConfig::default()
-            .filesystem
-            .mount_points_exclude
+        hostlens_collectors::node::filesystem::DEFAULT_MOUNT_POINTS_EXCLUDE
     );
 
     // Which collectors node_exporter runs successfully here, with its defaults.
@@ -709,9 +733,7 @@ fn stable_values_are_exactly_equal() {
     c.arg(ANY_PORT);
     c.arg(format!(
         "--collector.filesystem.mount-points-exclude={}",
-        hostlens_collectors::node::NodeConfig::default()
-            .filesystem
-            .mount_points_exclude
+        hostlens_collectors::node::filesystem::DEFAULT_MOUNT_POINTS_EXCLUDE
     ));
     let ne = spawn_http("node_exporter", c, "/metrics");
     let mut a = Command::new(agent_bin());

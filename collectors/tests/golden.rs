@@ -57,6 +57,11 @@ fn fixture_tree_encodes_to_the_golden_file() {
         textfile: node::textfile::Flags {
             directory: Some(textfile),
         },
+        // netdev's default is a netlink dump of this host: read the fixture's /proc/net/dev.
+        netdev: node::netdev::Flags {
+            no_netlink: true,
+            ..NodeConfig::default().netdev
+        },
         ..NodeConfig::default()
     };
     cfg.arp.no_netlink = true;

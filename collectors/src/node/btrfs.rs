@@ -601,8 +601,13 @@ pub fn ioctl_stats(roots: &Roots) -> BTreeMap<String, Vec<IoctlDevice>> {
         if devices_done.contains(&device) {
             continue;
         }
-        let stripped = super::filesystem::strip_rootfs(&mount_point, &roots.rootfs);
-        let path = roots.root(&stripped);
+        let stripped = super::filesystem::strip_rootfs(mount_point.as_bytes(), &roots.rootfs);
+        // Bytes, not UTF-8: a mount point may have any name.
+        let path = {
+            use std::os::unix::ffi::OsStrExt;
+            let rel = stripped.strip_prefix(b"/").unwrap_or(stripped);
+            roots.rootfs.join(std::ffi::OsStr::from_bytes(rel))
+        };
         let Ok(Some(f)) = open_btrfs(&path) else {
             continue;
         };

@@ -1,17 +1,20 @@
 //! `cpu`: node_cpu_seconds_total{cpu,mode} and node_cpu_guest_seconds_total{cpu,mode} from the `cpu<N>` lines
 //! of `/proc/stat`, node_cpu_isolated{cpu} from `/sys/devices/system/cpu/isolated`, and
 //! node_cpu_core_throttles_total{package,core} / node_cpu_package_throttles_total{package} from
-//! `/sys/devices/system/cpu/cpu*/thermal_throttle`.
+//! `/sys/devices/system/cpu/cpu*/thermal_throttle`, node_cpu_online{cpu} from
+//! `/sys/devices/system/cpu/cpu*/online`.
 //!
-//! As node_exporter 1.5 (through procfs) does:
+//! As node_exporter 1.12.1 (through procfs 0.21) does:
 //! - times are in USER_HZ ([`crate::read::clock_ticks_per_second`], 100; procfs hard-codes it) and
 //!   exported in seconds;
-//! - CPU `N` is the Nth entry of a list indexed by CPU number: a CPU that is offline has no `cpu<N>` line, and
-//!   when a higher-numbered CPU is online the gap is reported as a CPU with all counters 0 (offline CPUs after
-//!   the last online one are not reported);
-//! - counters are kept monotonic across scrapes: a value going backwards keeps the previous value, and an
-//!   `idle` drop of 3 s or more (a CPU hot-plugged back) resets that CPU's cache; a change in the number of
-//!   CPUs resets the whole cache.
+//! - only the CPUs with a `cpu<N>` line are reported (an offline CPU has none; since 1.9 there is no
+//!   all-zero placeholder for it any more);
+//! - counters are kept monotonic across scrapes, per CPU id: a value going backwards keeps the previous
+//!   value, and an `idle` drop of 3 s or more (a CPU hot-plugged back) resets that CPU's cache; when the
+//!   number of CPUs changes, the CPUs no longer listed are dropped from the cache;
+//! - node_cpu_online (1.9, #3032): `online` of every `cpu[0-9]*` directory (1 when it reads `1`, else 0),
+//!   nothing at all when the first one (in name order) has no `online` file (x86's cpu0 usually has none);
+//! - node_cpu_guest_seconds_total unless `--no-collector.cpu.guest`.
 
 use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
@@ -74,11 +77,13 @@ impl CpuTimes {
     }
 }
 
-/// Parse the per-CPU lines of `/proc/stat`: entry `N` is `cpu<N>`; CPUs without a line below the highest
-/// listed one (offline) are all-zero entries. Fields an older kernel does not print read as 0.
-pub fn parse_cpu_stat(text: &str) -> Result<Vec<CpuTimes>, ParseError> {
+/// The per-CPU lines of `/proc/stat` by CPU id (`cpu<N>`). Fields an older kernel does not print read as 0.
+pub type CpuStats = BTreeMap<i64, CpuTimes>;
+
+/// Parse the per-CPU lines of `/proc/stat` (procfs's `Stat().CPU`): one entry per `cpu<N>` line.
+pub fn parse_cpu_stat(text: &str) -> Result<CpuStats, ParseError> {
     let user_hz = crate::read::clock_ticks_per_second() as f64;
-    let mut cpus: Vec<CpuTimes> = Vec::new();
+    let mut cpus = CpuStats::new();
     for line in text.lines() {
         let mut fields = line.split_whitespace();
         let Some(id) = fields.next().and_then(|k| k.strip_prefix("cpu")) else {
@@ -87,7 +92,7 @@ pub fn parse_cpu_stat(text: &str) -> Result<Vec<CpuTimes>, ParseError> {
         if id.is_empty() {
             continue; // the aggregate `cpu` line
         }
-        let id: usize = id
+        let id: i64 = id
             .parse()
             .map_err(|_| ParseError::new(format!("bad cpu line: {line:?}")))?;
         let mut t = CpuTimes::default();
@@ -97,10 +102,7 @@ pub fn parse_cpu_stat(text: &str) -> Result<Vec<CpuTimes>, ParseError> {
                 .map_err(|_| ParseError::new(format!("cpu{id}: not a number: {f:?}")))?;
             *slot = v / user_hz;
         }
-        if cpus.len() <= id {
-            cpus.resize(id + 1, CpuTimes::default());
-        }
-        cpus[id] = t;
+        cpus.insert(id, t);
     }
     Ok(cpus)
 }
@@ -125,7 +127,7 @@ pub fn parse_cpu_list(text: &str) -> Result<Vec<u16>, ParseError> {
 }
 
 /// One processor block of `/proc/cpuinfo`: the fields node_cpu_info, node_cpu_flag_info and node_cpu_bug_info use.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CpuInfo {
     pub processor: u32,
     pub vendor_id: String,
@@ -135,6 +137,8 @@ pub struct CpuInfo {
     pub stepping: String,
     pub microcode: String,
     pub cache_size: String,
+    /// `cpu MHz` (node_cpu_frequency_hertz).
+    pub cpu_mhz: f64,
     pub physical_id: String,
     pub core_id: String,
     pub flags: Vec<String>,
@@ -180,6 +184,13 @@ pub fn parse_cpuinfo(text: &str) -> Result<Vec<CpuInfo>, ParseError> {
             "cache size" => &mut cpu.cache_size,
             "physical id" => &mut cpu.physical_id,
             "core id" => &mut cpu.core_id,
+            "cpu MHz" => {
+                cpu.cpu_mhz = value
+                    .trim()
+                    .parse()
+                    .map_err(|_| ParseError::new(format!("cpu MHz: not a number: {value:?}")))?;
+                continue;
+            }
             "flags" => {
                 cpu.flags = value.split_whitespace().map(str::to_string).collect();
                 continue;
@@ -195,12 +206,10 @@ pub fn parse_cpuinfo(text: &str) -> Result<Vec<CpuInfo>, ParseError> {
     Ok(cpus)
 }
 
-/// Fold a new reading into the monotonic cache, as node_exporter's `updateCPUStats` does.
-pub fn update_cache(cache: &mut Vec<CpuTimes>, new: &[CpuTimes]) {
-    if cache.len() != new.len() {
-        *cache = vec![CpuTimes::default(); new.len()];
-    }
-    for (old, n) in cache.iter_mut().zip(new) {
+/// Fold a new reading into the monotonic cache, as node_exporter 1.12's `updateCPUStats` does.
+pub fn update_cache(cache: &mut CpuStats, new: &CpuStats) {
+    for (id, n) in new {
+        let old = cache.entry(*id).or_default();
         if old.idle - n.idle >= JUMP_BACK_SECONDS {
             *old = CpuTimes::default();
         }
@@ -211,6 +220,30 @@ pub fn update_cache(cache: &mut Vec<CpuTimes>, new: &[CpuTimes]) {
             }
         }
     }
+    // Offline CPUs are removed (upstream only looks when the counts differ).
+    if cache.len() != new.len() {
+        cache.retain(|id, _| new.contains_key(id));
+    }
+}
+
+/// node_cpu_online: `(cpu number, online)` of each `cpu[0-9]*` directory in name order; empty when the
+/// first one has no `online` file (node_exporter's `updateOnline`). An `online` that cannot be read, or
+/// reads anything but `1`, is offline.
+pub fn read_online(roots: &Roots) -> Result<Vec<(String, bool)>, CollectError> {
+    let cpus = sys_cpu_dirs(roots)?;
+    let online = |dir: &std::path::Path| crate::read::sys_read_file(&dir.join("online"));
+    match cpus.first().map(|(_, dir)| online(dir)) {
+        None => return Ok(Vec::new()),
+        Some(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Some(_) => {}
+    }
+    Ok(cpus
+        .iter()
+        .map(|(name, dir)| {
+            let n = name.strip_prefix("cpu").unwrap_or(name).to_string();
+            (n, online(dir).is_ok_and(|v| v == "1"))
+        })
+        .collect())
 }
 
 /// Throttle counts gathered from sysfs.
@@ -270,10 +303,12 @@ pub struct Cpu {
     guest: bool,
     /// `--collector.cpu.info` (also turned on by either include regex, as node_exporter does).
     info: bool,
+    /// The cpufreq collector is enabled: node_cpu_frequency_hertz from /proc/cpuinfo with the info.
+    cpufreq_enabled: bool,
     flags_include: Option<Regex>,
     bugs_include: Option<Regex>,
     isolated: Option<Vec<u16>>,
-    cache: Mutex<Vec<CpuTimes>>,
+    cache: Mutex<CpuStats>,
 }
 
 impl Cpu {
@@ -298,6 +333,20 @@ impl Cpu {
                 ],
                 1.0,
             );
+        }
+        if self.cpufreq_enabled {
+            for c in &info {
+                out.gauge(
+                    "node_cpu_frequency_hertz",
+                    "CPU frequency in hertz from /proc/cpuinfo.",
+                    &[
+                        ("package", &c.physical_id),
+                        ("core", &c.core_id),
+                        ("cpu", &c.processor.to_string()),
+                    ],
+                    c.cpu_mhz * 1e6,
+                );
+            }
         }
         if let Some(first) = info.first() {
             if let Some(re) = &self.flags_include {
@@ -332,8 +381,19 @@ const GUEST_HELP: &str = "Seconds the CPUs spent in guests (VMs) for each mode."
 #[derive(Debug, Clone, clap::Args)]
 #[group(skip)]
 pub struct Flags {
-    /// Do not export node_cpu_guest_seconds_total.
-    #[arg(id = "no-collector.cpu.guest", long = "no-collector.cpu.guest")]
+    /// Enables metric node_cpu_guest_seconds_total (the default; --no-collector.cpu.guest disables it).
+    #[arg(
+        id = "collector.cpu.guest",
+        long = "collector.cpu.guest",
+        overrides_with = "no-collector.cpu.guest"
+    )]
+    pub guest: bool,
+    /// Disables metric node_cpu_guest_seconds_total.
+    #[arg(
+        id = "no-collector.cpu.guest",
+        long = "no-collector.cpu.guest",
+        overrides_with = "collector.cpu.guest"
+    )]
     pub no_guest: bool,
     /// Export node_cpu_info from /proc/cpuinfo.
     #[arg(id = "collector.cpu.info", long = "collector.cpu.info")]
@@ -377,10 +437,11 @@ impl NodeCollector for Cpu {
             roots: cfg.roots.clone(),
             guest: !cfg.cpu.no_guest,
             info: cfg.cpu.info || flags_include.is_some() || bugs_include.is_some(),
+            cpufreq_enabled: cfg.enabled.contains(&"cpufreq"),
             flags_include,
             bugs_include,
             isolated,
-            cache: Mutex::new(Vec::new()),
+            cache: Mutex::new(CpuStats::new()),
         })
     }
 
@@ -396,7 +457,7 @@ impl NodeCollector for Cpu {
                 .lock()
                 .map_err(|_| CollectError::Other("cpu cache lock poisoned".into()))?;
             update_cache(&mut cache, &now);
-            for (id, t) in cache.iter().enumerate() {
+            for (id, t) in cache.iter() {
                 let cpu = id.to_string();
                 for (mode, v) in t.modes() {
                     out.counter(
@@ -449,6 +510,14 @@ impl NodeCollector for Cpu {
                 *n as f64,
             );
         }
+        for (cpu, online) in read_online(&self.roots)? {
+            out.gauge(
+                "node_cpu_online",
+                "CPUs that are online and being scheduled.",
+                &[("cpu", &cpu)],
+                if online { 1.0 } else { 0.0 },
+            );
+        }
         Ok(())
     }
 }
@@ -464,12 +533,11 @@ mod tests {
     fn parses_fixture_with_offline_cpu() {
         let cpus = parse_cpu_stat(include_str!("../../tests/fixtures/proc/stat")).unwrap();
         // cpu0, cpu1 online, cpu2 offline (no line), cpu3 online.
-        assert_eq!(cpus.len(), 4);
-        assert_eq!(cpus[0].user, 44.96);
-        assert_eq!(cpus[1].iowait, 3.75);
-        assert_eq!(cpus[2], CpuTimes::default());
-        assert_eq!(cpus[3].guest, 4.0);
-        assert_eq!(cpus[3].guest_nice, 0.3);
+        assert_eq!(cpus.keys().copied().collect::<Vec<_>>(), [0, 1, 3]);
+        assert_eq!(cpus[&0].user, 44.96);
+        assert_eq!(cpus[&1].iowait, 3.75);
+        assert_eq!(cpus[&3].guest, 4.0);
+        assert_eq!(cpus[&3].guest_nice, 0.3);
     }
 
     #[test]
@@ -477,8 +545,8 @@ mod tests {
         // 2.6.24-era: no steal/guest/guest_nice columns.
         let cpus = parse_cpu_stat("cpu 1 2 3 4 5 6 7\ncpu0 100 200 300 400 500 600 700\n").unwrap();
         assert_eq!(cpus.len(), 1);
-        assert_eq!(cpus[0].softirq, 7.0);
-        assert_eq!(cpus[0].steal, 0.0);
+        assert_eq!(cpus[&0].softirq, 7.0);
+        assert_eq!(cpus[&0].steal, 0.0);
         assert_rejects(parse_cpu_stat, &["cpux 1 2\n", "cpu0 1 x\n"]);
     }
 
@@ -489,17 +557,21 @@ mod tests {
             user,
             ..CpuTimes::default()
         };
-        let mut cache = Vec::new();
-        update_cache(&mut cache, &[t(100.0, 10.0)]);
+        let m = |v: &[(i64, CpuTimes)]| v.iter().copied().collect::<CpuStats>();
+        let mut cache = CpuStats::new();
+        update_cache(&mut cache, &m(&[(0, t(100.0, 10.0))]));
         // A small step back keeps the old value.
-        update_cache(&mut cache, &[t(99.0, 9.0)]);
-        assert_eq!(cache[0], t(100.0, 10.0));
+        update_cache(&mut cache, &m(&[(0, t(99.0, 9.0))]));
+        assert_eq!(cache[&0], t(100.0, 10.0));
         // A large idle jump back resets the CPU.
-        update_cache(&mut cache, &[t(50.0, 9.0)]);
-        assert_eq!(cache[0], t(50.0, 9.0));
-        // A change of CPU count resets everything.
-        update_cache(&mut cache, &[t(1.0, 1.0), t(2.0, 2.0)]);
-        assert_eq!(cache, [t(1.0, 1.0), t(2.0, 2.0)]);
+        update_cache(&mut cache, &m(&[(0, t(50.0, 9.0))]));
+        assert_eq!(cache[&0], t(50.0, 9.0));
+        // A new CPU joins; the known one stays monotonic.
+        update_cache(&mut cache, &m(&[(0, t(49.0, 8.0)), (2, t(2.0, 2.0))]));
+        assert_eq!(cache, m(&[(0, t(50.0, 9.0)), (2, t(2.0, 2.0))]));
+        // An offline CPU is dropped.
+        update_cache(&mut cache, &m(&[(2, t(3.0, 3.0))]));
+        assert_eq!(cache, m(&[(2, t(3.0, 3.0))]));
     }
 
     #[test]
@@ -561,6 +633,17 @@ mod tests {
             .iter()
             .all(|s| s.labels[0].1 != "fpu"));
         assert!(out.get("node_cpu_bug_info").is_none());
+        // node_cpu_frequency_hertz only when the cpufreq collector is on too.
+        assert!(out.get("node_cpu_frequency_hertz").is_none());
+        cfg.enabled = vec!["cpu", "cpufreq"];
+        let out = collect_with("cpu", &cfg).unwrap();
+        assert_eq!(
+            out.value(
+                "node_cpu_frequency_hertz",
+                &[("package", "0"), ("core", "1"), ("cpu", "1")]
+            ),
+            Some(2.6e9)
+        );
         // Off by default.
         let out = collect_fixture("cpu");
         assert!(out.get("node_cpu_info").is_none());
@@ -570,7 +653,11 @@ mod tests {
     fn collects_from_fixture_root() {
         let out = collect_fixture("cpu");
         let secs = out.get("node_cpu_seconds_total").unwrap();
-        assert_eq!(secs.samples.len(), 4 * 8);
+        // cpu2 is offline: no series.
+        assert_eq!(secs.samples.len(), 3 * 8);
+        assert!(out
+            .value("node_cpu_seconds_total", &[("cpu", "2"), ("mode", "idle")])
+            .is_none());
         assert_values(
             &out,
             &[
@@ -578,11 +665,6 @@ mod tests {
                     "node_cpu_seconds_total",
                     &[("cpu", "0"), ("mode", "user")],
                     44.96,
-                ),
-                (
-                    "node_cpu_seconds_total",
-                    &[("cpu", "2"), ("mode", "idle")],
-                    0.0,
                 ),
                 (
                     "node_cpu_guest_seconds_total",
@@ -601,6 +683,14 @@ mod tests {
             out.value("node_cpu_package_throttles_total", &[("package", "0")]),
             Some(30.0)
         );
+        assert_values(
+            &out,
+            &[
+                ("node_cpu_online", &[("cpu", "0")], 1.0),
+                ("node_cpu_online", &[("cpu", "2")], 0.0),
+                ("node_cpu_online", &[("cpu", "3")], 1.0),
+            ],
+        );
         let core = out.get("node_cpu_core_throttles_total").unwrap();
         assert_eq!(core.samples.len(), 3);
         assert_values(
@@ -618,5 +708,26 @@ mod tests {
                 ),
             ],
         );
+    }
+
+    #[test]
+    fn guest_flag_and_online_without_cpu0_file() {
+        let mut cfg = fixture_config();
+        cfg.cpu.no_guest = true;
+        let out = collect_with("cpu", &cfg).unwrap();
+        assert!(out.get("node_cpu_guest_seconds_total").is_none());
+        // No `online` in the first CPU directory: no node_cpu_online at all.
+        let dir = std::env::temp_dir().join(format!("hostlens-cpu-online-{}", std::process::id()));
+        let cpu = dir.join("devices/system/cpu");
+        std::fs::create_dir_all(cpu.join("cpu0")).unwrap();
+        std::fs::create_dir_all(cpu.join("cpu1")).unwrap();
+        std::fs::write(cpu.join("cpu1/online"), "1\n").unwrap();
+        let roots = Roots::new("/nonexistent", &dir, "/", None);
+        let online = read_online(&roots).unwrap();
+        std::fs::write(cpu.join("cpu0/online"), "0\n").unwrap();
+        let both = read_online(&roots).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(online.is_empty());
+        assert_eq!(both, [("0".to_string(), false), ("1".to_string(), true)]);
     }
 }

@@ -1,8 +1,14 @@
 //! `diskstats`: node_disk_* from `/proc/diskstats`, plus the udev-derived info families
 //! (`node_disk_info`, `node_disk_filesystem_info`, `node_disk_device_mapper_info`, `node_disk_ata_*`),
-//! as node_exporter 1.5 exposes them.
+//! as node_exporter 1.12.1 exposes them.
 //!
-//! Units follow 1.5: sectors are converted to bytes (×512) for reads and writes (but discarded sectors stay
+//! node_disk_info's `serial` is udev's `SCSI_IDENT_SERIAL`, else `ID_SERIAL_SHORT`, else `ID_SERIAL`, and
+//! its `rotational` (1.7) is `/sys/block/<dev>/queue/rotational` read on its own (1.12, #3686): `1` when it
+//! reads 1, `0` otherwise, also when it is missing. zram devices are in the default exclude (1.8, #2898).
+//! `--collector.diskstats.device-include` clears the default exclude; an explicitly given non-empty
+//! exclude with an include is an error (1.12, #3617: an explicit empty exclude is fine).
+//!
+//! Units: sectors are converted to bytes (×512) for reads and writes (but discarded sectors stay
 //! sectors), milliseconds to seconds. A line carries 11 (kernel < 4.18), 15 (4.18+, discards) or 17 (5.5+,
 //! flushes) statistics; only the statistics present are exported. Lines with fewer than 11 statistics (old
 //! kernels' partition lines) are skipped, as procfs does.
@@ -13,14 +19,15 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use regex::Regex;
-
 use crate::error::ParseError;
 use crate::metrics::Kind;
 use crate::read::read_to_string;
 use crate::{CollectError, MetricSet, Roots};
 
-use super::{NodeCollector, NodeConfig};
+use super::{DeviceFilter, NodeCollector, NodeConfig};
+
+/// node_exporter 1.12.1's default `--collector.diskstats.device-exclude`.
+pub const DEFAULT_EXCLUDE: &str = "^(z?ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\\d+n\\d+p)\\d+$";
 
 /// The most statistics a line carries (kernel 5.5+).
 pub const MAX_STATS: usize = 17;
@@ -214,7 +221,7 @@ const ATA: [(&str, &str, &str); 3] = [
 
 pub struct Diskstats {
     roots: Arc<Roots>,
-    exclude: Option<Regex>,
+    filter: DeviceFilter,
 }
 
 impl Diskstats {
@@ -238,24 +245,81 @@ fn owned(labels: &[(&str, &str)]) -> Vec<(String, String)> {
 #[derive(Debug, Clone, clap::Args)]
 #[group(skip)]
 pub struct Flags {
-    /// Regexp of disk devices to exclude (diskstats).
+    /// Regexp of diskstats devices to exclude (mutually exclusive to device-include). [default:
+    /// ^(z?ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$]
     #[arg(
+        value_name = "REGEX",
         id = "collector.diskstats.device-exclude",
-        long = "collector.diskstats.device-exclude",
-        default_value = "^(ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\\d+n\\d+p)\\d+$"
+        long = "collector.diskstats.device-exclude"
     )]
-    pub device_exclude: String,
+    pub device_exclude: Option<String>,
+    /// DEPRECATED: Use collector.diskstats.device-exclude
+    #[arg(
+        value_name = "REGEX",
+        id = "collector.diskstats.ignored-devices",
+        long = "collector.diskstats.ignored-devices",
+        hide = true
+    )]
+    pub ignored_devices: Option<String>,
+    /// Regexp of diskstats devices to include (mutually exclusive to device-exclude).
+    #[arg(
+        value_name = "REGEX",
+        id = "collector.diskstats.device-include",
+        long = "collector.diskstats.device-include",
+        default_value = ""
+    )]
+    pub device_include: String,
+}
+
+impl Flags {
+    /// The exclude and include patterns in force, as upstream's `newDiskstatsDeviceFilter`: an include
+    /// clears the default exclude; an explicit non-empty exclude with an include is an error.
+    /// The deprecated `--collector.diskstats.ignored-devices` stands in for an unset exclude (an error
+    /// beside a given one).
+    pub fn patterns(&self) -> Result<(&str, &str), CollectError> {
+        let include = self.device_include.as_str();
+        let old = self.ignored_devices.as_deref().filter(|o| !o.is_empty());
+        let exclude = match (old, self.device_exclude.as_deref()) {
+            (Some(_), Some(_)) => {
+                return Err(CollectError::Other(
+                    "--collector.diskstats.ignored-devices and --collector.diskstats.device-exclude are mutually exclusive"
+                        .into(),
+                ))
+            }
+            (Some(o), None) => Some(o),
+            (None, e) => e,
+        };
+        // Upstream's "set" is the new flag's: a pattern from the old one is cleared by an include.
+        let exclude = exclude.filter(|_| self.device_exclude.is_some() || include.is_empty());
+        match (exclude, include.is_empty()) {
+            (Some(e), false) if !e.is_empty() => Err(CollectError::Other(
+                "--collector.diskstats.device-exclude & --collector.diskstats.device-include are mutually exclusive"
+                    .into(),
+            )),
+            (_, false) => Ok(("", include)),
+            (e, true) => Ok((e.unwrap_or(DEFAULT_EXCLUDE), "")),
+        }
+    }
+}
+
+/// node_disk_info's `rotational`: `1` when `/sys/block/<dev>/queue/rotational` reads 1, else `0`.
+pub fn rotational(roots: &Roots, device: &str) -> &'static str {
+    if device.contains('/') {
+        return "0";
+    }
+    let path = roots.sys("block").join(device).join("queue/rotational");
+    match crate::read::read_file(path) {
+        Ok(s) if s.trim().parse::<u64>() == Ok(1) => "1",
+        _ => "0",
+    }
 }
 
 impl NodeCollector for Diskstats {
     fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
-        let exclude = super::optional_flag_regex(
-            "collector.diskstats.device-exclude",
-            &cfg.diskstats.device_exclude,
-        )?;
+        let (exclude, include) = cfg.diskstats.patterns()?;
         Ok(Diskstats {
             roots: cfg.roots.clone(),
-            exclude,
+            filter: DeviceFilter::new("collector.diskstats.device", exclude, include)?,
         })
     }
 
@@ -263,13 +327,18 @@ impl NodeCollector for Diskstats {
         let path = self.roots.proc("diskstats");
         let disks = parse_diskstats(&read_to_string(&path)?).map_err(|e| e.at(&path))?;
         for d in &disks {
-            if self.exclude.as_ref().is_some_and(|r| r.is_match(&d.device)) {
+            if self.filter.ignored(&d.device) {
                 continue;
             }
             let info = self.udev_info(d.major, d.minor);
             let get = |k: &str| info.get(k).map(String::as_str).unwrap_or("");
             let dev = d.device.as_str();
             let (major, minor) = (d.major.to_string(), d.minor.to_string());
+            let serial = ["SCSI_IDENT_SERIAL", "ID_SERIAL_SHORT", "ID_SERIAL"]
+                .into_iter()
+                .map(get)
+                .find(|s| !s.is_empty())
+                .unwrap_or("");
             out.sample(
                 "node_disk_info",
                 "Info of /sys/block/<block_device>.",
@@ -281,7 +350,8 @@ impl NodeCollector for Diskstats {
                     ("model", get("ID_MODEL")),
                     ("path", get("ID_PATH")),
                     ("revision", get("ID_REVISION")),
-                    ("serial", get("ID_SERIAL_SHORT")),
+                    ("rotational", rotational(&self.roots, dev)),
+                    ("serial", serial),
                     ("wwn", get("ID_WWN")),
                 ]),
                 1.0,
@@ -396,7 +466,7 @@ mod tests {
             out.value("node_disk_read_time_seconds_total", &vda),
             Some(21.774)
         );
-        // Discarded sectors stay in sectors in 1.5.
+        // Discarded sectors stay in sectors (node_exporter multiplies only reads and writes by 512).
         assert_eq!(
             out.value("node_disk_discarded_sectors_total", &vda),
             Some(428048.0)
@@ -413,9 +483,10 @@ mod tests {
         assert!(out
             .value("node_disk_io_now", &[("device", "nvme0n1p1")])
             .is_none());
+        // zram is excluded since 1.8.
         assert!(out
             .value("node_disk_io_now", &[("device", "zram0")])
-            .is_some());
+            .is_none());
         // Old kernel line: no discard or flush series.
         let sdb = [("device", "sdb")];
         assert_eq!(
@@ -441,9 +512,21 @@ mod tests {
         let names: Vec<_> = vda_info.labels.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(
             names,
-            ["device", "major", "minor", "model", "path", "revision", "serial", "wwn"]
+            [
+                "device",
+                "major",
+                "minor",
+                "model",
+                "path",
+                "revision",
+                "rotational",
+                "serial",
+                "wwn"
+            ]
         );
-        assert!(vda_info.labels[3..].iter().all(|(_, v)| v.is_empty()));
+        assert!(vda_info.labels[3..]
+            .iter()
+            .all(|(k, v)| v.is_empty() || (k == "rotational" && v == "0")));
         assert_eq!(vda_info.labels[1].1, "254");
         // With udev data.
         assert_eq!(
@@ -456,6 +539,7 @@ mod tests {
                     ("wwn", "0x50014ee2b0123456"),
                     ("path", "pci-0000:00:1f.2-ata-1"),
                     ("revision", "51.0AB51"),
+                    ("rotational", "1"),
                 ]
             ),
             Some(1.0)
@@ -494,5 +578,50 @@ mod tests {
         assert!(out
             .value("node_disk_ata_write_cache", &[("device", "nvme0n1")])
             .is_none());
+        // No SCSI_IDENT_SERIAL nor ID_SERIAL_SHORT: ID_SERIAL; no queue/rotational: "0".
+        assert_eq!(
+            out.value(
+                "node_disk_info",
+                &[
+                    ("device", "sdc"),
+                    ("serial", "QEMU_HARDDISK_fallback-7"),
+                    ("rotational", "0")
+                ]
+            ),
+            Some(1.0)
+        );
+    }
+
+    #[test]
+    fn include_and_exclude_flags() {
+        use crate::node::testutil::{collect_with, fixture_config};
+        let devices = |cfg: &crate::node::NodeConfig| -> Vec<String> {
+            let out = collect_with("diskstats", cfg).unwrap();
+            out.get("node_disk_io_now")
+                .unwrap()
+                .samples
+                .iter()
+                .map(|s| s.labels[0].1.clone())
+                .collect()
+        };
+        let mut cfg = fixture_config();
+        // An include clears the default exclude.
+        cfg.diskstats.device_include = "^(loop0|zram0|vda)$".into();
+        assert_eq!(devices(&cfg), ["loop0", "vda", "zram0"]);
+        // An explicit empty exclude with an include is fine (1.12); a non-empty one is an error.
+        cfg.diskstats.device_exclude = Some(String::new());
+        assert_eq!(devices(&cfg), ["loop0", "vda", "zram0"]);
+        cfg.diskstats.device_exclude = Some("^vda$".into());
+        assert!(collect_with("diskstats", &cfg).is_err());
+        cfg.diskstats.device_include.clear();
+        assert!(!devices(&cfg).contains(&"vda".to_string()));
+        assert!(devices(&cfg).contains(&"loop0".to_string()));
+        // The deprecated --collector.diskstats.ignored-devices: the exclude when none is given.
+        cfg.diskstats.device_exclude = None;
+        cfg.diskstats.ignored_devices = Some("^loop".into());
+        assert!(!devices(&cfg).contains(&"loop0".to_string()));
+        assert!(devices(&cfg).contains(&"zram0".to_string()));
+        cfg.diskstats.device_exclude = Some("^vda$".into());
+        assert!(collect_with("diskstats", &cfg).is_err());
     }
 }

@@ -1,16 +1,28 @@
 //! `filesystem`: node_filesystem_* from the mount table of PID 1 and `statfs(2)` of each mount point, as
-//! node_exporter 1.5 does it.
+//! node_exporter 1.12.1 does it.
 //!
-//! node_exporter 1.5 reads `<procfs>/1/mounts` (falling back to `<procfs>/mounts` when PID 1 is hidden by
-//! `hidepid`), drops mount points and filesystem types matching the exclude regexes, and calls `statfs` on
-//! each mount point under `--path.rootfs`. A `statfs` that does not answer within the mount timeout (a dead
-//! NFS server) marks the mount point as *stuck*: it is then reported with `node_filesystem_device_error 1`
-//! and not statted again until the hanging call returns. Unlike node_exporter (whose scrape waits for the
-//! hanging call), every `statfs` here runs on a worker thread, so a scrape waits at most the timeout for a
-//! newly stuck mount and not at all for a known one; the hanging thread exits once its call returns.
+//! The mount table is `<procfs>/1/mountinfo` (1.10.1, #3452; falling back to `<procfs>/self/mountinfo` when
+//! PID 1 is hidden by `hidepid`), parsed as procfs 0.21 does. Mount points and filesystem types are
+//! filtered by the `--collector.filesystem.{mount-points,fs-types}-{exclude,include}` flags (include 1.9,
+//! #3171; `erofs` in the default type exclude since 1.10), and each mount point is statted under
+//! `--path.rootfs`. Every series carries the `device_error` label (1.8, #2923): `""`, the `statfs` error
+//! as Go prints it (`no such file or directory`), or `mountpoint timeout` for a stuck mount. A mount is
+//! read-only (node_filesystem_readonly, also reported for a mount whose `statfs` failed) when its mount
+//! options or its superblock options hold `ro`, or the superblock `emergency_ro` (ext4, 1.12 #3717); the
+//! options are compared one by one (1.12 #3659 fixed the separator). A healthy mount also has
+//! node_filesystem_mount_info{device,major,minor,mountpoint} (1.9, #2970) and node_filesystem_purgeable_bytes,
+//! which is 0 on Linux (upstream emits it whenever it is not negative; only macOS fills it). Device, mount
+//! point and type are made valid UTF-8 as Go's `strings.ToValidUTF8` (1.12, #3687), and the mount point is
+//! statted under that (replaced) name, as upstream does. A mount listed twice with the same labels is
+//! exposed once (1.10.1, #3376).
 //!
-//! The mount table is `/proc/1/mounts` (fstab format), not mountinfo, as node_exporter 1.5 reads it: our
-//! parser; procfs-core parses mountinfo (`MountInfos`) and leaves the `\040`-style escapes in place.
+//! A `statfs` that does not answer within the mount timeout (a dead NFS server) marks the mount point as
+//! *stuck*: it is then reported with `node_filesystem_device_error 1` and not statted again until the
+//! hanging call returns. Unlike node_exporter (whose scrape waits for the hanging call), every `statfs` here
+//! runs on a worker thread, so a scrape waits at most the timeout for a newly stuck mount and not at all for
+//! a known one; the hanging thread exits once its call returns.
+//!
+//! Our parser: procfs-core's `MountInfos` leaves the `\040`-style escapes in place and requires UTF-8.
 
 use std::collections::HashSet;
 use std::io;
@@ -19,66 +31,153 @@ use std::sync::mpsc::{self, RecvTimeoutError, Sender, SyncSender};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use regex::Regex;
-
 use crate::error::ParseError;
-use crate::read::read_to_string;
+use crate::read::{read_file_bytes, to_valid_utf8};
 use crate::{CollectError, Collector, MetricSet, Roots};
 
-use super::NodeConfig;
+use super::{DeviceFilter, NodeConfig};
 
-/// One line of `/proc/<pid>/mounts`.
+/// One line of `/proc/<pid>/mountinfo`, as node_exporter labels it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MountEntry {
+    /// The mount source, valid UTF-8.
     pub device: String,
+    /// `\040` and `\011` decoded, `--path.rootfs` stripped, valid UTF-8.
     pub mount_point: String,
     pub fs_type: String,
+    /// Per-mount options (field 6).
     pub options: String,
+    /// Superblock options (the last field).
+    pub super_options: String,
+    /// From `major:minor`, as decimal numbers.
+    pub major: String,
+    pub minor: String,
 }
 
 impl MountEntry {
-    /// True when the mount options include `ro`.
+    /// node_exporter's `isFilesystemReadOnly`: `ro` among the mount or superblock options, or the
+    /// superblock's `emergency_ro`.
     pub fn read_only(&self) -> bool {
         self.options.split(',').any(|o| o == "ro")
+            || self
+                .super_options
+                .split(',')
+                .any(|o| o == "ro" || o == "emergency_ro")
     }
 }
 
-/// Parse a `mounts` file (fstab format). The mount point's `\040` and `\011` escapes are decoded, as
-/// node_exporter does; a line with fewer than four fields is an error.
-pub fn parse_mounts(text: &str) -> Result<Vec<MountEntry>, ParseError> {
+/// `fmt.Sscanf("%d")` of one side of `major:minor`.
+fn dev_number(s: &[u8]) -> Option<i64> {
+    std::str::from_utf8(s).ok()?.parse().ok()
+}
+
+/// Parse a `mountinfo` file as procfs 0.21's `parseMountInfo` and node_exporter's `parseFilesystemLabels`
+/// do: fields split at single spaces, at least 10 of them, `-` fourth from the end, numeric mount and
+/// parent ids, `major:minor` numbers. The mount point's `\040` and `\011` are decoded and `rootfs` is
+/// stripped from it ([`strip_rootfs`]).
+pub fn parse_mountinfo(text: &[u8], rootfs: &Path) -> Result<Vec<MountEntry>, ParseError> {
     let mut out = Vec::new();
-    for line in text.lines() {
-        let mut f = line.split_whitespace();
-        match (f.next(), f.next(), f.next(), f.next()) {
-            (Some(device), Some(mp), Some(fs_type), Some(options)) => out.push(MountEntry {
-                device: device.to_string(),
-                mount_point: mp.replace("\\040", " ").replace("\\011", "\t"),
-                fs_type: fs_type.to_string(),
-                options: options.to_string(),
-            }),
-            _ => {
-                return Err(ParseError::new(format!(
-                    "malformed mount point information: {line:?}"
-                )))
+    // bufio.Scanner's lines: a final newline ends the last line, it does not start an empty one.
+    let text = text.strip_suffix(b"\n").unwrap_or(text);
+    if text.is_empty() {
+        return Ok(out);
+    }
+    for line in text.split(|b| *b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let lossy = || String::from_utf8_lossy(line).into_owned();
+        let f: Vec<&[u8]> = line.split(|b| *b == b' ').collect();
+        let n = f.len();
+        if n < 10 {
+            return Err(ParseError::new(format!(
+                "Too few fields in mount string: {}",
+                lossy()
+            )));
+        }
+        if f[n - 4] != b"-" {
+            return Err(ParseError::new(format!(
+                "couldn't find separator in expected field: {}",
+                String::from_utf8_lossy(f[n - 4])
+            )));
+        }
+        for id in &f[..2] {
+            if dev_number(id).is_none() {
+                return Err(ParseError::new(format!("mount ID: {}", lossy())));
             }
         }
+        let (major, minor) = match f[2].iter().position(|b| *b == b':') {
+            Some(i) => (dev_number(&f[2][..i]), dev_number(&f[2][i + 1..])),
+            None => (None, None),
+        };
+        let (Some(major), Some(minor)) = (major, minor) else {
+            return Err(ParseError::new(format!(
+                "malformed mount point MajorMinorVer: {:?}",
+                String::from_utf8_lossy(f[2])
+            )));
+        };
+        let mp = replace_bytes(&replace_bytes(f[4], b"\\040", b" "), b"\\011", b"\t");
+        out.push(MountEntry {
+            device: to_valid_utf8(f[n - 2]),
+            mount_point: to_valid_utf8(strip_rootfs(&mp, rootfs)),
+            fs_type: to_valid_utf8(f[n - 3]),
+            options: to_valid_utf8(f[5]),
+            super_options: to_valid_utf8(f[n - 1]),
+            major: major.to_string(),
+            minor: minor.to_string(),
+        });
     }
     Ok(out)
 }
 
+/// `strings.ReplaceAll` on bytes.
+fn replace_bytes(s: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        if s[i..].starts_with(from) {
+            out.extend_from_slice(to);
+            i += from.len();
+        } else {
+            out.push(s[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
 /// node_exporter's `rootfsStripPrefix`: a mount point as the host names it when the mount table lists it
-/// under `--path.rootfs`.
-pub fn strip_rootfs(mount_point: &str, rootfs: &Path) -> String {
-    let Some(root) = rootfs.to_str() else {
-        return mount_point.to_string();
-    };
-    if root == "/" {
-        return mount_point.to_string();
+/// under `--path.rootfs` (a plain prefix strip, as upstream: `/hostfoo` under `/host` becomes `foo`).
+pub fn strip_rootfs<'a>(mount_point: &'a [u8], rootfs: &Path) -> &'a [u8] {
+    use std::os::unix::ffi::OsStrExt;
+    let root = rootfs.as_os_str().as_bytes();
+    if root == b"/" {
+        return mount_point;
     }
     match mount_point.strip_prefix(root) {
-        Some("") => "/".to_string(),
-        Some(rest) => rest.to_string(),
-        None => mount_point.to_string(),
+        Some(b"") => b"/",
+        Some(rest) => rest,
+        None => mount_point,
+    }
+}
+
+/// An `errno` as Go's `syscall.Errno.Error()` prints it (the `device_error` label): the C library's
+/// message with a lower-case first letter, and Go's own wording where it differs; anything else as Rust
+/// prints it.
+pub fn go_error_string(e: &io::Error) -> String {
+    let Some(code) = e.raw_os_error() else {
+        return e.to_string();
+    };
+    if code == libc::ESTALE {
+        return "stale NFS file handle".to_string();
+    }
+    let s = io::Error::from_raw_os_error(code).to_string();
+    let s = s
+        .strip_suffix(&format!(" (os error {code})"))
+        .unwrap_or(&s)
+        .to_string();
+    let mut c = s.chars();
+    match c.next() {
+        Some(first) => first.to_lowercase().chain(c).collect(),
+        None => s,
     }
 }
 
@@ -254,35 +353,136 @@ impl StatfsRunner {
 
 pub struct Filesystem {
     roots: Arc<Roots>,
-    mount_points_exclude: Regex,
-    fs_types_exclude: Regex,
+    mount_points: DeviceFilter,
+    fs_types: DeviceFilter,
     runner: StatfsRunner,
 }
 
-/// The filesystem collector's flags.
+/// node_exporter 1.12.1's default `--collector.filesystem.mount-points-exclude`.
+pub const DEFAULT_MOUNT_POINTS_EXCLUDE: &str =
+    "^/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)";
+/// node_exporter 1.12.1's default `--collector.filesystem.fs-types-exclude` (erofs since 1.10).
+pub const DEFAULT_FS_TYPES_EXCLUDE: &str = "^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|fusectl|hugetlbfs|iso9660|mqueue|nsfs|overlay|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs|squashfs|erofs|sysfs|tracefs)$";
+
+/// The filesystem collector's flags. The excludes have no clap default: node_exporter tells a given
+/// exclude from its default (an include clears only the default), see [`Flags::patterns`].
 #[derive(Debug, Clone, clap::Args)]
 #[group(skip)]
 pub struct Flags {
-    /// Regexp of mount points to ignore for the filesystem collector.
+    /// Regexp of mount points to exclude for filesystem collector. (mutually exclusive to
+    /// mount-points-include) [default: ^/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)]
     #[arg(
         value_name = "REGEX",
         id = "collector.filesystem.mount-points-exclude",
-        long = "collector.filesystem.mount-points-exclude",
-        default_value = "^/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)"
+        long = "collector.filesystem.mount-points-exclude"
     )]
-    pub mount_points_exclude: String,
-    /// Regexp of filesystem types to ignore for the filesystem collector.
+    pub mount_points_exclude: Option<String>,
+    /// Deprecated name of --collector.filesystem.mount-points-exclude.
+    #[arg(
+        value_name = "REGEX",
+        id = "collector.filesystem.ignored-mount-points",
+        long = "collector.filesystem.ignored-mount-points",
+        hide = true
+    )]
+    pub ignored_mount_points: Option<String>,
+    /// Regexp of mount points to include for filesystem collector. (mutually exclusive to
+    /// mount-points-exclude)
+    #[arg(
+        value_name = "REGEX",
+        id = "collector.filesystem.mount-points-include",
+        long = "collector.filesystem.mount-points-include",
+        default_value = ""
+    )]
+    pub mount_points_include: String,
+    /// Regexp of filesystem types to exclude for filesystem collector. (mutually exclusive to
+    /// fs-types-include) [default: ^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|fusectl|hugetlbfs|iso9660|mqueue|nsfs|overlay|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs|squashfs|erofs|sysfs|tracefs)$]
     #[arg(
         value_name = "REGEX",
         id = "collector.filesystem.fs-types-exclude",
-        long = "collector.filesystem.fs-types-exclude",
-        default_value = "^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|fusectl|hugetlbfs|iso9660|mqueue|nsfs|overlay|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs|squashfs|sysfs|tracefs)$"
+        long = "collector.filesystem.fs-types-exclude"
     )]
-    pub fs_types_exclude: String,
-    /// How long a statfs may take before the mount is reported with node_filesystem_device_error 1 and
-    /// skipped until it answers.
+    pub fs_types_exclude: Option<String>,
+    /// Deprecated name of --collector.filesystem.fs-types-exclude.
+    #[arg(
+        value_name = "REGEX",
+        id = "collector.filesystem.ignored-fs-types",
+        long = "collector.filesystem.ignored-fs-types",
+        hide = true
+    )]
+    pub ignored_fs_types: Option<String>,
+    /// Regexp of filesystem types to include for filesystem collector. (mutually exclusive to
+    /// fs-types-exclude)
+    #[arg(
+        value_name = "REGEX",
+        id = "collector.filesystem.fs-types-include",
+        long = "collector.filesystem.fs-types-include",
+        default_value = ""
+    )]
+    pub fs_types_include: String,
+    /// how long to wait for a mount to respond before marking it as stale
     #[arg(value_name = "DURATION", id = "collector.filesystem.mount-timeout", long = "collector.filesystem.mount-timeout", default_value = "5s", value_parser = super::parse_duration)]
     pub mount_timeout: Duration,
+}
+
+/// node_exporter's `newMountPointsFilter` / `newFSTypeFilter`: the `(exclude, include)` patterns in
+/// force for one pair of flags named `--collector.filesystem.<exclude_flag>` etc.
+fn filter_patterns(
+    exclude: Option<&str>,
+    old: Option<&str>,
+    include: &str,
+    default: &'static str,
+    names: [&str; 3],
+) -> Result<(String, String), CollectError> {
+    let [exclude_flag, old_flag, include_flag] = names;
+    let conflict = |a: &str, b: &str| {
+        CollectError::Other(format!(
+            "--collector.filesystem.{a} and --collector.filesystem.{b} are mutually exclusive"
+        ))
+    };
+    let mut pattern = match (old.filter(|o| !o.is_empty()), exclude) {
+        (Some(_), Some(_)) => return Err(conflict(old_flag, exclude_flag)),
+        (Some(o), None) => Some(o.to_string()),
+        (None, e) => e.map(str::to_string),
+    };
+    // Upstream's "flag was given" is the new flag's alone: a pattern from the old one is cleared by an
+    // include like the default.
+    let set = exclude.is_some();
+    if !include.is_empty() && !set {
+        pattern = Some(String::new());
+    }
+    let pattern = pattern.unwrap_or_else(|| default.to_string());
+    if !pattern.is_empty() && !include.is_empty() {
+        return Err(conflict(exclude_flag, include_flag));
+    }
+    Ok((pattern, include.to_string()))
+}
+
+impl Flags {
+    /// The mount point and filesystem type filters' `(exclude, include)` patterns, as node_exporter
+    /// resolves them: an include replaces the default exclude, and is an error with an explicit one.
+    #[allow(clippy::type_complexity)]
+    pub fn patterns(&self) -> Result<((String, String), (String, String)), CollectError> {
+        Ok((
+            filter_patterns(
+                self.mount_points_exclude.as_deref(),
+                self.ignored_mount_points.as_deref(),
+                &self.mount_points_include,
+                DEFAULT_MOUNT_POINTS_EXCLUDE,
+                [
+                    "mount-points-exclude",
+                    "ignored-mount-points",
+                    "mount-points-include",
+                ],
+            )?,
+            filter_patterns(
+                self.fs_types_exclude.as_deref(),
+                self.ignored_fs_types.as_deref(),
+                &self.fs_types_include,
+                DEFAULT_FS_TYPES_EXCLUDE,
+                ["fs-types-exclude", "ignored-fs-types", "fs-types-include"],
+            )?,
+        ))
+    }
 }
 
 pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
@@ -291,34 +491,55 @@ pub fn new(cfg: &NodeConfig) -> Result<Box<dyn Collector>, CollectError> {
 
 /// The collector with a given `statfs` implementation.
 pub fn with_statfs(cfg: &NodeConfig, statfs: Arc<StatfsFn>) -> Result<Filesystem, CollectError> {
-    let re = |flag: &str, s: &str| super::flag_regex(&format!("collector.filesystem.{flag}"), s);
+    let ((mp_ex, mp_in), (fs_ex, fs_in)) = cfg.filesystem.patterns()?;
     Ok(Filesystem {
         roots: cfg.roots.clone(),
-        mount_points_exclude: re("mount-points-exclude", &cfg.filesystem.mount_points_exclude)?,
-        fs_types_exclude: re("fs-types-exclude", &cfg.filesystem.fs_types_exclude)?,
+        mount_points: DeviceFilter::new("collector.filesystem.mount-points", &mp_ex, &mp_in)?,
+        fs_types: DeviceFilter::new("collector.filesystem.fs-types", &fs_ex, &fs_in)?,
         runner: StatfsRunner::new(statfs, cfg.filesystem.mount_timeout),
     })
 }
 
 impl Filesystem {
     fn read_mounts(&self) -> Result<Vec<MountEntry>, CollectError> {
-        let path = self.roots.proc("1/mounts");
-        let (path, text) = match read_to_string(&path) {
+        let path = self.roots.proc("1/mountinfo");
+        let (path, text) = match read_file_bytes(&path) {
             // Fall back to the agent's own mount table when PID 1 is hidden (hidepid).
-            Err(e) if e.is_no_data() => {
-                let p = self.roots.proc("mounts");
-                let t = read_to_string(&p)?;
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                let p = self.roots.proc("self/mountinfo");
+                let t = read_file_bytes(&p).map_err(|e| CollectError::io(&p, e))?;
                 (p, t)
             }
-            r => (path, r?),
+            r => {
+                let t = r.map_err(|e| CollectError::io(&path, e))?;
+                (path, t)
+            }
         };
-        let mut mounts = parse_mounts(&text).map_err(|e| e.at(&path))?;
-        for m in &mut mounts {
-            m.mount_point = strip_rootfs(&m.mount_point, &self.roots.rootfs);
-        }
-        Ok(mounts)
+        parse_mountinfo(&text, &self.roots.rootfs).map_err(|e| e.at(&path))
     }
 }
+
+const FAMILIES: [(&str, &str); 7] = [
+    ("node_filesystem_size_bytes", "Filesystem size in bytes."),
+    (
+        "node_filesystem_free_bytes",
+        "Filesystem free space in bytes.",
+    ),
+    (
+        "node_filesystem_avail_bytes",
+        "Filesystem space available to non-root users in bytes.",
+    ),
+    ("node_filesystem_files", "Filesystem total file nodes."),
+    (
+        "node_filesystem_files_free",
+        "Filesystem total free file nodes.",
+    ),
+    (
+        "node_filesystem_purgeable_bytes",
+        "Filesystem space available including purgeable space (MacOS specific).",
+    ),
+    ("node_filesystem_readonly", "Filesystem read-only status."),
+];
 
 impl Collector for Filesystem {
     fn name(&self) -> &'static str {
@@ -327,78 +548,76 @@ impl Collector for Filesystem {
 
     fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
         let mounts = self.read_mounts()?;
-        // A mount listed twice (same device, mount point and type) is exposed once.
-        let mut seen: HashSet<(&str, &str, &str)> = HashSet::new();
+        // A mount listed twice with the same labels is exposed once.
+        let mut seen: HashSet<[String; 6]> = HashSet::new();
         for m in &mounts {
-            if self.mount_points_exclude.is_match(&m.mount_point)
-                || self.fs_types_exclude.is_match(&m.fs_type)
-                || !seen.insert((&m.device, &m.mount_point, &m.fs_type))
-            {
+            if self.mount_points.ignored(&m.mount_point) || self.fs_types.ignored(&m.fs_type) {
+                continue;
+            }
+            let outcome = self
+                .runner
+                .stat(&m.mount_point, self.roots.host_mount_point(&m.mount_point));
+            // A stuck mount has read-only 0, as upstream's (which never looks at its options).
+            let (stat, error, ro) = match outcome {
+                StatOutcome::Ok(s) => (Some(s), String::new(), m.read_only()),
+                StatOutcome::Err(e) => (None, go_error_string(&e), m.read_only()),
+                StatOutcome::Stuck => (None, "mountpoint timeout".to_string(), false),
+            };
+            if !seen.insert([
+                m.device.clone(),
+                m.mount_point.clone(),
+                m.fs_type.clone(),
+                error.clone(),
+                m.major.clone(),
+                m.minor.clone(),
+            ]) {
                 continue;
             }
             let labels = [
                 ("device", m.device.as_str()),
+                ("device_error", error.as_str()),
                 ("fstype", m.fs_type.as_str()),
                 ("mountpoint", m.mount_point.as_str()),
             ];
-            let outcome = self
-                .runner
-                .stat(&m.mount_point, self.roots.host_mount_point(&m.mount_point));
-            let s = match outcome {
-                StatOutcome::Ok(s) => s,
-                StatOutcome::Err(_) | StatOutcome::Stuck => {
-                    out.gauge(
-                        "node_filesystem_device_error",
-                        "Whether an error occurred while getting statistics for the given device.",
-                        &labels,
-                        1.0,
-                    );
-                    continue;
-                }
+            let gauge = |out: &mut MetricSet, (name, help): (&str, &str), v: f64| {
+                out.gauge(name, help, &labels, v)
             };
+            gauge(
+                out,
+                (
+                    "node_filesystem_device_error",
+                    "Whether an error occurred while getting statistics for the given device.",
+                ),
+                if stat.is_some() { 0.0 } else { 1.0 },
+            );
+            gauge(out, FAMILIES[6], if ro { 1.0 } else { 0.0 });
+            let Some(s) = stat else { continue };
             let bsize = s.bsize as f64;
-            out.gauge(
-                "node_filesystem_device_error",
-                "Whether an error occurred while getting statistics for the given device.",
-                &labels,
-                0.0,
-            );
-            out.gauge(
-                "node_filesystem_size_bytes",
-                "Filesystem size in bytes.",
-                &labels,
+            for (i, v) in [
                 s.blocks as f64 * bsize,
-            );
-            out.gauge(
-                "node_filesystem_free_bytes",
-                "Filesystem free space in bytes.",
-                &labels,
                 s.bfree as f64 * bsize,
-            );
-            out.gauge(
-                "node_filesystem_avail_bytes",
-                "Filesystem space available to non-root users in bytes.",
-                &labels,
                 s.bavail as f64 * bsize,
-            );
-            out.gauge(
-                "node_filesystem_files",
-                "Filesystem total file nodes.",
-                &labels,
                 s.files as f64,
-            );
-            out.gauge(
-                "node_filesystem_files_free",
-                "Filesystem total free file nodes.",
-                &labels,
                 s.ffree as f64,
-            );
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                gauge(out, FAMILIES[i], v);
+            }
             out.gauge(
-                "node_filesystem_readonly",
-                "Filesystem read-only status.",
-                &labels,
-                if m.read_only() { 1.0 } else { 0.0 },
+                "node_filesystem_mount_info",
+                "Filesystem mount information.",
+                &[
+                    ("device", m.device.as_str()),
+                    ("major", m.major.as_str()),
+                    ("minor", m.minor.as_str()),
+                    ("mountpoint", m.mount_point.as_str()),
+                ],
+                1.0,
             );
+            // Linux never fills purgeable: upstream's zero value is >= 0, so it is always there.
+            gauge(out, FAMILIES[5], 0.0);
         }
         Ok(())
     }
@@ -413,33 +632,126 @@ mod tests {
 
     #[test]
     fn parses_fixture() {
-        let m = parse_mounts(include_str!("../../tests/fixtures/proc/1/mounts")).unwrap();
+        let text = include_bytes!("../../tests/fixtures/proc/1/mountinfo");
+        let m = parse_mountinfo(text, Path::new("/")).unwrap();
+        assert_eq!(m.len(), 17);
         assert_eq!(
             m[5],
             MountEntry {
                 device: "/dev/vda".into(),
                 mount_point: "/".into(),
                 fs_type: "ext4".into(),
-                options: "rw,relatime,discard,resv_strict,resuid=65534,resgid=65534".into(),
+                options: "rw,relatime".into(),
+                super_options: "rw,discard,resv_strict,resuid=65534,resgid=65534".into(),
+                major: "254".into(),
+                minor: "0".into(),
             }
         );
         assert!(!m[5].read_only());
         let ro = m.iter().find(|e| e.device == "/dev/sdb1").unwrap();
         assert_eq!(ro.mount_point, "/mnt/read only");
+        assert_eq!((ro.major.as_str(), ro.minor.as_str()), ("8", "17"));
         assert!(ro.read_only());
+        // Read-only by the superblock alone, and ext4's emergency_ro (1.12).
+        let by = |mp: &str| m.iter().find(|e| e.mount_point == mp).unwrap().read_only();
+        assert!(by("/mnt/super-ro"));
+        assert!(by("/mnt/emergency"));
+        assert!(!by("/mnt/nfs"));
+        // `errors=remount-ro` is not `ro`.
+        let e = MountEntry {
+            super_options: "rw,errors=remount-ro".into(),
+            ..m[5].clone()
+        };
+        assert!(!e.read_only());
     }
 
     #[test]
-    fn rejects_short_line() {
-        assert!(parse_mounts("/dev/sda / ext4\n").is_err());
+    fn parses_escapes_and_non_utf8() {
+        let line = b"36 35 98:0 /mnt1 /mnt/a\\011b\\040c\xff\xfe rw,noatime master:1 - ext3 /dev/r\xffoot rw\n";
+        let m = parse_mountinfo(line, Path::new("/")).unwrap();
+        assert_eq!(m[0].mount_point, "/mnt/a\tb c\u{FFFD}");
+        assert_eq!(m[0].device, "/dev/r\u{FFFD}oot");
+        assert_eq!((m[0].major.as_str(), m[0].minor.as_str()), ("98", "0"));
+        // No trailing newline; --path.rootfs stripped.
+        let m = parse_mountinfo(
+            b"1 2 8:1 / /host/var rw - ext4 /dev/sda1 rw",
+            Path::new("/host"),
+        )
+        .unwrap();
+        assert_eq!(m[0].mount_point, "/var");
+    }
+
+    #[test]
+    fn rejects_malformed_lines() {
+        for bad in [
+            &b"/dev/sda / ext4 rw 0 0\n"[..],
+            b"1 2 8:1 / / rw x ext4 /dev/sda1 rw\n",
+            b"x 2 8:1 / / rw - ext4 /dev/sda1 rw\n",
+            b"1 2 8-1 / / rw - ext4 /dev/sda1 rw\n",
+            b"1 2 8:1 / / rw - ext4 /dev/sda1 rw\n\n1 2 8:1 / / rw - ext4 /dev/sda1 rw\n",
+        ] {
+            assert!(
+                parse_mountinfo(bad, Path::new("/")).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        assert!(parse_mountinfo(b"", Path::new("/")).unwrap().is_empty());
     }
 
     #[test]
     fn strips_rootfs_prefix() {
-        assert_eq!(strip_rootfs("/host/var", Path::new("/host")), "/var");
-        assert_eq!(strip_rootfs("/host", Path::new("/host")), "/");
-        assert_eq!(strip_rootfs("/var", Path::new("/")), "/var");
-        assert_eq!(strip_rootfs("/other", Path::new("/host")), "/other");
+        let s = |mp: &str, root: &str| {
+            String::from_utf8(strip_rootfs(mp.as_bytes(), Path::new(root)).to_vec()).unwrap()
+        };
+        assert_eq!(s("/host/var", "/host"), "/var");
+        assert_eq!(s("/host", "/host"), "/");
+        assert_eq!(s("/var", "/"), "/var");
+        assert_eq!(s("/other", "/host"), "/other");
+    }
+
+    #[test]
+    fn errors_as_go_prints_them() {
+        let e = |c| go_error_string(&io::Error::from_raw_os_error(c));
+        assert_eq!(e(libc::ENOENT), "no such file or directory");
+        assert_eq!(e(libc::EACCES), "permission denied");
+        assert_eq!(e(libc::ESTALE), "stale NFS file handle");
+        assert_eq!(e(libc::ENOTCONN), "transport endpoint is not connected");
+    }
+
+    #[test]
+    fn include_exclude_flags() {
+        let pats = |f: &Flags| f.patterns();
+        let d = NodeConfig::default().filesystem;
+        let ((mp, mpi), (fs, _)) = pats(&d).unwrap();
+        assert_eq!(
+            (mp.as_str(), mpi.as_str()),
+            (DEFAULT_MOUNT_POINTS_EXCLUDE, "")
+        );
+        assert!(fs.contains("|erofs|"));
+        // An include replaces the default exclude.
+        let mut f = d.clone();
+        f.mount_points_include = "^/data".into();
+        assert_eq!(pats(&f).unwrap().0, (String::new(), "^/data".to_string()));
+        // With an explicit exclude it is an error, unless that exclude is empty.
+        f.mount_points_exclude = Some("^/x".into());
+        assert!(pats(&f).is_err());
+        f.mount_points_exclude = Some(String::new());
+        assert!(pats(&f).is_ok());
+        // The deprecated name stands in for the exclude, but not beside it.
+        let mut f = d.clone();
+        f.ignored_fs_types = Some("^tmpfs$".into());
+        assert_eq!(pats(&f).unwrap().1 .0, "^tmpfs$");
+        f.fs_types_exclude = Some("^x$".into());
+        assert!(pats(&f).is_err());
+        // The include filters.
+        let mut cfg = fixture_config();
+        cfg.filesystem.fs_types_include = "^nfs4$".into();
+        let c = with_statfs(&cfg, Arc::new(|_: &Path| Ok(fake_stat()))).unwrap();
+        let mut out = MetricSet::new();
+        c.collect(&mut out).unwrap();
+        let fam = out.get("node_filesystem_device_error").unwrap();
+        assert_eq!(fam.samples.len(), 1);
     }
 
     #[test]
@@ -548,6 +860,7 @@ mod tests {
         c.collect(&mut out).unwrap();
         let root = [
             ("device", "/dev/vda"),
+            ("device_error", ""),
             ("fstype", "ext4"),
             ("mountpoint", "/"),
         ];
@@ -566,15 +879,48 @@ mod tests {
                 .count(),
             1
         );
-        // A mount point missing under the root: device error, no size.
-        let docker = [("mountpoint", "/var/lib/docker")];
+        assert_eq!(
+            out.value("node_filesystem_purgeable_bytes", &root),
+            Some(0.0)
+        );
+        assert_eq!(
+            out.value(
+                "node_filesystem_mount_info",
+                &[
+                    ("device", "/dev/vda"),
+                    ("major", "254"),
+                    ("minor", "0"),
+                    ("mountpoint", "/")
+                ]
+            ),
+            Some(1.0)
+        );
+        // A mount point missing under the root: device error with Go's message, readonly, no size.
+        let docker = [
+            ("mountpoint", "/var/lib/docker"),
+            ("device_error", "no such file or directory"),
+        ];
         assert_eq!(
             out.value("node_filesystem_device_error", &docker),
             Some(1.0)
         );
+        assert_eq!(out.value("node_filesystem_readonly", &docker), Some(0.0));
         assert!(out.value("node_filesystem_size_bytes", &docker).is_none());
-        // Excluded by mount point (/dev, /proc, /sys) and by type (cgroup).
-        for mp in ["/dev/shm", "/proc", "/sys/fs/cgroup/cpu"] {
+        assert!(out
+            .value(
+                "node_filesystem_mount_info",
+                &[("mountpoint", "/var/lib/docker")]
+            )
+            .is_none());
+        // Read-only by superblock options, reported although statfs failed.
+        for mp in ["/mnt/super-ro", "/mnt/emergency"] {
+            assert_eq!(
+                out.value("node_filesystem_readonly", &[("mountpoint", mp)]),
+                Some(1.0)
+            );
+        }
+        // Excluded by mount point (/dev, /proc, /sys) and by type (cgroup, erofs).
+        for mp in ["/dev/shm", "/proc", "/sys/fs/cgroup/cpu", "/mnt/erofs"] {
             assert!(out
                 .value("node_filesystem_device_error", &[("mountpoint", mp)])
                 .is_none());
@@ -584,7 +930,7 @@ mod tests {
             .iter()
             .map(|(k, _)| k.as_str())
             .collect();
-        assert_eq!(names, ["device", "fstype", "mountpoint"]);
+        assert_eq!(names, ["device", "device_error", "fstype", "mountpoint"]);
     }
 
     #[test]
@@ -610,6 +956,16 @@ mod tests {
             c.collect(&mut out).unwrap();
             assert!(t.elapsed() < Duration::from_secs(1));
             assert_eq!(out.value("node_filesystem_device_error", &nfs), Some(1.0));
+            assert_eq!(
+                out.value(
+                    "node_filesystem_readonly",
+                    &[
+                        ("mountpoint", "/mnt/nfs"),
+                        ("device_error", "mountpoint timeout")
+                    ]
+                ),
+                Some(0.0)
+            );
             assert!(out.value("node_filesystem_size_bytes", &nfs).is_none());
             assert_eq!(
                 out.value("node_filesystem_size_bytes", &[("mountpoint", "/")]),
@@ -629,10 +985,14 @@ mod tests {
     }
 
     #[test]
-    fn falls_back_to_proc_mounts() {
+    fn falls_back_to_self_mountinfo() {
         let dir = std::env::temp_dir().join(format!("hostlens-fs-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("mounts"), "/dev/vda / ext4 rw 0 0\n").unwrap();
+        std::fs::create_dir_all(dir.join("self")).unwrap();
+        std::fs::write(
+            dir.join("self/mountinfo"),
+            "1 0 254:0 / / rw - ext4 /dev/vda rw\n",
+        )
+        .unwrap();
         let cfg = NodeConfig {
             roots: Arc::new(Roots::new(&dir, "/sys", "/", None)),
             ..NodeConfig::default()

@@ -8,10 +8,13 @@
 //! other missing file makes the scrape a no-data one.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::error::ParseError;
 use crate::read::{is_absent, parse_go_uint, read_to_string, sorted_entry_names, sys_read_file};
 use crate::{CollectError, Kind, MetricSet, Roots};
+
+use super::{DeviceFilter, NodeCollector, NodeConfig};
 
 /// Counter: directory (`counters` or `counters_ext`), file, metric name, help, multiplied by 4.
 type CounterSpec = (&'static str, &'static str, &'static str, &'static str, bool);
@@ -59,6 +62,73 @@ pub struct IbPort {
     pub rate: u64,
     /// Values of [`COUNTERS`]; `None` when the file is missing, unreadable or `N/A (no PMA)`.
     pub counters: Vec<Option<u64>>,
+    /// Values of [`HW_COUNTERS`] from `hw_counters/` (1.11, #2827), same rules; all `None` without it.
+    pub hw_counters: Vec<Option<u64>>,
+}
+
+/// `hw_counters/` file, metric name (`node_infiniband_<name>`), help: node_exporter 1.12.1's, whose
+/// `lifespan` (ms) is the gauge `lifespan_seconds` (integer division by 1000); the others are counters.
+pub const HW_COUNTERS: &[(&str, &str, &str)] = &[
+    ("duplicate_request", "duplicate_requests_packets_total", "The number of received packets. A duplicate request is a request that had been previously executed."),
+    ("implied_nak_seq_err", "implied_nak_seq_errors_total", "The number of time the requested decided an ACK. with a PSN larger than the expected PSN for an RDMA read or response."),
+    ("lifespan", "lifespan_seconds", "The maximum period in ms which defines the aging of the counter reads. Two consecutive reads within this period might return the same values."),
+    ("local_ack_timeout_err", "local_ack_timeout_errors_total", "The number of times QP's ack timer expired for RC, XRC, DCT QPs at the sender side. The QP retry limit was not exceed, therefore it is still recoverable error."),
+    ("np_cnp_sent", "np_cnp_packets_sent_total", "The number of CNP packets sent by the Notification Point when it noticed congestion experienced in the RoCEv2 IP header (ECN bits). The counters was added in MLNX_OFED 4.1"),
+    ("np_ecn_marked_roce_packets", "np_ecn_marked_roce_packets_received_total", "The number of RoCEv2 packets received by the notification point which were marked for experiencing the congestion (ECN bits where '11' on the ingress RoCE traffic) . The counters was added in MLNX_OFED 4.1"),
+    ("out_of_buffer", "out_of_buffer_drops_total", "The number of drops occurred due to lack of WQE for the associated QPs."),
+    ("out_of_sequence", "out_of_sequence_packets_received_total", "The number of out of sequence packets received."),
+    ("packet_seq_err", "packet_sequence_errors_total", "The number of received NAK sequence error packets. The QP retry limit was not exceeded."),
+    ("req_cqe_error", "req_cqes_errors_total", "The number of times requester detected CQEs completed with errors. The counters was added in MLNX_OFED 4.1"),
+    ("req_cqe_flush_error", "req_cqes_flush_errors_total", "The number of times requester detected CQEs completed with flushed errors. The counters was added in MLNX_OFED 4.1"),
+    ("req_remote_access_errors", "req_remote_access_errors_total", "The number of times requester detected remote access errors. The counters was added in MLNX_OFED 4.1"),
+    ("req_remote_invalid_request", "req_remote_invalid_request_errors_total", "The number of times requester detected remote invalid request errors. The counters was added in MLNX_OFED 4.1"),
+    ("resp_cqe_error", "resp_cqes_errors_total", "The number of times responder detected CQEs completed with errors. The counters was added in MLNX_OFED 4.1"),
+    ("resp_cqe_flush_error", "resp_cqes_flush_errors_total", "The number of times responder detected CQEs completed with flushed errors. The counters was added in MLNX_OFED 4.1"),
+    ("resp_local_length_error", "resp_local_length_errors_total", "The number of times responder detected local length errors. The counters was added in MLNX_OFED 4.1"),
+    ("resp_remote_access_errors", "resp_remote_access_errors_total", "The number of times responder detected remote access errors. The counters was added in MLNX_OFED 4.1"),
+    ("rnr_nak_retry_err", "rnr_nak_retry_packets_received_total", "The number of received RNR NAK packets. The QP retry limit was not exceeded."),
+    ("roce_adp_retrans", "roce_adp_retransmits_total", "The number of adaptive retransmissions for RoCE traffic. The counter was added in MLNX_OFED rev 5.0-1.0.0.0 and kernel v5.6.0"),
+    ("roce_adp_retrans_to", "roce_adp_retransmits_timeout_total", "The number of times RoCE traffic reached timeout due to adaptive retransmission. The counter was added in MLNX_OFED rev 5.0-1.0.0.0 and kernel v5.6.0"),
+    ("roce_slow_restart", "roce_slow_restart_used_total", "The number of times RoCE slow restart was used. The counter was added in MLNX_OFED rev 5.0-1.0.0.0 and kernel v5.6.0"),
+    ("roce_slow_restart_cnps", "roce_slow_restart_cnps_total", "The number of times RoCE slow restart generated CNP packets. The counter was added in MLNX_OFED rev 5.0-1.0.0.0 and kernel v5.6.0"),
+    ("roce_slow_restart_trans", "roce_slow_restart_total", "The number of times RoCE slow restart changed state to slow restart. The counter was added in MLNX_OFED rev 5.0-1.0.0.0 and kernel v5.6.0"),
+    ("rp_cnp_handled", "rp_cnp_packets_handled_total", "The number of CNP packets handled by the Reaction Point HCA to throttle the transmission rate. The counters was added in MLNX_OFED 4.1"),
+    ("rp_cnp_ignored", "rp_cnp_ignored_packets_received_total", "The number of CNP packets received and ignored by the Reaction Point HCA. This counter should not raise if RoCE Congestion Control was enabled in the network. If this counter raise, verify that ECN was enabled on the adapter."),
+    ("rx_atomic_requests", "rx_atomic_requests_total", "The number of received ATOMIC request for the associated QPs."),
+    ("rx_dct_connect", "rx_dct_connect_requests_total", "The number of received connection requests for the associated DCTs."),
+    ("rx_read_requests", "rx_read_requests_total", "The number of received READ requests for the associated QPs."),
+    ("rx_write_requests", "rx_write_requests_total", "The number of received WRITE requests for the associated QPs."),
+    ("rx_icrc_encapsulated", "rx_icrc_encapsulated_errors_total", "The number of RoCE packets with ICRC errors. This counter was added in MLNX_OFED 4.4 and kernel 4.19"),
+];
+
+/// The `hw_counters/` directory of a port, as procfs 0.21: only when it exists; each regular file of a
+/// known name; an unreadable one (missing, EACCES, EOPNOTSUPP, EINVAL) or `N/A (no PMA)` is absent, any
+/// other error or unparsable value fails.
+pub fn read_hw_counters(pdir: &Path) -> Result<Vec<Option<u64>>, CollectError> {
+    let mut out = vec![None; HW_COUNTERS.len()];
+    let dir = pdir.join("hw_counters");
+    if std::fs::metadata(&dir).is_err() {
+        return Ok(out);
+    }
+    for e in crate::read::read_dir_sorted(&dir).map_err(|e| CollectError::io(&dir, e))? {
+        if !e.file_type.is_file() {
+            continue;
+        }
+        let Some(i) = HW_COUNTERS.iter().position(|(f, _, _)| *f == e.name) else {
+            continue;
+        };
+        let path = dir.join(&e.name);
+        match sys_read_file(&path) {
+            Ok(v) => match parse_go_uint(&v) {
+                Ok(n) => out[i] = Some(n),
+                Err(_) if v.contains("N/A (no PMA)") => {}
+                Err(err) => return Err(err.at(&path)),
+            },
+            Err(err) if is_absent(&err) => {}
+            Err(err) => return Err(CollectError::io(&path, err)),
+        }
+    }
+    Ok(out)
 }
 
 /// One device.
@@ -133,6 +203,7 @@ pub fn read_port(pdir: &Path, port: u32) -> Result<IbPort, CollectError> {
         phys_state_id,
         rate,
         counters,
+        hw_counters: read_hw_counters(pdir)?,
     })
 }
 
@@ -177,9 +248,63 @@ pub fn read_class(dir: &Path) -> Result<Vec<IbDevice>, CollectError> {
         .collect()
 }
 
-/// The `infiniband` collector (no state, no flags: registered in [`super::COLLECTORS`] by this function).
-pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
+/// The infiniband collector's flags (1.12, #3694).
+#[derive(Debug, Clone, clap::Args)]
+#[group(skip)]
+pub struct Flags {
+    /// Regexp of infiniband devices to include (mutually exclusive to device-exclude).
+    #[arg(
+        value_name = "REGEX",
+        id = "collector.infiniband.device-include",
+        long = "collector.infiniband.device-include",
+        default_value = ""
+    )]
+    pub device_include: String,
+    /// Regexp of infiniband devices to exclude (mutually exclusive to device-include).
+    #[arg(
+        value_name = "REGEX",
+        id = "collector.infiniband.device-exclude",
+        long = "collector.infiniband.device-exclude",
+        default_value = ""
+    )]
+    pub device_exclude: String,
+}
+
+/// The `infiniband` collector: every device of `/sys/class/infiniband` but those the device filter drops.
+pub struct InfiniBand {
+    roots: Arc<Roots>,
+    filter: DeviceFilter,
+}
+
+impl NodeCollector for InfiniBand {
+    fn new(cfg: &NodeConfig) -> Result<Self, CollectError> {
+        // Upstream does not check that only one of the two is set: both apply.
+        Ok(InfiniBand {
+            roots: cfg.roots.clone(),
+            filter: DeviceFilter::new(
+                "collector.infiniband.device",
+                &cfg.infiniband.device_exclude,
+                &cfg.infiniband.device_include,
+            )?,
+        })
+    }
+
+    fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+        collect_filtered(&self.roots, &self.filter, out)
+    }
+}
+
+/// Write the metrics of every device not ignored by `filter`. As upstream (procfs reads the whole class
+/// first), an ignored device that cannot be read still fails the scrape.
+pub fn collect_filtered(
+    roots: &Roots,
+    filter: &DeviceFilter,
+    out: &mut MetricSet,
+) -> Result<(), CollectError> {
     for dev in read_class(&roots.sys("class/infiniband"))? {
+        if filter.ignored(&dev.name) {
+            continue;
+        }
         out.sample(
             "node_infiniband_info",
             "Non-numeric data from /sys/class/infiniband/<device>, value is always 1.",
@@ -225,6 +350,15 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
                     out.sample(metric, help, Kind::Counter, labels(), *v as f64);
                 }
             }
+            for ((file, name, help), v) in HW_COUNTERS.iter().zip(&port.hw_counters) {
+                let Some(v) = v else { continue };
+                let metric = format!("node_infiniband_{name}");
+                if *file == "lifespan" {
+                    out.sample(&metric, help, Kind::Gauge, labels(), (v / 1000) as f64);
+                } else {
+                    out.sample(&metric, help, Kind::Counter, labels(), *v as f64);
+                }
+            }
         }
     }
     Ok(())
@@ -233,7 +367,28 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::testutil::{assert_rejects, collect_fixture, fixture_root};
+    use crate::node::testutil::{
+        assert_rejects, collect_fixture, collect_with, fixture_config, fixture_root,
+    };
+
+    #[test]
+    fn device_filter() {
+        let mut cfg = fixture_config();
+        cfg.infiniband.device_include = "^mlx".into();
+        let out = collect_with("infiniband", &cfg).unwrap();
+        let devices = |out: &MetricSet| -> Vec<String> {
+            out.get("node_infiniband_info")
+                .unwrap()
+                .samples
+                .iter()
+                .map(|s| s.labels[1].1.clone())
+                .collect()
+        };
+        assert_eq!(devices(&out), ["mlx4_0", "mlx5_0"]);
+        cfg.infiniband.device_exclude = "4".into();
+        let out = collect_with("infiniband", &cfg).unwrap();
+        assert_eq!(devices(&out), ["mlx5_0"]);
+    }
 
     #[test]
     fn states_and_rates() {
@@ -315,6 +470,23 @@ mod tests {
             out.value("node_infiniband_vl15_dropped_total", &l("irdma0", "1")),
             Some(0.0)
         );
+        // hw_counters (1.11): lifespan in whole seconds, N/A left out, unknown files ignored.
+        assert_eq!(
+            out.value("node_infiniband_lifespan_seconds", &l("mlx5_0", "1")),
+            Some(2.0)
+        );
+        assert_eq!(
+            out.value(
+                "node_infiniband_out_of_buffer_drops_total",
+                &l("mlx5_0", "1")
+            ),
+            Some(12.0)
+        );
+        assert_eq!(
+            out.get("node_infiniband_lifespan_seconds").unwrap().kind,
+            Kind::Gauge
+        );
+        assert!(out.get("node_infiniband_rx_read_requests_total").is_none());
         assert_eq!(
             out.get("node_infiniband_vl15_dropped_total")
                 .unwrap()

@@ -8,8 +8,8 @@
 //! node_exporter reads: `/proc/net/arp` ([`arp`]). The others keep their own parser, each saying why in its
 //! doc: loadavg (procfs-core parses `f32`), diskstats (fails on short partition lines), net/dev (splits
 //! the name at whitespace, not at the colon), pressure (requires a `full` line for cpu), the mount table
-//! (procfs-core has mountinfo, node_exporter 1.5 reads `mounts`), and meminfo, vmstat, netstat/snmp6 and
-//! cpu, whose fields procfs-core drops or renames.
+//! (procfs-core's mountinfo keeps the `\040` escapes and requires UTF-8), and meminfo, vmstat,
+//! netstat/snmp6 and cpu, whose fields procfs-core drops or renames.
 //!
 //! The netlink collectors (`arp` by default, `network_route`, `qdisc`, `tcpstat`, `wifi`) talk to the kernel
 //! through [`crate::read::netlink`] (rust-netlink's crates); `qdisc` and `wifi` also read node_exporter's
@@ -106,6 +106,10 @@ pub struct NodeConfig {
     /// Set by the agent from `--path.*`.
     #[arg(skip = Arc::new(Roots::default()))]
     pub roots: Arc<Roots>,
+    /// The node collectors enabled in this run, set by the agent (node_exporter's `collectorState`: the
+    /// cpu collector serves node_cpu_frequency_hertz only with cpufreq on). Empty by default.
+    #[arg(skip)]
+    pub enabled: Vec<&'static str>,
     #[command(flatten)]
     pub arp: arp::Flags,
     #[command(flatten)]
@@ -120,6 +124,8 @@ pub struct NodeConfig {
     pub filesystem: filesystem::Flags,
     #[command(flatten)]
     pub hwmon: hwmon::Flags,
+    #[command(flatten)]
+    pub infiniband: infiniband::Flags,
     #[command(flatten)]
     pub interrupts: interrupts::Flags,
     #[command(flatten)]
@@ -181,7 +187,32 @@ pub fn optional_flag_regex(flag: &str, value: &str) -> Result<Option<regex::Rege
     flag_regex(flag, value).map(Some)
 }
 
-/// The one Go-style duration parser of the flags (`500ms`, `5s`, `1m`).
+/// node_exporter's `deviceFilter` (collector/device_filter.go): a name is ignored when it matches the
+/// exclude regex or, with an include regex, does not match it. An empty pattern is no filter.
+#[derive(Debug, Clone, Default)]
+pub struct DeviceFilter {
+    exclude: Option<regex::Regex>,
+    include: Option<regex::Regex>,
+}
+
+impl DeviceFilter {
+    /// The filter of `--<prefix>-exclude` = `exclude` and `--<prefix>-include` = `include` (the flag names
+    /// are for the error of an invalid regex, e.g. `collector.netdev.device`).
+    pub fn new(prefix: &str, exclude: &str, include: &str) -> Result<Self, CollectError> {
+        Ok(DeviceFilter {
+            exclude: optional_flag_regex(&format!("{prefix}-exclude"), exclude)?,
+            include: optional_flag_regex(&format!("{prefix}-include"), include)?,
+        })
+    }
+
+    /// True when `name` is filtered out.
+    pub fn ignored(&self, name: &str) -> bool {
+        self.exclude.as_ref().is_some_and(|r| r.is_match(name))
+            || self.include.as_ref().is_some_and(|r| !r.is_match(name))
+    }
+}
+
+/// The one Go-style duration parser of the flags (`500ms`, `5s`, `1m30s`, `1h`, `250us`).
 pub use crate::flags::parse_duration;
 
 /// What a collector with state or flags implements; the registry ([`COLLECTORS`]) gives it its name.
@@ -310,7 +341,11 @@ pub const COLLECTORS: &[(&str, bool, Factory)] = &[
     ("filefd", ENABLED, Factory::Roots(filefd::collect)),
     ("filesystem", ENABLED, Factory::Boxed(filesystem::new)),
     ("hwmon", ENABLED, Factory::of::<hwmon::Hwmon>()),
-    ("infiniband", ENABLED, Factory::Roots(infiniband::collect)),
+    (
+        "infiniband",
+        ENABLED,
+        Factory::of::<infiniband::InfiniBand>(),
+    ),
     (
         "interrupts",
         DISABLED,
@@ -483,8 +518,8 @@ pub(crate) mod testutil {
         assert_eq!(d.netclass.ignored_devices, "^$");
         assert_eq!(d.netdev.device_exclude, "");
         assert_eq!(
-            d.diskstats.device_exclude,
-            "^(ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\\d+n\\d+p)\\d+$"
+            d.diskstats.patterns().unwrap(),
+            ("^(z?ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\\d+n\\d+p)\\d+$", "")
         );
         assert_eq!(
             d.filesystem.mount_timeout,

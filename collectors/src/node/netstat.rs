@@ -1,5 +1,5 @@
 //! `netstat`: node_netstat_<Protocol>_<Field> (untyped) from `/proc/net/netstat`, `/proc/net/snmp` and
-//! `/proc/net/snmp6`, filtered by `--collector.netstat.fields` as node_exporter 1.5 does.
+//! `/proc/net/snmp6`, filtered by `--collector.netstat.fields` as node_exporter 1.12.1 does.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -12,8 +12,8 @@ use crate::{CollectError, MetricSet, Roots};
 
 use super::{NodeCollector, NodeConfig};
 
-/// node_exporter 1.5's default `--collector.netstat.fields`.
-pub const DEFAULT_FIELDS: &str = "^(.*_(InErrors|InErrs)|Ip_Forwarding|Ip(6|Ext)_(InOctets|OutOctets)|Icmp6?_(InMsgs|OutMsgs)|TcpExt_(Listen.*|Syncookies.*|TCPSynRetrans|TCPTimeouts)|Tcp_(ActiveOpens|InSegs|OutSegs|OutRsts|PassiveOpens|RetransSegs|CurrEstab)|Udp6?_(InDatagrams|OutDatagrams|NoPorts|RcvbufErrors|SndbufErrors))$";
+/// node_exporter 1.12.1's default `--collector.netstat.fields` (TCPOFOQueue and TCPRcvQDrop since 1.6).
+pub const DEFAULT_FIELDS: &str = "^(.*_(InErrors|InErrs)|Ip_Forwarding|Ip(6|Ext)_(InOctets|OutOctets)|Icmp6?_(InMsgs|OutMsgs)|TcpExt_(Listen.*|Syncookies.*|TCPSynRetrans|TCPTimeouts|TCPOFOQueue|TCPRcvQDrop)|Tcp_(ActiveOpens|InSegs|OutSegs|OutRsts|PassiveOpens|RetransSegs|CurrEstab)|Udp6?_(InDatagrams|OutDatagrams|NoPorts|RcvbufErrors|SndbufErrors))$";
 
 /// Statistics by protocol (`TcpExt`, `Ip6`, …), then by field name, as `(field, value)` in file order.
 pub type ProtoStats = BTreeMap<String, Vec<(String, f64)>>;
@@ -216,6 +216,8 @@ mod tests {
             "node_netstat_TcpExt_SyncookiesFailed",
             "node_netstat_TcpExt_SyncookiesRecv",
             "node_netstat_TcpExt_SyncookiesSent",
+            "node_netstat_TcpExt_TCPOFOQueue",
+            "node_netstat_TcpExt_TCPRcvQDrop",
             "node_netstat_TcpExt_TCPSynRetrans",
             "node_netstat_TcpExt_TCPTimeouts",
             "node_netstat_Tcp_ActiveOpens",
