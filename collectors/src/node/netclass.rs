@@ -256,6 +256,10 @@ impl NodeCollector for NetClass {
 
     fn collect(&self, out: &mut MetricSet) -> Result<(), CollectError> {
         if self.netlink {
+            crate::read::netlink::same_namespace(
+                &self.roots,
+                "netclass --collector.netclass.netlink",
+            )?;
             return self.collect_rtnl(out);
         }
         let base = self.roots.sys("class/net");

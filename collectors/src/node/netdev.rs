@@ -563,6 +563,8 @@ pub struct NetDev {
     roots: Arc<Roots>,
     filter: DeviceFilter,
     netlink: bool,
+    /// netlink wanted but another namespace's files read (`--path.netns-pid`): receive_nohandler from sysfs.
+    nohandler_from_sysfs: bool,
     detailed: bool,
     label_ifalias: bool,
     address_info: bool,
@@ -687,7 +689,19 @@ impl NetDev {
             &COLUMNS
         };
         for line in lines.iter().filter(|l| !self.filter.ignored(&l.name)) {
-            let counters: Vec<_> = names.iter().copied().zip(line.values).collect();
+            let mut counters: Vec<_> = names.iter().copied().zip(line.values).collect();
+            if self.nohandler_from_sysfs {
+                // netlink would have given receive_nohandler; /proc/<pid>/net/dev has no such column, and
+                // the host's sysfs (the stack mounts it) lists the same namespace's devices.
+                let p = self
+                    .roots
+                    .sys("class/net")
+                    .join(&line.name)
+                    .join("statistics/rx_nohandler");
+                if let Ok(v) = crate::read::read_u64(&p) {
+                    counters.push(("receive_nohandler", v));
+                }
+            }
             self.push(out, &line.name, &counters)?;
         }
         Ok(())
@@ -696,6 +710,10 @@ impl NetDev {
     /// node_network_address_info of every address of the devices the filter keeps (1.11 #3340 applies
     /// the filter), from the agent's own network namespace as Go's `net.Interfaces()`.
     fn collect_addresses(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+        crate::read::netlink::same_namespace(
+            &self.roots,
+            "netdev --collector.netdev.address-info",
+        )?;
         let err =
             |e: io::Error| CollectError::Other(format!("could not get network interfaces: {e}"));
         let links = dump_links().map_err(err)?;
@@ -765,6 +783,7 @@ impl NodeCollector for NetDev {
         Ok(NetDev {
             filter: DeviceFilter::new("collector.netdev.device", &exclude, &include)?,
             netlink: !f.no_netlink && own_netns,
+            nohandler_from_sysfs: !f.no_netlink && !own_netns,
             detailed: f.detailed_metrics,
             label_ifalias: f.label_ifalias,
             address_info: f.address_info,
@@ -941,14 +960,27 @@ mod tests {
 
     #[test]
     fn other_netns_reads_its_proc_net_dev() {
-        // With --path.netns-pid, netlink would show our own namespace: /proc/<pid>/net/dev is read.
+        // With --path.netns-pid, netlink would show our own namespace: /proc/<pid>/net/dev is read, and
+        // receive_nohandler (which netlink would have given) comes from the host's sysfs where it has it.
         let mut cfg = fixture_config();
         let mut roots = (*cfg.roots).clone();
         roots.procfs_net = roots.procfs.join("net");
         roots.procfs = roots.procfs.join("..").join("proc");
         cfg.roots = Arc::new(roots);
         let out = collect_with("netdev", &cfg).unwrap();
-        assert!(out.get("node_network_receive_nohandler_total").is_none());
+        let nohandler = std::fs::read_to_string(
+            crate::node::testutil::fixture_root()
+                .join("sys/class/net/eth0/statistics/rx_nohandler"),
+        )
+        .unwrap();
+        assert_eq!(
+            out.value(
+                "node_network_receive_nohandler_total",
+                &[("device", "eth0")]
+            ),
+            Some(nohandler.trim().parse::<f64>().unwrap())
+        );
+
         assert_eq!(
             out.value("node_network_receive_bytes_total", &[("device", "eth0")]),
             Some(192615085.0)
