@@ -32,7 +32,7 @@ def peak_rss(pid):
 def main():
     agent = benchlib.agent_binary(ROOT)
     ne = os.environ.get("NODE_EXPORTER") or "prometheus-node-exporter"
-    collectors = benchlib.node_collectors(agent)
+    collectors = benchlib.common_node_collectors(agent, ne)
     flags = ["--collector.disable-defaults"] + [f"--collector.{c}" for c in collectors]
     tf = os.path.join(ROOT, ".cache/bench-textfile")
     os.makedirs(tf, exist_ok=True)

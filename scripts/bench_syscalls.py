@@ -71,7 +71,7 @@ def summary(c):
 
 
 def node_family(agent, ne):
-    collectors = benchlib.node_collectors(agent)
+    collectors = benchlib.common_node_collectors(agent, ne)
     tf = os.path.join(ROOT, ".cache/bench-textfile")
     os.makedirs(tf, exist_ok=True)
     flags = ["--collector.disable-defaults"] + [f"--collector.{c}" for c in collectors]

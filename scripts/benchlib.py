@@ -160,6 +160,31 @@ def node_collectors(agent):
     return [line.split()[0] for line in out.splitlines() if line.split()[1:3] == ["node", "enabled"]]
 
 
+def reference_collectors(node_exporter):
+    """The collectors a node_exporter binary has (`--collector.<name>  Enable the <name> collector` in its
+    --help): 1.11.1 lacks 1.12's dmmultipath and nvmesubsystem, and refuses a flag it does not know."""
+    out = subprocess.run([node_exporter, "--help"], capture_output=True, text=True, check=False)
+    names = set()
+    for line in (out.stdout + out.stderr).splitlines():
+        parts = line.split(None, 1)
+        if len(parts) == 2 and parts[0].startswith("--collector.") and parts[1].startswith("Enable the"):
+            name = parts[0][len("--collector."):]
+            if "." not in name:
+                names.add(name)
+    return names
+
+
+def common_node_collectors(agent, node_exporter):
+    """The node collectors both run in a side-by-side: ours that are on by default and that node_exporter has
+    (printed: the ones it lacks)."""
+    theirs = reference_collectors(node_exporter)
+    ours = node_collectors(agent)
+    only_ours = [c for c in ours if c not in theirs]
+    if only_ours:
+        print(f"not compared (node_exporter {node_exporter} lacks them): {', '.join(only_ours)}")
+    return [c for c in ours if c in theirs]
+
+
 def docker(*args, check=True):
     """`docker ARGS…`'s standard output."""
     return subprocess.run(["docker", *args], capture_output=True, text=True, check=check).stdout
