@@ -708,10 +708,12 @@ fn markdown_table(rows: &BTreeMap<String, Row>, ours: &BTreeSet<String>) -> Stri
         total.missing,
         total.extra
     ));
-    s.push_str(&format!(
-        "Collectors the agent does not have yet (expected samples, 0 matched): {}.\n",
-        lacking.join(", ")
-    ));
+    if !lacking.is_empty() {
+        s.push_str(&format!(
+            "Collectors the agent does not have yet (expected samples, 0 matched): {}.\n",
+            lacking.join(", ")
+        ));
+    }
     s
 }
 
