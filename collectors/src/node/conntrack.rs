@@ -74,7 +74,7 @@ pub fn collect(roots: &Roots, out: &mut MetricSet) -> Result<(), CollectError> {
     let path = roots.proc_net("stat/nf_conntrack");
     let stat = || -> Result<ConntrackStats, CollectError> {
         parse_conntrack_stat(&read_to_string(&path).map_err(no_data_if_missing)?)
-            .map_err(|e| e.at(&path).into())
+            .map_err(|e| e.at(&path))
     };
     let (count, stats) = if roots.other_netns() {
         let s = stat()?;
