@@ -53,6 +53,7 @@ pub mod netdev;
 pub mod netstat;
 pub mod nfs;
 pub mod nfsd;
+pub mod ntp;
 pub mod nvme;
 pub mod nvmesubsystem;
 pub mod os;
@@ -61,12 +62,14 @@ pub mod powersupplyclass;
 pub mod pressure;
 pub mod processes;
 pub mod rapl;
+pub mod runit;
 pub mod schedstat;
 pub mod selinux;
 pub mod slabinfo;
 pub mod sockstat;
 pub mod softnet;
 pub mod stat;
+pub mod supervisord;
 pub mod swap;
 pub mod sysctl;
 pub mod tapestats;
@@ -106,15 +109,21 @@ pub struct NodeConfig {
     #[command(flatten)]
     pub netstat: netstat::Flags,
     #[command(flatten)]
+    pub ntp: ntp::Flags,
+    #[command(flatten)]
     pub pcidevice: pcidevice::Flags,
     #[command(flatten)]
     pub powersupplyclass: powersupplyclass::Flags,
     #[command(flatten)]
     pub rapl: rapl::Flags,
     #[command(flatten)]
+    pub runit: runit::Flags,
+    #[command(flatten)]
     pub slabinfo: slabinfo::Flags,
     #[command(flatten)]
     pub stat: stat::Flags,
+    #[command(flatten)]
+    pub supervisord: supervisord::Flags,
     #[command(flatten)]
     pub sysctl: sysctl::Flags,
     #[command(flatten)]
@@ -295,6 +304,7 @@ pub const COLLECTORS: &[(&str, bool, Factory)] = &[
     ("netstat", ENABLED, Factory::of::<netstat::Netstat>()),
     ("nfs", ENABLED, Factory::Roots(nfs::collect)),
     ("nfsd", ENABLED, Factory::Roots(nfsd::collect)),
+    ("ntp", DISABLED, Factory::of::<ntp::Ntp>()),
     ("nvme", ENABLED, Factory::Roots(nvme::collect)),
     (
         "nvmesubsystem",
@@ -311,6 +321,7 @@ pub const COLLECTORS: &[(&str, bool, Factory)] = &[
     ("pressure", ENABLED, Factory::Roots(pressure::collect)),
     ("processes", DISABLED, Factory::Roots(processes::collect)),
     ("rapl", ENABLED, Factory::of::<rapl::Rapl>()),
+    ("runit", DISABLED, Factory::of::<runit::Runit>()),
     ("schedstat", ENABLED, Factory::Roots(schedstat::collect)),
     ("selinux", ENABLED, Factory::of::<selinux::Selinux>()),
     ("slabinfo", DISABLED, Factory::of::<slabinfo::Slabinfo>()),
@@ -322,6 +333,11 @@ pub const COLLECTORS: &[(&str, bool, Factory)] = &[
     ("softnet", ENABLED, Factory::Roots(softnet::collect)),
     ("stat", ENABLED, Factory::of::<stat::Stat>()),
     ("swap", DISABLED, Factory::Roots(swap::collect)),
+    (
+        "supervisord",
+        DISABLED,
+        Factory::of::<supervisord::Supervisord>(),
+    ),
     ("sysctl", DISABLED, Factory::of::<sysctl::SysctlCollector>()),
     ("tapestats", ENABLED, Factory::of::<tapestats::TapeStats>()),
     ("textfile", ENABLED, Factory::Boxed(textfile::new)),
