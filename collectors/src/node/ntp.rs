@@ -19,7 +19,6 @@ use std::net::{IpAddr, SocketAddr, ToSocketAddrs, UdpSocket};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::read::parse_go_int;
 use crate::{CollectError, MetricSet};
 
 use super::{NodeCollector, NodeConfig};
@@ -105,21 +104,34 @@ pub struct GoDuration(pub i64);
 
 const SECOND: i64 = 1_000_000_000;
 
-/// kingpin's `Int()` flag: Go's `strconv.ParseInt(s, 0, 64)`.
+/// kingpin v2.4's `Int()` flag: Go's `strconv.ParseFloat(s, 64)` converted to `int` (so `123.9` is 123,
+/// `1e2` is 100; not a hexadecimal float). A value out of `int`'s range converts as Go on amd64 does, to
+/// the minimum.
+pub fn kingpin_int(s: &str) -> Result<i64, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("strconv.ParseFloat: parsing {s:?}: invalid syntax"))?;
+    // Go's float-to-int conversion truncates; amd64's CVTTSD2SI gives the minimum for NaN or overflow.
+    if v.is_nan() || v >= 9_223_372_036_854_775_808.0 || v < -9_223_372_036_854_775_808.0 {
+        return Ok(i64::MIN);
+    }
+    Ok(v.trunc() as i64)
+}
+
 fn go_int_flag(s: &str) -> Result<i64, String> {
-    parse_go_int(s).map_err(|e| e.to_string())
+    kingpin_int(s)
 }
 
 fn go_duration_flag(s: &str) -> Result<GoDuration, String> {
-    parse_go_duration(s).map(GoDuration)
+    parse_kingpin_duration(s).map(GoDuration)
 }
 
-/// Go's `time.ParseDuration`: `[-+]` then one or more `<decimal><unit>` (`1h2m3.5s`, `300ms`, `-1.5h`),
-/// units `ns`, `us`/`µs`/`μs`, `ms`, `s`, `m`, `h`, or a bare `0`; nanoseconds, an overflow is an error.
-/// (The crate's [`crate::flags::parse_duration`] takes only positive `ms`/`s`/`m` values.)
-pub fn parse_go_duration(orig: &str) -> Result<i64, String> {
+/// kingpin v2.4's `Duration()` flag (xhit/go-str2duration v2.1.0, Go's older `time.ParseDuration` with
+/// days and weeks): `[-+]` then one or more `<decimal><unit>` (`1h2m3.5s`, `300ms`, `-1.5h`, `2d`), units
+/// `ns`, `us`/`µs`/`μs`, `ms`, `s`, `m`, `h`, `d`, `w`, or a bare `0`; nanoseconds, an overflow of
+/// `int64` is an error. (The crate's [`crate::flags::parse_duration`] takes only positive `ms`/`s`/`m`.)
+pub fn parse_kingpin_duration(orig: &str) -> Result<i64, String> {
     let invalid = || format!("time: invalid duration {orig:?}");
-    const LIMIT: u64 = 1 << 63;
     let mut s = orig.as_bytes();
     let mut neg = false;
     if let Some(&c) = s.first() {
@@ -134,27 +146,27 @@ pub fn parse_go_duration(orig: &str) -> Result<i64, String> {
     if s.is_empty() {
         return Err(invalid());
     }
-    let mut d: u64 = 0;
+    let mut d: i64 = 0;
     while !s.is_empty() {
         if !(s[0] == b'.' || s[0].is_ascii_digit()) {
             return Err(invalid());
         }
         // The integer part.
         let digits = s.iter().take_while(|c| c.is_ascii_digit()).count();
-        let mut v: u64 = 0;
+        let mut v: i64 = 0;
         for &c in &s[..digits] {
-            if v > LIMIT / 10 {
+            if v > i64::MAX / 10 {
                 return Err(invalid());
             }
-            v = v * 10 + u64::from(c - b'0');
-            if v > LIMIT {
+            v = (v * 10).wrapping_add(i64::from(c - b'0'));
+            if v < 0 {
                 return Err(invalid());
             }
         }
         let pre = digits > 0;
         s = &s[digits..];
-        // The fraction: digits past what fits are dropped, as Go's leadingFraction does.
-        let (mut f, mut scale, mut post) = (0u64, 1f64, false);
+        // The fraction: digits past what fits are dropped.
+        let (mut f, mut scale, mut post) = (0i64, 1f64, false);
         if s.first() == Some(&b'.') {
             s = &s[1..];
             let digits = s.iter().take_while(|c| c.is_ascii_digit()).count();
@@ -163,12 +175,12 @@ pub fn parse_go_duration(orig: &str) -> Result<i64, String> {
                 if overflow {
                     continue;
                 }
-                if f > (LIMIT - 1) / 10 {
+                if f > i64::MAX / 10 {
                     overflow = true;
                     continue;
                 }
-                let y = f * 10 + u64::from(c - b'0');
-                if y > LIMIT {
+                let y = (f * 10).wrapping_add(i64::from(c - b'0'));
+                if y < 0 {
                     overflow = true;
                     continue;
                 }
@@ -188,14 +200,17 @@ pub fn parse_go_duration(orig: &str) -> Result<i64, String> {
         if ulen == 0 {
             return Err(format!("time: missing unit in duration {orig:?}"));
         }
-        let unit: u64 = match &s[..ulen] {
+        const HOUR: i64 = 3_600_000_000_000;
+        let unit: i64 = match &s[..ulen] {
             b"ns" => 1,
             b"us" => 1_000,
             u if u == "µs".as_bytes() || u == "μs".as_bytes() => 1_000,
             b"ms" => 1_000_000,
-            b"s" => 1_000_000_000,
-            b"m" => 60_000_000_000,
-            b"h" => 3_600_000_000_000,
+            b"s" => SECOND,
+            b"m" => 60 * SECOND,
+            b"h" => HOUR,
+            b"d" => 24 * HOUR,
+            b"w" => 168 * HOUR,
             u => {
                 return Err(format!(
                     "time: unknown unit {:?} in duration {orig:?}",
@@ -204,29 +219,23 @@ pub fn parse_go_duration(orig: &str) -> Result<i64, String> {
             }
         };
         s = &s[ulen..];
-        if v > LIMIT / unit {
+        if v > i64::MAX / unit {
             return Err(invalid());
         }
         v *= unit;
         if f > 0 {
-            // Go: uint64(float64(f) * (float64(unit) / scale)).
-            v += (f as f64 * (unit as f64 / scale)) as u64;
-            if v > LIMIT {
+            // Go: int64(float64(f) * (float64(unit) / scale)), at most a week's nanoseconds.
+            v = v.wrapping_add((f as f64 * (unit as f64 / scale)) as i64);
+            if v < 0 {
                 return Err(invalid());
             }
         }
-        d += v;
-        if d > LIMIT {
+        d = d.wrapping_add(v);
+        if d < 0 {
             return Err(invalid());
         }
     }
-    if neg {
-        return Ok((d as i64).wrapping_neg());
-    }
-    if d > LIMIT - 1 {
-        return Err(invalid());
-    }
-    Ok(d as i64)
+    Ok(if neg { -d } else { d })
 }
 
 /// Go's `Duration.Seconds()`: whole seconds plus the remainder, each converted separately.
@@ -755,8 +764,8 @@ mod tests {
     const MS: i64 = 1_000_000;
 
     #[test]
-    fn go_durations() {
-        let ok = |s: &str| parse_go_duration(s).unwrap_or_else(|e| panic!("{s}: {e}"));
+    fn kingpin_durations() {
+        let ok = |s: &str| parse_kingpin_duration(s).unwrap_or_else(|e| panic!("{s}: {e}"));
         assert_eq!(ok("3.46608s"), 3_466_080_000);
         assert_eq!(ok("1ms"), MS);
         assert_eq!(ok("0"), 0);
@@ -765,10 +774,12 @@ mod tests {
         assert_eq!(ok("+.5us"), 500);
         assert_eq!(ok("2µs"), 2_000);
         assert_eq!(ok("3μs"), 3_000);
+        assert_eq!(ok("1d"), 86_400 * SECOND);
+        assert_eq!(ok("1w1.5d"), (7 * 86_400 + 129_600) * SECOND);
         assert_eq!(ok("9223372036854775807ns"), i64::MAX);
-        assert_eq!(ok("-9223372036854775808ns"), i64::MIN);
+        assert_eq!(ok("-9223372036854775807ns"), -i64::MAX);
         assert_rejects(
-            parse_go_duration,
+            parse_kingpin_duration,
             &[
                 "",
                 "5",
@@ -777,11 +788,24 @@ mod tests {
                 "1x",
                 "1.5",
                 "9223372036854775808ns",
+                "-9223372036854775808ns",
                 "3000000h",
+                "9223372036854775807ns1ns",
                 "s",
                 "1s2",
             ],
         );
+    }
+
+    #[test]
+    fn kingpin_ints() {
+        assert_eq!(kingpin_int("123"), Ok(123));
+        assert_eq!(kingpin_int("123.9"), Ok(123));
+        assert_eq!(kingpin_int("-2.5"), Ok(-2));
+        assert_eq!(kingpin_int("1e2"), Ok(100));
+        assert_eq!(kingpin_int("1e30"), Ok(i64::MIN));
+        assert_eq!(kingpin_int("NaN"), Ok(i64::MIN));
+        assert_rejects(kingpin_int, &["", "0x7b", "12a", "1 "]);
     }
 
     #[test]
@@ -1058,7 +1082,7 @@ mod tests {
                 "--collector.ntp.server-is-local",
             ],
             &[
-                "--collector.ntp.server-port=0x7b",
+                "--collector.ntp.server-port=123.5",
                 "--collector.ntp.protocol-version=2",
             ],
             &["--collector.ntp.local-offset-tolerance=0"],
@@ -1078,6 +1102,7 @@ mod tests {
             &["--collector.ntp.local-offset-tolerance=-1ms"],
             &["--collector.ntp.server-port=0"],
             &["--collector.ntp.server-port=65536"],
+            &["--collector.ntp.server-port=0.9"],
         ] {
             assert!(Ntp::new(&cfg_with(bad)).is_err(), "{bad:?}");
         }

@@ -25,6 +25,7 @@ use super::{NodeCollector, NodeConfig};
 pub struct Flags {
     /// Path to runit service directory.
     #[arg(
+        help = "Path to runit service directory.",
         value_name = "DIR",
         id = "collector.runit.servicedir",
         long = "collector.runit.servicedir",

@@ -31,6 +31,7 @@ use super::{NodeCollector, NodeConfig};
 pub struct Flags {
     /// XML RPC endpoint.
     #[arg(
+        help = "XML RPC endpoint.",
         value_name = "URL",
         id = "collector.supervisord.url",
         long = "collector.supervisord.url",
