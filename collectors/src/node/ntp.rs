@@ -112,7 +112,8 @@ pub fn kingpin_int(s: &str) -> Result<i64, String> {
         .parse()
         .map_err(|_| format!("strconv.ParseFloat: parsing {s:?}: invalid syntax"))?;
     // Go's float-to-int conversion truncates; amd64's CVTTSD2SI gives the minimum for NaN or overflow.
-    if v.is_nan() || v >= 9_223_372_036_854_775_808.0 || v < -9_223_372_036_854_775_808.0 {
+    // (NaN is in no range.)
+    if !(-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&v) {
         return Ok(i64::MIN);
     }
     Ok(v.trunc() as i64)
