@@ -719,13 +719,22 @@ pub fn call(target: &Target, method: &str) -> Result<Value, String> {
             exchange(s, &req).map_err(|e| format!("Post \"http://unix/RPC2\": {e}"))?
         }
         Target::Tcp { addr, .. } => {
-            let sa = addr
+            // Every address the name resolves to, in order, until one accepts (as Go's dialer falls back).
+            let mut last = format!("dial tcp {addr}: no address");
+            let mut conn = None;
+            for sa in addr
                 .to_socket_addrs()
                 .map_err(|e| format!("dial tcp {addr}: {e}"))?
-                .next()
-                .ok_or_else(|| format!("dial tcp {addr}: no address"))?;
-            let s = TcpStream::connect_timeout(&sa, TIMEOUT)
-                .map_err(|e| format!("dial tcp {addr}: {e}"))?;
+            {
+                match TcpStream::connect_timeout(&sa, TIMEOUT) {
+                    Ok(s) => {
+                        conn = Some(s);
+                        break;
+                    }
+                    Err(e) => last = format!("dial tcp {sa}: {e}"),
+                }
+            }
+            let s = conn.ok_or(last)?;
             s.set_read_timeout(Some(TIMEOUT))
                 .and_then(|()| s.set_write_timeout(Some(TIMEOUT)))
                 .map_err(|e| format!("{addr}: {e}"))?;
