@@ -10,8 +10,18 @@ use std::sync::Arc;
 use hostlens_collectors::node::{self, NodeConfig};
 use hostlens_collectors::{MetricSet, Roots};
 
-/// Collectors whose values come from system calls or the clock, not from files: not reproducible.
-const NOT_FROM_FILES: &[&str] = &["time", "timex", "uname", "filesystem"];
+/// Collectors whose values come from system calls or the clock, not from files: not reproducible. Also
+/// those that ask a daemon (ntp, supervisord) or read a directory outside the roots (runit's
+/// `/etc/service`): agent/tests/node_daemons.rs tests them on the real daemons.
+const NOT_FROM_FILES: &[&str] = &[
+    "time",
+    "timex",
+    "uname",
+    "filesystem",
+    "ntp",
+    "runit",
+    "supervisord",
+];
 
 #[test]
 fn fixture_tree_encodes_to_the_golden_file() {

@@ -8,7 +8,7 @@
 //! one second, and reports the server's stratum, leap indicator, reference time, root delay and
 //! dispersion, the round trip and clock offset computed as beevik/ntp does, and a sanity verdict (RFC 5905
 //! checks, root distance within `--collector.ntp.max-distance`, minimum error within
-//! `--collector.ntp.local-offset-tolerance`, one second more around a announced leap second). A server
+//! `--collector.ntp.local-offset-tolerance`, one second more around an announced leap second). A server
 //! that does not answer, or answers a packet that does not match the query, fails the collector.
 //!
 //! The packet code (encode, decode, the timestamp arithmetic) is pure and unit-tested; only [`query`]
