@@ -360,6 +360,22 @@ fn ntp_matches_node_exporter_on_chronyd() {
             0.01
         }
     });
+    // A host name, certified local: both resolve it (to 127.0.0.1: Go prefers IPv4).
+    let flags = [
+        format!("--collector.ntp.server-port={port}"),
+        "--collector.ntp.server=localhost".into(),
+        "--collector.ntp.server-is-local".into(),
+    ];
+    let (ne_name, ours_name) = start_both("ntp", &flags);
+    compare(&ne_name, &ours_name, "node_ntp_", "ntp", |k| {
+        if k.starts_with("node_ntp_stratum") || k.starts_with("node_ntp_leap") {
+            0.0
+        } else if k.starts_with("node_ntp_reference_timestamp_seconds") {
+            120.0
+        } else {
+            0.01
+        }
+    });
     chronyd.assert_running();
     drop(chronyd);
     // What node_exporter refuses at start: a server that is not a loopback address (unless certified
