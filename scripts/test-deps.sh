@@ -33,10 +33,11 @@ apt_update_once() {
     fi
 }
 
-# Unpack a Debian package of the host's release into $tools unless $tools/usr/bin/$2 exists.
-unpack() {
-    local pkg=$1 bin=$2
-    if [ -x "$tools/usr/bin/$bin" ]; then
+# Unpack a Debian package of the host's release into $tools unless $tools/$2 (a path inside the package,
+# e.g. usr/sbin/chronyd) exists.
+unpack_path() {
+    local pkg=$1 file=$2
+    if [ -e "$tools/$file" ]; then
         return 0
     fi
     local dl
@@ -48,7 +49,12 @@ unpack() {
     fi
     dpkg-deb -x "$dl"/"${pkg}"_*.deb "$tools"
     rm -rf "$dl"
-    [ -x "$tools/usr/bin/$bin" ] || { echo "test-deps: $pkg has no usr/bin/$bin" >&2; exit 1; }
+    [ -e "$tools/$file" ] || { echo "test-deps: $pkg has no $file" >&2; exit 1; }
+}
+
+# unpack_path for a package's usr/bin/$2.
+unpack() {
+    unpack_path "$1" "usr/bin/$2"
 }
 
 # shellcheck source=scripts/debian-mirror.sh
@@ -77,6 +83,16 @@ private_apt() {
 }
 
 unpack prometheus promtool
+
+# The servers of the ntp, supervisord and runit side-by-sides (agent/tests/node_daemons.rs), unpacked from
+# bookworm's packages, NOT installed: installing chrony would start a daemon steering the host's clock,
+# supervisor and runit would start their own supervisors. The tests run them on temporary configs: chronyd
+# on 127.0.0.1 and a spare port without touching the clock (-x), supervisord on a socket in a temporary
+# directory (its Python modules from .cache/test-tools/usr/lib/python3/dist-packages, run by the host's
+# /usr/bin/python3 with python3-pkg-resources, installed below), runsv on a temporary service directory.
+unpack_path chrony usr/sbin/chronyd
+unpack_path supervisor usr/lib/python3/dist-packages/supervisor/supervisord.py
+unpack runit runsv
 
 # The reference node_exporter: Debian sid's prometheus-node-exporter 1.11.x (a Go binary, runs on bookworm),
 # unpacked into .cache/test-tools/usr/bin (bookworm's 1.5 is retired as the reference), and the upstream
@@ -147,6 +163,8 @@ command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)         # the o
 command -v stress >/dev/null 2>&1 || missing+=(stress)                   # the stack's end-to-end test
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)         # verifies deploy/systemd/*.service
 command -v strace >/dev/null 2>&1 || missing+=(strace)                   # make bench: syscalls per scrape
+[ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import pkg_resources' >/dev/null 2>&1 ||
+    missing+=(python3 python3-pkg-resources)                             # supervisord (node_daemons test)
 if [ "${#missing[@]}" -gt 0 ]; then
     apt_update_once
     echo "test-deps: installing ${missing[*]}"

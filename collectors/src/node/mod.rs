@@ -64,6 +64,7 @@ pub mod netstat;
 pub mod network_route;
 pub mod nfs;
 pub mod nfsd;
+pub mod ntp;
 pub mod nvme;
 pub mod nvmesubsystem;
 pub mod os;
@@ -74,6 +75,7 @@ pub mod pressure;
 pub mod processes;
 pub mod qdisc;
 pub mod rapl;
+pub mod runit;
 pub mod schedstat;
 pub mod selinux;
 pub mod slabinfo;
@@ -81,6 +83,7 @@ pub mod sockstat;
 pub mod softirqs;
 pub mod softnet;
 pub mod stat;
+pub mod supervisord;
 pub mod swap;
 pub mod sysctl;
 pub mod tapestats;
@@ -137,6 +140,8 @@ pub struct NodeConfig {
     #[command(flatten)]
     pub netstat: netstat::Flags,
     #[command(flatten)]
+    pub ntp: ntp::Flags,
+    #[command(flatten)]
     pub pcidevice: pcidevice::Flags,
     #[command(flatten)]
     pub perf: perf::Flags,
@@ -147,9 +152,13 @@ pub struct NodeConfig {
     #[command(flatten)]
     pub rapl: rapl::Flags,
     #[command(flatten)]
+    pub runit: runit::Flags,
+    #[command(flatten)]
     pub slabinfo: slabinfo::Flags,
     #[command(flatten)]
     pub stat: stat::Flags,
+    #[command(flatten)]
+    pub supervisord: supervisord::Flags,
     #[command(flatten)]
     pub sysctl: sysctl::Flags,
     #[command(flatten)]
@@ -378,6 +387,7 @@ pub const COLLECTORS: &[(&str, bool, Factory)] = &[
     ),
     ("nfs", ENABLED, Factory::Roots(nfs::collect)),
     ("nfsd", ENABLED, Factory::Roots(nfsd::collect)),
+    ("ntp", DISABLED, Factory::of::<ntp::Ntp>()),
     ("nvme", ENABLED, Factory::Roots(nvme::collect)),
     (
         "nvmesubsystem",
@@ -396,6 +406,7 @@ pub const COLLECTORS: &[(&str, bool, Factory)] = &[
     ("processes", DISABLED, Factory::Roots(processes::collect)),
     ("qdisc", DISABLED, Factory::of::<qdisc::Qdisc>()),
     ("rapl", ENABLED, Factory::of::<rapl::Rapl>()),
+    ("runit", DISABLED, Factory::of::<runit::Runit>()),
     ("schedstat", ENABLED, Factory::Roots(schedstat::collect)),
     ("selinux", ENABLED, Factory::of::<selinux::Selinux>()),
     ("slabinfo", DISABLED, Factory::of::<slabinfo::Slabinfo>()),
@@ -408,6 +419,11 @@ pub const COLLECTORS: &[(&str, bool, Factory)] = &[
     ("softnet", ENABLED, Factory::Roots(softnet::collect)),
     ("stat", ENABLED, Factory::of::<stat::Stat>()),
     ("swap", DISABLED, Factory::Roots(swap::collect)),
+    (
+        "supervisord",
+        DISABLED,
+        Factory::of::<supervisord::Supervisord>(),
+    ),
     ("sysctl", DISABLED, Factory::of::<sysctl::SysctlCollector>()),
     ("tapestats", ENABLED, Factory::of::<tapestats::TapeStats>()),
     ("tcpstat", DISABLED, Factory::of::<tcpstat::TcpStat>()),
