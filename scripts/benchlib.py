@@ -165,12 +165,16 @@ def reference_collectors(node_exporter):
     --help): 1.11.1 lacks 1.12's dmmultipath and nvmesubsystem, and refuses a flag it does not know."""
     out = subprocess.run([node_exporter, "--help"], capture_output=True, text=True, check=False)
     names = set()
-    for line in (out.stdout + out.stderr).splitlines():
+    lines = (out.stdout + out.stderr).splitlines()
+    for i, line in enumerate(lines):
         parts = line.split(None, 1)
-        if len(parts) == 2 and parts[0].startswith("--collector.") and parts[1].startswith("Enable the"):
-            name = parts[0][len("--collector."):]
-            if "." not in name:
-                names.add(name)
+        if not parts or not parts[0].startswith("--collector."):
+            continue
+        # kingpin wraps a long flag's help onto the next line.
+        rest = parts[1] if len(parts) == 2 else (lines[i + 1].strip() if i + 1 < len(lines) else "")
+        name = parts[0][len("--collector."):]
+        if "." not in name and rest.startswith("Enable the"):
+            names.add(name)
     return names
 
 

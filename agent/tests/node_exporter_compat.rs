@@ -640,12 +640,19 @@ fn reference_collectors(ne: &std::path::Path) -> BTreeSet<String> {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    text.lines()
-        .filter_map(|l| {
-            let (flag, rest) = l.trim().split_once(char::is_whitespace)?;
+    let lines: Vec<&str> = text.lines().map(str::trim).collect();
+    lines
+        .iter()
+        .enumerate()
+        .filter_map(|(i, l)| {
+            let (flag, rest) = l.split_once(char::is_whitespace).unwrap_or((l, ""));
             let name = flag.strip_prefix("--collector.")?;
-            (!name.contains('.') && rest.trim_start().starts_with("Enable the"))
-                .then(|| name.to_string())
+            // kingpin wraps a long flag's help onto the next line.
+            let rest = match rest.trim() {
+                "" => lines.get(i + 1).copied().unwrap_or(""),
+                r => r,
+            };
+            (!name.contains('.') && rest.starts_with("Enable the")).then(|| name.to_string())
         })
         .collect()
 }
