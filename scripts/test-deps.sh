@@ -163,6 +163,7 @@ command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)         # the o
 command -v stress >/dev/null 2>&1 || missing+=(stress)                   # the stack's end-to-end test
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)         # verifies deploy/systemd/*.service
 command -v strace >/dev/null 2>&1 || missing+=(strace)                   # make bench: syscalls per scrape
+[ -x /usr/sbin/mkfs.btrfs ] || [ -x /sbin/mkfs.btrfs ] || missing+=(btrfs-progs) # btrfs ioctls on a loop btrfs
 [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import pkg_resources' >/dev/null 2>&1 ||
     missing+=(python3 python3-pkg-resources)                             # supervisord (node_daemons test)
 if [ "${#missing[@]}" -gt 0 ]; then

@@ -772,11 +772,78 @@ mod tests {
         assert!(open_btrfs(&fixture_root()).unwrap().is_none());
     }
 
-    /// On a host with a mounted btrfs, as root (e.g. `truncate -s 300M i; mkfs.btrfs i; mount -o loop i m`):
-    /// every btrfs in sysfs has its ioctl view, each device with a size and a UUID.
+    /// A btrfs of the test's own: a sparse 300 MiB image, `mkfs.btrfs`, loop-mounted in a temp dir; unmounted
+    /// and removed on drop.
+    struct LoopBtrfs {
+        dir: std::path::PathBuf,
+        mounted: bool,
+    }
+
+    impl LoopBtrfs {
+        fn new() -> LoopBtrfs {
+            let dir = std::env::temp_dir().join(format!("hostlens-btrfs-{}", std::process::id()));
+            let _ = std::fs::create_dir_all(dir.join("mnt"));
+            let mut fs = LoopBtrfs {
+                dir: dir.clone(),
+                mounted: false,
+            };
+            let img = dir.join("image");
+            std::fs::File::create(&img)
+                .and_then(|f| f.set_len(300 << 20))
+                .unwrap_or_else(|e| panic!("creating {}: {e}", img.display()));
+            let run = |cmd: &str, args: &[&std::ffi::OsStr]| {
+                let out = std::process::Command::new(cmd)
+                    .args(args)
+                    .output()
+                    .unwrap_or_else(|e| {
+                        panic!("prerequisite missing: {cmd}: {e} (make test-deps installs btrfs-progs)")
+                    });
+                assert!(
+                    out.status.success(),
+                    "{cmd} {args:?}: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            };
+            run(
+                "mkfs.btrfs",
+                &[
+                    "-q".as_ref(),
+                    "-L".as_ref(),
+                    "hostlens".as_ref(),
+                    img.as_os_str(),
+                ],
+            );
+            run(
+                "mount",
+                &[
+                    "-o".as_ref(),
+                    "loop".as_ref(),
+                    img.as_os_str(),
+                    dir.join("mnt").as_os_str(),
+                ],
+            );
+            fs.mounted = true;
+            fs
+        }
+    }
+
+    impl Drop for LoopBtrfs {
+        fn drop(&mut self) {
+            if self.mounted {
+                let _ = std::process::Command::new("umount")
+                    .arg(self.dir.join("mnt"))
+                    .status();
+            }
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    /// As root, on a btrfs the test makes and loop-mounts: every btrfs in sysfs has its ioctl view, each
+    /// device with a size and a UUID.
     #[test]
-    #[ignore = "needs root and a mounted btrfs"]
+    #[ignore = "needs root and mkfs.btrfs (make test-deps): it loop-mounts a btrfs of its own"]
     fn ioctls_on_a_mounted_btrfs() {
+        let _fs = LoopBtrfs::new();
         let roots = Roots::default();
         let stats = ioctl_stats(&roots);
         let sysfs: Vec<String> = crate::read::read_dir_sorted(&roots.sys("fs/btrfs"))
@@ -789,7 +856,10 @@ mod tests {
                     .uuid
             })
             .collect();
-        assert!(!sysfs.is_empty(), "no btrfs mounted");
+        assert!(
+            !sysfs.is_empty(),
+            "the loop-mounted btrfs is not in /sys/fs/btrfs"
+        );
         for uuid in sysfs {
             let devs = &stats[&uuid.replace('-', "")];
             assert!(!devs.is_empty());
