@@ -38,6 +38,7 @@ pub mod ipvs;
 pub mod kernel_hung;
 pub mod ksmd;
 pub mod loadavg;
+pub mod logind;
 pub mod mdadm;
 pub mod meminfo;
 pub mod netclass;
@@ -57,6 +58,7 @@ pub mod sockstat;
 pub mod softnet;
 pub mod stat;
 pub mod swap;
+pub mod systemd;
 pub mod tapestats;
 pub mod textfile;
 pub mod thermal_zone;
@@ -98,6 +100,8 @@ pub struct NodeConfig {
     pub rapl: rapl::Flags,
     #[command(flatten)]
     pub stat: stat::Flags,
+    #[command(flatten)]
+    pub systemd: systemd::Flags,
     #[command(flatten)]
     pub tapestats: tapestats::Flags,
     #[command(flatten)]
@@ -253,6 +257,7 @@ pub const COLLECTORS: &[(&str, bool, Factory)] = &[
     ("kernel_hung", ENABLED, Factory::Roots(kernel_hung::collect)),
     ("ksmd", DISABLED, Factory::Roots(ksmd::collect)),
     ("loadavg", ENABLED, Factory::Roots(loadavg::collect)),
+    ("logind", DISABLED, Factory::of::<logind::Logind>()),
     ("mdadm", ENABLED, Factory::Roots(mdadm::collect)),
     ("meminfo", ENABLED, Factory::Roots(meminfo::collect)),
     ("netclass", ENABLED, Factory::of::<netclass::NetClass>()),
@@ -280,6 +285,7 @@ pub const COLLECTORS: &[(&str, bool, Factory)] = &[
     ("softnet", ENABLED, Factory::Roots(softnet::collect)),
     ("stat", ENABLED, Factory::of::<stat::Stat>()),
     ("swap", DISABLED, Factory::Roots(swap::collect)),
+    ("systemd", DISABLED, Factory::of::<systemd::Systemd>()),
     ("tapestats", ENABLED, Factory::of::<tapestats::TapeStats>()),
     ("textfile", ENABLED, Factory::Boxed(textfile::new)),
     (
