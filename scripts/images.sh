@@ -76,7 +76,8 @@ build_systemd() {
     }
     as_root rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
     # Units that make no sense in a container (consoles, udev, the clock) are masked; test units give the
-    # collector a failed service, a restarting service, a timer, a socket and a simple running service.
+    # collector a failed service, a service restarted 3 times (then stable: the side-by-side needs steady
+    # values), a timer, a socket and a simple running service. `$$` is systemd's literal `$`.
     local u
     for u in getty.target console-getty.service systemd-udevd.service systemd-udev-trigger.service \
         systemd-timesyncd.service systemd-modules-load.service sys-kernel-config.mount sys-kernel-debug.mount \
@@ -103,12 +104,12 @@ WantedBy=multi-user.target
 UNIT
     as_root sh -c "cat >'$root/etc/systemd/system/hl-restart.service'" <<'UNIT'
 [Unit]
-Description=hostlens test: a service restarted a few times
+Description=hostlens test: a service that fails 3 times, restarted, then runs
 StartLimitIntervalSec=0
 [Service]
-ExecStart=/bin/busybox sh -c 'sleep 1; exit 1'
-Restart=always
-RestartSec=2
+ExecStart=/bin/busybox sh -c 'n=$$(cat /var/tmp/hl-restart 2>/dev/null || echo 0); echo $$((n + 1)) >/var/tmp/hl-restart; [ "$$n" -ge 3 ] && exec sleep 100000; exit 1'
+Restart=on-failure
+RestartSec=1
 [Install]
 WantedBy=multi-user.target
 UNIT

@@ -12,8 +12,14 @@
 //! - [`system_bus`]: `dbus.SystemBusPrivate` + EXTERNAL auth with the uid + `Hello`: the address is
 //!   `DBUS_SYSTEM_BUS_ADDRESS`, else `unix:path=/var/run/dbus/system_bus_socket` (zbus reads the same
 //!   variable with the same default).
-//! - [`peer`]: a direct (peer-to-peer, no `Hello`) connection, as go-systemd's
-//!   `NewSystemdConnectionContext` to systemd's `/run/systemd/private`.
+//! - [`Direct`]: a direct (peer-to-peer, no `Hello`) connection, as go-systemd's
+//!   `NewSystemdConnectionContext` to systemd's `/run/systemd/private`. Not zbus' p2p mode: systemd
+//!   stamps its replies there with the sender `org.freedesktop.systemd1`, a well-known name where the
+//!   spec has a unique name, and zbus 5.19 panics in its reader thread on such a message (zbus 6 rejects
+//!   it). So [`Direct`] is a small synchronous client of its own: EXTERNAL auth, then one method call at a
+//!   time, the message built by zbus and the reply's header read here, its body deserialized by zvariant.
+//!   systemd also refuses a peer outside its PID namespace there ("Incoming private connection from
+//!   unprivileged client"), as it does node_exporter's.
 
 use std::time::Duration;
 
@@ -31,46 +37,348 @@ fn err(what: &str, e: zbus::Error) -> CollectError {
 }
 
 /// A connection to the system bus (see the module doc).
-pub fn system_bus() -> Result<Connection, CollectError> {
+pub fn system_bus() -> Result<Conn, CollectError> {
     let address = std::env::var("DBUS_SYSTEM_BUS_ADDRESS")
         .unwrap_or_else(|_| "unix:path=/var/run/dbus/system_bus_socket".to_string());
     zbus::blocking::connection::Builder::system()
         .map(|b| b.method_timeout(CALL_TIMEOUT))
         .and_then(|b| b.build())
+        .map(Conn::Bus)
         .map_err(|e| err(&format!("connecting to the system bus at {address}"), e))
 }
 
-/// A direct connection to the peer at `address` (`unix:path=/run/systemd/private`): EXTERNAL auth, no
-/// `Hello`, as go-systemd does for systemd's private socket.
-pub fn peer(address: &str) -> Result<Connection, CollectError> {
-    zbus::blocking::connection::Builder::address(address)
-        .map(|b| b.p2p().method_timeout(CALL_TIMEOUT))
-        .and_then(|b| b.build())
-        .map_err(|e| err(&format!("connecting to {address}"), e))
+/// A connection to either a bus (zbus) or a direct peer ([`Direct`]).
+pub enum Conn {
+    Bus(Connection),
+    Direct(std::sync::Mutex<Direct>),
+}
+
+impl Conn {
+    /// Call `iface.method(body)` on `path` of `dest` and deserialize the reply's body as `R`.
+    pub fn call<B, R>(
+        &self,
+        dest: &str,
+        path: &str,
+        iface: &str,
+        method: &str,
+        body: &B,
+    ) -> Result<R, CollectError>
+    where
+        B: serde::Serialize + zbus::zvariant::DynamicType,
+        R: serde::de::DeserializeOwned + zbus::zvariant::Type,
+    {
+        let what = || format!("{iface}.{method} on {path}");
+        match self {
+            Conn::Bus(c) => c
+                .call_method(Some(dest), path, Some(iface), method, body)
+                .and_then(|reply| reply.body().deserialize::<R>())
+                .map_err(|e| err(&what(), e)),
+            Conn::Direct(d) => d
+                .lock()
+                .map_err(|_| CollectError::Other(format!("{}: connection poisoned", what())))?
+                .call(dest, path, iface, method, body)
+                .map_err(|e| CollectError::Other(format!("{}: {e}", what()))),
+        }
+    }
+}
+
+/// A synchronous direct D-Bus connection over a unix socket (see the module doc): one call at a time.
+pub struct Direct {
+    stream: std::os::unix::net::UnixStream,
+}
+
+/// The `unix:path=…` of a D-Bus address (the only transport [`Direct`] speaks).
+fn unix_path(address: &str) -> Option<&str> {
+    address
+        .strip_prefix("unix:")?
+        .split(',')
+        .find_map(|kv| kv.strip_prefix("path="))
+}
+
+const HEADER_FIELD_ERROR_NAME: u8 = 4;
+const HEADER_FIELD_REPLY_SERIAL: u8 = 5;
+const HEADER_FIELD_SIGNATURE: u8 = 8;
+const METHOD_RETURN: u8 = 2;
+const ERROR: u8 = 3;
+/// The D-Bus limit on a message's size.
+const MAX_MESSAGE: usize = 128 << 20;
+
+/// What [`Direct`] needs of a reply's header.
+#[derive(Debug, Default, PartialEq)]
+struct ReplyFields {
+    reply_serial: Option<u32>,
+    signature: String,
+    error_name: Option<String>,
+}
+
+/// Parse the header fields array `a(yv)` (it starts 8-aligned, at offset 16, so offsets within `b` align
+/// as in the message) for the fields [`Direct`] reads; other fields of string, object path, signature or
+/// `u` type are skipped.
+fn parse_fields(b: &[u8], little: bool) -> Result<ReplyFields, String> {
+    let bad = || "malformed header fields".to_string();
+    let u32_at = |p: usize| -> Result<u32, String> {
+        let w: [u8; 4] = b
+            .get(p..p + 4)
+            .ok_or_else(bad)?
+            .try_into()
+            .map_err(|_| bad())?;
+        Ok(if little {
+            u32::from_le_bytes(w)
+        } else {
+            u32::from_be_bytes(w)
+        })
+    };
+    let mut f = ReplyFields::default();
+    let mut p = 0usize;
+    while p < b.len() {
+        p = p.next_multiple_of(8);
+        if p >= b.len() {
+            break;
+        }
+        let code = b[p];
+        let sig_len = *b.get(p + 1).ok_or_else(bad)? as usize;
+        let sig = b.get(p + 2..p + 2 + sig_len).ok_or_else(bad)?;
+        p += 2 + sig_len + 1;
+        let text = |s: &[u8]| String::from_utf8(s.to_vec()).map_err(|_| bad());
+        match sig {
+            b"s" | b"o" => {
+                p = p.next_multiple_of(4);
+                let n = u32_at(p)? as usize;
+                let v = b.get(p + 4..p + 4 + n).ok_or_else(bad)?;
+                if code == HEADER_FIELD_ERROR_NAME {
+                    f.error_name = Some(text(v)?);
+                }
+                p += 4 + n + 1;
+            }
+            b"g" => {
+                let n = *b.get(p).ok_or_else(bad)? as usize;
+                let v = b.get(p + 1..p + 1 + n).ok_or_else(bad)?;
+                if code == HEADER_FIELD_SIGNATURE {
+                    f.signature = text(v)?;
+                }
+                p += 1 + n + 1;
+            }
+            b"u" => {
+                p = p.next_multiple_of(4);
+                let v = u32_at(p)?;
+                if code == HEADER_FIELD_REPLY_SERIAL {
+                    f.reply_serial = Some(v);
+                }
+                p += 4;
+            }
+            other => {
+                return Err(format!(
+                    "unexpected header field type {:?}",
+                    String::from_utf8_lossy(other)
+                ))
+            }
+        }
+    }
+    Ok(f)
+}
+
+impl Direct {
+    /// Connect to `address` (`unix:path=…`) and authenticate with EXTERNAL as the process' uid; no `Hello`.
+    pub fn connect(address: &str) -> Result<Direct, CollectError> {
+        use std::io::{BufRead, Write};
+        let fail = |e: String| CollectError::Other(format!("connecting to {address}: {e}"));
+        let path = unix_path(address).ok_or_else(|| fail("only unix:path= addresses".into()))?;
+        let stream =
+            std::os::unix::net::UnixStream::connect(path).map_err(|e| fail(e.to_string()))?;
+        stream
+            .set_read_timeout(Some(CALL_TIMEOUT))
+            .and_then(|_| stream.set_write_timeout(Some(CALL_TIMEOUT)))
+            .map_err(|e| fail(e.to_string()))?;
+        let uid = rustix::process::getuid().as_raw().to_string();
+        let hex: String = uid.bytes().map(|b| format!("{b:02x}")).collect();
+        (&stream)
+            .write_all(format!("\0AUTH EXTERNAL {hex}\r\n").as_bytes())
+            .map_err(|e| fail(format!("authenticating: {e}")))?;
+        let mut line = String::new();
+        std::io::BufReader::new(&stream)
+            .read_line(&mut line)
+            .map_err(|e| fail(format!("authenticating: {e}")))?;
+        if !line.starts_with("OK ") {
+            return Err(fail(format!(
+                "authentication refused: {:?}",
+                line.trim_end()
+            )));
+        }
+        (&stream)
+            .write_all(b"BEGIN\r\n")
+            .map_err(|e| fail(format!("authenticating: {e}")))?;
+        // systemd 252's sd-bus parses one message per wake-up: a message that reaches it in the same read
+        // as `BEGIN` (or as another message) stays in its buffer until more input comes. So the first
+        // call waits until systemd has read `BEGIN`: the socket's unread bytes (SIOCOUTQ) drop to 0.
+        // Afterwards one call at a time keeps it so; `read_reply` still nudges a stalled peer.
+        let start = std::time::Instant::now();
+        while unread_bytes(&stream) > 0 && start.elapsed() < Duration::from_secs(1) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        Ok(Direct { stream })
+    }
+
+    /// Send a method call to systemd's name; its serial.
+    fn send<B>(&mut self, path: &str, iface: &str, method: &str, body: &B) -> Result<u32, String>
+    where
+        B: serde::Serialize + zbus::zvariant::DynamicType,
+    {
+        self.send_to("org.freedesktop.systemd1", path, iface, method, body)
+    }
+
+    fn send_to<B>(
+        &mut self,
+        dest: &str,
+        path: &str,
+        iface: &str,
+        method: &str,
+        body: &B,
+    ) -> Result<u32, String>
+    where
+        B: serde::Serialize + zbus::zvariant::DynamicType,
+    {
+        use std::io::Write;
+        let msg = zbus::Message::method_call(path, method)
+            .and_then(|b| b.destination(dest))
+            .and_then(|b| b.interface(iface))
+            .and_then(|b| b.build(body))
+            .map_err(|e| e.to_string())?;
+        self.stream
+            .write_all(msg.data().bytes())
+            .map_err(|e| e.to_string())?;
+        Ok(msg.primary_header().serial_num().get())
+    }
+
+    /// Read messages until the reply (or error) to `serial`: its fields, endianness and body bytes.
+    fn read_reply(&mut self, serial: u32) -> Result<(ReplyFields, bool, Vec<u8>), String> {
+        use rustix::event::{poll, PollFd, PollFlags, Timespec};
+        use std::io::Read;
+        let step = Timespec {
+            tv_sec: 0,
+            tv_nsec: 200_000_000,
+        };
+        let mut waited = Duration::ZERO;
+        loop {
+            // Should systemd still stall on a buffered message (see `connect`), a `Peer.Ping` after 200 ms
+            // of silence wakes it. The pings' replies are skipped like signals.
+            let mut fds = [PollFd::new(&self.stream, PollFlags::IN)];
+            if poll(&mut fds, Some(&step)).map_err(|e| e.to_string())? == 0 {
+                waited += Duration::from_millis(200);
+                if waited >= CALL_TIMEOUT {
+                    return Err(format!("no reply within {CALL_TIMEOUT:?}"));
+                }
+                self.send(PING_PATH, "org.freedesktop.DBus.Peer", "Ping", &())?;
+                continue;
+            }
+            let mut fixed = [0u8; 16];
+            self.stream
+                .read_exact(&mut fixed)
+                .map_err(|e| e.to_string())?;
+            let little = match fixed[0] {
+                b'l' => true,
+                b'B' => false,
+                b => return Err(format!("bad endianness byte {b:#x}")),
+            };
+            let word = |i: usize| {
+                let w = [fixed[i], fixed[i + 1], fixed[i + 2], fixed[i + 3]];
+                (if little {
+                    u32::from_le_bytes(w)
+                } else {
+                    u32::from_be_bytes(w)
+                }) as usize
+            };
+            let (body_len, fields_len) = (word(4), word(12));
+            let header_end = (16 + fields_len).next_multiple_of(8);
+            if header_end + body_len > MAX_MESSAGE {
+                return Err("message too large".into());
+            }
+            let mut rest = vec![0u8; header_end - 16 + body_len];
+            self.stream
+                .read_exact(&mut rest)
+                .map_err(|e| e.to_string())?;
+            let f = parse_fields(&rest[..fields_len], little)?;
+            if f.reply_serial != Some(serial) || !matches!(fixed[1], METHOD_RETURN | ERROR) {
+                continue; // a signal (systemd sends every change to its private peers) or a stale reply
+            }
+            let body = rest.split_off(header_end - 16);
+            if fixed[1] == ERROR {
+                let text = decode::<String>(body, little, "s").unwrap_or_default();
+                return Err(format!(
+                    "{}: {text}",
+                    f.error_name.unwrap_or_else(|| "error".into())
+                ));
+            }
+            return Ok((f, little, body));
+        }
+    }
+
+    fn call<B, R>(
+        &mut self,
+        dest: &str,
+        path: &str,
+        iface: &str,
+        method: &str,
+        body: &B,
+    ) -> Result<R, String>
+    where
+        B: serde::Serialize + zbus::zvariant::DynamicType,
+        R: serde::de::DeserializeOwned + zbus::zvariant::Type,
+    {
+        let serial = self.send_to(dest, path, iface, method, body)?;
+        let (f, little, body) = self.read_reply(serial)?;
+        decode(body, little, &f.signature)
+    }
+}
+
+/// Bytes written to `stream` that the peer has not read yet (SIOCOUTQ); 0 when unknown.
+fn unread_bytes(stream: &std::os::unix::net::UnixStream) -> i32 {
+    use std::os::fd::AsRawFd;
+    let mut n: libc::c_int = 0;
+    // SAFETY: TIOCOUTQ (SIOCOUTQ) on a socket we own writes one int through the valid pointer given.
+    let r = unsafe { libc::ioctl(stream.as_raw_fd(), libc::TIOCOUTQ, &mut n) };
+    if r == 0 {
+        n
+    } else {
+        0
+    }
+}
+
+/// The systemd manager's object, which answers `Peer.Ping` like any object.
+const PING_PATH: &str = "/org/freedesktop/systemd1";
+
+/// A message body of `signature` as `R`.
+fn decode<R>(body: Vec<u8>, little: bool, signature: &str) -> Result<R, String>
+where
+    R: serde::de::DeserializeOwned,
+{
+    let endian = if little {
+        zbus::zvariant::Endian::Little
+    } else {
+        zbus::zvariant::Endian::Big
+    };
+    let ctxt = zbus::zvariant::serialized::Context::new_dbus(endian, 0);
+    zbus::zvariant::serialized::Data::new(body, ctxt)
+        .deserialize_for_signature::<_, R>(signature)
+        .map(|(v, _)| v)
+        .map_err(|e| format!("reply of signature {signature:?}: {e}"))
 }
 
 /// `org.freedesktop.DBus.Properties.Get(iface, prop)` on `path` of `dest`.
 pub fn get_property(
-    conn: &Connection,
+    conn: &Conn,
     dest: &str,
     path: &str,
     iface: &str,
     prop: &str,
 ) -> Result<OwnedValue, CollectError> {
-    let what = || format!("getting {iface}.{prop} of {path}");
-    let reply = conn
-        .call_method(
-            Some(dest),
-            path,
-            Some("org.freedesktop.DBus.Properties"),
-            "Get",
-            &(iface, prop),
-        )
-        .map_err(|e| err(&what(), e))?;
-    reply
-        .body()
-        .deserialize::<OwnedValue>()
-        .map_err(|e| err(&what(), e))
+    conn.call(
+        dest,
+        path,
+        "org.freedesktop.DBus.Properties",
+        "Get",
+        &(iface, prop),
+    )
+    .map_err(|e| CollectError::Other(format!("getting {iface}.{prop}: {e}")))
 }
 
 /// A property value reduced to what the collectors use: a string, a number or a boolean; anything else
@@ -165,6 +473,35 @@ mod tests {
             Prop::Str("252.22-1~deb12u1".into()).gvariant_text(),
             "\"252.22-1~deb12u1\""
         );
+    }
+
+    #[test]
+    fn reads_reply_header_fields() {
+        // a(yv) of a method return: REPLY_SERIAL (5, u) 7, SENDER (7, s) "org.freedesktop.systemd1",
+        // SIGNATURE (8, g) "v".
+        let mut b: Vec<u8> = vec![5, 1, b'u', 0, 7, 0, 0, 0];
+        b.extend([7, 1, b's', 0, 24, 0, 0, 0]);
+        b.extend(b"org.freedesktop.systemd1\0");
+        while !b.len().is_multiple_of(8) {
+            b.push(0);
+        }
+        b.extend([8, 1, b'g', 0, 1, b'v', 0]);
+        let f = parse_fields(&b, true).unwrap();
+        assert_eq!(
+            f,
+            ReplyFields {
+                reply_serial: Some(7),
+                signature: "v".into(),
+                error_name: None
+            }
+        );
+        assert!(parse_fields(&[5, 1, b'u', 0, 7], true).is_err());
+        assert_eq!(
+            unix_path("unix:path=/run/systemd/private"),
+            Some("/run/systemd/private")
+        );
+        assert_eq!(unix_path("unix:guid=x,path=/a"), Some("/a"));
+        assert_eq!(unix_path("tcp:host=a"), None);
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! type × each known class, 0 when no session has that combination; an unknown type or class counts as
 //! `other`. No bus, or failing `ListSeats`/`ListSessions`, fails the scrape (success 0) as upstream.
 
-use crate::dbus::{get_property, Prop};
+use crate::dbus::{get_property, Conn, Prop};
 use crate::{CollectError, MetricSet};
 
 use super::{NodeCollector, NodeConfig};
@@ -125,38 +125,19 @@ pub fn collect_from(src: &dyn Source, out: &mut MetricSet) -> Result<(), Collect
 }
 
 /// logind over a system bus connection.
-pub struct Bus(pub zbus::blocking::Connection);
-
-impl Bus {
-    fn call(&self, method: &str) -> Result<zbus::Message, CollectError> {
-        self.0
-            .call_method(Some(DEST), PATH, Some(MANAGER), method, &())
-            .map_err(|e| CollectError::Other(format!("{MANAGER}.{method}: {e}")))
-    }
-}
-
-fn bad_reply(method: &str, e: zbus::Error) -> CollectError {
-    CollectError::Other(format!("{MANAGER}.{method} reply: {e}"))
-}
+pub struct Bus(pub Conn);
 
 type OwnedPath = zbus::zvariant::OwnedObjectPath;
 
 impl Source for Bus {
     fn list_seats(&self) -> Result<Vec<String>, CollectError> {
-        let seats: Vec<(String, OwnedPath)> = self
-            .call("ListSeats")?
-            .body()
-            .deserialize()
-            .map_err(|e| bad_reply("ListSeats", e))?;
+        let seats: Vec<(String, OwnedPath)> = self.0.call(DEST, PATH, MANAGER, "ListSeats", &())?;
         Ok(seats.into_iter().map(|(id, _)| id).collect())
     }
 
     fn list_sessions(&self) -> Result<Vec<SessionEntry>, CollectError> {
-        let sessions: Vec<(String, u32, String, String, OwnedPath)> = self
-            .call("ListSessions")?
-            .body()
-            .deserialize()
-            .map_err(|e| bad_reply("ListSessions", e))?;
+        let sessions: Vec<(String, u32, String, String, OwnedPath)> =
+            self.0.call(DEST, PATH, MANAGER, "ListSessions", &())?;
         Ok(sessions
             .into_iter()
             .map(|(_, _, _, seat, path)| SessionEntry {

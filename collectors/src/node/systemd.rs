@@ -21,7 +21,7 @@
 
 use regex::Regex;
 
-use crate::dbus::{get_property, Prop};
+use crate::dbus::{get_property, Conn, Prop};
 use crate::{CollectError, Kind, MetricSet};
 
 use super::{flag_regex, NodeCollector, NodeConfig};
@@ -528,7 +528,7 @@ fn socket_prop(src: &dyn Source, u: &Unit, prop: &str) -> Option<f64> {
 }
 
 /// systemd's manager over a D-Bus connection.
-pub struct Bus(pub zbus::blocking::Connection);
+pub struct Bus(pub Conn);
 
 /// One `ListUnits` entry as on the wire: `(ssssssouso)`.
 type UnitTuple = (
@@ -550,14 +550,7 @@ impl Source for Bus {
     }
 
     fn list_units(&self) -> Result<Vec<Unit>, CollectError> {
-        let reply = self
-            .0
-            .call_method(Some(DEST), MANAGER_PATH, Some(MANAGER), "ListUnits", &())
-            .map_err(|e| CollectError::Other(format!("{MANAGER}.ListUnits: {e}")))?;
-        let units: Vec<UnitTuple> = reply
-            .body()
-            .deserialize()
-            .map_err(|e| CollectError::Other(format!("{MANAGER}.ListUnits reply: {e}")))?;
+        let units: Vec<UnitTuple> = self.0.call(DEST, MANAGER_PATH, MANAGER, "ListUnits", &())?;
         Ok(units
             .into_iter()
             .map(|(name, _, load_state, active_state, ..)| Unit {
@@ -594,14 +587,18 @@ impl Systemd {
     /// go-systemd's `NewWithContext` (system bus, then as root the private socket) or, with
     /// `--collector.systemd.private`, `NewSystemdConnectionContext`.
     fn connect(&self) -> Result<Bus, CollectError> {
+        let private = || {
+            crate::dbus::Direct::connect(&self.private_address)
+                .map(|d| Conn::Direct(std::sync::Mutex::new(d)))
+        };
         let conn = if self.private {
-            crate::dbus::peer(&self.private_address)
+            private()
         } else {
             match crate::dbus::system_bus() {
                 Ok(c) => Ok(c),
                 Err(e) if rustix::process::geteuid().is_root() => {
                     tracing::debug!(error = %e, "systemd: trying the private socket");
-                    crate::dbus::peer(&self.private_address)
+                    private()
                 }
                 Err(e) => Err(e),
             }
