@@ -13,7 +13,8 @@
 //!
 //! Both exporters get `DBUS_SYSTEM_BUS_ADDRESS=unix:path=<that dir>/dbus/system_bus_socket` (go-systemd's
 //! `NewWithContext` and ours try the system bus first), and ours is also run over the private socket
-//! (`--collector.systemd.private` with the hidden `--collector.systemd.private-address`). Compared: the
+//! (`--collector.systemd.private` with the hidden `--collector.systemd.private-address`; as root, in the
+//! container's PID namespace, which systemd requires of a private peer). Compared: the
 //! metric names, label sets, TYPE and HELP of every node_systemd_* and node_logind_* family, and every
 //! value exactly (unit states, counts, restarts, tasks, socket counters, timestamps: the test units are
 //! steady once the system has settled), except node_systemd_unit_tasks_current, which may move by a few.
@@ -114,27 +115,17 @@ impl Systemd {
         loop {
             let state = self.exec(&["systemctl", "is-system-running"]);
             let state = String::from_utf8_lossy(&state.stdout).trim().to_string();
-            let restart = self.exec(&[
-                "systemctl",
-                "show",
-                "-P",
-                "ActiveState,NRestarts",
-                "hl-restart.service",
-            ]);
-            let restart = String::from_utf8_lossy(&restart.stdout).replace('\n', " ");
-            let timer = self.exec(&[
-                "systemctl",
-                "show",
-                "-P",
-                "LastTriggerUSec",
-                "hl-tick.timer",
-            ]);
-            let timer = String::from_utf8_lossy(&timer.stdout).trim().to_string();
-            if state == "degraded"
-                && restart.trim() == "active 3"
-                && !timer.is_empty()
-                && timer != "n/a"
-            {
+            let show = |prop: &str, unit: &str| {
+                let o = self.exec(&["systemctl", "show", "-P", prop, unit]);
+                String::from_utf8_lossy(&o.stdout).trim().to_string()
+            };
+            let restart = format!(
+                "{} {}",
+                show("ActiveState", "hl-restart.service"),
+                show("NRestarts", "hl-restart.service")
+            );
+            let timer = show("LastTriggerUSec", "hl-tick.timer");
+            if state == "degraded" && restart == "active 3" && !timer.is_empty() && timer != "n/a" {
                 break;
             }
             assert!(
@@ -315,10 +306,15 @@ fn systemd_and_logind_match_node_exporter_on_a_real_systemd() {
     a.env("DBUS_SYSTEM_BUS_ADDRESS", sd.bus_address());
     let ours_p = spawn_http("agent", a, "/healthz");
 
-    // Over systemd's private socket (root only: the socket is 0700), the bus pointed nowhere.
+    // Over systemd's private socket: root only (the socket is 0700), and from inside the container's PID
+    // namespace (`nsenter --pid`), as systemd refuses a peer whose PID it cannot see ("Incoming private
+    // connection from unprivileged client").
     let private = common::is_root().then(|| {
-        let mut a = Command::new(agent_bin());
-        a.args(base)
+        let pid = docker_ok(&["inspect", "-f", "{{.State.Pid}}", &sd.name]);
+        let mut a = Command::new("nsenter");
+        a.args(["--target", pid.trim(), "--pid", "--"])
+            .arg(agent_bin())
+            .args(base)
             .args(FLAGS)
             .arg("--no-collector.ebpf")
             .arg("--collector.systemd.private")
