@@ -15,11 +15,14 @@
 //! - [`Direct`]: a direct (peer-to-peer, no `Hello`) connection, as go-systemd's
 //!   `NewSystemdConnectionContext` to systemd's `/run/systemd/private`. Not zbus' p2p mode: systemd
 //!   stamps its replies there with the sender `org.freedesktop.systemd1`, a well-known name where the
-//!   spec has a unique name, and zbus 5.19 panics in its reader thread on such a message (zbus 6 rejects
-//!   it). So [`Direct`] is a small synchronous client of its own: EXTERNAL auth, then one method call at a
-//!   time, the message built by zbus and the reply's header read here, its body deserialized by zvariant.
-//!   systemd also refuses a peer outside its PID namespace there ("Incoming private connection from
-//!   unprivileged client"), as it does node_exporter's.
+//!   spec has a unique name, and zbus 5.19 panics in its reader thread on such a message (zbus 6.2 also
+//!   parses the sender as a unique name). So [`Direct`] is a small synchronous client of its own:
+//!   EXTERNAL auth, then one method call at a time, the message built by zbus, the reply's header read
+//!   here (signals, which systemd sends every private peer, are skipped), its body deserialized by
+//!   zvariant. It waits until systemd has read `BEGIN` before the first call, as systemd 252's sd-bus
+//!   leaves a message that arrives in the same read in its buffer (see [`Direct::connect`]). systemd also
+//!   refuses a peer outside its PID namespace there ("Incoming private connection from unprivileged
+//!   client"), node_exporter's included.
 
 use std::time::Duration;
 

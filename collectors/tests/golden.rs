@@ -11,14 +11,7 @@ use hostlens_collectors::node::{self, NodeConfig};
 use hostlens_collectors::{MetricSet, Roots};
 
 /// Collectors whose values come from system calls, the clock or D-Bus, not from files: not reproducible.
-const NOT_FROM_FILES: &[&str] = &[
-    "time",
-    "timex",
-    "uname",
-    "filesystem",
-    "logind",
-    "systemd",
-];
+const NOT_FROM_FILES: &[&str] = &["time", "timex", "uname", "filesystem", "logind", "systemd"];
 
 #[test]
 fn fixture_tree_encodes_to_the_golden_file() {
