@@ -5,10 +5,11 @@
 #   prometheus  hostlens-test/prometheus:2.42  Debian bookworm's `prometheus` package (2.42) on that base, laid
 #          out like the official prom/prometheus image (ENTRYPOINT /bin/prometheus, promtool in PATH, user
 #          nobody, data in /prometheus), so deploy/docker-compose.yml's `command:` and healthcheck fit both.
-#   systemd  hostlens-test/systemd:bookworm  Debian bookworm minbase with systemd (as /sbin/init), dbus and
-#          busybox from debootstrap + `docker import`, for the systemd/logind collectors' side-by-side test
-#          (agent/tests/systemd.rs): run with systemd as PID 1, its /run bind-mounted so that the host reaches
-#          /run/systemd/private and the system bus. A few test units give every unit type and state a sample.
+#   systemd  hostlens-test/systemd:bookworm  Debian bookworm minbase with systemd (as /sbin/init), dbus,
+#          libpam-systemd (a `su -l` is a logind session) and busybox from debootstrap + `docker import`, for
+#          the systemd/logind collectors' side-by-side test (agent/tests/systemd.rs): run with systemd as PID 1,
+#          its /run bind-mounted so that the host reaches /run/systemd/private and the system bus. A few test
+#          units give every unit type and state a sample.
 #   agent  hostlens-test/agent:local  the agent from this repository, built by the local cargo (static) and
 #          packed FROM scratch: start.sh's offline path (HOSTLENS_AGENT_BUILD=cargo ./start.sh build).
 # Idempotent: an image that exists is kept (FORCE=1 rebuilds).
@@ -66,9 +67,9 @@ build_systemd() {
     local root="$cache/systemd-rootfs"
     as_root rm -rf "$root"
     mkdir -p "$cache"
-    echo "images: debootstrap bookworm (minbase + systemd, dbus, busybox) from $MIRROR"
+    echo "images: debootstrap bookworm (minbase + systemd, dbus, libpam-systemd, busybox) from $MIRROR"
     local t0=$SECONDS
-    as_root debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,busybox bookworm "$root" "$MIRROR" \
+    as_root debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,libpam-systemd,busybox bookworm "$root" "$MIRROR" \
         >"$cache/debootstrap-systemd.log" 2>&1 || {
         echo "images: debootstrap failed; last lines of $cache/debootstrap-systemd.log:" >&2
         tail -20 "$cache/debootstrap-systemd.log" >&2

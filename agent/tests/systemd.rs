@@ -2,7 +2,7 @@
 //! `systemd_linux.go` and `logind_linux.go` are 1.12.1's) against a REAL systemd: a container of the local
 //! image `hostlens-test/systemd:bookworm` (`scripts/images.sh systemd`, built here when missing) runs
 //! systemd as PID 1 with dbus and logind, and the test units of the image (a failed service, one restarted
-//! 3 times, a timer, a socket, a running service with TasksMax).
+//! 3 times, a timer, a socket, a running service with TasksMax), plus a logind session (`su -l`).
 //!
 //! What systemd as PID 1 needs here (Docker 20.10, cgroup v1 hybrid), no `--privileged`, no capabilities
 //! added: `/sys/fs/cgroup` bind-mounted read-only (systemd finds its `name=systemd` hierarchy there),
@@ -136,6 +136,33 @@ impl Systemd {
                 String::from_utf8_lossy(&docker(&["logs", &self.name]).stderr)
             );
             std::thread::sleep(Duration::from_millis(300));
+        }
+        // A logind session: `su -l` through pam_systemd (class background, type unspecified, no seat), with
+        // its user manager up.
+        docker_ok(&[
+            "exec",
+            "-d",
+            &self.name,
+            "su",
+            "-l",
+            "root",
+            "-c",
+            "exec busybox sleep 100000",
+        ]);
+        let t = Instant::now();
+        loop {
+            let sessions = self.exec(&["loginctl", "list-sessions", "--no-legend"]);
+            let user = self.exec(&["systemctl", "is-active", "user@0.service"]);
+            if !String::from_utf8_lossy(&sessions.stdout).trim().is_empty()
+                && String::from_utf8_lossy(&user.stdout).trim() == "active"
+            {
+                break;
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(30),
+                "no logind session with its user manager within 30 s: {sessions:?} {user:?}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
         }
         // One accepted connection: hl-echo@.service is `cat` on the socket, closed when nc's stdin ends.
         let o = self.exec(&[
@@ -380,6 +407,18 @@ fn systemd_and_logind_match_node_exporter_on_a_real_systemd() {
             > 1e9
     );
     assert!(v("node_logind_sessions", &[("seat", "seat0")]).is_some());
+    assert_eq!(
+        v(
+            "node_logind_sessions",
+            &[
+                ("seat", ""),
+                ("remote", "false"),
+                ("type", "unspecified"),
+                ("class", "background")
+            ]
+        ),
+        Some(1.0)
+    );
     println!("systemd/logind over the system bus: {n} samples identical to node_exporter's");
 
     match private {
