@@ -431,6 +431,43 @@ fn systemd_and_logind_match_node_exporter_on_a_real_systemd() {
     drop(ours_p);
     drop(theirs_p);
 
+    // The filters, without the optional metrics: node_exporter with include/exclude, ours with their
+    // deprecated aliases (whitelist/blacklist), both anchored (`hl-.+` does not match `xhl-…`).
+    let include = r"hl-.+|dbus\.socket";
+    let exclude = r".+\.timer";
+    let mut c = Command::new(&ne);
+    c.args(base)
+        .arg(format!("--collector.systemd.unit-include={include}"))
+        .arg(format!("--collector.systemd.unit-exclude={exclude}"))
+        .env("DBUS_SYSTEM_BUS_ADDRESS", sd.bus_address());
+    let theirs_p = spawn_http("node_exporter", c, "/metrics");
+    let mut a = Command::new(agent_bin());
+    a.args(base)
+        .arg("--no-collector.ebpf")
+        .arg(format!("--collector.systemd.unit-whitelist={include}"))
+        .arg(format!("--collector.systemd.unit-blacklist={exclude}"))
+        .env("DBUS_SYSTEM_BUS_ADDRESS", sd.bus_address());
+    let ours_p = spawn_http("agent", a, "/healthz");
+    let theirs = scrape(theirs_p.port);
+    let ours = scrape(ours_p.port);
+    let n = compare("filtered", &theirs, &ours);
+    let names: BTreeSet<&str> = ours
+        .e
+        .by_name("node_systemd_unit_state")
+        .iter()
+        .map(|s| s.labels["name"].as_str())
+        .collect();
+    assert!(
+        names.contains("hl-sleep.service")
+            && names.contains("dbus.socket")
+            && !names.contains("hl-tick.timer")
+            && !names.contains("dbus.service"),
+        "{names:?}"
+    );
+    println!("systemd/logind with unit filters: {n} samples identical");
+    drop(ours_p);
+    drop(theirs_p);
+
     // systemd gone: both fail the scrape (success 0), no samples. Not on a host with its own systemd,
     // whose private socket both would fall back to as root.
     if Path::new("/run/systemd/private").exists() {
