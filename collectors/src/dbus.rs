@@ -183,7 +183,7 @@ fn parse_fields(b: &[u8], little: bool) -> Result<ReplyFields, String> {
 impl Direct {
     /// Connect to `address` (`unix:path=…`) and authenticate with EXTERNAL as the process' uid; no `Hello`.
     pub fn connect(address: &str) -> Result<Direct, CollectError> {
-        use std::io::{BufRead, Write};
+        use std::io::{Read, Write};
         let fail = |e: String| CollectError::Other(format!("connecting to {address}: {e}"));
         let path = unix_path(address).ok_or_else(|| fail("only unix:path= addresses".into()))?;
         let stream =
@@ -197,10 +197,16 @@ impl Direct {
         (&stream)
             .write_all(format!("\0AUTH EXTERNAL {hex}\r\n").as_bytes())
             .map_err(|e| fail(format!("authenticating: {e}")))?;
-        let mut line = String::new();
-        std::io::BufReader::new(&stream)
-            .read_line(&mut line)
-            .map_err(|e| fail(format!("authenticating: {e}")))?;
+        // Byte by byte, so that nothing after the line is read ahead.
+        let mut line = Vec::new();
+        let mut byte = [0u8; 1];
+        while line.last() != Some(&b'\n') && line.len() < 512 {
+            (&stream)
+                .read_exact(&mut byte)
+                .map_err(|e| fail(format!("authenticating: {e}")))?;
+            line.push(byte[0]);
+        }
+        let line = String::from_utf8_lossy(&line);
         if !line.starts_with("OK ") {
             return Err(fail(format!(
                 "authentication refused: {:?}",
@@ -505,6 +511,86 @@ mod tests {
         );
         assert_eq!(unix_path("unix:guid=x,path=/a"), Some("/a"));
         assert_eq!(unix_path("tcp:host=a"), None);
+    }
+
+    /// A fake systemd private socket: EXTERNAL auth, then one call answered by a signal and a reply with
+    /// systemd's well-known sender.
+    #[test]
+    fn direct_calls_a_peer_like_systemds_private_socket() {
+        use std::io::{Read, Write};
+        let dir = std::env::temp_dir().join(format!("hostlens-dbus-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let sock = dir.join("private");
+        let _ = std::fs::remove_file(&sock);
+        let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+        let server = std::thread::spawn(move || {
+            let (mut c, _) = listener.accept().unwrap();
+            let mut got = Vec::new();
+            let mut b = [0u8; 1];
+            while !got.ends_with(b"BEGIN\r\n") {
+                c.read_exact(&mut b).unwrap();
+                got.push(b[0]);
+                if got.ends_with(b"\r\n")
+                    && got.starts_with(b"\0AUTH EXTERNAL ")
+                    && !got.ends_with(b"BEGIN\r\n")
+                {
+                    c.write_all(b"OK 0123456789abcdef0123456789abcdef\r\n")
+                        .unwrap();
+                    got.clear();
+                }
+            }
+            let mut fixed = [0u8; 16];
+            c.read_exact(&mut fixed).unwrap();
+            let word =
+                |i: usize| u32::from_le_bytes([fixed[i], fixed[i + 1], fixed[i + 2], fixed[i + 3]]);
+            let (body_len, fields_len, serial) = (word(4), word(12), word(8));
+            let mut rest =
+                vec![0u8; (16 + fields_len as usize).next_multiple_of(8) - 16 + body_len as usize];
+            c.read_exact(&mut rest).unwrap();
+            let message = |kind: u8, fields: &[u8], body: &[u8]| {
+                let mut m = vec![b'l', kind, 1, 1];
+                m.extend((body.len() as u32).to_le_bytes());
+                m.extend(100u32.to_le_bytes());
+                m.extend((fields.len() as u32).to_le_bytes());
+                m.extend(fields);
+                while !m.len().is_multiple_of(8) {
+                    m.push(0);
+                }
+                m.extend(body);
+                m
+            };
+            // A signal first (body "s" "x"), then the reply: REPLY_SERIAL, SENDER, SIGNATURE "v".
+            c.write_all(&message(
+                4,
+                &[8, 1, b'g', 0, 1, b's', 0],
+                &[1, 0, 0, 0, b'x', 0],
+            ))
+            .unwrap();
+            let mut fields = vec![5, 1, b'u', 0];
+            fields.extend(serial.to_le_bytes());
+            fields.extend([7, 1, b's', 0, 24, 0, 0, 0]);
+            fields.extend(b"org.freedesktop.systemd1\0");
+            while !fields.len().is_multiple_of(8) {
+                fields.push(0);
+            }
+            fields.extend([8, 1, b'g', 0, 1, b'v', 0]);
+            let body = [1, b's', 0, 0, 3, 0, 0, 0, b'2', b'5', b'2', 0];
+            c.write_all(&message(2, &fields, &body)).unwrap();
+        });
+        let conn = Conn::Direct(std::sync::Mutex::new(
+            Direct::connect(&format!("unix:path={}", sock.display())).unwrap(),
+        ));
+        let v = get_property(
+            &conn,
+            "org.freedesktop.systemd1",
+            "/org/freedesktop/systemd1",
+            "org.freedesktop.systemd1.Manager",
+            "Version",
+        )
+        .unwrap();
+        assert_eq!(Prop::from(v), Prop::Str("252".into()));
+        server.join().unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
