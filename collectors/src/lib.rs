@@ -8,6 +8,7 @@
 
 #[cfg(feature = "container")]
 pub mod container;
+pub mod dbus;
 pub mod error;
 pub mod flags;
 pub mod node;

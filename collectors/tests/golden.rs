@@ -14,7 +14,8 @@ use hostlens_collectors::{MetricSet, Roots};
 /// (arp reads `/proc/net/arp` with `--no-collector.arp.netlink`, qdisc and wifi their JSON fixtures below;
 /// ethtool asks the host's drivers by ioctl, perf counts the host's events.) Also those that ask a daemon
 /// (ntp, supervisord) or read a directory outside the roots (runit's `/etc/service`):
-/// agent/tests/node_daemons.rs tests them on the real daemons.
+/// agent/tests/node_daemons.rs tests them on the real daemons; logind and systemd ask D-Bus
+/// (agent/tests/systemd.rs).
 const NOT_FROM_FILES: &[&str] = &[
     "time",
     "timex",
@@ -27,6 +28,8 @@ const NOT_FROM_FILES: &[&str] = &[
     "ntp",
     "runit",
     "supervisord",
+    "logind",
+    "systemd",
 ];
 
 #[test]

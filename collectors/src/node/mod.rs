@@ -54,6 +54,7 @@ pub mod kernel_hung;
 pub mod ksmd;
 pub mod lnstat;
 pub mod loadavg;
+pub mod logind;
 pub mod mdadm;
 pub mod meminfo;
 pub mod meminfo_numa;
@@ -86,6 +87,7 @@ pub mod stat;
 pub mod supervisord;
 pub mod swap;
 pub mod sysctl;
+pub mod systemd;
 pub mod tapestats;
 pub mod tcpstat;
 pub mod textfile;
@@ -161,6 +163,8 @@ pub struct NodeConfig {
     pub supervisord: supervisord::Flags,
     #[command(flatten)]
     pub sysctl: sysctl::Flags,
+    #[command(flatten)]
+    pub systemd: systemd::Flags,
     #[command(flatten)]
     pub tapestats: tapestats::Flags,
     #[command(flatten)]
@@ -365,6 +369,7 @@ pub const COLLECTORS: &[(&str, bool, Factory)] = &[
     ("ksmd", DISABLED, Factory::Roots(ksmd::collect)),
     ("lnstat", DISABLED, Factory::Roots(lnstat::collect)),
     ("loadavg", ENABLED, Factory::Roots(loadavg::collect)),
+    ("logind", DISABLED, Factory::of::<logind::Logind>()),
     ("mdadm", ENABLED, Factory::Roots(mdadm::collect)),
     ("meminfo", ENABLED, Factory::Roots(meminfo::collect)),
     (
@@ -425,6 +430,7 @@ pub const COLLECTORS: &[(&str, bool, Factory)] = &[
         Factory::of::<supervisord::Supervisord>(),
     ),
     ("sysctl", DISABLED, Factory::of::<sysctl::SysctlCollector>()),
+    ("systemd", DISABLED, Factory::of::<systemd::Systemd>()),
     ("tapestats", ENABLED, Factory::of::<tapestats::TapeStats>()),
     ("tcpstat", DISABLED, Factory::of::<tcpstat::TcpStat>()),
     ("textfile", ENABLED, Factory::Boxed(textfile::new)),
