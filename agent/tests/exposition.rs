@@ -299,21 +299,20 @@ fn two_hwmon_chips_with_one_name_never_give_duplicate_series() {
         .lines()
         .filter(|l| l.starts_with("node_hwmon_temp_celsius{"))
         .collect();
-    if temps.len() == 1 {
-        // Both chips get the same `chip` label today (node_exporter 1.12 makes it unique; the next issue):
-        // the first chip's series is kept and the repeat is counted and logged.
-        assert_eq!(
-            temps[0],
-            "node_hwmon_temp_celsius{chip=\"ieee80211_phy0\",sensor=\"temp1\"} 42"
-        );
-        assert!(
-            text.contains("hostlens_scrape_collector_dropped_samples_total{collector=\"hwmon\""),
-            "{text}"
-        );
-        assert!(log.contains("hwmon"), "{log}");
-    } else {
-        assert_eq!(temps.len(), 2, "{text}");
-    }
+    // node_exporter 1.12 (#3646) makes the chip labels of chips that share a name unique: both chips' series
+    // are served, under two chip labels, and nothing is dropped.
+    assert_eq!(temps.len(), 2, "{text}");
+    let chip = |l: &str| {
+        l.split("chip=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .map(str::to_string)
+    };
+    assert_ne!(chip(temps[0]), chip(temps[1]), "{text}");
+    assert!(
+        !text.contains("hostlens_scrape_collector_dropped_samples_total{collector=\"hwmon\""),
+        "{text}"
+    );
 }
 
 /// GET with extra request headers; the status line's code, the lower-cased headers and the body.
