@@ -183,6 +183,37 @@ def wait_fresh_sample(expr, after, limit=60):
     raise RuntimeError(f"no sample of {expr} newer than {after} within {limit} s")
 
 
+def host_namespace_check():
+    """The agent runs in its own network and UTS namespaces (deploy/docker-compose.yml): what it serves must be
+    the host's. node_uname_info's nodename is the host's name (start.sh sets the container's hostname);
+    node_nf_conntrack_entries is the host's connection count (/proc/sys/net/netfilter shows the reader's own
+    namespace: the agent reads /proc/1/net/stat/nf_conntrack), compared with the host's own file."""
+    host = open("/proc/sys/kernel/hostname").read().strip()
+    res = query("node_uname_info")
+    names = sorted({r["metric"].get("nodename", "") for r in res})
+    (ok if names == [host] else fail)(f"node_uname_info nodename {names} (the host's: {host!r})")
+    count_file = "/proc/sys/net/netfilter/nf_conntrack_count"
+    if not os.path.exists(count_file):
+        skip(f"node_nf_conntrack_entries: {count_file} absent (nf_conntrack not loaded on this host)")
+        return
+    t = time.time()
+    ours = wait_fresh_sample("node_nf_conntrack_entries", t)
+    theirs = int(open(count_file).read())
+    # The count in the agent container's own namespace: what the agent would serve if it read it.
+    pid = subprocess.run(["docker", "inspect", "-f", "{{.State.Pid}}", f"{PREFIX}-agent"],
+                         capture_output=True, text=True).stdout.strip()
+    with open(f"/proc/{pid}/net/stat/nf_conntrack") as f:
+        own = int(f.readlines()[1].split()[0], 16)
+    # Connections come and go between the scrape and the read: a bound, not equality.
+    bound = max(8, theirs * 0.1)
+    msg = (f"node_nf_conntrack_entries {ours:.0f} vs the host's {count_file} {theirs} (the agent container's own "
+           f"namespace: {own})")
+    if abs(theirs - own) <= 2 * bound:
+        skip(f"{msg}: the two namespaces' counts are too close here to tell which one is served")
+    else:
+        (ok if abs(ours - theirs) <= bound else fail)(msg)
+
+
 # One run at a time per host: every run uses the same project, container names, ports, subnet and image tags,
 # so a second run (another checkout's `make test`) would take the first one's stack down under it.
 LOCK = "/tmp/hostlens-e2e.lock"
@@ -298,6 +329,9 @@ def run_flavor(label, compose_base, extra_env):
             (ok if diff <= 0.05 else fail)(
                 f"node_memory_Cached_bytes {ours:.0f} vs /proc/meminfo Cached {cached} ({diff * 100:.2f} % apart, "
                 f"limit 5 %)")
+
+        with Phase("the host's namespaces, not the agent container's"):
+            host_namespace_check()
 
         with Phase("stress -d 2 --hdd-bytes 256M --timeout 20s"):
             stress_check()
