@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::flags::parse_duration;
 
-use super::docker::DockerConfig;
+use super::docker::{DockerConfig, LabelPolicy};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct ContainerArgs {
@@ -21,11 +21,37 @@ pub struct ContainerArgs {
     /// unix:///var/run/docker.sock).
     #[arg(long = "container.docker-host")]
     pub docker_host: Option<String>,
-    /// Docker labels to export as container_label_<name> on every container series (comma-separated; none by
-    /// default: per-container labels multiply series).
-    #[arg(long = "container.labels", value_delimiter = ',')]
-    pub container_labels: Vec<String>,
-    /// How long to wait between attempts to reach Docker while it is unreachable.
+    /// Export every Docker label of a container as container_label_<sanitized name> (cAdvisor's default;
+    /// alias --store_container_labels). =false: none, unless listed with --container.labels.
+    #[arg(
+        long = "container.store-labels",
+        alias = "store_container_labels",
+        action = clap::ArgAction::Set,
+        default_value_t = true,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub store_labels: bool,
+    /// Only these Docker labels (comma-separated) as container_label_<name> (alias
+    /// --whitelisted_container_labels). Narrows the default of all labels; given empty: none.
+    #[arg(
+        long = "container.labels",
+        alias = "whitelisted_container_labels",
+        value_delimiter = ','
+    )]
+    pub container_labels: Option<Vec<String>>,
+    /// Environment variables whose names start with one of these prefixes (comma-separated) as
+    /// container_env_<lowercased name> (alias --env_metadata_whitelist); none by default.
+    #[arg(
+        long = "container.env-metadata-allowlist",
+        aliases = ["env_metadata_whitelist", "docker_env_metadata_whitelist"],
+        value_delimiter = ','
+    )]
+    pub env_metadata: Vec<String>,
+    /// The longest wait between attempts to reach Docker while it is unreachable (the first retry after the
+    /// event stream ends is at once, then 100 ms, doubling up to this).
     #[arg(long = "container.docker-retry", default_value = "10s", value_parser = parse_duration)]
     pub docker_retry: Duration,
     /// Where the host's cgroup hierarchy is mounted (default: <path.sysfs>/fs/cgroup).
@@ -53,14 +79,31 @@ impl ContainerArgs {
             cfg.host = h;
         }
         cfg.retry = self.docker_retry;
-        cfg.label_allowlist = self
-            .container_labels
-            .iter()
-            .map(|l| l.trim().to_string())
-            .filter(|l| !l.is_empty())
-            .collect();
+        cfg.labels = self.label_policy();
+        cfg.env_prefixes = trimmed(&self.env_metadata);
         cfg
     }
+
+    /// Which Docker labels become series labels. As cAdvisor 0.60 by default (all) and with
+    /// `--store_container_labels=false --whitelisted_container_labels=a,b` (only a and b); unlike cAdvisor,
+    /// whose allowlist is ignored unless `--store_container_labels=false`, a given allowlist always narrows
+    /// (what `--container.labels` always meant here).
+    pub fn label_policy(&self) -> LabelPolicy {
+        match &self.container_labels {
+            Some(list) => LabelPolicy::Only(trimmed(list)),
+            None if self.store_labels => LabelPolicy::All,
+            None => LabelPolicy::Only(Vec::new()),
+        }
+    }
+}
+
+/// The non-empty, trimmed items of a comma-separated flag.
+fn trimmed(items: &[String]) -> Vec<String> {
+    items
+        .iter()
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect()
 }
 
 #[cfg(test)]
@@ -88,7 +131,8 @@ mod tests {
             PathBuf::from("/sys/fs/cgroup")
         );
         let d = a.docker_config(None);
-        assert!(d.label_allowlist.is_empty());
+        assert_eq!(d.labels, LabelPolicy::All);
+        assert!(d.env_prefixes.is_empty());
         assert_eq!(d.host, "unix:///var/run/docker.sock");
         assert_eq!(d.retry, Duration::from_secs(10));
         assert_eq!(
@@ -109,9 +153,52 @@ mod tests {
             PathBuf::from("/host/cgroup")
         );
         let d = a.docker_config(Some("unix:///ignored".into()));
-        assert_eq!(d.label_allowlist, ["com.docker.compose.service", "team"]);
+        assert_eq!(
+            d.labels,
+            LabelPolicy::Only(vec!["com.docker.compose.service".into(), "team".into()])
+        );
         assert_eq!(d.host, "unix:///run/user/1000/docker.sock");
         let a = parse(&["--no-collector.container", "--collector.container"]);
         assert!(a.container && !a.no_container);
+    }
+
+    #[test]
+    fn label_flags_as_cadvisor_spells_them() {
+        let policy = |args: &[&str]| parse(args).label_policy();
+        assert_eq!(policy(&["--store_container_labels"]), LabelPolicy::All);
+        assert_eq!(policy(&["--store_container_labels=true"]), LabelPolicy::All);
+        assert_eq!(
+            policy(&["--store_container_labels=false"]),
+            LabelPolicy::Only(vec![])
+        );
+        assert_eq!(
+            policy(&["--container.store-labels=false"]),
+            LabelPolicy::Only(vec![])
+        );
+        assert_eq!(
+            policy(&[
+                "--store_container_labels=false",
+                "--whitelisted_container_labels=com.docker.compose.project, com.docker.compose.service"
+            ]),
+            LabelPolicy::Only(vec![
+                "com.docker.compose.project".into(),
+                "com.docker.compose.service".into()
+            ])
+        );
+        // An allowlist narrows even with the default --store_container_labels=true.
+        assert_eq!(
+            policy(&["--whitelisted_container_labels=team"]),
+            LabelPolicy::Only(vec!["team".into()])
+        );
+        // Given empty: none.
+        assert_eq!(policy(&["--container.labels="]), LabelPolicy::Only(vec![]));
+        let d = parse(&["--env_metadata_whitelist=APP_,VERSION"]).docker_config(None);
+        assert_eq!(d.env_prefixes, ["APP_", "VERSION"]);
+        let d = parse(&["--container.env-metadata-allowlist=X"]).docker_config(None);
+        assert_eq!(d.env_prefixes, ["X"]);
+        assert!(
+            Cli::try_parse_from(["t", "--store_container_labels=maybe"]).is_err(),
+            "a value that is not a boolean is refused"
+        );
     }
 }

@@ -3,12 +3,25 @@
 //!
 //! One task follows the daemon's container events (start, die, rename, …) and keeps a [`Snapshot`]; the
 //! collector reads that snapshot at scrape time and the numbers from the cgroup files. Nothing polls: between
-//! scrapes the agent sleeps on the event stream. When the daemon is missing or goes away, the family reports
-//! `hostlens_container_runtime_up 0` with the reason (logged once), keeps serving the root cgroup, and retries.
+//! scrapes the agent sleeps on the event stream.
+//!
+//! - An event that does not end a container (kill with any signal, oom, pause, unpause, rename, restart,
+//!   update, health status, anything new) means "inspect it again": a running container stays. Only `die`,
+//!   `stop` and `destroy` take it out; exec, attach and the like change nothing we report and are ignored.
+//! - When the event stream ends (the daemon restarts, or a proxy drops the connection), the task reconnects
+//!   at once, then with a backoff from 100 ms doubling up to `--container.docker-retry`, and resynchronises
+//!   with a list. Meanwhile the last known containers keep being served (their cgroups say when one is gone:
+//!   the collector skips a container whose cgroup disappeared), with `hostlens_container_runtime_up 0` and
+//!   the reason once a reconnection attempt has failed (logged once per distinct reason).
+//! - When the daemon is missing from the start, only the root cgroup is served, and the task keeps trying.
+//! - Labels as cAdvisor 0.60 exports them: every Docker label (`Config.Labels`, which includes the image's) as
+//!   `container_label_<sanitized key>` unless narrowed ([`LabelPolicy`]), `restartcount` when Docker restarted
+//!   the container, and `container_env_<lowercased key>` for the environment variables whose names start
+//!   with one of `--container.env-metadata-allowlist` (none by default).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bollard::models::SystemInfoCgroupDriverEnum;
 use bollard::query_parameters::{EventsOptions, ListContainersOptions};
@@ -22,9 +35,13 @@ use super::{CgroupDriver, ContainerInfo, ContainerSource, Snapshot};
 pub struct DockerConfig {
     /// `unix:///var/run/docker.sock` or a plain socket path.
     pub host: String,
-    /// Docker labels exported as `container_label_<key>` (cAdvisor's naming); empty: none.
-    pub label_allowlist: Vec<String>,
-    /// Wait between reconnection attempts while the daemon is unreachable.
+    /// Which Docker labels are exported as `container_label_<key>` (cAdvisor's naming).
+    pub labels: LabelPolicy,
+    /// Environment variables whose name starts with one of these are exported as `container_env_<name>`
+    /// (cAdvisor's `--env_metadata_whitelist`); empty: none.
+    pub env_prefixes: Vec<String>,
+    /// The longest wait between reconnection attempts while the daemon is unreachable (the backoff starts
+    /// at [`FIRST_BACKOFF`] and doubles up to this).
     pub retry: Duration,
     /// Per-request timeout.
     pub timeout: Duration,
@@ -34,11 +51,41 @@ impl Default for DockerConfig {
     fn default() -> Self {
         DockerConfig {
             host: "unix:///var/run/docker.sock".into(),
-            label_allowlist: Vec::new(),
+            labels: LabelPolicy::All,
+            env_prefixes: Vec::new(),
             retry: Duration::from_secs(10),
             timeout: Duration::from_secs(10),
         }
     }
+}
+
+/// Which Docker labels become `container_label_*` series labels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LabelPolicy {
+    /// Every label of the container: cAdvisor's default (`--store_container_labels=true`).
+    All,
+    /// Only these keys; empty: none (cAdvisor's `--store_container_labels=false` with
+    /// `--whitelisted_container_labels`).
+    Only(Vec<String>),
+}
+
+/// The first wait after a failed reconnection attempt; each further failure doubles it, up to
+/// [`DockerConfig::retry`].
+pub const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+
+/// A session with the daemon shorter than this (connected, listed, then the stream ended) counts as a
+/// failure for the backoff, so that a daemon or proxy that drops every stream at once is not hammered.
+const SHORT_SESSION: Duration = Duration::from_secs(1);
+
+/// The wait before reconnection attempt `failures` (1 = after the first failure).
+pub fn backoff(failures: u32, max: Duration) -> Duration {
+    if failures == 0 {
+        return Duration::ZERO;
+    }
+    let factor = 1u32 << (failures - 1).min(16);
+    FIRST_BACKOFF
+        .saturating_mul(factor)
+        .min(max.max(FIRST_BACKOFF))
 }
 
 /// The Docker side of the container family: a snapshot kept current by a background task.
@@ -91,39 +138,61 @@ impl DockerSource {
 
     async fn run(self: Arc<Self>, cfg: DockerConfig) {
         let mut last_error: Option<String> = None;
+        let mut attempted = false;
+        let mut failures: u32 = 0;
         loop {
-            let err = self.follow(&cfg, last_error.is_some()).await;
-            let mut reason = format!("{err:#}");
-            if reason.contains("ermission denied") {
-                reason.push_str(
-                    " (this user may not use the socket: run the agent as root, or give it the socket's group, \
-                     e.g. docker, which is root-equivalent)",
-                );
+            let started = Instant::now();
+            match self.follow(&cfg, attempted).await {
+                Ended::Stream(err) => {
+                    tracing::info!(
+                        "container family: {err:#} (Docker at {}); reconnecting, and serving the last known \
+                         containers meanwhile",
+                        cfg.host
+                    );
+                    last_error = None;
+                    failures = if started.elapsed() < SHORT_SESSION {
+                        failures.saturating_add(1)
+                    } else {
+                        0
+                    };
+                }
+                Ended::Unreachable(err) => {
+                    let reason = reason_of(&err);
+                    if last_error.as_deref() != Some(reason.as_str()) {
+                        let kept = self.snapshot().containers.len();
+                        tracing::warn!(
+                            "container family: Docker at {} is unreachable: {reason}; {} and retrying (backoff \
+                             up to {:?}; the node and ebpf families are unaffected)",
+                            cfg.host,
+                            if kept == 0 {
+                                "reporting the root cgroup only".to_string()
+                            } else {
+                                format!("serving the {kept} last known container(s) until it answers")
+                            },
+                            cfg.retry
+                        );
+                        last_error = Some(reason.clone());
+                    }
+                    // The last known containers stay: after a daemon restart (or with live-restore) they
+                    // are still running, and one that is not has lost its cgroup, which the collector sees.
+                    self.update(|s| {
+                        s.runtime_up = false;
+                        s.reason = Some(reason);
+                    });
+                    self.ready.send_replace(true);
+                    failures = failures.saturating_add(1);
+                }
             }
-            if last_error.as_deref() != Some(reason.as_str()) {
-                tracing::warn!(
-                    "container family: Docker at {} is unreachable: {reason}; reporting the root cgroup only \
-                     and retrying every {:?} (the node and ebpf families are unaffected)",
-                    cfg.host,
-                    cfg.retry
-                );
-                last_error = Some(reason.clone());
-            }
-            self.update(|s| {
-                s.runtime_up = false;
-                s.reason = Some(reason);
-                s.containers.clear();
-            });
-            self.ready.send_replace(true);
-            tokio::time::sleep(cfg.retry).await;
+            attempted = true;
+            tokio::time::sleep(backoff(failures, cfg.retry)).await;
         }
     }
 
-    /// Connect, list, then follow events until something fails; returns why it stopped.
-    async fn follow(&self, cfg: &DockerConfig, reconnecting: bool) -> DockerError {
+    /// Connect, list, then follow events until something fails or the stream ends.
+    async fn follow(&self, cfg: &DockerConfig, reconnecting: bool) -> Ended {
         let docker = match connect(cfg).await {
             Ok(d) => d,
-            Err(e) => return e,
+            Err(e) => return Ended::Unreachable(e),
         };
         let driver = match docker.info().await {
             Ok(info) => match info.cgroup_driver {
@@ -131,12 +200,16 @@ impl DockerSource {
                 Some(SystemInfoCgroupDriverEnum::CGROUPFS) => Some(CgroupDriver::Cgroupfs),
                 _ => None,
             },
-            Err(e) => return DockerError::api("GET /info", e),
+            Err(e) => return Ended::Unreachable(DockerError::api("GET /info", e)),
         };
-        // Subscribe before listing, so that nothing that happens in between is missed.
+        // bollard sends the events request only when the stream is first polled, after the list: ask for
+        // the events since just before the list, so that nothing that happens in between is missed (a
+        // replayed event is harmless: events are applied in order, and the last one for a container says
+        // whether it runs).
         let mut filters = HashMap::new();
         filters.insert("type".to_string(), vec!["container".to_string()]);
         let mut events = docker.events(Some(EventsOptions {
+            since: Some(since_now(Duration::from_secs(1))),
             filters: Some(filters),
             ..Default::default()
         }));
@@ -145,7 +218,7 @@ impl DockerSource {
             .await
         {
             Ok(l) => l,
-            Err(e) => return DockerError::api("GET /containers/json", e),
+            Err(e) => return Ended::Unreachable(DockerError::api("GET /containers/json", e)),
         };
         let mut known: BTreeMap<String, ContainerInfo> = BTreeMap::new();
         for c in list {
@@ -155,7 +228,7 @@ impl DockerSource {
                     known.insert(id, info);
                 }
                 Ok(None) => {}
-                Err(e) => return e,
+                Err(e) => return Ended::Unreachable(e),
             }
         }
         let version = docker.client_version();
@@ -181,7 +254,7 @@ impl DockerSource {
         while let Some(ev) = events.next().await {
             let ev = match ev {
                 Ok(ev) => ev,
-                Err(e) => return DockerError::api("following GET /events", e),
+                Err(e) => return Ended::Stream(DockerError::api("following GET /events", e)),
             };
             let (Some(action), Some(id)) = (ev.action, ev.actor.and_then(|a| a.id)) else {
                 continue;
@@ -194,7 +267,7 @@ impl DockerSource {
                     Ok(None) => {
                         known.remove(&id);
                     }
-                    Err(e) => return e,
+                    Err(e) => return Ended::Stream(e),
                 },
                 Effect::Remove => {
                     known.remove(&id);
@@ -203,7 +276,7 @@ impl DockerSource {
             }
             self.publish(&known, driver);
         }
-        DockerError::Closed
+        Ended::Stream(DockerError::Closed)
     }
 
     fn publish(&self, known: &BTreeMap<String, ContainerInfo>, driver: Option<CgroupDriver>) {
@@ -216,6 +289,35 @@ impl DockerSource {
             s.containers = containers;
         });
     }
+}
+
+/// How one session with the daemon ended.
+enum Ended {
+    /// It never got as far as a list: the daemon does not answer (or not as it should).
+    Unreachable(DockerError),
+    /// It listed and followed the events, then the stream ended, or a request while following failed.
+    Stream(DockerError),
+}
+
+/// The reason logged and exported for an unreachable daemon.
+fn reason_of(err: &DockerError) -> String {
+    let mut reason = format!("{err:#}");
+    if reason.contains("ermission denied") {
+        reason.push_str(
+            " (this user may not use the socket: run the agent as root, or give it the socket's group, \
+             e.g. docker, which is root-equivalent)",
+        );
+    }
+    reason
+}
+
+/// Docker's `since` for "from `ago` before now on" (Unix seconds with nanoseconds, as the daemon parses it).
+fn since_now(ago: Duration) -> String {
+    let t = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .saturating_sub(ago);
+    format!("{}.{:09}", t.as_secs(), t.subsec_nanos())
 }
 
 /// Why the Docker side is not following the daemon.
@@ -261,20 +363,27 @@ async fn connect(cfg: &DockerConfig) -> Result<Docker, DockerError> {
 /// What a container event means for the list of running containers.
 #[derive(Debug, PartialEq, Eq)]
 enum Effect {
-    /// Inspect it again (it started, was renamed, unpaused…): running → keep, else drop.
+    /// Inspect it again: running → keep (with its new name, PID, labels…), else drop. Every event that
+    /// does not end the container, including ones this code does not know.
     Refresh,
-    /// It stopped or is gone.
+    /// It ended (`die`, `stop`, `destroy`): no need to ask.
     Remove,
-    /// Nothing that changes the list (exec, attach, health checks, …).
+    /// Nothing that changes what we report (exec, attach, resize, copy, …): health checks alone send three
+    /// of these per probe, which would otherwise be an inspect each.
     None,
 }
 
 fn event_effect(action: &str) -> Effect {
     // Health checks arrive as "exec_start: /bin/sh -c …" and "health_status: healthy".
     match action.split(':').next().unwrap_or(action).trim() {
-        "start" | "restart" | "rename" | "unpause" | "update" => Effect::Refresh,
-        "die" | "stop" | "kill" | "destroy" | "oom" => Effect::Remove,
-        _ => Effect::None,
+        "die" | "stop" | "destroy" => Effect::Remove,
+        "exec_create" | "exec_start" | "exec_die" | "exec_detach" | "attach" | "detach"
+        | "resize" | "top" | "copy" | "archive-path" | "extract-to-dir" | "export" | "commit" => {
+            Effect::None
+        }
+        // start, restart, rename, pause, unpause, update, kill (any signal: HUP does not end it), oom (a
+        // child killed, PID 1 alive), health_status, create, and anything newer daemons send.
+        _ => Effect::Refresh,
     }
 }
 
@@ -298,7 +407,12 @@ async fn inspect(
     let config = r.config.unwrap_or_default();
     let host_config = r.host_config.unwrap_or_default();
     let network_mode = host_config.network_mode.unwrap_or_default();
-    let labels = config.labels.unwrap_or_default();
+    let mut labels = config.labels.unwrap_or_default();
+    // cAdvisor adds Docker's restart count (restarts by the restart policy) as a label when not zero.
+    if let Some(n) = r.restart_count.filter(|&n| n > 0) {
+        labels.insert("restartcount".into(), n.to_string());
+    }
+    let env = config.env.unwrap_or_default();
     Ok(Some(ContainerInfo {
         id: r.id.unwrap_or_else(|| id.to_string()),
         name: r
@@ -315,26 +429,56 @@ async fn inspect(
         started: state.started_at.as_deref().and_then(parse_rfc3339),
         cgroup_parent: host_config.cgroup_parent.unwrap_or_default(),
         shares_network: network_mode == "host" || network_mode.starts_with("container:"),
-        extra_labels: allowed_labels(&labels, &cfg.label_allowlist),
+        extra_labels: container_labels(&labels, &env, &cfg.labels, &cfg.env_prefixes),
     }))
 }
 
-/// The allowed Docker labels, named as cAdvisor names them: `container_label_` + the key with every character
-/// that is not `[a-zA-Z0-9_]` replaced by `_` (client_golang's label-name sanitizing). A listed label the
-/// container lacks is exported empty, so every series of the family has the same label names.
-pub fn allowed_labels(labels: &HashMap<String, String>, allow: &[String]) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = allow
-        .iter()
-        .map(|k| {
-            (
-                format!("container_label_{}", sanitize_label_name(k)),
-                labels.get(k).cloned().unwrap_or_default(),
-            )
-        })
-        .collect();
-    out.sort();
-    out.dedup_by(|a, b| a.0 == b.0);
-    out
+/// The series labels of a container's Docker labels and environment, named as cAdvisor 0.60 names them
+/// (`DefaultContainerLabels` / `BaseContainerLabels`):
+/// - each Docker label the policy lets through as `container_label_` + the key with every character that is
+///   not `[a-zA-Z0-9_]` replaced by `_` (`com.docker.compose.service` → `container_label_com_docker_compose_
+///   service`); two keys that sanitize alike (`a.b`, `a_b`) give one label, the value of the first key in
+///   byte order (cAdvisor keeps whichever its map yields first);
+/// - each `NAME=value` of the environment whose NAME starts with one of `env_prefixes` as `container_env_` +
+///   the lowercased, sanitized NAME (cAdvisor lowercases the key; a later duplicate wins, as in its map).
+///
+/// Only the labels the container has: the collector gives every series the union of all containers' label
+/// names, empty where a container lacks one, as cAdvisor does. Sorted by name.
+pub fn container_labels(
+    labels: &HashMap<String, String>,
+    env: &[String],
+    policy: &LabelPolicy,
+    env_prefixes: &[String],
+) -> Vec<(String, String)> {
+    let mut out: BTreeMap<String, String> = BTreeMap::new();
+    let sorted: BTreeMap<&String, &String> = labels.iter().collect();
+    for (k, v) in sorted {
+        let wanted = match policy {
+            LabelPolicy::All => true,
+            LabelPolicy::Only(keys) => keys.iter().any(|w| w == k),
+        };
+        if wanted {
+            out.entry(format!("container_label_{}", sanitize_label_name(k)))
+                .or_insert_with(|| v.clone());
+        }
+    }
+    let mut envs: BTreeMap<String, String> = BTreeMap::new();
+    for var in env {
+        let Some((name, value)) = var.split_once('=') else {
+            continue;
+        };
+        if env_prefixes
+            .iter()
+            .any(|p| !p.is_empty() && name.starts_with(p.as_str()))
+        {
+            envs.insert(name.to_lowercase(), value.to_string());
+        }
+    }
+    for (name, value) in envs {
+        out.entry(format!("container_env_{}", sanitize_label_name(&name)))
+            .or_insert(value);
+    }
+    out.into_iter().collect()
 }
 
 /// `[^a-zA-Z0-9_]` → `_`.
@@ -423,34 +567,155 @@ mod tests {
 
     #[test]
     fn events_that_change_the_list() {
-        assert_eq!(event_effect("start"), Effect::Refresh);
-        assert_eq!(event_effect("rename"), Effect::Refresh);
-        assert_eq!(event_effect("die"), Effect::Remove);
-        assert_eq!(event_effect("destroy"), Effect::Remove);
-        assert_eq!(event_effect("exec_start: /bin/sh -c true"), Effect::None);
-        assert_eq!(event_effect("health_status: healthy"), Effect::None);
-        assert_eq!(event_effect("attach"), Effect::None);
+        // Only the end of a container removes it without asking.
+        for a in ["die", "stop", "destroy"] {
+            assert_eq!(event_effect(a), Effect::Remove, "{a}");
+        }
+        // Everything else that may change it is looked at again: a running container stays.
+        for a in [
+            "start",
+            "restart",
+            "rename",
+            "pause",
+            "unpause",
+            "update",
+            "kill",
+            "oom",
+            "create",
+            "health_status: unhealthy",
+            "some_future_action",
+        ] {
+            assert_eq!(event_effect(a), Effect::Refresh, "{a}");
+        }
+        for a in [
+            "exec_create: /bin/sh -c true",
+            "exec_start: /bin/sh -c true",
+            "exec_die",
+            "attach",
+            "detach",
+            "resize",
+            "top",
+            "copy",
+            "archive-path",
+            "extract-to-dir",
+            "export",
+            "commit",
+        ] {
+            assert_eq!(event_effect(a), Effect::None, "{a}");
+        }
+    }
+
+    fn map(kv: &[(&str, &str)]) -> HashMap<String, String> {
+        kv.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn pairs(kv: &[(&str, &str)]) -> Vec<(String, String)> {
+        kv.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
-    fn only_listed_labels_named_as_cadvisor_names_them() {
-        let mut l = HashMap::new();
-        l.insert(
-            "com.docker.compose.service".to_string(),
-            "grafana".to_string(),
-        );
-        l.insert("secret.env".to_string(), "x".to_string());
-        let out = allowed_labels(&l, &["com.docker.compose.service".into(), "team".into()]);
+    fn every_label_by_default_named_as_cadvisor_names_them() {
+        let l = map(&[
+            ("com.docker.compose.service", "grafana"),
+            ("org.label-schema.group", "monitoring"),
+            ("maintainer", "someone@example.org"),
+            ("empty", ""),
+        ]);
         assert_eq!(
-            out,
-            vec![
-                (
-                    "container_label_com_docker_compose_service".to_string(),
-                    "grafana".to_string()
-                ),
-                ("container_label_team".to_string(), String::new()),
-            ]
+            container_labels(&l, &[], &LabelPolicy::All, &[]),
+            pairs(&[
+                ("container_label_com_docker_compose_service", "grafana"),
+                ("container_label_empty", ""),
+                ("container_label_maintainer", "someone@example.org"),
+                ("container_label_org_label_schema_group", "monitoring"),
+            ])
         );
-        assert!(allowed_labels(&l, &[]).is_empty());
+        // No labels, no extra series labels.
+        assert!(container_labels(&HashMap::new(), &[], &LabelPolicy::All, &[]).is_empty());
+    }
+
+    #[test]
+    fn an_allowlist_narrows_to_the_listed_labels_the_container_has() {
+        let l = map(&[
+            ("com.docker.compose.service", "grafana"),
+            ("secret.token", "x"),
+        ]);
+        let only = LabelPolicy::Only(vec!["com.docker.compose.service".into(), "team".into()]);
+        // `team` is not on this container: not exported here (the collector adds it empty if another
+        // container has it).
+        assert_eq!(
+            container_labels(&l, &[], &only, &[]),
+            pairs(&[("container_label_com_docker_compose_service", "grafana")])
+        );
+        assert!(container_labels(&l, &[], &LabelPolicy::Only(vec![]), &[]).is_empty());
+    }
+
+    #[test]
+    fn keys_that_sanitize_alike_give_one_label() {
+        let l = map(&[("a.b", "dot"), ("a_b", "underscore"), ("a-b", "dash")]);
+        // Byte order: "a-b" < "a.b" < "a_b".
+        assert_eq!(
+            container_labels(&l, &[], &LabelPolicy::All, &[]),
+            pairs(&[("container_label_a_b", "dash")])
+        );
+        assert_eq!(sanitize_label_name("com.example/ü-x"), "com_example___x");
+    }
+
+    #[test]
+    fn environment_only_for_the_listed_prefixes_lowercased() {
+        let env: Vec<String> = [
+            "PATH=/usr/bin",
+            "APP_MODE=prod",
+            "APP_URL=http://x/?a=b",
+            "OTHER=1",
+            "APPLE",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert!(container_labels(&HashMap::new(), &env, &LabelPolicy::All, &[]).is_empty());
+        assert_eq!(
+            container_labels(
+                &HashMap::new(),
+                &env,
+                &LabelPolicy::Only(vec![]),
+                &["APP_".into(), String::new()]
+            ),
+            pairs(&[
+                ("container_env_app_mode", "prod"),
+                ("container_env_app_url", "http://x/?a=b"),
+            ])
+        );
+    }
+
+    #[test]
+    fn backoff_doubles_from_100ms_up_to_the_retry_interval() {
+        let max = Duration::from_secs(10);
+        let waits: Vec<u128> = (0..10).map(|n| backoff(n, max).as_millis()).collect();
+        assert_eq!(
+            waits,
+            [0, 100, 200, 400, 800, 1600, 3200, 6400, 10_000, 10_000]
+        );
+        assert_eq!(backoff(u32::MAX, max), max);
+        assert_eq!(backoff(5, Duration::from_secs(1)), Duration::from_secs(1));
+        // A retry interval below the first step still waits the first step.
+        assert_eq!(backoff(1, Duration::ZERO), FIRST_BACKOFF);
+    }
+
+    #[test]
+    fn since_is_unix_seconds_with_nanoseconds() {
+        let s = since_now(Duration::from_secs(1));
+        let (secs, nanos) = s.split_once('.').unwrap();
+        assert_eq!(nanos.len(), 9);
+        let secs: u64 = secs.parse().unwrap();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        assert!(secs <= now && now - secs <= 3, "{s} vs {now}");
     }
 }

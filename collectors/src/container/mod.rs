@@ -46,8 +46,9 @@ pub struct ContainerInfo {
     /// The container uses the host's or another container's network namespace (`--network host`,
     /// `--network container:<id>`): cAdvisor reports no network series for it (they would be someone else's).
     pub shares_network: bool,
-    /// Extra labels, already named as cAdvisor names them (`container_label_<sanitized key>`), only for the
-    /// Docker labels the user allowed with `--container.labels`.
+    /// Extra labels, already named as cAdvisor names them (`container_label_<sanitized key>`,
+    /// `container_env_<name>`): the Docker labels `--container.store-labels` / `--container.labels` let
+    /// through (all by default), sorted by name.
     pub extra_labels: Vec<(String, String)>,
 }
 
