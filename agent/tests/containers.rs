@@ -229,10 +229,21 @@ fn a_real_container_limits_cpu_memory_network_and_its_disappearance() {
     // Over its quota it is throttled; how often depends on how much CPU the host leaves it (on an idle host
     // nearly every period of the ≥3 s, on a saturated one fewer): at least once.
     println!("cpu: throttled in {throttled} periods of the loop's {wall:.1} s");
-    assert!(
-        throttled >= 1.0,
-        "a loop over its quota was never throttled ({throttled} periods)"
-    );
+    // The quota is 0.5 CPU: a loop the host gave less than that (other work saturating both cores) never
+    // reached its quota, and is rightly not throttled: the check cannot be made then.
+    if ticks < 0.9 * 0.5 * wall {
+        println!(
+            "SKIPPED: CFS throttling: the loop got {:.2} CPU of its 0.5 quota (the host is busy), so it never \
+             reached the quota",
+            ticks / wall
+        );
+    } else {
+        assert!(
+            throttled >= 1.0,
+            "a loop over its quota was never throttled ({throttled} periods; it got {:.2} CPU)",
+            ticks / wall
+        );
+    }
 
     // Memory: 40 MiB written to the container's /dev/shm (tmpfs, charged to its memory cgroup).
     let m0 = scrape(port);
