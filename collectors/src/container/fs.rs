@@ -27,7 +27,17 @@
 //! - A container's series appear once its first walk is done (cAdvisor prints 0 until then).
 //! - `--container.fs-refresh` (default 1m, cAdvisor's period) sets the period; `0s` turns the walks off.
 //! - Paths are the daemon's, seen under `--path.rootfs` (an agent in a container needs the host's
-//!   `/var/lib/docker`, and with the containerd store `/var/lib/containerd`, visible there).
+//!   `/var/lib/docker`, and with the containerd store `/var/lib/containerd`, visible there; the stack's
+//!   `/:/host/root` bind is recursive, so both are).
+//! - A subdirectory the agent may not read (a 0700 directory of another user, with CAP_DAC_READ_SEARCH
+//!   dropped as in the stack) is skipped and logged, not fatal to the whole walk as in cAdvisor.
+//!
+//! Cost (measured on this host, ext4 under fuse-overlayfs, Docker 20.10, debug build): a scrape does no
+//! I/O for it (the last walk's result is read under a lock). One refresh of a layer of 10 204 inodes (100
+//! directories of 100 files) is ~10 750 syscalls — one `statx` per inode, `openat` + 2 `getdents64` +
+//! `close` + `newfstatat` per directory, plus `/proc/1/mountinfo` and one `statfs` — and 34–58 ms of one
+//! core (`strace -c -p <tid of the container-fs thread>`; the `walk_cost_of_ten_thousand_files` test prints
+//! the time). So ~1 syscall and ~4 µs per file, once a minute per container by default.
 
 use std::collections::HashMap;
 use std::io;
@@ -57,6 +67,9 @@ pub struct DirUsage {
     pub bytes: u64,
     /// Inodes, hard links counted once.
     pub inodes: u64,
+    /// Directories that could not be read (permission denied: an agent without CAP_DAC_READ_SEARCH and a
+    /// 0700 directory of another user): counted themselves, their contents not.
+    pub unreadable: u64,
 }
 
 /// A container's filesystem series, as cAdvisor fills them for a Docker container.
@@ -213,7 +226,8 @@ pub fn device_of(mounts: &[MountLine], major: u64, minor: u64) -> Option<String>
 }
 
 /// cAdvisor's `GetDirUsage`: walk `dir` without following symlinks or leaving its device; entries that
-/// vanish during the walk are skipped.
+/// vanish during the walk are skipped. Unlike cAdvisor (whose whole walk then fails), a subdirectory that
+/// cannot be read is skipped and counted in [`DirUsage::unreadable`].
 pub fn dir_usage(dir: &Path) -> io::Result<DirUsage> {
     let meta = std::fs::metadata(dir)?;
     let dev = meta.dev();
@@ -232,6 +246,10 @@ pub fn dir_usage(dir: &Path) -> io::Result<DirUsage> {
         let entries = match std::fs::read_dir(&d) {
             Ok(e) => e,
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied && d != dir => {
+                usage.unreadable += 1;
+                continue;
+            }
             Err(e) => return Err(io::Error::new(e.kind(), format!("{}: {e}", d.display()))),
         };
         for entry in entries {
@@ -424,11 +442,19 @@ fn run(shared: &Shared) {
             continue;
         };
         match result {
-            Ok((layer, stats)) => {
+            Ok((layer, stats, unreadable)) => {
                 tracing::debug!(
                     "container family: walked {} in {took:?}: {stats:?}",
                     layer.display()
                 );
+                if unreadable > 0 && t.stats.is_none() {
+                    tracing::warn!(
+                        "container family: container {id}: {unreadable} director(y/ies) of {} could not be read \
+                         (permission denied: give the agent CAP_DAC_READ_SEARCH); container_fs_usage_bytes \
+                         leaves their contents out",
+                        layer.display()
+                    );
+                }
                 t.layer = Some(layer);
                 t.stats = Some(stats);
                 t.factor = 1;
@@ -455,7 +481,7 @@ fn refresh(
     storage: &DockerStorage,
     id: &str,
     layer: Option<PathBuf>,
-) -> Result<(PathBuf, FsStats), String> {
+) -> Result<(PathBuf, FsStats, u64), String> {
     let layer = match layer {
         Some(l) => l,
         None => find_layer(roots, storage, id)?,
@@ -493,6 +519,7 @@ fn refresh(
             usage: usage.bytes + log_bytes,
             inodes: usage.inodes,
         },
+        usage.unreadable,
     ))
 }
 
@@ -624,6 +651,77 @@ workdir=/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/42/
         );
         assert!(u.bytes >= 64 * 1024, "{u:?}");
         assert!(dir_usage(&d.join("missing")).is_err());
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    /// Drop CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH from this thread's effective set (capabilities are
+    /// per thread): false when that is not possible.
+    fn drop_dac_caps_of_this_thread() -> bool {
+        #[repr(C)]
+        struct Header {
+            version: u32,
+            pid: i32,
+        }
+        #[repr(C)]
+        #[derive(Clone, Copy, Default)]
+        struct Data {
+            effective: u32,
+            permitted: u32,
+            inheritable: u32,
+        }
+        let mut h = Header {
+            version: 0x2008_0522,
+            pid: 0,
+        };
+        let mut d = [Data::default(); 2];
+        // SAFETY: capget/capset with a v3 header and two data structs, as capget(2) describes.
+        unsafe {
+            if libc::syscall(libc::SYS_capget, &mut h as *mut Header, d.as_mut_ptr()) != 0 {
+                return false;
+            }
+            d[0].effective &= !((1 << 1) | (1 << 2));
+            libc::syscall(libc::SYS_capset, &mut h as *mut Header, d.as_ptr()) == 0
+        }
+    }
+
+    #[test]
+    fn an_unreadable_subdirectory_is_skipped_and_counted_not_fatal() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempdir("perm");
+        std::fs::create_dir_all(d.join("private/deep")).unwrap();
+        std::fs::write(d.join("private/deep/f"), vec![1u8; 8192]).unwrap();
+        std::fs::write(d.join("open"), vec![1u8; 8192]).unwrap();
+        std::fs::set_permissions(d.join("private"), std::fs::Permissions::from_mode(0o700))
+            .unwrap();
+        // Owned by another user, as a database's data directory in a layer.
+        std::os::unix::fs::chown(d.join("private"), Some(999), Some(999)).ok();
+        let full = dir_usage(&d).unwrap();
+        let dd = d.clone();
+        let limited = std::thread::spawn(move || {
+            if !drop_dac_caps_of_this_thread() {
+                return None;
+            }
+            Some(dir_usage(&dd))
+        })
+        .join()
+        .unwrap();
+        let owner = std::fs::metadata(d.join("private")).unwrap().uid();
+        // SAFETY: geteuid has no preconditions.
+        let me = unsafe { libc::geteuid() };
+        match limited {
+            Some(r) if owner != me => {
+                let u = r.expect("an unreadable subdirectory is not an error");
+                assert_eq!(u.unreadable, 1, "{u:?}");
+                // d, private, open are counted; deep and f are not.
+                assert_eq!(u.inodes, 3, "{u:?} vs {full:?}");
+                assert_eq!(full.inodes, 5);
+                assert_eq!(full.unreadable, 0);
+            }
+            _ => println!(
+                "SKIPPED: cannot make a directory unreadable for this thread (capset failed, or chown to \
+                 another user did not take)"
+            ),
+        }
         std::fs::remove_dir_all(&d).unwrap();
     }
 
