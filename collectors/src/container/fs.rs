@@ -21,7 +21,13 @@
 //!   (rootless or old kernels; same layout as overlay2). On the containerd image store (Docker 29's default)
 //!   the container's rootfs is an overlay mounted at `<root>/rootfs/overlayfs/<id>`: its `upperdir=` option in
 //!   the host's `/proc/1/mountinfo` is the snapshot's writable directory, walked like the others (cAdvisor
-//!   serves nothing there; hostlens serves the same four series as on overlay2).
+//!   serves nothing there; hostlens serves the same four series as on overlay2). The mount point is moby's
+//!   (`daemon/snapshotter/mount.go`: `<home>/rootfs/<snapshotter>/<id>`); no containerd client is needed.
+//! - Not served: the per-device `/proc/diskstats` counters cAdvisor appends to `container_fs_reads_total`,
+//!   `…_io_time_weighted_seconds_total` etc. for the layer's filesystem. They are the whole disk's, not the
+//!   container's; their times are milliseconds divided by 1e9 as if nanoseconds; and for a container that
+//!   did I/O on that disk they collide with its blkio series of the same name and device (client_golang
+//!   drops the second). The blkio-based `container_fs_*` series stay as they are.
 //! - Not the API's `SizeRw` (`GET /containers/{id}/json?size=1`): the daemon computes it with the same walk, in
 //!   the daemon, on every call, with no caching.
 //! - A container's series appear once its first walk is done (cAdvisor prints 0 until then).
