@@ -57,9 +57,21 @@ pub struct ContainerArgs {
     /// Where the host's cgroup hierarchy is mounted (default: <path.sysfs>/fs/cgroup).
     #[arg(long = "path.cgroupfs")]
     pub cgroupfs: Option<PathBuf>,
+    /// How often each container's writable layer (and log directory) is walked in the background for
+    /// container_fs_usage_bytes (cAdvisor's fixed 1m); 0s: never (no container_fs_usage/limit/inodes series).
+    #[arg(long = "container.fs-refresh", default_value = "1m", value_parser = parse_refresh)]
+    pub fs_refresh: Duration,
     /// With --once: how long to wait for Docker's container list before the scrape.
     #[arg(long = "container.once-wait", default_value = "5s", value_parser = parse_duration)]
     pub container_once_wait: Duration,
+}
+
+/// A duration, `0s` allowed (off).
+fn parse_refresh(s: &str) -> Result<Duration, String> {
+    match s.trim() {
+        "0" | "0s" => Ok(Duration::ZERO),
+        other => parse_duration(other),
+    }
 }
 
 impl ContainerArgs {
@@ -158,6 +170,15 @@ mod tests {
             LabelPolicy::Only(vec!["com.docker.compose.service".into(), "team".into()])
         );
         assert_eq!(d.host, "unix:///run/user/1000/docker.sock");
+        assert_eq!(a.fs_refresh, Duration::from_secs(60));
+        assert_eq!(
+            parse(&["--container.fs-refresh=0s"]).fs_refresh,
+            Duration::ZERO
+        );
+        assert_eq!(
+            parse(&["--container.fs-refresh=2s"]).fs_refresh,
+            Duration::from_secs(2)
+        );
         let a = parse(&["--no-collector.container", "--collector.container"]);
         assert!(a.container && !a.no_container);
     }

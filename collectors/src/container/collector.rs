@@ -37,9 +37,10 @@ use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::cgroup::{read_opt, CgroupFiles, CgroupFs, CgroupStats, FileReader, HostMemory};
+use super::fs::{FsStats, FsWatcher};
 use super::{CgroupDriver, ContainerInfo, ContainerSource};
 use crate::metrics::Kind;
 use crate::node::{meminfo::parse_meminfo, netdev::parse_net_dev, stat::parse_stat};
@@ -48,6 +49,9 @@ use crate::{CollectError, Collector, MetricSet, Roots};
 
 /// Interfaces cAdvisor does not report (prefixes, compared in lower case).
 const IGNORED_INTERFACE_PREFIXES: [&str; 4] = ["lo", "veth", "docker", "nerdctl"];
+
+/// How often a container's writable layer is walked by default: cAdvisor's `common.DefaultPeriod`.
+pub const DEFAULT_FS_REFRESH: Duration = Duration::from_secs(60);
 
 /// Above this, cAdvisor prints a memory limit as 0 ("unlimited"; not `MaxInt64` because the kernel rounds).
 const MAX_MEMORY_SIZE: u64 = 1 << 62;
@@ -63,6 +67,8 @@ pub struct ContainerCollector {
     root_created: OnceLock<Option<f64>>,
     /// What scrapes keep for the next: the reader's buffer, and each cgroup's path and files.
     state: Mutex<State>,
+    /// The writable layers' usage, walked in the background ([`super::fs`]).
+    fs: FsWatcher,
 }
 
 /// Kept from scrape to scrape.
@@ -87,6 +93,7 @@ struct Target {
     net: Vec<crate::node::netdev::NetDevLine>,
     created: Option<f64>,
     started: Option<f64>,
+    fs: Option<FsStats>,
 }
 
 /// Samples of one family until they are written out, sorted.
@@ -165,6 +172,7 @@ fn ignored_interface(name: &str) -> bool {
 impl ContainerCollector {
     pub fn new(roots: Arc<Roots>, cgroups: CgroupFs, source: Arc<dyn ContainerSource>) -> Self {
         ContainerCollector {
+            fs: FsWatcher::new(roots.clone(), DEFAULT_FS_REFRESH),
             roots,
             cgroups,
             source,
@@ -172,6 +180,12 @@ impl ContainerCollector {
             root_created: OnceLock::new(),
             state: Mutex::new(State::default()),
         }
+    }
+
+    /// How often each container's writable layer is walked (`Duration::ZERO`: never, no `container_fs_usage_bytes`).
+    pub fn with_fs_refresh(mut self, period: Duration) -> Self {
+        self.fs = FsWatcher::new(self.roots.clone(), period);
+        self
     }
 
     /// Replace the clock (`container_last_seen`); for reproducible tests.
@@ -239,6 +253,7 @@ impl ContainerCollector {
             net: self.network(&mut st.reader, 1)?,
             created,
             started: None,
+            fs: None,
         })
     }
 
@@ -288,6 +303,7 @@ impl ContainerCollector {
             net,
             created: info.created,
             started: info.started,
+            fs: None,
         }))
     }
 
@@ -627,6 +643,11 @@ impl ContainerCollector {
                 o.add(name, help, Kind::Counter, l, &label, value as f64);
             }
         }
+        if let Some(f) = &t.fs {
+            for (name, help, value) in f.samples() {
+                o.add(name, help, Kind::Gauge, l, &[("device", &f.device)], value);
+            }
+        }
     }
 }
 
@@ -650,9 +671,17 @@ impl Collector for ContainerCollector {
         let st = &mut *guard;
         let mut targets = vec![self.root_target(st)?];
         let mut scrape_error = false;
+        let storage = self.source.storage();
+        let mut fs = self.fs.track(
+            storage.as_ref(),
+            snap.containers.iter().map(|c| c.id.as_str()),
+        );
         for info in &snap.containers {
             match self.container_target(st, info, snap.driver) {
-                Ok(Some(t)) => targets.push(t),
+                Ok(Some(mut t)) => {
+                    t.fs = fs.remove(&info.id);
+                    targets.push(t);
+                }
                 Ok(None) => {}
                 Err(_) => scrape_error = true,
             }

@@ -28,6 +28,7 @@ use bollard::query_parameters::{EventsOptions, ListContainersOptions};
 use bollard::Docker;
 use futures_util::StreamExt;
 
+use super::fs::DockerStorage;
 use super::{CgroupDriver, ContainerInfo, ContainerSource, Snapshot};
 
 /// Where and how to reach Docker.
@@ -93,11 +94,20 @@ pub struct DockerSource {
     state: RwLock<Snapshot>,
     /// Becomes true once the first attempt (successful or not) is over; `--once` waits for it.
     ready: tokio::sync::watch::Sender<bool>,
+    /// The daemon's storage driver and root directory (`GET /info`), for the filesystem usage.
+    storage: RwLock<Option<DockerStorage>>,
 }
 
 impl ContainerSource for DockerSource {
     fn snapshot(&self) -> Snapshot {
         match self.state.read() {
+            Ok(s) => s.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    fn storage(&self) -> Option<DockerStorage> {
+        match self.storage.read() {
             Ok(s) => s.clone(),
             Err(p) => p.into_inner().clone(),
         }
@@ -115,6 +125,7 @@ impl DockerSource {
                 ..Snapshot::default()
             }),
             ready,
+            storage: RwLock::new(None),
         });
         let task_src = src.clone();
         tokio::spawn(async move { task_src.run(cfg).await });
@@ -195,12 +206,20 @@ impl DockerSource {
             Err(e) => return Ended::Unreachable(e),
         };
         let driver = match docker.info().await {
-            Ok(info) => match info.cgroup_driver {
-                Some(SystemInfoCgroupDriverEnum::SYSTEMD) => Some(CgroupDriver::Systemd),
-                Some(SystemInfoCgroupDriverEnum::CGROUPFS) => Some(CgroupDriver::Cgroupfs),
-                _ => None,
+            Ok(info) => match (info.driver, info.docker_root_dir) {
+                (Some(driver), Some(root_dir)) => {
+                    *self.storage.write().unwrap_or_else(|p| p.into_inner()) =
+                        Some(DockerStorage { driver, root_dir });
+                    info.cgroup_driver
+                }
+                _ => info.cgroup_driver,
             },
             Err(e) => return Ended::Unreachable(DockerError::api("GET /info", e)),
+        };
+        let driver = match driver {
+            Some(SystemInfoCgroupDriverEnum::SYSTEMD) => Some(CgroupDriver::Systemd),
+            Some(SystemInfoCgroupDriverEnum::CGROUPFS) => Some(CgroupDriver::Cgroupfs),
+            _ => None,
         };
         // bollard sends the events request only when the stream is first polled, after the list: ask for
         // the events since just before the list, so that nothing that happens in between is missed (a

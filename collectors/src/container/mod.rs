@@ -14,6 +14,7 @@ pub mod args;
 pub mod cgroup;
 pub mod collector;
 pub mod docker;
+pub mod fs;
 
 pub use args::ContainerArgs;
 
@@ -68,6 +69,11 @@ pub struct Snapshot {
 /// Where the collector gets the running containers from (the Docker watcher, or a fixed list in tests).
 pub trait ContainerSource: Send + Sync + 'static {
     fn snapshot(&self) -> Snapshot;
+
+    /// The daemon's storage driver and root directory, once known (for [`fs`]); `None`: no filesystem usage.
+    fn storage(&self) -> Option<fs::DockerStorage> {
+        None
+    }
 }
 
 /// A fixed list of containers (tests, fixtures).
