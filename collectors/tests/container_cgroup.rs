@@ -147,6 +147,39 @@ fn val(m: &MetricSet, name: &str, labels: &[(&str, &str)]) -> f64 {
     hits[0]
 }
 
+/// `container_cpu_usage_seconds_total` of the series with `labels` (exactly, as [`val`]): the per-CPU
+/// series `cpu00`, `cpu01`, … and their sum, or the one `total` series where there are no per-CPU ones.
+#[track_caller]
+fn cpu_usage(m: &MetricSet, labels: &[(&str, &str)]) -> (Vec<(String, f64)>, f64) {
+    let fam = m
+        .get("container_cpu_usage_seconds_total")
+        .expect("usage family");
+    let mut per_cpu = Vec::new();
+    for s in &fam.samples {
+        let ours = labels
+            .iter()
+            .all(|(k, v)| s.labels.iter().any(|(sk, sv)| sk == k && sv == v))
+            && s.labels
+                .iter()
+                .all(|(k, v)| k == "cpu" || v.is_empty() || labels.iter().any(|(lk, _)| lk == k));
+        if !ours {
+            continue;
+        }
+        let cpu = s
+            .labels
+            .iter()
+            .find(|(k, _)| k == "cpu")
+            .map(|(_, v)| v.clone())
+            .expect("a cpu label");
+        let hostlens_collectors::Value::Scalar(x) = s.value else {
+            panic!("not a scalar")
+        };
+        per_cpu.push((cpu, x));
+    }
+    let sum = per_cpu.iter().map(|(_, v)| v).sum();
+    (per_cpu, sum)
+}
+
 fn has(m: &MetricSet, name: &str, labels: &[(&str, &str)]) -> bool {
     m.get(name).is_some_and(|f| {
         f.samples.iter().any(|s| {
@@ -204,15 +237,51 @@ fn v1_hybrid_cgroupfs_fixture() {
     let lab = |extra: &[(&'static str, &'static str)]| -> Vec<(&str, &str)> {
         web.iter().copied().chain(extra.iter().copied()).collect()
     };
-    // CPU: cpuacct.usage ns, cpuacct.stat ticks at USER_HZ 100, throttled_time ns.
+    // CPU: cpuacct.usage_percpu ns per CPU (cAdvisor 0.60's default `percpu`; CPU 1 is 0 and has no
+    // series), summing to cpuacct.usage; cpuacct.stat ticks at USER_HZ 100, throttled_time ns.
+    let (per_cpu, sum) = cpu_usage(&m, &web);
+    let names: Vec<&str> = per_cpu.iter().map(|(c, _)| c.as_str()).collect();
+    assert_eq!(names, ["cpu00", "cpu02", "cpu03"]);
     assert_close(
         val(
             &m,
             "container_cpu_usage_seconds_total",
-            &lab(&[("cpu", "total")]),
+            &lab(&[("cpu", "cpu03")]),
         ),
-        36.696665,
+        0.696665,
     );
+    assert_close(sum, 36.696665);
+    assert!(!has(
+        &m,
+        "container_cpu_usage_seconds_total",
+        &lab(&[("cpu", "total")])
+    ));
+    // Burst (kernel ≥ 5.14 cpu.stat `nr_bursts`, `burst_time` ns), printed with a quota as the CFS series.
+    assert_eq!(val(&m, "container_cpu_cfs_burst_periods_total", &web), 12.0);
+    assert_close(val(&m, "container_cpu_cfs_burst_seconds_total", &web), 0.25);
+    // v1 sources of the v2-era memory series: kmem usage and the total_* file LRU sizes; memory.events
+    // and PSI do not exist per cgroup on v1 and print 0, as cAdvisor prints them.
+    assert_eq!(val(&m, "container_memory_kernel_usage", &web), 3_145_728.0);
+    assert_eq!(
+        val(&m, "container_memory_total_active_file_bytes", &web),
+        20_480.0
+    );
+    assert_eq!(
+        val(&m, "container_memory_total_inactive_file_bytes", &web),
+        23_138_304.0
+    );
+    for name in [
+        "container_memory_events_high_total",
+        "container_memory_events_max_total",
+        "container_pressure_cpu_stalled_seconds_total",
+        "container_pressure_cpu_waiting_seconds_total",
+        "container_pressure_memory_stalled_seconds_total",
+        "container_pressure_memory_waiting_seconds_total",
+        "container_pressure_io_stalled_seconds_total",
+        "container_pressure_io_waiting_seconds_total",
+    ] {
+        assert_eq!(val(&m, name, &web), 0.0, "{name}");
+    }
     assert_close(val(&m, "container_cpu_user_seconds_total", &web), 25.0);
     assert_close(val(&m, "container_cpu_system_seconds_total", &web), 10.0);
     assert_eq!(val(&m, "container_cpu_cfs_periods_total", &web), 1200.0);
@@ -349,14 +418,9 @@ fn v1_hybrid_cgroupfs_fixture() {
                 ("image".to_string(), String::new()),
                 ("name".to_string(), String::new())
             ])));
-    assert_close(
-        val(
-            &m,
-            "container_cpu_usage_seconds_total",
-            &[("id", "/"), ("cpu", "total")],
-        ),
-        325.224894833,
-    );
+    let (per_cpu, sum) = cpu_usage(&m, &[("id", "/")]);
+    assert_eq!(per_cpu.len(), 4);
+    assert_close(sum, 325.224894833);
     assert_close(val(&m, "container_cpu_user_seconds_total", &root), 274.48);
     assert_eq!(
         val(&m, "container_memory_working_set_bytes", &root),
@@ -445,6 +509,36 @@ fn v2_unified_systemd_fixture() {
         2.5,
     );
     assert_close(val(&m, "container_cpu_user_seconds_total", &db), 2.0);
+    // Burst: cpu.stat `nr_bursts`, `burst_usec`.
+    assert_eq!(val(&m, "container_cpu_cfs_burst_periods_total", &db), 3.0);
+    assert_close(val(&m, "container_cpu_cfs_burst_seconds_total", &db), 0.12);
+    // PSI: `full` is "stalled", `some` is "waiting", total= µs.
+    for (name, want) in [
+        ("container_pressure_cpu_stalled_seconds_total", 1.25),
+        ("container_pressure_cpu_waiting_seconds_total", 4.25),
+        ("container_pressure_memory_stalled_seconds_total", 0.40625),
+        ("container_pressure_memory_waiting_seconds_total", 0.8125),
+        ("container_pressure_io_stalled_seconds_total", 1.5),
+        ("container_pressure_io_waiting_seconds_total", 2.0),
+    ] {
+        assert_close(val(&m, name, &db), want);
+        // The root cgroup has no pressure files (its PSI is /proc/pressure): 0, as cAdvisor prints.
+        assert_eq!(val(&m, name, &[("id", "/")]), 0.0, "{name}");
+    }
+    // memory.events `high`/`max` next to `oom_kill`; the LRU file sizes from memory.stat; no kernel
+    // usage on v2 (runc fills it from v1's kmem only).
+    assert_eq!(val(&m, "container_memory_events_high_total", &db), 9.0);
+    assert_eq!(val(&m, "container_memory_events_max_total", &db), 4.0);
+    assert_eq!(val(&m, "container_oom_events_total", &db), 1.0);
+    assert_eq!(
+        val(&m, "container_memory_total_active_file_bytes", &db),
+        20_971_520.0
+    );
+    assert_eq!(
+        val(&m, "container_memory_total_inactive_file_bytes", &db),
+        31_457_280.0
+    );
+    assert_eq!(val(&m, "container_memory_kernel_usage", &db), 0.0);
     assert_close(val(&m, "container_cpu_system_seconds_total", &db), 0.5);
     assert_eq!(val(&m, "container_cpu_cfs_periods_total", &db), 100.0);
     assert_eq!(
@@ -707,12 +801,13 @@ fn real_cgroup_tree_of_this_machine() {
     );
     let mut m = MetricSet::new();
     c.collect(&mut m).expect("collects on the real tree");
-    assert!(
-        val(
-            &m,
-            "container_cpu_usage_seconds_total",
-            &[("id", "/"), ("cpu", "total")]
-        ) > 0.0
+    // Per-CPU series on v1 (cpuacct.usage_percpu), the `total` one on v2; either way > 0.
+    let (per_cpu, sum) = cpu_usage(&m, &[("id", "/")]);
+    assert!(sum > 0.0, "{per_cpu:?}");
+    assert_eq!(
+        per_cpu.iter().any(|(c, _)| c == "total"),
+        fs.layout() == Layout::Unified,
+        "{per_cpu:?}"
     );
     assert!(val(&m, "container_memory_working_set_bytes", &[("id", "/")]) > 0.0);
     assert!(val(&m, "container_start_time_seconds", &[("id", "/")]) > 1e9);

@@ -6,10 +6,17 @@
 //! - Labels: `id` (cgroup path), `name`, `image` and the allowed `container_label_*`; every series carries
 //!   the union of the label names of all containers, empty where a container has none (so the root prints
 //!   `image="",name=""` once any Docker container is listed); labels sorted by name like client_golang.
-//! - `container_cpu_usage_seconds_total{cpu="total"}` only when the usage is > 0; cAdvisor prints per-CPU
-//!   series instead when its `percpu` metrics are enabled and the kernel gives per-CPU usage (v1
-//!   `cpuacct.usage_percpu`): hostlens always prints the `total` series, as cAdvisor does on v2 and with
-//!   upstream's recommended `--enable_metrics` (no `percpu`).
+//! - `container_cpu_usage_seconds_total`: cAdvisor 0.60 has its `percpu` metrics on by default (not in
+//!   `cmd/cadvisor.go`'s default `--disable_metrics`), so where the kernel gives per-CPU usage (v1
+//!   `cpuacct.usage_percpu`) it prints one series per CPU, `cpu="cpu00"`, … (only those > 0) and no
+//!   `total`; without per-CPU usage (v2) the one `cpu="total"` series, when > 0.
+//! - `container_cpu_cfs_burst_*` with the other CFS series (quota set), from `cpu.stat` `nr_bursts` and
+//!   v1 `burst_time` / v2 `burst_usec` (0 before kernel 5.14).
+//! - `container_pressure_*`: v2 `{cpu,memory,io}.pressure` `full` (stalled) and `some` (waiting) totals;
+//!   0 on v1 and for the root cgroup (no per-cgroup PSI files), as cAdvisor prints them.
+//! - `container_memory_kernel_usage` (v1 `memory.kmem.usage_in_bytes`; 0 on v2, where runc fills none),
+//!   `container_memory_total_{active,inactive}_file_bytes` (`memory.stat`), `container_memory_events_
+//!   {high,max}_total` (v2 `memory.events`; 0 on v1), printed with the other memory series.
 //! - `container_cpu_cfs_*` and `container_spec_cpu_quota` only when a quota is set;
 //!   `container_spec_cpu_period` and `_shares` whenever the cgroup has CPU limits files (0 where absent, e.g.
 //!   the v2 root).
@@ -31,7 +38,9 @@
 //! Cost: a container's cgroup path is found when it appears, and which of its files exist at its first
 //! read ([`super::cgroup::files`]); every scrape then opens, reads once and closes each file that is there,
 //! through one reader whose buffer serves every file ([`super::cgroup::read`]): about 3 syscalls per file,
-//! 58 per container on a v1 host (`make bench`, `scripts/bench_syscalls.py`).
+//! 58 per container on a v1 host (`make bench`, `scripts/bench_syscalls.py`, measured before
+//! `cpuacct.usage_percpu` and `memory.kmem.usage_in_bytes` were added: two files more on v1, the three
+//! pressure files more on v2).
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -442,15 +451,32 @@ impl ContainerCollector {
                 &[],
                 secs(c.system_ns),
             );
-            if c.usage_ns > 0 {
-                o.add(
-                    "container_cpu_usage_seconds_total",
-                    "Cumulative cpu time consumed in seconds.",
-                    Kind::Counter,
-                    l,
-                    &[("cpu", "total")],
-                    secs(c.usage_ns),
-                );
+            // cAdvisor 0.60 has `percpu` on by default: per-CPU series where the kernel gives them (v1),
+            // only those > 0; the `total` series only without per-CPU usage (v2).
+            if s.per_cpu.is_empty() {
+                if c.usage_ns > 0 {
+                    o.add(
+                        "container_cpu_usage_seconds_total",
+                        "Cumulative cpu time consumed in seconds.",
+                        Kind::Counter,
+                        l,
+                        &[("cpu", "total")],
+                        secs(c.usage_ns),
+                    );
+                }
+            } else {
+                for (i, &ns) in s.per_cpu.iter().enumerate() {
+                    if ns > 0 {
+                        o.add(
+                            "container_cpu_usage_seconds_total",
+                            "Cumulative cpu time consumed in seconds.",
+                            Kind::Counter,
+                            l,
+                            &[("cpu", &format!("cpu{i:02}"))],
+                            secs(ns),
+                        );
+                    }
+                }
             }
             if quota != 0 {
                 o.add(
@@ -477,6 +503,37 @@ impl ContainerCollector {
                     &[],
                     secs(c.throttled_ns),
                 );
+                o.add(
+                    "container_cpu_cfs_burst_periods_total",
+                    "Number of periods when burst occurs.",
+                    Kind::Counter,
+                    l,
+                    &[],
+                    c.bursts as f64,
+                );
+                o.add(
+                    "container_cpu_cfs_burst_seconds_total",
+                    "Total time duration the container has been bursted.",
+                    Kind::Counter,
+                    l,
+                    &[],
+                    secs(c.burst_ns),
+                );
+            }
+            let us = |v: u64| v as f64 / 1e6;
+            for (name, help, v) in [
+                (
+                    "container_pressure_cpu_stalled_seconds_total",
+                    "Total time duration no tasks in the container could make progress due to CPU congestion.",
+                    s.pressure.cpu.full_us,
+                ),
+                (
+                    "container_pressure_cpu_waiting_seconds_total",
+                    "Total time duration tasks in the container have waited due to CPU congestion.",
+                    s.pressure.cpu.some_us,
+                ),
+            ] {
+                o.add(name, help, Kind::Counter, l, &[], us(v));
             }
         }
         if let Some(m) = s.memory {
@@ -540,6 +597,55 @@ impl ContainerCollector {
                     );
                 }
             }
+            g(
+                o,
+                "container_memory_kernel_usage",
+                "Size of kernel memory allocated in bytes.",
+                m.kernel_usage,
+            );
+            g(
+                o,
+                "container_memory_total_active_file_bytes",
+                "Current total active file in bytes.",
+                m.active_file,
+            );
+            g(
+                o,
+                "container_memory_total_inactive_file_bytes",
+                "Current total inactive file in bytes.",
+                m.inactive_file,
+            );
+            o.add(
+                "container_memory_events_high_total",
+                "Cumulative count of memory.high throttle events for the container",
+                Kind::Counter,
+                l,
+                &[],
+                m.events_high as f64,
+            );
+            o.add(
+                "container_memory_events_max_total",
+                "Cumulative count of memory.max limit hit events for the container",
+                Kind::Counter,
+                l,
+                &[],
+                m.events_max as f64,
+            );
+            let us = |v: u64| v as f64 / 1e6;
+            for (name, help, v) in [
+                (
+                    "container_pressure_memory_stalled_seconds_total",
+                    "Total time duration no tasks in the container could make progress due to memory congestion.",
+                    s.pressure.memory.full_us,
+                ),
+                (
+                    "container_pressure_memory_waiting_seconds_total",
+                    "Total time duration tasks in the container have waited due to memory congestion.",
+                    s.pressure.memory.some_us,
+                ),
+            ] {
+                o.add(name, help, Kind::Counter, l, &[], us(v));
+            }
             if let Some(k) = m.oom_kills {
                 o.add(
                     "container_oom_events_total",
@@ -597,6 +703,23 @@ impl ContainerCollector {
                 ),
             ] {
                 o.add(name, help, Kind::Counter, l, &iface, value as f64);
+            }
+        }
+        if s.io.is_some() {
+            let us = |v: u64| v as f64 / 1e6;
+            for (name, help, v) in [
+                (
+                    "container_pressure_io_stalled_seconds_total",
+                    "Total time duration no tasks in the container could make progress due to IO congestion.",
+                    s.pressure.io.full_us,
+                ),
+                (
+                    "container_pressure_io_waiting_seconds_total",
+                    "Total time duration tasks in the container have waited due to IO congestion.",
+                    s.pressure.io.some_us,
+                ),
+            ] {
+                o.add(name, help, Kind::Counter, l, &[], us(v));
             }
         }
         for d in s.io.iter().flatten() {

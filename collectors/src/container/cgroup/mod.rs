@@ -52,6 +52,10 @@ pub struct CpuStats {
     pub periods: u64,
     pub throttled_periods: u64,
     pub throttled_ns: u64,
+    /// `cpu.stat` `nr_bursts` (kernel ≥ 5.14; 0 before).
+    pub bursts: u64,
+    /// `cpu.stat` `burst_time` (v1, ns) or `burst_usec` (v2, µs × 1000).
+    pub burst_ns: u64,
 }
 
 /// CPU limits as cAdvisor's `ContainerSpec.Cpu` holds them.
@@ -85,6 +89,31 @@ pub struct MemoryStats {
     /// Processes of this cgroup killed by the OOM killer (v1 `memory.oom_control`, v2 `memory.events`
     /// `oom_kill`); `None` where the kernel does not say (the v2 root, kernels before 4.13).
     pub oom_kills: Option<u64>,
+    /// v1 `memory.kmem.usage_in_bytes`; 0 on v2, where runc fills no kernel usage (cAdvisor prints 0).
+    pub kernel_usage: u64,
+    /// `memory.stat` `total_active_file` (v1) / `active_file` (v2).
+    pub active_file: u64,
+    /// `memory.stat` `total_inactive_file` (v1) / `inactive_file` (v2).
+    pub inactive_file: u64,
+    /// v2 `memory.events` `high` and `max`; 0 on v1, which has no such file.
+    pub events_high: u64,
+    pub events_max: u64,
+}
+
+/// One pressure file's cumulative stall totals in µs (`some`/`full` lines' `total=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Psi {
+    pub some_us: u64,
+    pub full_us: u64,
+}
+
+/// v2 `cpu.pressure`, `memory.pressure`, `io.pressure`; all 0 on v1 (no PSI per cgroup there), as
+/// cAdvisor then prints them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Pressure {
+    pub cpu: Psi,
+    pub memory: Psi,
+    pub io: Psi,
 }
 
 /// Memory limits as the kernel holds them (bytes; `u64::MAX` for v2 `max`, ~2^63 for v1 "unlimited").
@@ -108,6 +137,9 @@ pub struct CgroupStats {
     pub memory_spec: Option<MemorySpec>,
     /// Per-device block I/O, sorted by device number.
     pub io: Option<Vec<DeviceIo>>,
+    /// v1 `cpuacct.usage_percpu` (ns per possible CPU); empty on v2, which has no per-CPU usage.
+    pub per_cpu: Vec<u64>,
+    pub pressure: Pressure,
 }
 
 /// The host's memory, for the root cgroup: cAdvisor reports the machine's memory and swap as the root's
@@ -481,12 +513,11 @@ impl CgroupFs {
         let cpu_dir = self.cpu.as_deref().map(|d| join_cgroup(d, cgroup));
         match (&self.cpuacct, &v2dir) {
             (Some(acct), _) => {
-                s.cpu = v1::read_cpu(
-                    r,
-                    &join_cgroup(acct, cgroup),
-                    cpu_dir.as_deref(),
-                    self.user_hz,
-                )?;
+                let acct = join_cgroup(acct, cgroup);
+                s.cpu = v1::read_cpu(r, &acct, cpu_dir.as_deref(), self.user_hz)?;
+                if s.cpu.is_some() {
+                    s.per_cpu = v1::read_percpu(r, &acct)?;
+                }
             }
             (None, Some(v2)) => s.cpu = v2::read_cpu(r, v2)?,
             (None, None) => {}
@@ -513,6 +544,10 @@ impl CgroupFs {
             s.io = v1::read_blkio(r, &join_cgroup(b, cgroup))?;
         } else if let (Some(v2), true) = (&v2dir, self.unified_has("io")) {
             s.io = v2::read_io(r, v2)?;
+        }
+        // PSI per cgroup exists only on v2; cAdvisor (runc's fs2 manager) reads it only there.
+        if let (Some(v2), None) = (&v2dir, &self.cpuacct) {
+            s.pressure = v2::read_pressure(r, v2)?;
         }
         Ok(s)
     }
