@@ -311,6 +311,11 @@ fn v1_hybrid_cgroupfs_fixture() {
     assert_eq!(val(&m, "container_memory_mapped_file", &web), 1_626_112.0);
     assert_eq!(val(&m, "container_memory_swap", &web), 0.0);
     assert_eq!(val(&m, "container_memory_failcnt", &web), 3.0);
+    // cAdvisor's TYPE for it is counter (a counter without `_total`), and so is ours.
+    assert_eq!(
+        m.get("container_memory_failcnt").map(|f| f.kind),
+        Some(hostlens_collectors::Kind::Counter)
+    );
     for scope in ["container", "hierarchy"] {
         let l = lab(&[("failure_type", "pgfault"), ("scope", scope)]);
         assert_eq!(val(&m, "container_memory_failures_total", &l), 1563.0);

@@ -576,7 +576,7 @@ impl ContainerCollector {
                 "Current working set in bytes.",
                 m.working_set,
             );
-            // A counter without `_total`: the text encoder writes it untyped (cAdvisor: counter).
+            // A counter without `_total`, TYPE counter as cAdvisor's (the golden files show it).
             o.add(
                 "container_memory_failcnt",
                 "Number of memory usage hits limits",
