@@ -69,7 +69,10 @@ fn add_containers(
     );
     scraper.add(
         "container",
-        Box::new(ContainerCollector::new(roots, cgroups, docker.clone())),
+        Box::new(
+            ContainerCollector::new(roots, cgroups, docker.clone())
+                .with_revision(env!("HOSTLENS_REVISION")),
+        ),
     );
     Some(docker)
 }

@@ -8,6 +8,7 @@
 
 mod common;
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -111,7 +112,11 @@ fn fixed_now() -> SystemTime {
 
 fn collect(layout: &str, snap: Snapshot) -> MetricSet {
     let (roots, fs) = setup(layout);
-    let c = ContainerCollector::new(roots, fs, Arc::new(snap)).with_clock(fixed_now);
+    let own_root = roots.root("");
+    let c = ContainerCollector::new(roots, fs, Arc::new(snap))
+        .with_clock(fixed_now)
+        .with_own_root(own_root)
+        .with_revision("fixture-rev");
     assert_eq!(c.name(), "container");
     let mut out = MetricSet::new();
     c.collect(&mut out).expect("collects");
@@ -736,7 +741,11 @@ fn golden(layout: &str, snap: Snapshot) {
     let m = collect(layout, snap);
     let gathered = hostlens_exposition::gather(vec![("container".into(), m)]);
     assert!(gathered.dropped.is_empty(), "{:?}", gathered.dropped);
-    let text = hostlens_exposition::encode(&gathered.families);
+    // hostlens's version is cadvisor_version_info's `cadvisorVersion`: not pinned in the golden file.
+    let text = hostlens_exposition::encode(&gathered.families).replace(
+        &format!("cadvisorVersion=\"{}\"", env!("CARGO_PKG_VERSION")),
+        "cadvisorVersion=\"VERSION\"",
+    );
     common::assert_golden(&fixture(layout).with_extension("golden.txt"), &text, "");
 }
 
@@ -1041,4 +1050,97 @@ fn later_scrapes_use_the_known_files_and_follow_what_goes() {
         metric: "container_memory_max_usage_bytes",
         value: 83_886_080.0,
     });
+}
+
+/// The machine group on this host equals what the host itself reports: `getconf _NPROCESSORS_ONLN`
+/// (and `nproc` where the test's CPU affinity is not narrowed), the `processor` entries and distinct
+/// `physical id`s of `/proc/cpuinfo`, `MemTotal`/`SwapTotal` of `/proc/meminfo`, the boot ID.
+#[test]
+fn machine_metrics_equal_what_this_host_reports() {
+    let roots = Arc::new(Roots::default());
+    let mount = CgroupFs::default_mount_root(&roots);
+    let Ok(fs) = CgroupFs::detect(&mount) else {
+        println!("SKIPPED: no cgroup hierarchy at {}", mount.display());
+        return;
+    };
+    let c = ContainerCollector::new(roots, fs, Arc::new(Snapshot::default()));
+    let mut m = MetricSet::new();
+    c.collect(&mut m).expect("collects on this host");
+    assert_eq!(val(&m, "machine_scrape_error", &[]), 0.0);
+    let boot_id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").expect("boot_id");
+    let boot_id = boot_id.trim();
+    let machine = |name: &str| -> f64 {
+        let fam = m.get(name).unwrap_or_else(|| panic!("no {name}"));
+        assert_eq!(fam.samples.len(), 1, "{name}");
+        let s = &fam.samples[0];
+        assert!(
+            s.labels.iter().any(|(k, v)| k == "boot_id" && v == boot_id),
+            "{name}: {:?}",
+            s.labels
+        );
+        let names: Vec<&str> = s.labels.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["boot_id", "machine_id", "system_uuid"], "{name}");
+        match s.value {
+            hostlens_collectors::Value::Scalar(x) => x,
+            _ => panic!("{name}: not a scalar"),
+        }
+    };
+    let cmd = |prog: &str, args: &[&str]| -> Option<f64> {
+        let out = std::process::Command::new(prog).args(args).output().ok()?;
+        String::from_utf8(out.stdout).ok()?.trim().parse().ok()
+    };
+    let cores = machine("machine_cpu_cores");
+    let online = cmd("getconf", &["_NPROCESSORS_ONLN"]).expect("getconf _NPROCESSORS_ONLN");
+    assert_eq!(cores, online);
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").expect("cpuinfo");
+    let processors = cpuinfo
+        .lines()
+        .filter(|l| l.starts_with("processor"))
+        .count();
+    assert_eq!(cores, processors as f64);
+    match cmd("nproc", &[]) {
+        Some(n) if n == online => assert_eq!(cores, n),
+        Some(n) => {
+            println!("nproc says {n}: this test's CPU affinity is narrowed; compared with getconf")
+        }
+        None => println!("SKIPPED: the nproc comparison (no nproc)"),
+    }
+    let sockets: BTreeSet<&str> = cpuinfo
+        .lines()
+        .filter(|l| l.starts_with("physical id"))
+        .filter_map(|l| l.split(':').nth(1).map(str::trim))
+        .collect();
+    if !sockets.is_empty() {
+        assert_eq!(machine("machine_cpu_sockets"), sockets.len() as f64);
+    }
+    let physical = machine("machine_cpu_physical_cores");
+    assert!(
+        physical >= 1.0 && physical <= cores,
+        "{physical} of {cores}"
+    );
+    let meminfo = std::fs::read_to_string("/proc/meminfo").expect("meminfo");
+    let kb = |key: &str| -> f64 {
+        let line = meminfo
+            .lines()
+            .find(|l| l.starts_with(key))
+            .unwrap_or_else(|| panic!("no {key}"));
+        let v: f64 = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|v| v.parse().ok())
+            .expect("a number");
+        v * 1024.0
+    };
+    assert_eq!(machine("machine_memory_bytes"), kb("MemTotal:"));
+    assert_eq!(machine("machine_swap_bytes"), kb("SwapTotal:"));
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").expect("osrelease");
+    let v = m.get("cadvisor_version_info").expect("version info");
+    assert!(v.samples[0]
+        .labels
+        .iter()
+        .any(|(k, val)| k == "kernelVersion" && val == release.trim()));
+    println!(
+        "machine: {cores} logical CPUs, {physical} physical cores, {} B memory",
+        kb("MemTotal:")
+    );
 }

@@ -72,6 +72,12 @@ pub struct ContainerCollector {
     root_created: OnceLock<Option<f64>>,
     /// What scrapes keep for the next: the reader's buffer, and each cgroup's path and files.
     state: Mutex<State>,
+    /// The machine facts (`machine_*`), read again every [`super::machine::REFRESH`].
+    machine: Mutex<super::machine::Cached>,
+    /// `cadvisor_version_info`'s `cadvisorRevision`: hostlens's revision (set by the agent).
+    revision: &'static str,
+    /// The agent's own root, whose os-release is `cadvisor_version_info{osVersion}`; `/` but in tests.
+    own_root: std::path::PathBuf,
 }
 
 /// Kept from scrape to scrape.
@@ -180,7 +186,22 @@ impl ContainerCollector {
             now: SystemTime::now,
             root_created: OnceLock::new(),
             state: Mutex::new(State::default()),
+            machine: Mutex::new(super::machine::Cached::default()),
+            revision: "",
+            own_root: "/".into(),
         }
+    }
+
+    /// Read the agent's own os-release under `root` instead of `/`; for reproducible tests.
+    pub fn with_own_root(mut self, root: impl Into<std::path::PathBuf>) -> Self {
+        self.own_root = root.into();
+        self
+    }
+
+    /// hostlens's source revision, for `cadvisor_version_info{cadvisorRevision}`.
+    pub fn with_revision(mut self, revision: &'static str) -> Self {
+        self.revision = revision;
+        self
     }
 
     /// Replace the clock (`container_last_seen`); for reproducible tests.
@@ -823,7 +844,97 @@ impl Collector for ContainerCollector {
             &[],
             if snap.runtime_up { 1.0 } else { 0.0 },
         );
+        self.emit_machine(&mut o);
         o.write(out);
         Ok(())
+    }
+}
+
+impl ContainerCollector {
+    /// cAdvisor's machine group and `cadvisor_version_info` (see [`super::machine`]).
+    fn emit_machine(&self, o: &mut Out) {
+        let none = BTreeMap::new();
+        let read = self
+            .machine
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&self.roots, &self.own_root);
+        let m = match read {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!("container: couldn't get machine info: {e}");
+                o.add(
+                    "machine_scrape_error",
+                    "1 if there was an error while getting machine metrics, 0 otherwise.",
+                    Kind::Gauge,
+                    &none,
+                    &[],
+                    1.0,
+                );
+                return;
+            }
+        };
+        o.add(
+            "machine_scrape_error",
+            "1 if there was an error while getting machine metrics, 0 otherwise.",
+            Kind::Gauge,
+            &none,
+            &[],
+            0.0,
+        );
+        let mut base = BTreeMap::new();
+        base.insert("boot_id".to_string(), m.boot_id.clone());
+        base.insert("machine_id".to_string(), m.machine_id.clone());
+        base.insert("system_uuid".to_string(), m.system_uuid.clone());
+        for (name, help, v) in [
+            (
+                "machine_cpu_physical_cores",
+                "Number of physical CPU cores.",
+                m.physical_cores,
+            ),
+            ("machine_cpu_cores", "Number of logical CPU cores.", m.cores),
+            ("machine_cpu_sockets", "Number of CPU sockets.", m.sockets),
+            ("machine_cpu_books", "Number of CPU books.", m.books),
+            ("machine_cpu_drawers", "Number of CPU drawers.", m.drawers),
+            (
+                "machine_memory_bytes",
+                "Amount of memory installed on the machine.",
+                m.memory_bytes,
+            ),
+            (
+                "machine_swap_bytes",
+                "Amount of swap memory available on the machine.",
+                m.swap_bytes,
+            ),
+            ("machine_nvm_avg_power_budget_watts", "NVM power budget.", 0),
+        ] {
+            o.add(name, help, Kind::Gauge, &base, &[], v as f64);
+        }
+        for mode in ["memory_mode", "app_direct_mode"] {
+            o.add(
+                "machine_nvm_capacity",
+                "NVM capacity value labeled by NVM mode (memory mode or app direct mode).",
+                Kind::Gauge,
+                &base,
+                &[("mode", mode)],
+                0.0,
+            );
+        }
+        o.add(
+            "cadvisor_version_info",
+            "A metric with a constant '1' value labeled by kernel version, OS version, docker version, \
+             cadvisor version & cadvisor revision. Served by hostlens: cadvisorVersion and \
+             cadvisorRevision are hostlens's.",
+            Kind::Gauge,
+            &none,
+            &[
+                ("cadvisorRevision", self.revision),
+                ("cadvisorVersion", env!("CARGO_PKG_VERSION")),
+                ("dockerVersion", ""),
+                ("kernelVersion", &m.kernel_version),
+                ("osVersion", &m.os_version),
+            ],
+            1.0,
+        );
     }
 }

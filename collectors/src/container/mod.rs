@@ -8,12 +8,15 @@
 //! - [`docker`]: discovery through the Docker Engine API (bollard over the unix socket), following the
 //!   daemon's events instead of polling; it keeps a [`Snapshot`] the collector reads at scrape time.
 //!
+//! - [`machine`]: cAdvisor's `machine_*` gauges and `cadvisor_version_info`.
+//!
 //! Its flags are [`ContainerArgs`] (`args.rs`), flattened into the agent's CLI.
 
 pub mod args;
 pub mod cgroup;
 pub mod collector;
 pub mod docker;
+pub mod machine;
 
 pub use args::ContainerArgs;
 
