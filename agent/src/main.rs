@@ -71,7 +71,8 @@ fn add_containers(
         "container",
         Box::new(
             ContainerCollector::new(roots, cgroups, docker.clone())
-                .with_revision(env!("HOSTLENS_REVISION")),
+                .with_revision(env!("HOSTLENS_REVISION"))
+                .with_process_metrics(opts.cli.container.process_metrics),
         ),
     );
     Some(docker)

@@ -1144,3 +1144,81 @@ fn machine_metrics_equal_what_this_host_reports() {
         kb("MemTotal:")
     );
 }
+
+/// cAdvisor's process group (off by default, as there): processes from `cgroup.procs` (one listed process
+/// has exited: counted, with no descriptors), descriptors and sockets from `/proc/<pid>/fd`, threads from
+/// `pids.current`/`pids.max` (`max` → 0).
+#[test]
+fn process_group_on_the_fixtures_when_enabled() {
+    for (layout, snap, id, want) in [
+        (
+            "v1",
+            v1_snapshot(),
+            format!("/docker/{ID_A}"),
+            [2.0, 5.0, 2.0, 5.0, 128.0],
+        ),
+        (
+            "v2",
+            v2_snapshot(),
+            format!("/system.slice/docker-{ID_V}.scope"),
+            [1.0, 3.0, 1.0, 7.0, 4096.0],
+        ),
+    ] {
+        let (roots, fs) = setup(layout);
+        let off = ContainerCollector::new(roots.clone(), fs.clone(), Arc::new(snap.clone()));
+        let mut m = MetricSet::new();
+        off.collect(&mut m).expect("collects");
+        assert!(
+            m.get("container_processes").is_none(),
+            "{layout}: on by default"
+        );
+
+        let on = ContainerCollector::new(roots, fs, Arc::new(snap)).with_process_metrics(true);
+        let mut m = MetricSet::new();
+        on.collect(&mut m).expect("collects");
+        let names = [
+            "container_processes",
+            "container_file_descriptors",
+            "container_sockets",
+            "container_threads",
+            "container_threads_max",
+        ];
+        for (name, want) in names.iter().zip(want) {
+            let got = m
+                .get(name)
+                .and_then(|f| {
+                    f.samples
+                        .iter()
+                        .find(|s| s.labels.iter().any(|(k, v)| k == "id" && *v == id))
+                })
+                .map(|s| match s.value {
+                    hostlens_collectors::Value::Scalar(x) => x,
+                    _ => panic!("not a scalar"),
+                });
+            assert_eq!(got, Some(want), "{layout} {name}");
+            assert_eq!(
+                m.get(name).map(|f| f.kind),
+                Some(hostlens_collectors::Kind::Gauge)
+            );
+        }
+    }
+    // v1's ci container: pids.max `max` is 0 ("infinity if value is zero").
+    let (roots, fs) = setup("v1");
+    let c = ContainerCollector::new(roots, fs, Arc::new(v1_snapshot())).with_process_metrics(true);
+    let mut m = MetricSet::new();
+    c.collect(&mut m).expect("collects");
+    let job = format!("/ci/{ID_B}");
+    assert_eq!(
+        val(
+            &m,
+            "container_threads_max",
+            &[
+                ("id", &job),
+                ("name", "job"),
+                ("image", "alpine:3.20"),
+                (LABEL, "job")
+            ]
+        ),
+        0.0
+    );
+}

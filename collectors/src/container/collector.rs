@@ -48,7 +48,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::cgroup::{read_opt, CgroupFiles, CgroupFs, CgroupStats, FileReader, HostMemory};
+use super::cgroup::{
+    read_opt, CgroupFiles, CgroupFs, CgroupStats, FileReader, HostMemory, ProcessStats,
+};
 use super::{CgroupDriver, ContainerInfo, ContainerSource};
 use crate::metrics::Kind;
 use crate::node::{meminfo::parse_meminfo, netdev::parse_net_dev, stat::parse_stat};
@@ -78,6 +80,9 @@ pub struct ContainerCollector {
     revision: &'static str,
     /// The agent's own root, whose os-release is `cadvisor_version_info{osVersion}`; `/` but in tests.
     own_root: std::path::PathBuf,
+    /// cAdvisor's `process` metrics (off by default there and here: a readdir per process and a
+    /// readlink per open descriptor on every scrape).
+    process_metrics: bool,
 }
 
 /// Kept from scrape to scrape.
@@ -102,6 +107,8 @@ struct Target {
     net: Vec<crate::node::netdev::NetDevLine>,
     created: Option<f64>,
     started: Option<f64>,
+    /// cAdvisor's process group, when enabled.
+    processes: Option<ProcessStats>,
 }
 
 /// Samples of one family until they are written out, sorted.
@@ -189,7 +196,22 @@ impl ContainerCollector {
             machine: Mutex::new(super::machine::Cached::default()),
             revision: "",
             own_root: "/".into(),
+            process_metrics: false,
         }
+    }
+
+    /// Serve cAdvisor's `process` group (`container_processes`, `_file_descriptors`, `_sockets`,
+    /// `_threads`, `_threads_max`).
+    pub fn with_process_metrics(mut self, on: bool) -> Self {
+        self.process_metrics = on;
+        self
+    }
+
+    fn processes(&self, cgroup: &str) -> Result<Option<ProcessStats>, CollectError> {
+        if !self.process_metrics {
+            return Ok(None);
+        }
+        self.cgroups.process_stats(&self.roots, cgroup).map(Some)
     }
 
     /// Read the agent's own os-release under `root` instead of `/`; for reproducible tests.
@@ -269,6 +291,7 @@ impl ContainerCollector {
             net: self.network(&mut st.reader, 1)?,
             created,
             started: None,
+            processes: self.processes("/")?,
         })
     }
 
@@ -304,6 +327,7 @@ impl ContainerCollector {
             return Ok(None);
         };
         let cgroup = known.cgroup.clone();
+        let processes = self.processes(&cgroup)?;
         let net = match info.pid {
             Some(pid) if !info.shares_network => self.network(reader, pid)?,
             _ => Vec::new(),
@@ -318,6 +342,7 @@ impl ContainerCollector {
             net,
             created: info.created,
             started: info.started,
+            processes,
         }))
     }
 
@@ -676,6 +701,37 @@ impl ContainerCollector {
                     &[],
                     k as f64,
                 );
+            }
+        }
+        if let Some(p) = t.processes {
+            for (name, help, v) in [
+                (
+                    "container_processes",
+                    "Number of processes running inside the container.",
+                    p.processes,
+                ),
+                (
+                    "container_file_descriptors",
+                    "Number of open file descriptors for the container.",
+                    p.fds,
+                ),
+                (
+                    "container_sockets",
+                    "Number of open sockets for the container.",
+                    p.sockets,
+                ),
+                (
+                    "container_threads_max",
+                    "Maximum number of threads allowed inside the container, infinity if value is zero",
+                    p.threads_max,
+                ),
+                (
+                    "container_threads",
+                    "Number of threads running inside the container",
+                    p.threads,
+                ),
+            ] {
+                o.add(name, help, Kind::Gauge, l, &[], v as f64);
             }
         }
         for n in &t.net {

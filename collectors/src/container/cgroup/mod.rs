@@ -160,9 +160,27 @@ pub struct CgroupFs {
     cpuacct: Option<PathBuf>,
     memory: Option<PathBuf>,
     blkio: Option<PathBuf>,
+    /// The v1 `pids` hierarchy (`pids.current`, `pids.max`: cAdvisor's threads series).
+    pids: Option<PathBuf>,
     unified: Option<PathBuf>,
     unified_controllers: Vec<String>,
     user_hz: u64,
+}
+
+/// cAdvisor's process group for one cgroup (`lib/container/libcontainer/handler.go:
+/// processStatsFromProcs`, runc's `PidsStats`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ProcessStats {
+    /// Lines of the cgroup's `cgroup.procs` (in the `cpu` hierarchy on v1), as cAdvisor counts them.
+    pub processes: u64,
+    /// Entries of `/proc/<pid>/fd` over those processes (one that exited meanwhile counts none).
+    pub fds: u64,
+    /// Of those, the links to `socket:[…]`.
+    pub sockets: u64,
+    /// `pids.current` (tasks, i.e. threads); 0 without the pids controller.
+    pub threads: u64,
+    /// `pids.max`, 0 for `max` or without the pids controller ("infinity if value is zero").
+    pub threads_max: u64,
 }
 
 /// Read a file whose absence is an answer (the controller or feature is not there): `Ok(None)` for
@@ -277,6 +295,7 @@ impl CgroupFs {
             cpuacct: None,
             memory: None,
             blkio: None,
+            pids: None,
             unified: None,
             unified_controllers: Vec::new(),
             user_hz,
@@ -311,6 +330,7 @@ impl CgroupFs {
                     "cpuacct" => &mut fs.cpuacct,
                     "memory" => &mut fs.memory,
                     "blkio" => &mut fs.blkio,
+                    "pids" => &mut fs.pids,
                     _ => continue,
                 };
                 if slot.is_none() {
@@ -550,6 +570,54 @@ impl CgroupFs {
             s.pressure = v2::read_pressure(r, v2)?;
         }
         Ok(s)
+    }
+
+    /// cAdvisor's process group for `cgroup`: its `cgroup.procs` in the `cpu` hierarchy (v1) or the unified
+    /// one, each process's `/proc/<pid>/fd`, and `pids.current`/`pids.max`. Read only when asked for
+    /// (cAdvisor's `process` metrics are off by default): a readdir and a readlink per descriptor.
+    pub fn process_stats(&self, roots: &Roots, cgroup: &str) -> Result<ProcessStats, CollectError> {
+        let procs_dir = self
+            .cpu
+            .as_deref()
+            .or(self.unified.as_deref())
+            .map(|d| join_cgroup(d, cgroup));
+        let mut p = ProcessStats::default();
+        if let Some(dir) = procs_dir {
+            let path = dir.join("cgroup.procs");
+            let text = read_opt(&path)?.unwrap_or_default();
+            for pid in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+                p.processes += 1;
+                let Ok(fds) = std::fs::read_dir(roots.proc(&format!("{pid}/fd"))) else {
+                    continue;
+                };
+                for fd in fds.flatten() {
+                    p.fds += 1;
+                    if std::fs::read_link(fd.path())
+                        .is_ok_and(|l| l.as_os_str().as_encoded_bytes().starts_with(b"socket"))
+                    {
+                        p.sockets += 1;
+                    }
+                }
+            }
+        }
+        let pids_dir = match (&self.pids, &self.unified) {
+            (Some(d), _) => Some(join_cgroup(d, cgroup)),
+            (None, Some(u)) if self.unified_has("pids") => Some(join_cgroup(u, cgroup)),
+            _ => None,
+        };
+        if let Some(d) = pids_dir {
+            let num = |name: &str| -> Result<u64, CollectError> {
+                let path = d.join(name);
+                match read_opt(&path)? {
+                    Some(t) if t.trim() == "max" => Ok(0),
+                    Some(t) => parse::parse_u64(&t).map_err(|e| e.at(&path)),
+                    None => Ok(0),
+                }
+            };
+            p.threads = num("pids.current")?;
+            p.threads_max = num("pids.max")?;
+        }
+        Ok(p)
     }
 
     /// The root cgroup's creation time as cAdvisor computes it (`lib/container/common/helpers.go:
