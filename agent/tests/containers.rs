@@ -575,3 +575,50 @@ fn docker_appearing_later_is_picked_up_by_the_retries() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--container.process-metrics`: cAdvisor's process group for a real container equals what its
+/// processes hold: the processes of its cgroup, their open descriptors and sockets, and `pids.max` from
+/// `--pids-limit`.
+#[test]
+#[ignore = "needs Docker"]
+fn process_metrics_of_a_real_container() {
+    prerequisites();
+    let (_agent, port) = agent(&["--container.process-metrics"]);
+    let name = format!("hostlens-test-procs-{}", std::process::id());
+    // Two processes: a listening nc (one socket) and the sleep the shell became.
+    let c = Container::run(
+        &name,
+        &["--pids-limit", "64"],
+        "busybox nc -l -p 9999 & exec sleep infinity",
+    );
+    let pid: u32 = c.inspect("{{.State.Pid}}").parse().unwrap();
+    let e = scrape_until(
+        port,
+        Duration::from_secs(15),
+        "two processes in the container",
+        |e| e.value("container_processes", &[("name", &name)]) == Some(2.0),
+    );
+    // What the container's processes hold, counted from inside it.
+    let counts = c.exec(
+        "n=0; s=0; for p in $(ls /proc | grep -E '^[0-9]+$'); do [ \"$p\" = $$ ] && continue; \
+         [ -d /proc/$p/fd ] || continue; case $(readlink /proc/$p/exe) in */bash) continue;; esac; \
+         for f in /proc/$p/fd/*; do n=$((n+1)); case $(readlink $f) in socket:*) s=$((s+1));; esac; done; \
+         done; echo $n $s",
+    );
+    let (fds, socks) = counts.trim().split_once(' ').unwrap();
+    println!("container pid {pid}: inside it {fds} descriptors, {socks} sockets (without the exec'd bash)");
+    assert_eq!(
+        v(&e, "container_file_descriptors", &name),
+        fds.parse::<f64>().unwrap()
+    );
+    assert_eq!(
+        v(&e, "container_sockets", &name),
+        socks.parse::<f64>().unwrap()
+    );
+    assert!(
+        v(&e, "container_sockets", &name) >= 1.0,
+        "nc's listening socket"
+    );
+    assert_eq!(v(&e, "container_threads_max", &name), 64.0);
+    assert!(v(&e, "container_threads", &name) >= 2.0);
+}
