@@ -77,6 +77,7 @@ fn container(id: &str, name: &str, image: &str, pid: Option<u32>) -> ContainerIn
         cgroup_parent: String::new(),
         shares_network: false,
         extra_labels: vec![],
+        health_status: String::new(),
     }
 }
 
@@ -89,11 +90,11 @@ fn v1_snapshot() -> Snapshot {
         runtime_up: true,
         reason: None,
         driver: Some(CgroupDriver::Cgroupfs),
-        containers: vec![
-            job,
-            container(ID_C, "gone", "busybox", Some(4444)),
-            container(ID_A, "web", "nginx:1.27", Some(4242)),
-        ],
+        containers: vec![job, container(ID_C, "gone", "busybox", Some(4444)), {
+            let mut web = container(ID_A, "web", "nginx:1.27", Some(4242));
+            web.health_status = "healthy".into();
+            web
+        }],
     }
 }
 
@@ -102,7 +103,11 @@ fn v2_snapshot() -> Snapshot {
         runtime_up: true,
         reason: None,
         driver: Some(CgroupDriver::Systemd),
-        containers: vec![container(ID_V, "db", "postgres:17", Some(5151))],
+        containers: vec![{
+            let mut db = container(ID_V, "db", "postgres:17", Some(5151));
+            db.health_status = "unhealthy".into();
+            db
+        }],
     }
 }
 
@@ -267,6 +272,9 @@ fn v1_hybrid_cgroupfs_fixture() {
     // v1 sources of the v2-era memory series: kmem usage and the total_* file LRU sizes; memory.events
     // and PSI do not exist per cgroup on v1 and print 0, as cAdvisor prints them.
     assert_eq!(val(&m, "container_memory_kernel_usage", &web), 3_145_728.0);
+    // Health: 1 healthy, -1 without a health check (the job, the root).
+    assert_eq!(val(&m, "container_health_state", &web), 1.0);
+    assert_eq!(val(&m, "container_health_state", &[("id", "/")]), -1.0);
     assert_eq!(
         val(&m, "container_memory_total_active_file_bytes", &web),
         20_480.0
@@ -549,6 +557,8 @@ fn v2_unified_systemd_fixture() {
         31_457_280.0
     );
     assert_eq!(val(&m, "container_memory_kernel_usage", &db), 0.0);
+    // Health: unhealthy (and starting) is 0.
+    assert_eq!(val(&m, "container_health_state", &db), 0.0);
     assert_close(val(&m, "container_cpu_system_seconds_total", &db), 0.5);
     assert_eq!(val(&m, "container_cpu_cfs_periods_total", &db), 100.0);
     assert_eq!(

@@ -109,6 +109,8 @@ struct Target {
     started: Option<f64>,
     /// cAdvisor's process group, when enabled.
     processes: Option<ProcessStats>,
+    /// Docker's health status, "" without a health check (and for the root cgroup).
+    health: String,
 }
 
 /// Samples of one family until they are written out, sorted.
@@ -292,6 +294,7 @@ impl ContainerCollector {
             created,
             started: None,
             processes: self.processes("/")?,
+            health: String::new(),
         })
     }
 
@@ -343,6 +346,7 @@ impl ContainerCollector {
             created: info.created,
             started: info.started,
             processes,
+            health: info.health_status.clone(),
         }))
     }
 
@@ -404,6 +408,20 @@ impl ContainerCollector {
             l,
             &[],
             now,
+        );
+        // cAdvisor's `getContainerHealthState`: 1 healthy, -1 without a health check, 0 otherwise
+        // (starting, unhealthy); for every container, the root included.
+        o.add(
+            "container_health_state",
+            "The result of the container's health check",
+            Kind::Gauge,
+            l,
+            &[],
+            match t.health.as_str() {
+                "healthy" => 1.0,
+                "" => -1.0,
+                _ => 0.0,
+            },
         );
         if let Some(c) = t.created {
             o.add(

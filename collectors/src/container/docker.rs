@@ -270,9 +270,10 @@ enum Effect {
 }
 
 fn event_effect(action: &str) -> Effect {
-    // Health checks arrive as "exec_start: /bin/sh -c …" and "health_status: healthy".
+    // Health checks arrive as "exec_start: /bin/sh -c …" (ignored) and "health_status: healthy" (inspected
+    // again: container_health_state).
     match action.split(':').next().unwrap_or(action).trim() {
-        "start" | "restart" | "rename" | "unpause" | "update" => Effect::Refresh,
+        "start" | "restart" | "rename" | "unpause" | "update" | "health_status" => Effect::Refresh,
         "die" | "stop" | "kill" | "destroy" | "oom" => Effect::Remove,
         _ => Effect::None,
     }
@@ -316,6 +317,11 @@ async fn inspect(
         cgroup_parent: host_config.cgroup_parent.unwrap_or_default(),
         shares_network: network_mode == "host" || network_mode.starts_with("container:"),
         extra_labels: allowed_labels(&labels, &cfg.label_allowlist),
+        health_status: state
+            .health
+            .and_then(|h| h.status)
+            .map(|s| s.to_string())
+            .unwrap_or_default(),
     }))
 }
 
@@ -428,7 +434,8 @@ mod tests {
         assert_eq!(event_effect("die"), Effect::Remove);
         assert_eq!(event_effect("destroy"), Effect::Remove);
         assert_eq!(event_effect("exec_start: /bin/sh -c true"), Effect::None);
-        assert_eq!(event_effect("health_status: healthy"), Effect::None);
+        // A health check changed its result: inspect again for State.Health (container_health_state).
+        assert_eq!(event_effect("health_status: healthy"), Effect::Refresh);
         assert_eq!(event_effect("attach"), Effect::None);
     }
 

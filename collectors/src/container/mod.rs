@@ -52,6 +52,9 @@ pub struct ContainerInfo {
     /// Extra labels, already named as cAdvisor names them (`container_label_<sanitized key>`), only for the
     /// Docker labels the user allowed with `--container.labels`.
     pub extra_labels: Vec<(String, String)>,
+    /// `State.Health.Status` (`starting`, `healthy`, `unhealthy`), "" without a health check:
+    /// `container_health_state`.
+    pub health_status: String,
 }
 
 /// The containers known at one moment, and the state of the runtime connection.

@@ -670,6 +670,7 @@ mod tests {
             cgroup_parent: parent.into(),
             shares_network: false,
             extra_labels: vec![],
+            health_status: String::new(),
         }
     }
 
