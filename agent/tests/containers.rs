@@ -622,3 +622,49 @@ fn process_metrics_of_a_real_container() {
     assert_eq!(v(&e, "container_threads_max", &name), 64.0);
     assert!(v(&e, "container_threads", &name) >= 2.0);
 }
+
+/// `container_health_state` follows Docker's health checks: -1 without one, 0 while starting or
+/// unhealthy, 1 once healthy (its `health_status` event makes the agent inspect the container again).
+#[test]
+#[ignore = "needs Docker"]
+fn health_state_follows_the_health_check() {
+    prerequisites();
+    let (_agent, port) = agent(&[]);
+    let pid = std::process::id();
+    let plain = format!("hostlens-test-nohealth-{pid}");
+    let checked = format!("hostlens-test-health-{pid}");
+    let _a = Container::run(&plain, &[], "exec sleep infinity");
+    // Unhealthy until /tmp/ok exists; checked every second.
+    let b = Container::run(
+        &checked,
+        &[
+            "--health-cmd",
+            "test -e /tmp/ok",
+            "--health-interval",
+            "1s",
+            "--health-retries",
+            "1",
+        ],
+        "exec sleep infinity",
+    );
+    let e = scrape_until(port, Duration::from_secs(20), "both containers", |e| {
+        e.value("container_health_state", &[("name", &plain)])
+            .is_some()
+            && e.value("container_health_state", &[("name", &checked)])
+                .is_some()
+    });
+    assert_eq!(v(&e, "container_health_state", &plain), -1.0);
+    assert_eq!(
+        v(&e, "container_health_state", &checked),
+        0.0,
+        "starting or unhealthy"
+    );
+    b.exec("touch /tmp/ok");
+    scrape_until(
+        port,
+        Duration::from_secs(20),
+        "healthy after the check passes",
+        |e| e.value("container_health_state", &[("name", &checked)]) == Some(1.0),
+    );
+    assert_eq!(b.inspect("{{.State.Health.Status}}"), "healthy");
+}
