@@ -883,9 +883,36 @@ fn real_cgroup_tree_of_this_machine() {
         for e in std::fs::read_dir(&unified).expect("lists").flatten() {
             if e.path().join("cgroup.procs").is_file() {
                 let cg = format!("/{}", e.file_name().to_string_lossy());
+                let before = std::fs::read_to_string(e.path().join("cpu.pressure"));
                 let s = v2.read(&cg).expect("reads").expect("exists");
                 assert!(s.cpu.is_some(), "{cg}: cpu.stat");
                 ran.push("cpu.stat (child)");
+                // PSI per cgroup, where the kernel has it (CONFIG_PSI, not psi=0): the cumulative `some`
+                // total read through the collector lies between a read before and one after.
+                if let Ok(before) = before {
+                    let total = |t: &str| -> u64 {
+                        t.lines()
+                            .find(|l| l.starts_with("some"))
+                            .and_then(|l| l.rsplit_once("total="))
+                            .and_then(|(_, v)| v.trim().parse().ok())
+                            .expect("a some total=")
+                    };
+                    let after = std::fs::read_to_string(e.path().join("cpu.pressure"))
+                        .expect("cpu.pressure still there");
+                    let got = s.pressure.cpu.some_us;
+                    assert!(
+                        total(&before) <= got && got <= total(&after),
+                        "{cg}: cpu.pressure some {got} not within {} ..= {}",
+                        total(&before),
+                        total(&after)
+                    );
+                    println!("real v2 {cg}: cpu.pressure some total {got} µs read from a real cgroup2 hierarchy");
+                    ran.push("cpu.pressure (child)");
+                } else {
+                    println!(
+                        "SKIPPED: real cgroup2 PSI: {cg} has no cpu.pressure (kernel without PSI)"
+                    );
+                }
             }
         }
         println!("real v2: ran {ran:?}");
