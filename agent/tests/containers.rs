@@ -595,8 +595,12 @@ fn process_metrics_of_a_real_container() {
     let e = scrape_until(
         port,
         Duration::from_secs(15),
-        "two processes in the container",
-        |e| e.value("container_processes", &[("name", &name)]) == Some(2.0),
+        "two processes in the container, nc listening",
+        // nc's socket appears a moment after its process: wait for both, then nothing changes.
+        |e| {
+            e.value("container_processes", &[("name", &name)]) == Some(2.0)
+                && e.value("container_sockets", &[("name", &name)]) == Some(1.0)
+        },
     );
     // What the container's processes hold, counted from inside it.
     let counts = c.exec(
@@ -621,6 +625,15 @@ fn process_metrics_of_a_real_container() {
     );
     assert_eq!(v(&e, "container_threads_max", &name), 64.0);
     assert!(v(&e, "container_threads", &name) >= 2.0);
+    let soft = c.exec("awk '/^Max open files/ {print $4}' /proc/1/limits");
+    let soft: f64 = soft.trim().parse().unwrap_or(-1.0);
+    assert_eq!(
+        e.value(
+            "container_ulimits_soft",
+            &[("name", &name), ("ulimit", "max_open_files")]
+        ),
+        Some(soft)
+    );
 }
 
 /// `container_health_state` follows Docker's health checks: -1 without one, 0 while starting or

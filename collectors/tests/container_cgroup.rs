@@ -1239,6 +1239,29 @@ fn process_group_on_the_fixtures_when_enabled() {
             );
         }
     }
+    // The web container's init process's soft `Max open files`; v2's db has no limits file: no series.
+    let (roots, fs) = setup("v1");
+    let c = ContainerCollector::new(roots, fs, Arc::new(v1_snapshot())).with_process_metrics(true);
+    let mut m = MetricSet::new();
+    c.collect(&mut m).expect("collects");
+    let web_id = format!("/docker/{ID_A}");
+    assert_eq!(
+        val(
+            &m,
+            "container_ulimits_soft",
+            &[
+                ("id", &web_id),
+                ("name", "web"),
+                ("image", "nginx:1.27"),
+                ("ulimit", "max_open_files")
+            ]
+        ),
+        1_048_576.0
+    );
+    assert_eq!(
+        m.get("container_ulimits_soft").map(|f| f.samples.len()),
+        Some(1)
+    );
     // v1's ci container: pids.max `max` is 0 ("infinity if value is zero").
     let (roots, fs) = setup("v1");
     let c = ContainerCollector::new(roots, fs, Arc::new(v1_snapshot())).with_process_metrics(true);

@@ -330,7 +330,13 @@ impl ContainerCollector {
             return Ok(None);
         };
         let cgroup = known.cgroup.clone();
-        let processes = self.processes(&cgroup)?;
+        let processes = self.processes(&cgroup)?.map(|mut p| {
+            p.max_open_files_soft = info.pid.and_then(|pid| {
+                let t = std::fs::read_to_string(self.roots.proc(&format!("{pid}/limits"))).ok()?;
+                super::cgroup::parse::parse_max_open_files_soft(&t)
+            });
+            p
+        });
         let net = match info.pid {
             Some(pid) if !info.shares_network => self.network(reader, pid)?,
             _ => Vec::new(),
@@ -750,6 +756,16 @@ impl ContainerCollector {
                 ),
             ] {
                 o.add(name, help, Kind::Gauge, l, &[], v as f64);
+            }
+            if let Some(soft) = p.max_open_files_soft {
+                o.add(
+                    "container_ulimits_soft",
+                    "Soft ulimit values for the container root process. Unlimited if -1, except priority and nice",
+                    Kind::Gauge,
+                    l,
+                    &[("ulimit", "max_open_files")],
+                    soft as f64,
+                );
             }
         }
         for n in &t.net {

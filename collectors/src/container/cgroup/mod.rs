@@ -181,6 +181,9 @@ pub struct ProcessStats {
     pub threads: u64,
     /// `pids.max`, 0 for `max` or without the pids controller ("infinity if value is zero").
     pub threads_max: u64,
+    /// The soft `Max open files` of the container's init process (`container_ulimits_soft`); `None` for
+    /// the root cgroup (no root process, as cAdvisor's raw handler) or when unreadable.
+    pub max_open_files_soft: Option<i64>,
 }
 
 /// Read a file whose absence is an answer (the controller or feature is not there): `Ok(None)` for

@@ -269,6 +269,27 @@ pub fn parse_uevent_devname(text: &str) -> Option<String> {
         .map(|n| format!("/dev/{n}"))
 }
 
+/// The soft limit of `Max open files` in `/proc/<pid>/limits` (`unlimited` → -1), as cAdvisor's
+/// `processLimitsFile` reads it; `None` when the line is missing or malformed (cAdvisor skips it then).
+pub fn parse_max_open_files_soft(limits: &str) -> Option<i64> {
+    let rest = limits
+        .lines()
+        .find_map(|l| l.strip_prefix("Max open files"))?;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let [soft, hard, _units] = f.as_slice() else {
+        return None;
+    };
+    let num = |v: &str| -> Option<i64> {
+        match v.parse() {
+            Ok(n) => Some(n),
+            Err(_) if v.eq_ignore_ascii_case("unlimited") => Some(-1),
+            Err(_) => None,
+        }
+    };
+    num(hard)?;
+    num(soft)
+}
+
 /// `cpuacct.usage_percpu`: one nanosecond count per possible CPU, space separated, on one line.
 pub fn parse_percpu(text: &str) -> Result<Vec<u64>, ParseError> {
     text.split_whitespace()
@@ -431,6 +452,29 @@ mod tests {
         let t = "MAJOR=253\nMINOR=0\nDEVNAME=vda\nDEVTYPE=disk\nDISKSEQ=1\n";
         assert_eq!(parse_uevent_devname(t), Some("/dev/vda".into()));
         assert_eq!(parse_uevent_devname("MAJOR=1\n"), None);
+    }
+
+    #[test]
+    fn max_open_files_soft_limit() {
+        let limits =
+            "Limit                     Soft Limit           Hard Limit           Units     \n\
+            Max processes             63451                63451                processes \n\
+            Max open files            1024                 524288               files     \n";
+        assert_eq!(parse_max_open_files_soft(limits), Some(1024));
+        assert_eq!(
+            parse_max_open_files_soft(
+                "Max open files            unlimited            unlimited            files\n"
+            ),
+            Some(-1)
+        );
+        assert_eq!(
+            parse_max_open_files_soft("Max processes 1 1 processes\n"),
+            None
+        );
+        assert_eq!(
+            parse_max_open_files_soft("Max open files x 1 files\n"),
+            None
+        );
     }
 
     #[test]
