@@ -540,7 +540,7 @@ fn v2_unified_systemd_fixture() {
         ("container_pressure_io_waiting_seconds_total", 2.0),
     ] {
         assert_close(val(&m, name, &db), want);
-        // The root cgroup has no pressure files (its PSI is /proc/pressure): 0, as cAdvisor prints.
+        // The fixture's root has no pressure files (a kernel without PSI): 0, as cAdvisor prints.
         assert_eq!(val(&m, name, &[("id", "/")]), 0.0, "{name}");
     }
     // memory.events `high`/`max` next to `oom_kill`; the LRU file sizes from memory.stat; no kernel

@@ -13,7 +13,7 @@
 //! - `container_cpu_cfs_burst_*` with the other CFS series (quota set), from `cpu.stat` `nr_bursts` and
 //!   v1 `burst_time` / v2 `burst_usec` (0 before kernel 5.14).
 //! - `container_pressure_*`: v2 `{cpu,memory,io}.pressure` `full` (stalled) and `some` (waiting) totals;
-//!   0 on v1 and for the root cgroup (no per-cgroup PSI files), as cAdvisor prints them.
+//!   0 on v1 (runc's v1 manager reads no PSI) and where the files are missing, as cAdvisor prints them.
 //! - `container_memory_kernel_usage` (v1 `memory.kmem.usage_in_bytes`; 0 on v2, where runc fills none),
 //!   `container_memory_total_{active,inactive}_file_bytes` (`memory.stat`), `container_memory_events_
 //!   {high,max}_total` (v2 `memory.events`; 0 on v1), printed with the other memory series.

@@ -183,8 +183,8 @@ pub(super) fn read_memory(
     Ok((Some(stats), spec))
 }
 
-/// `cpu.pressure`, `memory.pressure`, `io.pressure` of one cgroup; a missing file gives zeros (PSI off,
-/// or the root cgroup, whose pressure is `/proc/pressure`, which cAdvisor does not read for it).
+/// `cpu.pressure`, `memory.pressure`, `io.pressure` of one cgroup (the root's too, where the kernel has
+/// them); a missing file gives zeros (a kernel without PSI, or booted with `psi=0`), as runc's nil PSI.
 pub(super) fn read_pressure(r: &mut Reads<'_>, dir: &Path) -> Result<Pressure, CollectError> {
     let mut one = |name: &str| -> Result<Psi, CollectError> {
         let path = dir.join(name);
