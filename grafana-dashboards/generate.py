@@ -152,13 +152,13 @@ PANELS = [
         "targets": [
             target(
                 "A",
-                'sum by (name) (rate(container_cpu_usage_seconds_total{cpu="total",name="%s"}[%s]))'
+                'sum by (name) (rate(container_cpu_usage_seconds_total{name="%s"}[%s]))'
                 % (PROM, RATE),
                 "prometheus",
             ),
             target(
                 "B",
-                'sum by (name) (rate(container_cpu_usage_seconds_total{cpu="total",name="%s"}[%s]))'
+                'sum by (name) (rate(container_cpu_usage_seconds_total{name="%s"}[%s]))'
                 % (GRAF, RATE),
                 "grafana",
             ),

@@ -71,7 +71,9 @@ fn add_containers(
         "container",
         Box::new(
             ContainerCollector::new(roots, cgroups, docker.clone())
-                .with_fs_refresh(opts.cli.container.fs_refresh),
+                .with_fs_refresh(opts.cli.container.fs_refresh)
+                .with_revision(env!("HOSTLENS_REVISION"))
+                .with_process_metrics(opts.cli.container.process_metrics),
         ),
     );
     Some(docker)

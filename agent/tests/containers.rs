@@ -130,6 +130,25 @@ fn scrape_until(
     }
 }
 
+/// `container_cpu_usage_seconds_total` of the container `name`: its per-CPU series (`cpu="cpu00"`, … on
+/// cgroup v1, cAdvisor 0.60's default) and their sum, or its one `cpu="total"` series (v2).
+fn cpu_usage(e: &Exposition, name: &str) -> (Vec<String>, f64) {
+    let series: Vec<_> = e
+        .by_name("container_cpu_usage_seconds_total")
+        .into_iter()
+        .filter(|s| s.labels.get("name").map(String::as_str) == Some(name))
+        .collect();
+    assert!(
+        !series.is_empty(),
+        "no container_cpu_usage_seconds_total{{name={name:?}}}"
+    );
+    let cpus = series
+        .iter()
+        .map(|s| s.labels.get("cpu").cloned().unwrap_or_default())
+        .collect();
+    (cpus, series.iter().map(|s| s.value).sum())
+}
+
 fn v(e: &Exposition, metric: &str, name: &str) -> f64 {
     e.value(metric, &[("name", name)])
         .unwrap_or_else(|| panic!("no {metric}{{name={name:?}}} in the scrape"))
@@ -175,6 +194,24 @@ fn a_real_container_limits_cpu_memory_network_and_its_disappearance() {
             .is_some(),
         "no root cgroup (id=\"/\") in the scrape"
     );
+    // cAdvisor's machine group from the agent: what the host reports.
+    let online = Command::new("getconf")
+        .arg("_NPROCESSORS_ONLN")
+        .output()
+        .expect("getconf");
+    let online: f64 = String::from_utf8_lossy(&online.stdout)
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(e.value("machine_cpu_cores", &[]), Some(online));
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap();
+    let mem_kb: f64 = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap();
+    assert_eq!(e.value("machine_memory_bytes", &[]), Some(mem_kb * 1024.0));
+    assert_eq!(e.value("machine_scrape_error", &[]), Some(0.0));
 
     // Limits equal what docker run was given.
     assert_eq!(
@@ -205,8 +242,7 @@ fn a_real_container_limits_cpu_memory_network_and_its_disappearance() {
     // After the comm field: state is [0], utime is field 14 → [11], stime 15 → [12].
     let ticks =
         (fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap()) / clock_ticks();
-    let grew = v(&after, "container_cpu_usage_seconds_total", &name)
-        - v(&before, "container_cpu_usage_seconds_total", &name);
+    let grew = cpu_usage(&after, &name).1 - cpu_usage(&before, &name).1;
     println!(
         "cpu: the workload burned {ticks:.3} s; container_cpu_usage_seconds_total grew {grew:.3} s"
     );
@@ -218,6 +254,34 @@ fn a_real_container_limits_cpu_memory_network_and_its_disappearance() {
         (grew - ticks).abs() <= 0.10 * ticks,
         "cpu usage grew {grew:.3} s, the workload burned {ticks:.3} s (more than 10 % apart)"
     );
+    // Per-CPU on this v1 host: series cpu00, cpu01, … (only CPUs it ran on), no `total`, and their sum is
+    // the cgroup's cpuacct.usage (read right after the scrape; the container is idle by then).
+    let (cpus, sum) = cpu_usage(&after, &name);
+    let acct = Path::new("/sys/fs/cgroup/cpuacct")
+        .join(cg_id.trim_start_matches('/'))
+        .join("cpuacct.usage");
+    match std::fs::read_to_string(&acct) {
+        Ok(t) => {
+            let usage = t.trim().parse::<f64>().expect("cpuacct.usage") / 1e9;
+            println!("cpu: per-CPU series {cpus:?} sum to {sum:.3} s; cpuacct.usage {usage:.3} s");
+            assert!(!cpus.iter().any(|c| c == "total"), "{cpus:?}");
+            assert!(
+                cpus.iter().all(|c| c.len() == 5 && c.starts_with("cpu")),
+                "{cpus:?}"
+            );
+            assert!(
+                (sum - usage).abs() < 0.05,
+                "per-CPU sum {sum} s vs cpuacct.usage {usage} s"
+            );
+        }
+        Err(e) => {
+            println!(
+                "SKIPPED: per-CPU sum vs {} ({e}): not a cgroup v1 host",
+                acct.display()
+            );
+            assert_eq!(cpus, ["total"]);
+        }
+    }
     let user_sys = v(&after, "container_cpu_user_seconds_total", &name)
         + v(&after, "container_cpu_system_seconds_total", &name);
     assert!(
@@ -521,4 +585,110 @@ fn docker_appearing_later_is_picked_up_by_the_retries() {
         "no reconnection logged:\n{log}"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `--container.process-metrics`: cAdvisor's process group for a real container equals what its
+/// processes hold: the processes of its cgroup, their open descriptors and sockets, and `pids.max` from
+/// `--pids-limit`.
+#[test]
+#[ignore = "needs Docker"]
+fn process_metrics_of_a_real_container() {
+    prerequisites();
+    let (_agent, port) = agent(&["--container.process-metrics"]);
+    let name = format!("hostlens-test-procs-{}", std::process::id());
+    // Two processes: a listening nc (one socket) and the sleep the shell became.
+    let c = Container::run(
+        &name,
+        &["--pids-limit", "64"],
+        "busybox nc -l -p 9999 & exec sleep infinity",
+    );
+    let pid: u32 = c.inspect("{{.State.Pid}}").parse().unwrap();
+    let e = scrape_until(
+        port,
+        Duration::from_secs(15),
+        "two processes in the container, nc listening",
+        // nc's socket appears a moment after its process: wait for both, then nothing changes.
+        |e| {
+            e.value("container_processes", &[("name", &name)]) == Some(2.0)
+                && e.value("container_sockets", &[("name", &name)]) == Some(1.0)
+        },
+    );
+    // What the container's processes hold, counted from inside it.
+    let counts = c.exec(
+        "n=0; s=0; for p in $(ls /proc | grep -E '^[0-9]+$'); do [ \"$p\" = $$ ] && continue; \
+         [ -d /proc/$p/fd ] || continue; case $(readlink /proc/$p/exe) in */bash) continue;; esac; \
+         for f in /proc/$p/fd/*; do n=$((n+1)); case $(readlink $f) in socket:*) s=$((s+1));; esac; done; \
+         done; echo $n $s",
+    );
+    let (fds, socks) = counts.trim().split_once(' ').unwrap();
+    println!("container pid {pid}: inside it {fds} descriptors, {socks} sockets (without the exec'd bash)");
+    assert_eq!(
+        v(&e, "container_file_descriptors", &name),
+        fds.parse::<f64>().unwrap()
+    );
+    assert_eq!(
+        v(&e, "container_sockets", &name),
+        socks.parse::<f64>().unwrap()
+    );
+    assert!(
+        v(&e, "container_sockets", &name) >= 1.0,
+        "nc's listening socket"
+    );
+    assert_eq!(v(&e, "container_threads_max", &name), 64.0);
+    assert!(v(&e, "container_threads", &name) >= 2.0);
+    let soft = c.exec("awk '/^Max open files/ {print $4}' /proc/1/limits");
+    let soft: f64 = soft.trim().parse().unwrap_or(-1.0);
+    assert_eq!(
+        e.value(
+            "container_ulimits_soft",
+            &[("name", &name), ("ulimit", "max_open_files")]
+        ),
+        Some(soft)
+    );
+}
+
+/// `container_health_state` follows Docker's health checks: -1 without one, 0 while starting or
+/// unhealthy, 1 once healthy (its `health_status` event makes the agent inspect the container again).
+#[test]
+#[ignore = "needs Docker"]
+fn health_state_follows_the_health_check() {
+    prerequisites();
+    let (_agent, port) = agent(&[]);
+    let pid = std::process::id();
+    let plain = format!("hostlens-test-nohealth-{pid}");
+    let checked = format!("hostlens-test-health-{pid}");
+    let _a = Container::run(&plain, &[], "exec sleep infinity");
+    // Unhealthy until /tmp/ok exists; checked every second.
+    let b = Container::run(
+        &checked,
+        &[
+            "--health-cmd",
+            "test -e /tmp/ok",
+            "--health-interval",
+            "1s",
+            "--health-retries",
+            "1",
+        ],
+        "exec sleep infinity",
+    );
+    let e = scrape_until(port, Duration::from_secs(20), "both containers", |e| {
+        e.value("container_health_state", &[("name", &plain)])
+            .is_some()
+            && e.value("container_health_state", &[("name", &checked)])
+                .is_some()
+    });
+    assert_eq!(v(&e, "container_health_state", &plain), -1.0);
+    assert_eq!(
+        v(&e, "container_health_state", &checked),
+        0.0,
+        "starting or unhealthy"
+    );
+    b.exec("touch /tmp/ok");
+    scrape_until(
+        port,
+        Duration::from_secs(20),
+        "healthy after the check passes",
+        |e| e.value("container_health_state", &[("name", &checked)]) == Some(1.0),
+    );
+    assert_eq!(b.inspect("{{.State.Health.Status}}"), "healthy");
 }

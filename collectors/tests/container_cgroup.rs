@@ -8,6 +8,7 @@
 
 mod common;
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -76,6 +77,7 @@ fn container(id: &str, name: &str, image: &str, pid: Option<u32>) -> ContainerIn
         cgroup_parent: String::new(),
         shares_network: false,
         extra_labels: vec![],
+        health_status: String::new(),
     }
 }
 
@@ -88,11 +90,11 @@ fn v1_snapshot() -> Snapshot {
         runtime_up: true,
         reason: None,
         driver: Some(CgroupDriver::Cgroupfs),
-        containers: vec![
-            job,
-            container(ID_C, "gone", "busybox", Some(4444)),
-            container(ID_A, "web", "nginx:1.27", Some(4242)),
-        ],
+        containers: vec![job, container(ID_C, "gone", "busybox", Some(4444)), {
+            let mut web = container(ID_A, "web", "nginx:1.27", Some(4242));
+            web.health_status = "healthy".into();
+            web
+        }],
     }
 }
 
@@ -101,7 +103,11 @@ fn v2_snapshot() -> Snapshot {
         runtime_up: true,
         reason: None,
         driver: Some(CgroupDriver::Systemd),
-        containers: vec![container(ID_V, "db", "postgres:17", Some(5151))],
+        containers: vec![{
+            let mut db = container(ID_V, "db", "postgres:17", Some(5151));
+            db.health_status = "unhealthy".into();
+            db
+        }],
     }
 }
 
@@ -111,7 +117,11 @@ fn fixed_now() -> SystemTime {
 
 fn collect(layout: &str, snap: Snapshot) -> MetricSet {
     let (roots, fs) = setup(layout);
-    let c = ContainerCollector::new(roots, fs, Arc::new(snap)).with_clock(fixed_now);
+    let own_root = roots.root("");
+    let c = ContainerCollector::new(roots, fs, Arc::new(snap))
+        .with_clock(fixed_now)
+        .with_own_root(own_root)
+        .with_revision("fixture-rev");
     assert_eq!(c.name(), "container");
     let mut out = MetricSet::new();
     c.collect(&mut out).expect("collects");
@@ -145,6 +155,39 @@ fn val(m: &MetricSet, name: &str, labels: &[(&str, &str)]) -> f64 {
         hits.len()
     );
     hits[0]
+}
+
+/// `container_cpu_usage_seconds_total` of the series with `labels` (exactly, as [`val`]): the per-CPU
+/// series `cpu00`, `cpu01`, … and their sum, or the one `total` series where there are no per-CPU ones.
+#[track_caller]
+fn cpu_usage(m: &MetricSet, labels: &[(&str, &str)]) -> (Vec<(String, f64)>, f64) {
+    let fam = m
+        .get("container_cpu_usage_seconds_total")
+        .expect("usage family");
+    let mut per_cpu = Vec::new();
+    for s in &fam.samples {
+        let ours = labels
+            .iter()
+            .all(|(k, v)| s.labels.iter().any(|(sk, sv)| sk == k && sv == v))
+            && s.labels
+                .iter()
+                .all(|(k, v)| k == "cpu" || v.is_empty() || labels.iter().any(|(lk, _)| lk == k));
+        if !ours {
+            continue;
+        }
+        let cpu = s
+            .labels
+            .iter()
+            .find(|(k, _)| k == "cpu")
+            .map(|(_, v)| v.clone())
+            .expect("a cpu label");
+        let hostlens_collectors::Value::Scalar(x) = s.value else {
+            panic!("not a scalar")
+        };
+        per_cpu.push((cpu, x));
+    }
+    let sum = per_cpu.iter().map(|(_, v)| v).sum();
+    (per_cpu, sum)
 }
 
 fn has(m: &MetricSet, name: &str, labels: &[(&str, &str)]) -> bool {
@@ -204,15 +247,54 @@ fn v1_hybrid_cgroupfs_fixture() {
     let lab = |extra: &[(&'static str, &'static str)]| -> Vec<(&str, &str)> {
         web.iter().copied().chain(extra.iter().copied()).collect()
     };
-    // CPU: cpuacct.usage ns, cpuacct.stat ticks at USER_HZ 100, throttled_time ns.
+    // CPU: cpuacct.usage_percpu ns per CPU (cAdvisor 0.60's default `percpu`; CPU 1 is 0 and has no
+    // series), summing to cpuacct.usage; cpuacct.stat ticks at USER_HZ 100, throttled_time ns.
+    let (per_cpu, sum) = cpu_usage(&m, &web);
+    let names: Vec<&str> = per_cpu.iter().map(|(c, _)| c.as_str()).collect();
+    assert_eq!(names, ["cpu00", "cpu02", "cpu03"]);
     assert_close(
         val(
             &m,
             "container_cpu_usage_seconds_total",
-            &lab(&[("cpu", "total")]),
+            &lab(&[("cpu", "cpu03")]),
         ),
-        36.696665,
+        0.696665,
     );
+    assert_close(sum, 36.696665);
+    assert!(!has(
+        &m,
+        "container_cpu_usage_seconds_total",
+        &lab(&[("cpu", "total")])
+    ));
+    // Burst (kernel ≥ 5.14 cpu.stat `nr_bursts`, `burst_time` ns), printed with a quota as the CFS series.
+    assert_eq!(val(&m, "container_cpu_cfs_burst_periods_total", &web), 12.0);
+    assert_close(val(&m, "container_cpu_cfs_burst_seconds_total", &web), 0.25);
+    // v1 sources of the v2-era memory series: kmem usage and the total_* file LRU sizes; memory.events
+    // and PSI do not exist per cgroup on v1 and print 0, as cAdvisor prints them.
+    assert_eq!(val(&m, "container_memory_kernel_usage", &web), 3_145_728.0);
+    // Health: 1 healthy, -1 without a health check (the job, the root).
+    assert_eq!(val(&m, "container_health_state", &web), 1.0);
+    assert_eq!(val(&m, "container_health_state", &[("id", "/")]), -1.0);
+    assert_eq!(
+        val(&m, "container_memory_total_active_file_bytes", &web),
+        20_480.0
+    );
+    assert_eq!(
+        val(&m, "container_memory_total_inactive_file_bytes", &web),
+        23_138_304.0
+    );
+    for name in [
+        "container_memory_events_high_total",
+        "container_memory_events_max_total",
+        "container_pressure_cpu_stalled_seconds_total",
+        "container_pressure_cpu_waiting_seconds_total",
+        "container_pressure_memory_stalled_seconds_total",
+        "container_pressure_memory_waiting_seconds_total",
+        "container_pressure_io_stalled_seconds_total",
+        "container_pressure_io_waiting_seconds_total",
+    ] {
+        assert_eq!(val(&m, name, &web), 0.0, "{name}");
+    }
     assert_close(val(&m, "container_cpu_user_seconds_total", &web), 25.0);
     assert_close(val(&m, "container_cpu_system_seconds_total", &web), 10.0);
     assert_eq!(val(&m, "container_cpu_cfs_periods_total", &web), 1200.0);
@@ -242,6 +324,11 @@ fn v1_hybrid_cgroupfs_fixture() {
     assert_eq!(val(&m, "container_memory_mapped_file", &web), 1_626_112.0);
     assert_eq!(val(&m, "container_memory_swap", &web), 0.0);
     assert_eq!(val(&m, "container_memory_failcnt", &web), 3.0);
+    // cAdvisor's TYPE for it is counter (a counter without `_total`), and so is ours.
+    assert_eq!(
+        m.get("container_memory_failcnt").map(|f| f.kind),
+        Some(hostlens_collectors::Kind::Counter)
+    );
     for scope in ["container", "hierarchy"] {
         let l = lab(&[("failure_type", "pgfault"), ("scope", scope)]);
         assert_eq!(val(&m, "container_memory_failures_total", &l), 1563.0);
@@ -349,14 +436,9 @@ fn v1_hybrid_cgroupfs_fixture() {
                 ("image".to_string(), String::new()),
                 ("name".to_string(), String::new())
             ])));
-    assert_close(
-        val(
-            &m,
-            "container_cpu_usage_seconds_total",
-            &[("id", "/"), ("cpu", "total")],
-        ),
-        325.224894833,
-    );
+    let (per_cpu, sum) = cpu_usage(&m, &[("id", "/")]);
+    assert_eq!(per_cpu.len(), 4);
+    assert_close(sum, 325.224894833);
     assert_close(val(&m, "container_cpu_user_seconds_total", &root), 274.48);
     assert_eq!(
         val(&m, "container_memory_working_set_bytes", &root),
@@ -445,6 +527,38 @@ fn v2_unified_systemd_fixture() {
         2.5,
     );
     assert_close(val(&m, "container_cpu_user_seconds_total", &db), 2.0);
+    // Burst: cpu.stat `nr_bursts`, `burst_usec`.
+    assert_eq!(val(&m, "container_cpu_cfs_burst_periods_total", &db), 3.0);
+    assert_close(val(&m, "container_cpu_cfs_burst_seconds_total", &db), 0.12);
+    // PSI: `full` is "stalled", `some` is "waiting", total= µs.
+    for (name, want) in [
+        ("container_pressure_cpu_stalled_seconds_total", 1.25),
+        ("container_pressure_cpu_waiting_seconds_total", 4.25),
+        ("container_pressure_memory_stalled_seconds_total", 0.40625),
+        ("container_pressure_memory_waiting_seconds_total", 0.8125),
+        ("container_pressure_io_stalled_seconds_total", 1.5),
+        ("container_pressure_io_waiting_seconds_total", 2.0),
+    ] {
+        assert_close(val(&m, name, &db), want);
+        // The fixture's root has no pressure files (a kernel without PSI): 0, as cAdvisor prints.
+        assert_eq!(val(&m, name, &[("id", "/")]), 0.0, "{name}");
+    }
+    // memory.events `high`/`max` next to `oom_kill`; the LRU file sizes from memory.stat; no kernel
+    // usage on v2 (runc fills it from v1's kmem only).
+    assert_eq!(val(&m, "container_memory_events_high_total", &db), 9.0);
+    assert_eq!(val(&m, "container_memory_events_max_total", &db), 4.0);
+    assert_eq!(val(&m, "container_oom_events_total", &db), 1.0);
+    assert_eq!(
+        val(&m, "container_memory_total_active_file_bytes", &db),
+        20_971_520.0
+    );
+    assert_eq!(
+        val(&m, "container_memory_total_inactive_file_bytes", &db),
+        31_457_280.0
+    );
+    assert_eq!(val(&m, "container_memory_kernel_usage", &db), 0.0);
+    // Health: unhealthy (and starting) is 0.
+    assert_eq!(val(&m, "container_health_state", &db), 0.0);
     assert_close(val(&m, "container_cpu_system_seconds_total", &db), 0.5);
     assert_eq!(val(&m, "container_cpu_cfs_periods_total", &db), 100.0);
     assert_eq!(
@@ -637,7 +751,11 @@ fn golden(layout: &str, snap: Snapshot) {
     let m = collect(layout, snap);
     let gathered = hostlens_exposition::gather(vec![("container".into(), m)]);
     assert!(gathered.dropped.is_empty(), "{:?}", gathered.dropped);
-    let text = hostlens_exposition::encode(&gathered.families);
+    // hostlens's version is cadvisor_version_info's `cadvisorVersion`: not pinned in the golden file.
+    let text = hostlens_exposition::encode(&gathered.families).replace(
+        &format!("cadvisorVersion=\"{}\"", env!("CARGO_PKG_VERSION")),
+        "cadvisorVersion=\"VERSION\"",
+    );
     common::assert_golden(&fixture(layout).with_extension("golden.txt"), &text, "");
 }
 
@@ -707,12 +825,13 @@ fn real_cgroup_tree_of_this_machine() {
     );
     let mut m = MetricSet::new();
     c.collect(&mut m).expect("collects on the real tree");
-    assert!(
-        val(
-            &m,
-            "container_cpu_usage_seconds_total",
-            &[("id", "/"), ("cpu", "total")]
-        ) > 0.0
+    // Per-CPU series on v1 (cpuacct.usage_percpu), the `total` one on v2; either way > 0.
+    let (per_cpu, sum) = cpu_usage(&m, &[("id", "/")]);
+    assert!(sum > 0.0, "{per_cpu:?}");
+    assert_eq!(
+        per_cpu.iter().any(|(c, _)| c == "total"),
+        fs.layout() == Layout::Unified,
+        "{per_cpu:?}"
     );
     assert!(val(&m, "container_memory_working_set_bytes", &[("id", "/")]) > 0.0);
     assert!(val(&m, "container_start_time_seconds", &[("id", "/")]) > 1e9);
@@ -764,9 +883,36 @@ fn real_cgroup_tree_of_this_machine() {
         for e in std::fs::read_dir(&unified).expect("lists").flatten() {
             if e.path().join("cgroup.procs").is_file() {
                 let cg = format!("/{}", e.file_name().to_string_lossy());
+                let before = std::fs::read_to_string(e.path().join("cpu.pressure"));
                 let s = v2.read(&cg).expect("reads").expect("exists");
                 assert!(s.cpu.is_some(), "{cg}: cpu.stat");
                 ran.push("cpu.stat (child)");
+                // PSI per cgroup, where the kernel has it (CONFIG_PSI, not psi=0): the cumulative `some`
+                // total read through the collector lies between a read before and one after.
+                if let Ok(before) = before {
+                    let total = |t: &str| -> u64 {
+                        t.lines()
+                            .find(|l| l.starts_with("some"))
+                            .and_then(|l| l.rsplit_once("total="))
+                            .and_then(|(_, v)| v.trim().parse().ok())
+                            .expect("a some total=")
+                    };
+                    let after = std::fs::read_to_string(e.path().join("cpu.pressure"))
+                        .expect("cpu.pressure still there");
+                    let got = s.pressure.cpu.some_us;
+                    assert!(
+                        total(&before) <= got && got <= total(&after),
+                        "{cg}: cpu.pressure some {got} not within {} ..= {}",
+                        total(&before),
+                        total(&after)
+                    );
+                    println!("real v2 {cg}: cpu.pressure some total {got} µs read from a real cgroup2 hierarchy");
+                    ran.push("cpu.pressure (child)");
+                } else {
+                    println!(
+                        "SKIPPED: real cgroup2 PSI: {cg} has no cpu.pressure (kernel without PSI)"
+                    );
+                }
             }
         }
         println!("real v2: ran {ran:?}");
@@ -941,4 +1087,198 @@ fn later_scrapes_use_the_known_files_and_follow_what_goes() {
         metric: "container_memory_max_usage_bytes",
         value: 83_886_080.0,
     });
+}
+
+/// The machine group on this host equals what the host itself reports: `getconf _NPROCESSORS_ONLN`
+/// (and `nproc` where the test's CPU affinity is not narrowed), the `processor` entries and distinct
+/// `physical id`s of `/proc/cpuinfo`, `MemTotal`/`SwapTotal` of `/proc/meminfo`, the boot ID.
+#[test]
+fn machine_metrics_equal_what_this_host_reports() {
+    let roots = Arc::new(Roots::default());
+    let mount = CgroupFs::default_mount_root(&roots);
+    let Ok(fs) = CgroupFs::detect(&mount) else {
+        println!("SKIPPED: no cgroup hierarchy at {}", mount.display());
+        return;
+    };
+    let c = ContainerCollector::new(roots, fs, Arc::new(Snapshot::default()));
+    let mut m = MetricSet::new();
+    c.collect(&mut m).expect("collects on this host");
+    assert_eq!(val(&m, "machine_scrape_error", &[]), 0.0);
+    let boot_id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").expect("boot_id");
+    let boot_id = boot_id.trim();
+    let machine = |name: &str| -> f64 {
+        let fam = m.get(name).unwrap_or_else(|| panic!("no {name}"));
+        assert_eq!(fam.samples.len(), 1, "{name}");
+        let s = &fam.samples[0];
+        assert!(
+            s.labels.iter().any(|(k, v)| k == "boot_id" && v == boot_id),
+            "{name}: {:?}",
+            s.labels
+        );
+        let names: Vec<&str> = s.labels.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["boot_id", "machine_id", "system_uuid"], "{name}");
+        match s.value {
+            hostlens_collectors::Value::Scalar(x) => x,
+            _ => panic!("{name}: not a scalar"),
+        }
+    };
+    let cmd = |prog: &str, args: &[&str]| -> Option<f64> {
+        let out = std::process::Command::new(prog).args(args).output().ok()?;
+        String::from_utf8(out.stdout).ok()?.trim().parse().ok()
+    };
+    let cores = machine("machine_cpu_cores");
+    let online = cmd("getconf", &["_NPROCESSORS_ONLN"]).expect("getconf _NPROCESSORS_ONLN");
+    assert_eq!(cores, online);
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").expect("cpuinfo");
+    let processors = cpuinfo
+        .lines()
+        .filter(|l| l.starts_with("processor"))
+        .count();
+    assert_eq!(cores, processors as f64);
+    match cmd("nproc", &[]) {
+        Some(n) if n == online => assert_eq!(cores, n),
+        Some(n) => {
+            println!("nproc says {n}: this test's CPU affinity is narrowed; compared with getconf")
+        }
+        None => println!("SKIPPED: the nproc comparison (no nproc)"),
+    }
+    let sockets: BTreeSet<&str> = cpuinfo
+        .lines()
+        .filter(|l| l.starts_with("physical id"))
+        .filter_map(|l| l.split(':').nth(1).map(str::trim))
+        .collect();
+    if !sockets.is_empty() {
+        assert_eq!(machine("machine_cpu_sockets"), sockets.len() as f64);
+    }
+    let physical = machine("machine_cpu_physical_cores");
+    assert!(
+        physical >= 1.0 && physical <= cores,
+        "{physical} of {cores}"
+    );
+    let meminfo = std::fs::read_to_string("/proc/meminfo").expect("meminfo");
+    let kb = |key: &str| -> f64 {
+        let line = meminfo
+            .lines()
+            .find(|l| l.starts_with(key))
+            .unwrap_or_else(|| panic!("no {key}"));
+        let v: f64 = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|v| v.parse().ok())
+            .expect("a number");
+        v * 1024.0
+    };
+    assert_eq!(machine("machine_memory_bytes"), kb("MemTotal:"));
+    assert_eq!(machine("machine_swap_bytes"), kb("SwapTotal:"));
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").expect("osrelease");
+    let v = m.get("cadvisor_version_info").expect("version info");
+    assert!(v.samples[0]
+        .labels
+        .iter()
+        .any(|(k, val)| k == "kernelVersion" && val == release.trim()));
+    println!(
+        "machine: {cores} logical CPUs, {physical} physical cores, {} B memory",
+        kb("MemTotal:")
+    );
+}
+
+/// cAdvisor's process group (off by default, as there): processes from `cgroup.procs` (one listed process
+/// has exited: counted, with no descriptors), descriptors and sockets from `/proc/<pid>/fd`, threads from
+/// `pids.current`/`pids.max` (`max` → 0).
+#[test]
+fn process_group_on_the_fixtures_when_enabled() {
+    for (layout, snap, id, want) in [
+        (
+            "v1",
+            v1_snapshot(),
+            format!("/docker/{ID_A}"),
+            [2.0, 5.0, 2.0, 5.0, 128.0],
+        ),
+        (
+            "v2",
+            v2_snapshot(),
+            format!("/system.slice/docker-{ID_V}.scope"),
+            [1.0, 3.0, 1.0, 7.0, 4096.0],
+        ),
+    ] {
+        let (roots, fs) = setup(layout);
+        let off = ContainerCollector::new(roots.clone(), fs.clone(), Arc::new(snap.clone()));
+        let mut m = MetricSet::new();
+        off.collect(&mut m).expect("collects");
+        assert!(
+            m.get("container_processes").is_none(),
+            "{layout}: on by default"
+        );
+
+        let on = ContainerCollector::new(roots, fs, Arc::new(snap)).with_process_metrics(true);
+        let mut m = MetricSet::new();
+        on.collect(&mut m).expect("collects");
+        let names = [
+            "container_processes",
+            "container_file_descriptors",
+            "container_sockets",
+            "container_threads",
+            "container_threads_max",
+        ];
+        for (name, want) in names.iter().zip(want) {
+            let got = m
+                .get(name)
+                .and_then(|f| {
+                    f.samples
+                        .iter()
+                        .find(|s| s.labels.iter().any(|(k, v)| k == "id" && *v == id))
+                })
+                .map(|s| match s.value {
+                    hostlens_collectors::Value::Scalar(x) => x,
+                    _ => panic!("not a scalar"),
+                });
+            assert_eq!(got, Some(want), "{layout} {name}");
+            assert_eq!(
+                m.get(name).map(|f| f.kind),
+                Some(hostlens_collectors::Kind::Gauge)
+            );
+        }
+    }
+    // The web container's init process's soft `Max open files`; v2's db has no limits file: no series.
+    let (roots, fs) = setup("v1");
+    let c = ContainerCollector::new(roots, fs, Arc::new(v1_snapshot())).with_process_metrics(true);
+    let mut m = MetricSet::new();
+    c.collect(&mut m).expect("collects");
+    let web_id = format!("/docker/{ID_A}");
+    assert_eq!(
+        val(
+            &m,
+            "container_ulimits_soft",
+            &[
+                ("id", &web_id),
+                ("name", "web"),
+                ("image", "nginx:1.27"),
+                ("ulimit", "max_open_files")
+            ]
+        ),
+        1_048_576.0
+    );
+    assert_eq!(
+        m.get("container_ulimits_soft").map(|f| f.samples.len()),
+        Some(1)
+    );
+    // v1's ci container: pids.max `max` is 0 ("infinity if value is zero").
+    let (roots, fs) = setup("v1");
+    let c = ContainerCollector::new(roots, fs, Arc::new(v1_snapshot())).with_process_metrics(true);
+    let mut m = MetricSet::new();
+    c.collect(&mut m).expect("collects");
+    let job = format!("/ci/{ID_B}");
+    assert_eq!(
+        val(
+            &m,
+            "container_threads_max",
+            &[
+                ("id", &job),
+                ("name", "job"),
+                ("image", "alpine:3.20"),
+                (LABEL, "job")
+            ]
+        ),
+        0.0
+    );
 }

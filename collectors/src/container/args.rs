@@ -64,6 +64,11 @@ pub struct ContainerArgs {
     /// With --once: how long to wait for Docker's container list before the scrape.
     #[arg(long = "container.once-wait", default_value = "5s", value_parser = parse_duration)]
     pub container_once_wait: Duration,
+    /// Serve cAdvisor's process group (container_processes, _file_descriptors, _sockets, _threads,
+    /// _threads_max): off by default as in cAdvisor (its `process` metrics), since it lists every process's
+    /// open descriptors on each scrape.
+    #[arg(long = "container.process-metrics")]
+    pub process_metrics: bool,
 }
 
 /// A duration, `0s` allowed (off).

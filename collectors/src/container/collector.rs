@@ -6,10 +6,17 @@
 //! - Labels: `id` (cgroup path), `name`, `image` and the allowed `container_label_*`; every series carries
 //!   the union of the label names of all containers, empty where a container has none (so the root prints
 //!   `image="",name=""` once any Docker container is listed); labels sorted by name like client_golang.
-//! - `container_cpu_usage_seconds_total{cpu="total"}` only when the usage is > 0; cAdvisor prints per-CPU
-//!   series instead when its `percpu` metrics are enabled and the kernel gives per-CPU usage (v1
-//!   `cpuacct.usage_percpu`): hostlens always prints the `total` series, as cAdvisor does on v2 and with
-//!   upstream's recommended `--enable_metrics` (no `percpu`).
+//! - `container_cpu_usage_seconds_total`: cAdvisor 0.60 has its `percpu` metrics on by default (not in
+//!   `cmd/cadvisor.go`'s default `--disable_metrics`), so where the kernel gives per-CPU usage (v1
+//!   `cpuacct.usage_percpu`) it prints one series per CPU, `cpu="cpu00"`, … (only those > 0) and no
+//!   `total`; without per-CPU usage (v2) the one `cpu="total"` series, when > 0.
+//! - `container_cpu_cfs_burst_*` with the other CFS series (quota set), from `cpu.stat` `nr_bursts` and
+//!   v1 `burst_time` / v2 `burst_usec` (0 before kernel 5.14).
+//! - `container_pressure_*`: v2 `{cpu,memory,io}.pressure` `full` (stalled) and `some` (waiting) totals;
+//!   0 on v1 (runc's v1 manager reads no PSI) and where the files are missing, as cAdvisor prints them.
+//! - `container_memory_kernel_usage` (v1 `memory.kmem.usage_in_bytes`; 0 on v2, where runc fills none),
+//!   `container_memory_total_{active,inactive}_file_bytes` (`memory.stat`), `container_memory_events_
+//!   {high,max}_total` (v2 `memory.events`; 0 on v1), printed with the other memory series.
 //! - `container_cpu_cfs_*` and `container_spec_cpu_quota` only when a quota is set;
 //!   `container_spec_cpu_period` and `_shares` whenever the cgroup has CPU limits files (0 where absent, e.g.
 //!   the v2 root).
@@ -31,7 +38,11 @@
 //! Cost: a container's cgroup path is found when it appears, and which of its files exist at its first
 //! read ([`super::cgroup::files`]); every scrape then opens, reads once and closes each file that is there,
 //! through one reader whose buffer serves every file ([`super::cgroup::read`]): about 3 syscalls per file,
-//! 58 per container on a v1 host (`make bench`, `scripts/bench_syscalls.py`).
+//! 21 files and 64 file-I/O syscalls per container per scrape on a v1 host with `cpuacct.usage_percpu` and
+//! `memory.kmem.usage_in_bytes` (`scripts/bench_syscalls.py 5 5`; 58 before those two); on v2 the three
+//! pressure files add 9. `--container.process-metrics` adds, per container, a read of `cgroup.procs`,
+//! `pids.*` and `/proc/<pid>/limits`, and a readdir of `/proc/<pid>/fd` plus a readlink per descriptor
+//! of each process (cAdvisor's reason to leave its `process` metrics off by default).
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -39,7 +50,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::cgroup::{read_opt, CgroupFiles, CgroupFs, CgroupStats, FileReader, HostMemory};
+use super::cgroup::{
+    read_opt, CgroupFiles, CgroupFs, CgroupStats, FileReader, HostMemory, ProcessStats,
+};
 use super::fs::{FsStats, FsWatcher};
 use super::{CgroupDriver, ContainerInfo, ContainerSource};
 use crate::metrics::Kind;
@@ -69,6 +82,15 @@ pub struct ContainerCollector {
     state: Mutex<State>,
     /// The writable layers' usage, walked in the background ([`super::fs`]).
     fs: FsWatcher,
+    /// The machine facts (`machine_*`), read again every [`super::machine::REFRESH`].
+    machine: Mutex<super::machine::Cached>,
+    /// `cadvisor_version_info`'s `cadvisorRevision`: hostlens's revision (set by the agent).
+    revision: &'static str,
+    /// The agent's own root, whose os-release is `cadvisor_version_info{osVersion}`; `/` but in tests.
+    own_root: std::path::PathBuf,
+    /// cAdvisor's `process` metrics (off by default there and here: a readdir per process and a
+    /// readlink per open descriptor on every scrape).
+    process_metrics: bool,
 }
 
 /// Kept from scrape to scrape.
@@ -94,6 +116,10 @@ struct Target {
     created: Option<f64>,
     started: Option<f64>,
     fs: Option<FsStats>,
+    /// cAdvisor's process group, when enabled.
+    processes: Option<ProcessStats>,
+    /// Docker's health status, "" without a health check (and for the root cgroup).
+    health: String,
 }
 
 /// Samples of one family until they are written out, sorted.
@@ -179,12 +205,42 @@ impl ContainerCollector {
             now: SystemTime::now,
             root_created: OnceLock::new(),
             state: Mutex::new(State::default()),
+            machine: Mutex::new(super::machine::Cached::default()),
+            revision: "",
+            own_root: "/".into(),
+            process_metrics: false,
         }
     }
 
     /// How often each container's writable layer is walked (`Duration::ZERO`: never, no `container_fs_usage_bytes`).
     pub fn with_fs_refresh(mut self, period: Duration) -> Self {
         self.fs = FsWatcher::new(self.roots.clone(), period);
+        self
+    }
+
+    /// Serve cAdvisor's `process` group (`container_processes`, `_file_descriptors`, `_sockets`,
+    /// `_threads`, `_threads_max`).
+    pub fn with_process_metrics(mut self, on: bool) -> Self {
+        self.process_metrics = on;
+        self
+    }
+
+    fn processes(&self, cgroup: &str) -> Result<Option<ProcessStats>, CollectError> {
+        if !self.process_metrics {
+            return Ok(None);
+        }
+        self.cgroups.process_stats(&self.roots, cgroup).map(Some)
+    }
+
+    /// Read the agent's own os-release under `root` instead of `/`; for reproducible tests.
+    pub fn with_own_root(mut self, root: impl Into<std::path::PathBuf>) -> Self {
+        self.own_root = root.into();
+        self
+    }
+
+    /// hostlens's source revision, for `cadvisor_version_info{cadvisorRevision}`.
+    pub fn with_revision(mut self, revision: &'static str) -> Self {
+        self.revision = revision;
         self
     }
 
@@ -254,6 +310,8 @@ impl ContainerCollector {
             created,
             started: None,
             fs: None,
+            processes: self.processes("/")?,
+            health: String::new(),
         })
     }
 
@@ -289,6 +347,13 @@ impl ContainerCollector {
             return Ok(None);
         };
         let cgroup = known.cgroup.clone();
+        let processes = self.processes(&cgroup)?.map(|mut p| {
+            p.max_open_files_soft = info.pid.and_then(|pid| {
+                let t = std::fs::read_to_string(self.roots.proc(&format!("{pid}/limits"))).ok()?;
+                super::cgroup::parse::parse_max_open_files_soft(&t)
+            });
+            p
+        });
         let net = match info.pid {
             Some(pid) if !info.shares_network => self.network(reader, pid)?,
             _ => Vec::new(),
@@ -304,6 +369,8 @@ impl ContainerCollector {
             created: info.created,
             started: info.started,
             fs: None,
+            processes,
+            health: info.health_status.clone(),
         }))
     }
 
@@ -365,6 +432,20 @@ impl ContainerCollector {
             l,
             &[],
             now,
+        );
+        // cAdvisor's `getContainerHealthState`: 1 healthy, -1 without a health check, 0 otherwise
+        // (starting, unhealthy); for every container, the root included.
+        o.add(
+            "container_health_state",
+            "The result of the container's health check",
+            Kind::Gauge,
+            l,
+            &[],
+            match t.health.as_str() {
+                "healthy" => 1.0,
+                "" => -1.0,
+                _ => 0.0,
+            },
         );
         if let Some(c) = t.created {
             o.add(
@@ -458,15 +539,32 @@ impl ContainerCollector {
                 &[],
                 secs(c.system_ns),
             );
-            if c.usage_ns > 0 {
-                o.add(
-                    "container_cpu_usage_seconds_total",
-                    "Cumulative cpu time consumed in seconds.",
-                    Kind::Counter,
-                    l,
-                    &[("cpu", "total")],
-                    secs(c.usage_ns),
-                );
+            // cAdvisor 0.60 has `percpu` on by default: per-CPU series where the kernel gives them (v1),
+            // only those > 0; the `total` series only without per-CPU usage (v2).
+            if s.per_cpu.is_empty() {
+                if c.usage_ns > 0 {
+                    o.add(
+                        "container_cpu_usage_seconds_total",
+                        "Cumulative cpu time consumed in seconds.",
+                        Kind::Counter,
+                        l,
+                        &[("cpu", "total")],
+                        secs(c.usage_ns),
+                    );
+                }
+            } else {
+                for (i, &ns) in s.per_cpu.iter().enumerate() {
+                    if ns > 0 {
+                        o.add(
+                            "container_cpu_usage_seconds_total",
+                            "Cumulative cpu time consumed in seconds.",
+                            Kind::Counter,
+                            l,
+                            &[("cpu", &format!("cpu{i:02}"))],
+                            secs(ns),
+                        );
+                    }
+                }
             }
             if quota != 0 {
                 o.add(
@@ -493,6 +591,37 @@ impl ContainerCollector {
                     &[],
                     secs(c.throttled_ns),
                 );
+                o.add(
+                    "container_cpu_cfs_burst_periods_total",
+                    "Number of periods when burst occurs.",
+                    Kind::Counter,
+                    l,
+                    &[],
+                    c.bursts as f64,
+                );
+                o.add(
+                    "container_cpu_cfs_burst_seconds_total",
+                    "Total time duration the container has been bursted.",
+                    Kind::Counter,
+                    l,
+                    &[],
+                    secs(c.burst_ns),
+                );
+            }
+            let us = |v: u64| v as f64 / 1e6;
+            for (name, help, v) in [
+                (
+                    "container_pressure_cpu_stalled_seconds_total",
+                    "Total time duration no tasks in the container could make progress due to CPU congestion.",
+                    s.pressure.cpu.full_us,
+                ),
+                (
+                    "container_pressure_cpu_waiting_seconds_total",
+                    "Total time duration tasks in the container have waited due to CPU congestion.",
+                    s.pressure.cpu.some_us,
+                ),
+            ] {
+                o.add(name, help, Kind::Counter, l, &[], us(v));
             }
         }
         if let Some(m) = s.memory {
@@ -535,7 +664,7 @@ impl ContainerCollector {
                 "Current working set in bytes.",
                 m.working_set,
             );
-            // A counter without `_total`: the text encoder writes it untyped (cAdvisor: counter).
+            // A counter without `_total`, TYPE counter as cAdvisor's (the golden files show it).
             o.add(
                 "container_memory_failcnt",
                 "Number of memory usage hits limits",
@@ -556,6 +685,55 @@ impl ContainerCollector {
                     );
                 }
             }
+            g(
+                o,
+                "container_memory_kernel_usage",
+                "Size of kernel memory allocated in bytes.",
+                m.kernel_usage,
+            );
+            g(
+                o,
+                "container_memory_total_active_file_bytes",
+                "Current total active file in bytes.",
+                m.active_file,
+            );
+            g(
+                o,
+                "container_memory_total_inactive_file_bytes",
+                "Current total inactive file in bytes.",
+                m.inactive_file,
+            );
+            o.add(
+                "container_memory_events_high_total",
+                "Cumulative count of memory.high throttle events for the container",
+                Kind::Counter,
+                l,
+                &[],
+                m.events_high as f64,
+            );
+            o.add(
+                "container_memory_events_max_total",
+                "Cumulative count of memory.max limit hit events for the container",
+                Kind::Counter,
+                l,
+                &[],
+                m.events_max as f64,
+            );
+            let us = |v: u64| v as f64 / 1e6;
+            for (name, help, v) in [
+                (
+                    "container_pressure_memory_stalled_seconds_total",
+                    "Total time duration no tasks in the container could make progress due to memory congestion.",
+                    s.pressure.memory.full_us,
+                ),
+                (
+                    "container_pressure_memory_waiting_seconds_total",
+                    "Total time duration tasks in the container have waited due to memory congestion.",
+                    s.pressure.memory.some_us,
+                ),
+            ] {
+                o.add(name, help, Kind::Counter, l, &[], us(v));
+            }
             if let Some(k) = m.oom_kills {
                 o.add(
                     "container_oom_events_total",
@@ -564,6 +742,47 @@ impl ContainerCollector {
                     l,
                     &[],
                     k as f64,
+                );
+            }
+        }
+        if let Some(p) = t.processes {
+            for (name, help, v) in [
+                (
+                    "container_processes",
+                    "Number of processes running inside the container.",
+                    p.processes,
+                ),
+                (
+                    "container_file_descriptors",
+                    "Number of open file descriptors for the container.",
+                    p.fds,
+                ),
+                (
+                    "container_sockets",
+                    "Number of open sockets for the container.",
+                    p.sockets,
+                ),
+                (
+                    "container_threads_max",
+                    "Maximum number of threads allowed inside the container, infinity if value is zero",
+                    p.threads_max,
+                ),
+                (
+                    "container_threads",
+                    "Number of threads running inside the container",
+                    p.threads,
+                ),
+            ] {
+                o.add(name, help, Kind::Gauge, l, &[], v as f64);
+            }
+            if let Some(soft) = p.max_open_files_soft {
+                o.add(
+                    "container_ulimits_soft",
+                    "Soft ulimit values for the container root process. Unlimited if -1, except priority and nice",
+                    Kind::Gauge,
+                    l,
+                    &[("ulimit", "max_open_files")],
+                    soft as f64,
                 );
             }
         }
@@ -613,6 +832,23 @@ impl ContainerCollector {
                 ),
             ] {
                 o.add(name, help, Kind::Counter, l, &iface, value as f64);
+            }
+        }
+        if s.io.is_some() {
+            let us = |v: u64| v as f64 / 1e6;
+            for (name, help, v) in [
+                (
+                    "container_pressure_io_stalled_seconds_total",
+                    "Total time duration no tasks in the container could make progress due to IO congestion.",
+                    s.pressure.io.full_us,
+                ),
+                (
+                    "container_pressure_io_waiting_seconds_total",
+                    "Total time duration tasks in the container have waited due to IO congestion.",
+                    s.pressure.io.some_us,
+                ),
+            ] {
+                o.add(name, help, Kind::Counter, l, &[], us(v));
             }
         }
         for d in s.io.iter().flatten() {
@@ -729,7 +965,97 @@ impl Collector for ContainerCollector {
             &[],
             if snap.runtime_up { 1.0 } else { 0.0 },
         );
+        self.emit_machine(&mut o);
         o.write(out);
         Ok(())
+    }
+}
+
+impl ContainerCollector {
+    /// cAdvisor's machine group and `cadvisor_version_info` (see [`super::machine`]).
+    fn emit_machine(&self, o: &mut Out) {
+        let none = BTreeMap::new();
+        let read = self
+            .machine
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&self.roots, &self.own_root);
+        let m = match read {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!("container: couldn't get machine info: {e}");
+                o.add(
+                    "machine_scrape_error",
+                    "1 if there was an error while getting machine metrics, 0 otherwise.",
+                    Kind::Gauge,
+                    &none,
+                    &[],
+                    1.0,
+                );
+                return;
+            }
+        };
+        o.add(
+            "machine_scrape_error",
+            "1 if there was an error while getting machine metrics, 0 otherwise.",
+            Kind::Gauge,
+            &none,
+            &[],
+            0.0,
+        );
+        let mut base = BTreeMap::new();
+        base.insert("boot_id".to_string(), m.boot_id.clone());
+        base.insert("machine_id".to_string(), m.machine_id.clone());
+        base.insert("system_uuid".to_string(), m.system_uuid.clone());
+        for (name, help, v) in [
+            (
+                "machine_cpu_physical_cores",
+                "Number of physical CPU cores.",
+                m.physical_cores,
+            ),
+            ("machine_cpu_cores", "Number of logical CPU cores.", m.cores),
+            ("machine_cpu_sockets", "Number of CPU sockets.", m.sockets),
+            ("machine_cpu_books", "Number of CPU books.", m.books),
+            ("machine_cpu_drawers", "Number of CPU drawers.", m.drawers),
+            (
+                "machine_memory_bytes",
+                "Amount of memory installed on the machine.",
+                m.memory_bytes,
+            ),
+            (
+                "machine_swap_bytes",
+                "Amount of swap memory available on the machine.",
+                m.swap_bytes,
+            ),
+            ("machine_nvm_avg_power_budget_watts", "NVM power budget.", 0),
+        ] {
+            o.add(name, help, Kind::Gauge, &base, &[], v as f64);
+        }
+        for mode in ["memory_mode", "app_direct_mode"] {
+            o.add(
+                "machine_nvm_capacity",
+                "NVM capacity value labeled by NVM mode (memory mode or app direct mode).",
+                Kind::Gauge,
+                &base,
+                &[("mode", mode)],
+                0.0,
+            );
+        }
+        o.add(
+            "cadvisor_version_info",
+            "A metric with a constant '1' value labeled by kernel version, OS version, docker version, \
+             cadvisor version & cadvisor revision. Served by hostlens: cadvisorVersion and \
+             cadvisorRevision are hostlens's.",
+            Kind::Gauge,
+            &none,
+            &[
+                ("cadvisorRevision", self.revision),
+                ("cadvisorVersion", env!("CARGO_PKG_VERSION")),
+                ("dockerVersion", ""),
+                ("kernelVersion", &m.kernel_version),
+                ("osVersion", &m.os_version),
+            ],
+            1.0,
+        );
     }
 }

@@ -393,7 +393,8 @@ enum Effect {
 }
 
 fn event_effect(action: &str) -> Effect {
-    // Health checks arrive as "exec_start: /bin/sh -c …" and "health_status: healthy".
+    // Health checks arrive as "exec_start: /bin/sh -c …" (ignored) and "health_status: healthy" (inspected
+    // again: container_health_state).
     match action.split(':').next().unwrap_or(action).trim() {
         "die" | "stop" | "destroy" => Effect::Remove,
         "exec_create" | "exec_start" | "exec_die" | "exec_detach" | "attach" | "detach"
@@ -449,6 +450,11 @@ async fn inspect(
         cgroup_parent: host_config.cgroup_parent.unwrap_or_default(),
         shares_network: network_mode == "host" || network_mode.starts_with("container:"),
         extra_labels: container_labels(&labels, &env, &cfg.labels, &cfg.env_prefixes),
+        health_status: state
+            .health
+            .and_then(|h| h.status)
+            .map(|s| s.to_string())
+            .unwrap_or_default(),
     }))
 }
 

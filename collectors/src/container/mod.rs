@@ -8,6 +8,8 @@
 //! - [`docker`]: discovery through the Docker Engine API (bollard over the unix socket), following the
 //!   daemon's events instead of polling; it keeps a [`Snapshot`] the collector reads at scrape time.
 //!
+//! - [`machine`]: cAdvisor's `machine_*` gauges and `cadvisor_version_info`.
+//!
 //! Its flags are [`ContainerArgs`] (`args.rs`), flattened into the agent's CLI.
 
 pub mod args;
@@ -15,6 +17,7 @@ pub mod cgroup;
 pub mod collector;
 pub mod docker;
 pub mod fs;
+pub mod machine;
 
 pub use args::ContainerArgs;
 
@@ -51,6 +54,9 @@ pub struct ContainerInfo {
     /// `container_env_<name>`): the Docker labels `--container.store-labels` / `--container.labels` let
     /// through (all by default), sorted by name.
     pub extra_labels: Vec<(String, String)>,
+    /// `State.Health.Status` (`starting`, `healthy`, `unhealthy`), "" without a health check:
+    /// `container_health_state`.
+    pub health_status: String,
 }
 
 /// The containers known at one moment, and the state of the runtime connection.

@@ -52,6 +52,10 @@ pub struct CpuStats {
     pub periods: u64,
     pub throttled_periods: u64,
     pub throttled_ns: u64,
+    /// `cpu.stat` `nr_bursts` (kernel ≥ 5.14; 0 before).
+    pub bursts: u64,
+    /// `cpu.stat` `burst_time` (v1, ns) or `burst_usec` (v2, µs × 1000).
+    pub burst_ns: u64,
 }
 
 /// CPU limits as cAdvisor's `ContainerSpec.Cpu` holds them.
@@ -85,6 +89,31 @@ pub struct MemoryStats {
     /// Processes of this cgroup killed by the OOM killer (v1 `memory.oom_control`, v2 `memory.events`
     /// `oom_kill`); `None` where the kernel does not say (the v2 root, kernels before 4.13).
     pub oom_kills: Option<u64>,
+    /// v1 `memory.kmem.usage_in_bytes`; 0 on v2, where runc fills no kernel usage (cAdvisor prints 0).
+    pub kernel_usage: u64,
+    /// `memory.stat` `total_active_file` (v1) / `active_file` (v2).
+    pub active_file: u64,
+    /// `memory.stat` `total_inactive_file` (v1) / `inactive_file` (v2).
+    pub inactive_file: u64,
+    /// v2 `memory.events` `high` and `max`; 0 on v1, which has no such file.
+    pub events_high: u64,
+    pub events_max: u64,
+}
+
+/// One pressure file's cumulative stall totals in µs (`some`/`full` lines' `total=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Psi {
+    pub some_us: u64,
+    pub full_us: u64,
+}
+
+/// v2 `cpu.pressure`, `memory.pressure`, `io.pressure`; all 0 on v1 (no PSI per cgroup there), as
+/// cAdvisor then prints them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Pressure {
+    pub cpu: Psi,
+    pub memory: Psi,
+    pub io: Psi,
 }
 
 /// Memory limits as the kernel holds them (bytes; `u64::MAX` for v2 `max`, ~2^63 for v1 "unlimited").
@@ -108,6 +137,9 @@ pub struct CgroupStats {
     pub memory_spec: Option<MemorySpec>,
     /// Per-device block I/O, sorted by device number.
     pub io: Option<Vec<DeviceIo>>,
+    /// v1 `cpuacct.usage_percpu` (ns per possible CPU); empty on v2, which has no per-CPU usage.
+    pub per_cpu: Vec<u64>,
+    pub pressure: Pressure,
 }
 
 /// The host's memory, for the root cgroup: cAdvisor reports the machine's memory and swap as the root's
@@ -128,9 +160,30 @@ pub struct CgroupFs {
     cpuacct: Option<PathBuf>,
     memory: Option<PathBuf>,
     blkio: Option<PathBuf>,
+    /// The v1 `pids` hierarchy (`pids.current`, `pids.max`: cAdvisor's threads series).
+    pids: Option<PathBuf>,
     unified: Option<PathBuf>,
     unified_controllers: Vec<String>,
     user_hz: u64,
+}
+
+/// cAdvisor's process group for one cgroup (`lib/container/libcontainer/handler.go:
+/// processStatsFromProcs`, runc's `PidsStats`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ProcessStats {
+    /// Lines of the cgroup's `cgroup.procs` (in the `cpu` hierarchy on v1), as cAdvisor counts them.
+    pub processes: u64,
+    /// Entries of `/proc/<pid>/fd` over those processes (one that exited meanwhile counts none).
+    pub fds: u64,
+    /// Of those, the links to `socket:[…]`.
+    pub sockets: u64,
+    /// `pids.current` (tasks, i.e. threads); 0 without the pids controller.
+    pub threads: u64,
+    /// `pids.max`, 0 for `max` or without the pids controller ("infinity if value is zero").
+    pub threads_max: u64,
+    /// The soft `Max open files` of the container's init process (`container_ulimits_soft`); `None` for
+    /// the root cgroup (no root process, as cAdvisor's raw handler) or when unreadable.
+    pub max_open_files_soft: Option<i64>,
 }
 
 /// Read a file whose absence is an answer (the controller or feature is not there): `Ok(None)` for
@@ -245,6 +298,7 @@ impl CgroupFs {
             cpuacct: None,
             memory: None,
             blkio: None,
+            pids: None,
             unified: None,
             unified_controllers: Vec::new(),
             user_hz,
@@ -279,6 +333,7 @@ impl CgroupFs {
                     "cpuacct" => &mut fs.cpuacct,
                     "memory" => &mut fs.memory,
                     "blkio" => &mut fs.blkio,
+                    "pids" => &mut fs.pids,
                     _ => continue,
                 };
                 if slot.is_none() {
@@ -481,12 +536,11 @@ impl CgroupFs {
         let cpu_dir = self.cpu.as_deref().map(|d| join_cgroup(d, cgroup));
         match (&self.cpuacct, &v2dir) {
             (Some(acct), _) => {
-                s.cpu = v1::read_cpu(
-                    r,
-                    &join_cgroup(acct, cgroup),
-                    cpu_dir.as_deref(),
-                    self.user_hz,
-                )?;
+                let acct = join_cgroup(acct, cgroup);
+                s.cpu = v1::read_cpu(r, &acct, cpu_dir.as_deref(), self.user_hz)?;
+                if s.cpu.is_some() {
+                    s.per_cpu = v1::read_percpu(r, &acct)?;
+                }
             }
             (None, Some(v2)) => s.cpu = v2::read_cpu(r, v2)?,
             (None, None) => {}
@@ -514,7 +568,59 @@ impl CgroupFs {
         } else if let (Some(v2), true) = (&v2dir, self.unified_has("io")) {
             s.io = v2::read_io(r, v2)?;
         }
+        // PSI per cgroup exists only on v2; cAdvisor (runc's fs2 manager) reads it only there.
+        if let (Some(v2), None) = (&v2dir, &self.cpuacct) {
+            s.pressure = v2::read_pressure(r, v2)?;
+        }
         Ok(s)
+    }
+
+    /// cAdvisor's process group for `cgroup`: its `cgroup.procs` in the `cpu` hierarchy (v1) or the unified
+    /// one, each process's `/proc/<pid>/fd`, and `pids.current`/`pids.max`. Read only when asked for
+    /// (cAdvisor's `process` metrics are off by default): a readdir and a readlink per descriptor.
+    pub fn process_stats(&self, roots: &Roots, cgroup: &str) -> Result<ProcessStats, CollectError> {
+        let procs_dir = self
+            .cpu
+            .as_deref()
+            .or(self.unified.as_deref())
+            .map(|d| join_cgroup(d, cgroup));
+        let mut p = ProcessStats::default();
+        if let Some(dir) = procs_dir {
+            let path = dir.join("cgroup.procs");
+            let text = read_opt(&path)?.unwrap_or_default();
+            for pid in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+                p.processes += 1;
+                let Ok(fds) = std::fs::read_dir(roots.proc(&format!("{pid}/fd"))) else {
+                    continue;
+                };
+                for fd in fds.flatten() {
+                    p.fds += 1;
+                    if std::fs::read_link(fd.path())
+                        .is_ok_and(|l| l.as_os_str().as_encoded_bytes().starts_with(b"socket"))
+                    {
+                        p.sockets += 1;
+                    }
+                }
+            }
+        }
+        let pids_dir = match (&self.pids, &self.unified) {
+            (Some(d), _) => Some(join_cgroup(d, cgroup)),
+            (None, Some(u)) if self.unified_has("pids") => Some(join_cgroup(u, cgroup)),
+            _ => None,
+        };
+        if let Some(d) = pids_dir {
+            let num = |name: &str| -> Result<u64, CollectError> {
+                let path = d.join(name);
+                match read_opt(&path)? {
+                    Some(t) if t.trim() == "max" => Ok(0),
+                    Some(t) => parse::parse_u64(&t).map_err(|e| e.at(&path)),
+                    None => Ok(0),
+                }
+            };
+            p.threads = num("pids.current")?;
+            p.threads_max = num("pids.max")?;
+        }
+        Ok(p)
     }
 
     /// The root cgroup's creation time as cAdvisor computes it (`lib/container/common/helpers.go:
@@ -567,6 +673,7 @@ mod tests {
             cgroup_parent: parent.into(),
             shares_network: false,
             extra_labels: vec![],
+            health_status: String::new(),
         }
     }
 

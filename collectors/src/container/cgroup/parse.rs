@@ -269,6 +269,60 @@ pub fn parse_uevent_devname(text: &str) -> Option<String> {
         .map(|n| format!("/dev/{n}"))
 }
 
+/// The soft limit of `Max open files` in `/proc/<pid>/limits` (`unlimited` → -1), as cAdvisor's
+/// `processLimitsFile` reads it; `None` when the line is missing or malformed (cAdvisor skips it then).
+pub fn parse_max_open_files_soft(limits: &str) -> Option<i64> {
+    let rest = limits
+        .lines()
+        .find_map(|l| l.strip_prefix("Max open files"))?;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let [soft, hard, _units] = f.as_slice() else {
+        return None;
+    };
+    let num = |v: &str| -> Option<i64> {
+        match v.parse() {
+            Ok(n) => Some(n),
+            Err(_) if v.eq_ignore_ascii_case("unlimited") => Some(-1),
+            Err(_) => None,
+        }
+    };
+    num(hard)?;
+    num(soft)
+}
+
+/// `cpuacct.usage_percpu`: one nanosecond count per possible CPU, space separated, on one line.
+pub fn parse_percpu(text: &str) -> Result<Vec<u64>, ParseError> {
+    text.split_whitespace()
+        .map(|v| {
+            v.parse()
+                .map_err(|_| ParseError::new(format!("not an unsigned integer: {v:?}")))
+        })
+        .collect()
+}
+
+/// A pressure file (`cpu.pressure`, `memory.pressure`, `io.pressure`): the `total=` µs of its `some` and
+/// `full` lines (`some avg10=0.00 avg60=0.00 avg300=0.00 total=1234`); a missing line gives 0 (the
+/// `full` line of `cpu.pressure` before kernel 5.13).
+pub fn parse_pressure(text: &str) -> Result<super::Psi, ParseError> {
+    let mut psi = super::Psi::default();
+    for line in text.lines() {
+        let mut f = line.split_whitespace();
+        let Some(kind) = f.next() else { continue };
+        let slot = match kind {
+            "some" => &mut psi.some_us,
+            "full" => &mut psi.full_us,
+            _ => return Err(ParseError::new(format!("not a pressure line: {line:?}"))),
+        };
+        let total = f
+            .find_map(|kv| kv.strip_prefix("total="))
+            .ok_or_else(|| ParseError::new(format!("no total= in {line:?}")))?;
+        *slot = total
+            .parse()
+            .map_err(|_| ParseError::new(format!("total={total:?} is not an integer")))?;
+    }
+    Ok(psi)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -398,5 +452,44 @@ mod tests {
         let t = "MAJOR=253\nMINOR=0\nDEVNAME=vda\nDEVTYPE=disk\nDISKSEQ=1\n";
         assert_eq!(parse_uevent_devname(t), Some("/dev/vda".into()));
         assert_eq!(parse_uevent_devname("MAJOR=1\n"), None);
+    }
+
+    #[test]
+    fn max_open_files_soft_limit() {
+        let limits =
+            "Limit                     Soft Limit           Hard Limit           Units     \n\
+            Max processes             63451                63451                processes \n\
+            Max open files            1024                 524288               files     \n";
+        assert_eq!(parse_max_open_files_soft(limits), Some(1024));
+        assert_eq!(
+            parse_max_open_files_soft(
+                "Max open files            unlimited            unlimited            files\n"
+            ),
+            Some(-1)
+        );
+        assert_eq!(
+            parse_max_open_files_soft("Max processes 1 1 processes\n"),
+            None
+        );
+        assert_eq!(
+            parse_max_open_files_soft("Max open files x 1 files\n"),
+            None
+        );
+    }
+
+    #[test]
+    fn percpu_and_pressure() {
+        assert_eq!(parse_percpu("5 0 17 \n").unwrap(), vec![5, 0, 17]);
+        assert!(parse_percpu("5 x\n").is_err());
+        let p = parse_pressure(
+            "some avg10=0.12 avg60=0.05 avg300=0.01 total=123456\n\
+             full avg10=0.00 avg60=0.00 avg300=0.00 total=789\n",
+        )
+        .unwrap();
+        assert_eq!((p.some_us, p.full_us), (123_456, 789));
+        let only_some = parse_pressure("some avg10=0.00 avg60=0.00 avg300=0.00 total=5\n").unwrap();
+        assert_eq!((only_some.some_us, only_some.full_us), (5, 0));
+        assert!(parse_pressure("some avg10=0.00\n").is_err());
+        assert!(parse_pressure("other total=1\n").is_err());
     }
 }

@@ -49,12 +49,15 @@ pub fn cpu_stats(
     Ok(s)
 }
 
-/// `cpu.stat`: `nr_periods`, `nr_throttled`, `throttled_time` (ns).
+/// `cpu.stat`: `nr_periods`, `nr_throttled`, `throttled_time` (ns), `nr_bursts`, `burst_time` (ns, kernel
+/// ≥ 5.14).
 pub fn throttling(cpu_stat: &str, s: &mut CpuStats) -> Result<(), ParseError> {
     let p = in_file("cpu.stat", parse_flat_keyed(cpu_stat))?;
     s.periods = keyed(&p, "nr_periods").unwrap_or(0);
     s.throttled_periods = keyed(&p, "nr_throttled").unwrap_or(0);
     s.throttled_ns = keyed(&p, "throttled_time").unwrap_or(0);
+    s.bursts = keyed(&p, "nr_bursts").unwrap_or(0);
+    s.burst_ns = keyed(&p, "burst_time").unwrap_or(0);
     Ok(())
 }
 
@@ -90,6 +93,7 @@ pub struct MemoryFiles<'a> {
     pub failcnt: Option<&'a str>,
     pub use_hierarchy: Option<&'a str>,
     pub oom_control: Option<&'a str>,
+    pub kmem_usage_in_bytes: Option<&'a str>,
 }
 
 /// Memory accounting as cAdvisor's `setMemoryStats` combines it on v1.
@@ -129,6 +133,11 @@ pub fn memory_stats(f: &MemoryFiles<'_>) -> Result<MemoryStats, ParseError> {
         pgfault: keyed(&stat, "pgfault").unwrap_or(0),
         pgmajfault: keyed(&stat, "pgmajfault").unwrap_or(0),
         oom_kills,
+        kernel_usage: opt_u64("memory.kmem.usage_in_bytes", f.kmem_usage_in_bytes)?,
+        active_file: keyed(&stat, "total_active_file").unwrap_or(0),
+        inactive_file: keyed(&stat, "total_inactive_file").unwrap_or(0),
+        events_high: 0,
+        events_max: 0,
     })
 }
 
@@ -186,6 +195,15 @@ pub(super) fn read_cpu(
         .map_err(|e| e.at(acct))
 }
 
+/// `cpuacct.usage_percpu` (empty when the file is not there).
+pub(super) fn read_percpu(r: &mut Reads<'_>, acct: &Path) -> Result<Vec<u64>, CollectError> {
+    let path = acct.join("cpuacct.usage_percpu");
+    match r.opt(&path)? {
+        Some(t) => in_file("cpuacct.usage_percpu", parse::parse_percpu(&t)).map_err(|e| e.at(acct)),
+        None => Ok(Vec::new()),
+    }
+}
+
 pub(super) fn add_throttling(
     r: &mut Reads<'_>,
     cpu: &Path,
@@ -225,6 +243,7 @@ pub(super) fn read_memory(
     let failcnt = f("memory.failcnt")?;
     let use_hierarchy = f("memory.use_hierarchy")?;
     let oom_control = f("memory.oom_control")?;
+    let kmem = f("memory.kmem.usage_in_bytes")?;
     let files = MemoryFiles {
         usage_in_bytes: &usage,
         stat: &stat,
@@ -232,6 +251,7 @@ pub(super) fn read_memory(
         failcnt: failcnt.as_deref(),
         use_hierarchy: use_hierarchy.as_deref(),
         oom_control: oom_control.as_deref(),
+        kmem_usage_in_bytes: kmem.as_deref(),
     };
     let stats = memory_stats(&files).map_err(|e| e.at(dir))?;
     let spec = match f("memory.limit_in_bytes")? {
@@ -292,6 +312,7 @@ mod tests {
             failcnt: Some("3\n"),
             use_hierarchy: Some("1\n"),
             oom_control: Some("oom_kill_disable 0\nunder_oom 0\noom_kill 2\n"),
+            kmem_usage_in_bytes: Some("3145728\n"),
         };
         let m = memory_stats(&f).unwrap();
         assert_eq!(m.usage, 24_227_840);
@@ -305,6 +326,11 @@ mod tests {
         // cAdvisor takes the cgroup's own page faults, not total_pgfault.
         assert_eq!((m.pgfault, m.pgmajfault), (1563, 34));
         assert_eq!(m.oom_kills, Some(2));
+        assert_eq!(
+            (m.kernel_usage, m.active_file, m.inactive_file),
+            (3_145_728, 20_480, 23_138_304)
+        );
+        assert_eq!((m.events_high, m.events_max), (0, 0));
     }
 
     #[test]
@@ -349,7 +375,7 @@ mod tests {
         let s = cpu_stats(
             "36696665\n",
             "user 1\nsystem 3\n",
-            Some("nr_periods 5\nnr_throttled 2\nthrottled_time 1500000000\nnr_bursts 0\nburst_time 0\n"),
+            Some("nr_periods 5\nnr_throttled 2\nthrottled_time 1500000000\nnr_bursts 4\nburst_time 700\n"),
             100,
         )
         .unwrap();
@@ -362,6 +388,8 @@ mod tests {
                 periods: 5,
                 throttled_periods: 2,
                 throttled_ns: 1_500_000_000,
+                bursts: 4,
+                burst_ns: 700,
             }
         );
         assert_eq!(

@@ -17,7 +17,7 @@ use std::path::Path;
 
 use super::files::Reads;
 use super::parse::{self, in_file, keyed, opt_u64, parse_flat_keyed, parse_u64, DeviceIo};
-use super::{CpuSpec, CpuStats, HostMemory, MemorySpec, MemoryStats};
+use super::{CpuSpec, CpuStats, HostMemory, MemorySpec, MemoryStats, Pressure, Psi};
 use crate::error::{CollectError, ParseError};
 
 /// CPU accounting from `cpu.stat`.
@@ -31,6 +31,8 @@ pub fn cpu_stats(cpu_stat: &str) -> Result<CpuStats, ParseError> {
         periods: keyed(&p, "nr_periods").unwrap_or(0),
         throttled_periods: keyed(&p, "nr_throttled").unwrap_or(0),
         throttled_ns: us("throttled_usec"),
+        bursts: keyed(&p, "nr_bursts").unwrap_or(0),
+        burst_ns: us("burst_usec"),
     })
 }
 
@@ -85,10 +87,11 @@ pub fn memory_stats(
         Some(inactive) => usage.saturating_sub(inactive),
         None => usage,
     };
-    let oom_kills = match f.events {
-        Some(t) => keyed(&in_file("memory.events", parse_flat_keyed(t))?, "oom_kill"),
-        None => None,
+    let events = match f.events {
+        Some(t) => in_file("memory.events", parse_flat_keyed(t))?,
+        None => Vec::new(),
     };
+    let oom_kills = keyed(&events, "oom_kill");
     Ok(MemoryStats {
         usage,
         max_usage: opt_u64("memory.peak", f.peak)?,
@@ -101,6 +104,11 @@ pub fn memory_stats(
         pgfault: get("pgfault"),
         pgmajfault: get("pgmajfault"),
         oom_kills,
+        kernel_usage: 0,
+        active_file: get("active_file"),
+        inactive_file: get("inactive_file"),
+        events_high: keyed(&events, "high").unwrap_or(0),
+        events_max: keyed(&events, "max").unwrap_or(0),
     })
 }
 
@@ -175,6 +183,23 @@ pub(super) fn read_memory(
     Ok((Some(stats), spec))
 }
 
+/// `cpu.pressure`, `memory.pressure`, `io.pressure` of one cgroup (the root's too, where the kernel has
+/// them); a missing file gives zeros (a kernel without PSI, or booted with `psi=0`), as runc's nil PSI.
+pub(super) fn read_pressure(r: &mut Reads<'_>, dir: &Path) -> Result<Pressure, CollectError> {
+    let mut one = |name: &str| -> Result<Psi, CollectError> {
+        let path = dir.join(name);
+        match r.opt(&path)? {
+            Some(t) => in_file(name, parse::parse_pressure(&t)).map_err(|e| e.at(dir)),
+            None => Ok(Psi::default()),
+        }
+    };
+    Ok(Pressure {
+        cpu: one("cpu.pressure")?,
+        memory: one("memory.pressure")?,
+        io: one("io.pressure")?,
+    })
+}
+
 pub(super) fn read_io(
     r: &mut Reads<'_>,
     dir: &Path,
@@ -212,6 +237,8 @@ mod tests {
                 periods: 100,
                 throttled_periods: 7,
                 throttled_ns: 350_000_000,
+                bursts: 0,
+                burst_ns: 0,
             }
         );
         // The root's cpu.stat has only the usage lines.
@@ -260,6 +287,11 @@ mod tests {
         assert_eq!(m.swap, 1_048_576);
         assert_eq!((m.failcnt, m.pgfault, m.pgmajfault), (0, 12345, 67));
         assert_eq!(m.oom_kills, Some(1));
+        assert_eq!((m.events_high, m.events_max), (0, 4));
+        assert_eq!(
+            (m.active_file, m.inactive_file, m.kernel_usage),
+            (20_971_520, 31_457_280, 0)
+        );
         let s = memory_spec("max\n", Some("0\n"), Some("max\n")).unwrap();
         assert_eq!(
             (s.limit, s.reservation, s.swap_limit),
