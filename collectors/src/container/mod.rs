@@ -14,6 +14,7 @@ pub mod args;
 pub mod cgroup;
 pub mod collector;
 pub mod docker;
+pub mod reason;
 
 pub use args::ContainerArgs;
 
