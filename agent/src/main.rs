@@ -144,6 +144,7 @@ fn add_ebpf(scraper: &mut Scraper, opts: &cli::Options, roots: Arc<hostlens_coll
             } else {
                 tracing::warn!(
                     program = s.program,
+                    reason = %s.reason,
                     "eBPF program not attached: {}",
                     s.detail
                 );

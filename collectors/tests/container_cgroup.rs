@@ -706,10 +706,7 @@ fn runtime_down_keeps_the_root_with_only_its_id() {
         val(
             &m,
             "hostlens_container_runtime_up",
-            &[
-                ("reason", "connect: connection refused"),
-                ("runtime", "docker")
-            ]
+            &[("reason", "unreachable"), ("runtime", "docker")]
         ),
         0.0
     );

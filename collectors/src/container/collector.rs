@@ -955,7 +955,10 @@ impl Collector for ContainerCollector {
         let mut up = BTreeMap::new();
         up.insert("runtime".to_string(), "docker".to_string());
         if let (false, Some(r)) = (snap.runtime_up, &snap.reason) {
-            up.insert("reason".to_string(), r.clone());
+            up.insert(
+                "reason".to_string(),
+                super::reason::runtime_reason(r).into(),
+            );
         }
         o.add(
             "hostlens_container_runtime_up",

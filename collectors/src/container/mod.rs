@@ -18,6 +18,7 @@ pub mod collector;
 pub mod docker;
 pub mod fs;
 pub mod machine;
+pub mod reason;
 
 pub use args::ContainerArgs;
 
