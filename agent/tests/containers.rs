@@ -11,30 +11,16 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{agent_bin, parse_exposition, scrape, spawn_http, Exposition, ANY_PORT};
+use common::{
+    agent_bin, container_agent, docker, docker_ok, parse_exposition, scrape, scrape_until,
+    Exposition,
+};
 
-const IMAGE: &str = "hostlens-test/base:bookworm";
+const IMAGE: &str = common::BASE_IMAGE;
 const MIB: f64 = 1024.0 * 1024.0;
-
-fn docker(args: &[&str]) -> Output {
-    Command::new("docker")
-        .args(args)
-        .output()
-        .expect("running the docker CLI (is Docker installed?)")
-}
-
-fn docker_ok(args: &[&str]) -> String {
-    let o = docker(args);
-    assert!(
-        o.status.success(),
-        "docker {args:?} failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).trim().to_string()
-}
 
 /// The daemon must answer, and the local test image must exist (built here, offline, if missing).
 fn prerequisites() {
@@ -97,39 +83,6 @@ impl Drop for Container {
     }
 }
 
-fn agent(extra: &[&str]) -> (common::Proc, u16) {
-    let mut c = Command::new(agent_bin());
-    c.args([
-        ANY_PORT,
-        "--collector.disable-defaults",
-        "--collector.container",
-        "--no-collector.ebpf",
-    ]);
-    c.args(extra);
-    let p = spawn_http("agent", c, "/healthz");
-    let port = p.port;
-    (p, port)
-}
-
-/// Scrape until `pred` holds, at most `within`: the agent follows Docker's event stream asynchronously and
-/// says nothing when it has caught up, so the condition itself is polled.
-fn scrape_until(
-    port: u16,
-    within: Duration,
-    what: &str,
-    pred: impl Fn(&Exposition) -> bool,
-) -> Exposition {
-    let t = Instant::now();
-    loop {
-        let e = scrape(port);
-        if pred(&e) {
-            return e;
-        }
-        assert!(t.elapsed() < within, "timed out waiting for: {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
 /// `container_cpu_usage_seconds_total` of the container `name`: its per-CPU series (`cpu="cpu00"`, … on
 /// cgroup v1, cAdvisor 0.60's default) and their sum, or its one `cpu="total"` series (v2).
 fn cpu_usage(e: &Exposition, name: &str) -> (Vec<String>, f64) {
@@ -158,7 +111,7 @@ fn v(e: &Exposition, metric: &str, name: &str) -> f64 {
 #[ignore = "needs Docker and promtool (make test-deps)"]
 fn a_real_container_limits_cpu_memory_network_and_its_disappearance() {
     prerequisites();
-    let (_agent, port) = agent(&[]);
+    let (_agent, port) = container_agent(&[]);
     let name = format!("hostlens-test-ctr-{}", std::process::id());
     // 96 MiB memory limit, half a CPU (quota 50 ms per 100 ms period), a one-shot TCP sink on port 9999.
     let c = Container::run(
@@ -426,7 +379,7 @@ fn name_labels_match_docker_ps() {
         .iter()
         .map(|n| Container::run(n, &[], "exec sleep infinity"))
         .collect();
-    let (_agent, port) = agent(&[]);
+    let (_agent, port) = container_agent(&[]);
     scrape_until(port, Duration::from_secs(15), "the three containers", |e| {
         names
             .iter()
@@ -509,7 +462,7 @@ fn once_shows_the_running_containers_by_their_docker_names() {
 
 #[test]
 fn no_docker_is_reported_and_the_other_families_still_serve() {
-    let (agent, port) = agent(&[
+    let (agent, port) = container_agent(&[
         "--collector.loadavg",
         "--container.docker-host=unix:///nonexistent/docker.sock",
     ]);
@@ -554,7 +507,7 @@ fn docker_appearing_later_is_picked_up_by_the_retries() {
     let sock = dir.join("docker.sock");
     let name = format!("hostlens-test-late-{}", std::process::id());
     let _c = Container::run(&name, &[], "exec sleep infinity");
-    let (agent, port) = agent(&[
+    let (agent, port) = container_agent(&[
         &format!("--container.docker-host=unix://{}", sock.display()),
         "--container.docker-retry=1s",
     ]);
@@ -594,7 +547,7 @@ fn docker_appearing_later_is_picked_up_by_the_retries() {
 #[ignore = "needs Docker"]
 fn process_metrics_of_a_real_container() {
     prerequisites();
-    let (_agent, port) = agent(&["--container.process-metrics"]);
+    let (_agent, port) = container_agent(&["--container.process-metrics"]);
     let name = format!("hostlens-test-procs-{}", std::process::id());
     // Two processes: a listening nc (one socket) and the sleep the shell became.
     let c = Container::run(
@@ -653,7 +606,7 @@ fn process_metrics_of_a_real_container() {
 #[ignore = "needs Docker"]
 fn health_state_follows_the_health_check() {
     prerequisites();
-    let (_agent, port) = agent(&[]);
+    let (_agent, port) = container_agent(&[]);
     let pid = std::process::id();
     let plain = format!("hostlens-test-nohealth-{pid}");
     let checked = format!("hostlens-test-health-{pid}");

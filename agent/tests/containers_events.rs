@@ -20,48 +20,16 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use common::{agent_bin, scrape, spawn_http, Exposition, ANY_PORT};
+use common::{container_agent, docker, docker_ok, scrape, scrape_until, Exposition};
 
-const IMAGE: &str = "hostlens-test/base:bookworm";
+const IMAGE: &str = common::BASE_IMAGE;
 const COMPOSE: &str = "container_label_com_docker_compose_service";
-
-fn agent(extra: &[&str]) -> (common::Proc, u16) {
-    let mut c = Command::new(agent_bin());
-    c.args([
-        ANY_PORT,
-        "--collector.disable-defaults",
-        "--collector.container",
-        "--no-collector.ebpf",
-    ]);
-    c.args(extra);
-    let p = spawn_http("agent", c, "/healthz");
-    let port = p.port;
-    (p, port)
-}
-
-/// Scrape until `pred` holds, at most `within`.
-fn scrape_until(
-    port: u16,
-    within: Duration,
-    what: &str,
-    pred: impl Fn(&Exposition) -> bool,
-) -> Exposition {
-    let t = Instant::now();
-    loop {
-        let e = scrape(port);
-        if pred(&e) {
-            return e;
-        }
-        assert!(t.elapsed() < within, "timed out waiting for: {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
 
 /// The labels of `container_last_seen` for the container named `name`, if listed.
 fn labels_of(e: &Exposition, name: &str) -> Option<BTreeMap<String, String>> {
@@ -81,23 +49,6 @@ fn runtime_up(e: &Exposition) -> Option<f64> {
 
 // ---------------------------------------------------------------------------------------------------------
 // Real containers.
-
-fn docker(args: &[&str]) -> Output {
-    Command::new("docker")
-        .args(args)
-        .output()
-        .expect("running the docker CLI (is Docker installed?)")
-}
-
-fn docker_ok(args: &[&str]) -> String {
-    let o = docker(args);
-    assert!(
-        o.status.success(),
-        "docker {args:?} failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).trim().to_string()
-}
 
 /// The daemon must answer, and the local test image must exist (built here, offline, if missing).
 fn prerequisites() {
@@ -231,7 +182,7 @@ fn docker_labels_are_exported_as_cadvisor_names_them() {
     }
 
     // Default: every label, sanitized; the environment not at all.
-    let (_a, port) = agent(&[]);
+    let (_a, port) = container_agent(&[]);
     let e = scrape_until(port, Duration::from_secs(15), "both containers", |e| {
         listed(e, &name)
             && labels_of(e, &rname)
@@ -284,7 +235,7 @@ fn docker_labels_are_exported_as_cadvisor_names_them() {
     );
 
     // cAdvisor's flags: only the allowlisted label, and the environment by prefix.
-    let (_b, port) = agent(&[
+    let (_b, port) = container_agent(&[
         "--store_container_labels=false",
         "--whitelisted_container_labels=com.docker.compose.service",
         "--env_metadata_whitelist=HLTEST_",
@@ -311,7 +262,7 @@ fn docker_labels_are_exported_as_cadvisor_names_them() {
     );
 
     // Off: no Docker label at all.
-    let (_c2, port) = agent(&["--container.store-labels=false"]);
+    let (_c2, port) = container_agent(&["--container.store-labels=false"]);
     let e = scrape_until(port, Duration::from_secs(15), "the container", |e| {
         listed(e, &name)
     });
@@ -332,7 +283,7 @@ fn docker_labels_are_exported_as_cadvisor_names_them() {
 fn a_running_container_stays_through_signals_oom_pause_rename_and_restart() {
     prerequisites();
     let pid = std::process::id();
-    let (_agent, port) = agent(&[]);
+    let (_agent, port) = container_agent(&[]);
     let mut marker = Marker::start(&format!("hostlens-test-marker-{pid}"), port);
     // PID 1 handles HUP (counts it) and survives; 32 MiB of memory and no swap on this host, so a child
     // allocating more is OOM-killed while PID 1 lives.
@@ -689,7 +640,7 @@ fn a_daemon_restart_keeps_the_containers_and_resynchronises() {
     let cgroups = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../collectors/tests/fixtures/cgroup/v1/sys/fs/cgroup");
     let mut fake = FakeDocker::new(&sock, vec![web("web"), job()]);
-    let (agent, port) = agent(&[
+    let (agent, port) = container_agent(&[
         &format!("--container.docker-host=unix://{}", sock.display()),
         &format!("--path.cgroupfs={}", cgroups.display()),
         "--container.docker-retry=10s",

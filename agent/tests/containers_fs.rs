@@ -5,54 +5,20 @@
 
 mod common;
 
-use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-use common::{agent_bin, scrape, spawn_http, Exposition, ANY_PORT};
+use common::{agent_bin, docker, docker_ok, scrape_until, spawn_http, Exposition, ANY_PORT};
 
-const IMAGE: &str = "hostlens-test/base:bookworm";
+const IMAGE: &str = common::BASE_IMAGE;
 const MIB: f64 = 1024.0 * 1024.0;
 const NAME: &str = "hostlens-test-fs-usage";
-
-fn docker(args: &[&str]) -> Output {
-    Command::new("docker")
-        .args(args)
-        .output()
-        .expect("running the docker CLI (is Docker installed?)")
-}
-
-fn docker_ok(args: &[&str]) -> String {
-    let o = docker(args);
-    assert!(
-        o.status.success(),
-        "docker {args:?} failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).trim().to_string()
-}
 
 struct Container(&'static str);
 
 impl Drop for Container {
     fn drop(&mut self) {
         let _ = docker(&["rm", "-f", self.0]);
-    }
-}
-
-fn scrape_until(
-    port: u16,
-    within: Duration,
-    what: &str,
-    pred: impl Fn(&Exposition) -> bool,
-) -> Exposition {
-    let t = Instant::now();
-    loop {
-        let e = scrape(port);
-        if pred(&e) {
-            return e;
-        }
-        assert!(t.elapsed() < within, "timed out waiting for: {what}");
-        std::thread::sleep(Duration::from_millis(200));
     }
 }
 

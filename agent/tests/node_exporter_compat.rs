@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::process::Command;
 
-use common::{agent_bin, scrape, spawn_http, tool, Exposition, Series, ANY_PORT};
+use common::{agent_bin, docker, scrape, spawn_http, tool, Exposition, Series, ANY_PORT};
 
 /// The node_exporter release the comparison and `node_compat_gaps.txt` are written against.
 const REFERENCE_SERIES: &str = "1.11.";
@@ -424,7 +424,7 @@ enum Mode {
     Container,
 }
 
-const TEST_IMAGE: &str = "hostlens-test/base:bookworm";
+const TEST_IMAGE: &str = common::BASE_IMAGE;
 
 /// Our agent, running, with its port on 127.0.0.1; stopped on drop.
 enum Ours {
@@ -449,13 +449,6 @@ impl Drop for Ours {
                 .output();
         }
     }
-}
-
-fn docker(args: &[&str]) -> std::process::Output {
-    Command::new("docker")
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("running the docker CLI: {e} (is Docker installed?)"))
 }
 
 /// The Docker daemon answers and the local base image exists (built offline by scripts/images.sh if not).

@@ -28,26 +28,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use common::{agent_bin, http_get, parse_exposition, spawn_http, tool, Exposition, ANY_PORT};
+use common::{
+    agent_bin, docker, docker_ok, http_get, parse_exposition, spawn_http, tool, Exposition,
+    ANY_PORT,
+};
 
 const IMAGE: &str = "hostlens-test/systemd:bookworm";
-
-fn docker(args: &[&str]) -> Output {
-    Command::new("docker")
-        .args(args)
-        .output()
-        .expect("running the docker CLI (is Docker installed?)")
-}
-
-fn docker_ok(args: &[&str]) -> String {
-    let o = docker(args);
-    assert!(
-        o.status.success(),
-        "docker {args:?} failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
 
 fn prerequisites() {
     let v = docker(&["version", "--format", "{{.Server.Version}}"]);

@@ -389,3 +389,59 @@ pub fn promtool_check_metrics(text: &str) -> (i32, String) {
     );
     (out.status.code().unwrap_or(-1), msg)
 }
+
+/// The local test base image (Debian bookworm from debootstrap, `scripts/images.sh base`; no registry).
+pub const BASE_IMAGE: &str = "hostlens-test/base:bookworm";
+
+/// Run the docker CLI.
+pub fn docker(args: &[&str]) -> std::process::Output {
+    Command::new("docker")
+        .args(args)
+        .output()
+        .expect("running the docker CLI (is Docker installed?)")
+}
+
+/// Run the docker CLI, which must succeed; its trimmed standard output.
+pub fn docker_ok(args: &[&str]) -> String {
+    let o = docker(args);
+    assert!(
+        o.status.success(),
+        "docker {args:?} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).trim().to_string()
+}
+
+/// The agent with only the container family (and `extra`), on port 0; the process and its port.
+pub fn container_agent(extra: &[&str]) -> (Proc, u16) {
+    let mut c = Command::new(agent_bin());
+    c.args([
+        ANY_PORT,
+        "--collector.disable-defaults",
+        "--collector.container",
+        "--no-collector.ebpf",
+    ]);
+    c.args(extra);
+    let p = spawn_http("agent", c, "/healthz");
+    let port = p.port;
+    (p, port)
+}
+
+/// Scrape until `pred` holds, at most `within`: the agent follows Docker asynchronously and says nothing
+/// when it has caught up, so the condition itself is polled.
+pub fn scrape_until(
+    port: u16,
+    within: Duration,
+    what: &str,
+    pred: impl Fn(&Exposition) -> bool,
+) -> Exposition {
+    let t = std::time::Instant::now();
+    loop {
+        let e = scrape(port);
+        if pred(&e) {
+            return e;
+        }
+        assert!(t.elapsed() < within, "timed out waiting for: {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
