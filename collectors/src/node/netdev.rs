@@ -21,15 +21,11 @@
 use std::io;
 use std::sync::Arc;
 
-use netlink_packet_core::{
-    NetlinkBuffer, NetlinkHeader, NetlinkMessage, NetlinkPayload, NlasIterator,
-    ParseableParametrized, NLMSG_DONE, NLMSG_ERROR, NLM_F_DUMP, NLM_F_REQUEST,
-};
-use netlink_packet_route::link::{LinkAttribute, LinkHeader, LinkMessage};
-use netlink_packet_route::RouteNetlinkMessage;
+use netlink_packet_core::{NlasIterator, ParseableParametrized};
+use netlink_packet_route::link::{LinkAttribute, LinkHeader};
 
 use crate::error::ParseError;
-use crate::read::{read_attr, read_to_string};
+use crate::read::{netlink, read_attr, read_to_string};
 use crate::{CollectError, MetricSet, Roots};
 
 use super::{DeviceFilter, NodeCollector, NodeConfig};
@@ -306,69 +302,36 @@ pub fn parse_link(payload: &[u8]) -> Option<Link> {
     Some(link)
 }
 
+const RTM_NEWLINK: u16 = 16;
+
 /// One datagram of replies to the link dump: the links, and whether `NLMSG_DONE` ended it. A kernel error
 /// is that errno.
 pub fn parse_link_replies(bytes: &[u8]) -> io::Result<(Vec<Link>, bool)> {
-    const RTM_NEWLINK: u16 = 16;
-    let mut links = Vec::new();
-    let mut rest = bytes;
-    while !rest.is_empty() {
-        let buf = NetlinkBuffer::new_checked(rest).map_err(|e| {
-            io::Error::new(io::ErrorKind::InvalidData, format!("netlink header: {e}"))
-        })?;
-        let len = buf.length() as usize;
-        match buf.message_type() {
-            NLMSG_DONE => return Ok((links, true)),
-            NLMSG_ERROR => {
-                let code = buf
-                    .payload()
-                    .get(..4)
-                    .map_or(0, |b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]));
-                if code != 0 {
-                    return Err(io::Error::from_raw_os_error(-code));
-                }
-            }
-            RTM_NEWLINK => links.extend(parse_link(buf.payload())),
-            _ => {}
-        }
-        // Messages are padded to 4 bytes.
-        rest = rest.get(len.div_ceil(4) * 4..).unwrap_or(&[]);
-    }
-    Ok((links, false))
+    let (msgs, done) = netlink::parse_raw_replies(bytes)?;
+    let links = msgs
+        .into_iter()
+        .filter(|(ty, _)| *ty == RTM_NEWLINK)
+        .filter_map(|(_, payload)| parse_link(payload))
+        .collect();
+    Ok((links, done))
 }
 
 /// Every link of the agent's network namespace, from one `RTM_GETLINK` dump.
 pub fn dump_links() -> io::Result<Vec<Link>> {
-    use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
-    let mut socket = Socket::new(NETLINK_ROUTE)?;
-    socket.bind_auto()?;
-    socket.connect(&SocketAddr::new(0, 0))?;
-    let mut header = NetlinkHeader::default();
-    header.flags = NLM_F_REQUEST | NLM_F_DUMP;
-    header.sequence_number = 1;
-    let mut msg = NetlinkMessage::new(
-        header,
-        NetlinkPayload::from(RouteNetlinkMessage::GetLink(LinkMessage::default())),
-    );
-    msg.finalize();
-    let mut buf = vec![0; msg.buffer_len()];
-    msg.serialize(&mut buf);
-    socket.send(&buf, 0)?;
+    const RTM_GETLINK: u16 = 18;
     let mut links = Vec::new();
-    loop {
-        let (bytes, _) = socket.recv_from_full()?;
-        if bytes.is_empty() {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "netlink socket closed before NLMSG_DONE",
-            ));
-        }
-        let (more, done) = parse_link_replies(&bytes)?;
-        links.extend(more);
-        if done {
-            return Ok(links);
-        }
-    }
+    // ifinfomsg, AF_UNSPEC: every link.
+    netlink::raw_dump(
+        netlink::NETLINK_ROUTE,
+        RTM_GETLINK,
+        &[0; 16],
+        |ty, payload| {
+            if ty == RTM_NEWLINK {
+                links.extend(parse_link(payload));
+            }
+        },
+    )?;
+    Ok(links)
 }
 
 /// A link's counters under node_exporter's names: [`LINK_STATS`] with `detailed`, else folded into the
@@ -508,52 +471,21 @@ pub fn addr_scope(ip: &std::net::IpAddr) -> &'static str {
 
 /// Every address of the agent's network namespace, from one `RTM_GETADDR` dump.
 pub fn dump_addrs() -> io::Result<Vec<IfAddr>> {
-    use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
     const RTM_GETADDR: u16 = 22;
     const RTM_NEWADDR: u16 = 20;
-    let mut socket = Socket::new(NETLINK_ROUTE)?;
-    socket.bind_auto()?;
-    socket.connect(&SocketAddr::new(0, 0))?;
-    let mut req = Vec::with_capacity(24);
-    req.extend(24u32.to_ne_bytes());
-    req.extend(RTM_GETADDR.to_ne_bytes());
-    req.extend((NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
-    req.extend(1u32.to_ne_bytes());
-    req.extend(0u32.to_ne_bytes());
-    req.extend([0u8; 8]); // ifaddrmsg, AF_UNSPEC
-    socket.send(&req, 0)?;
     let mut out = Vec::new();
-    loop {
-        let (bytes, _) = socket.recv_from_full()?;
-        if bytes.is_empty() {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "netlink socket closed before NLMSG_DONE",
-            ));
-        }
-        let mut rest = &bytes[..];
-        while !rest.is_empty() {
-            let buf = NetlinkBuffer::new_checked(rest).map_err(|e| {
-                io::Error::new(io::ErrorKind::InvalidData, format!("netlink header: {e}"))
-            })?;
-            let len = buf.length() as usize;
-            match buf.message_type() {
-                NLMSG_DONE => return Ok(out),
-                NLMSG_ERROR => {
-                    let code = buf
-                        .payload()
-                        .get(..4)
-                        .map_or(0, |b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]));
-                    if code != 0 {
-                        return Err(io::Error::from_raw_os_error(-code));
-                    }
-                }
-                RTM_NEWADDR => out.extend(parse_addr(buf.payload())),
-                _ => {}
+    // ifaddrmsg, AF_UNSPEC: every address.
+    netlink::raw_dump(
+        netlink::NETLINK_ROUTE,
+        RTM_GETADDR,
+        &[0; 8],
+        |ty, payload| {
+            if ty == RTM_NEWADDR {
+                out.extend(parse_addr(payload));
             }
-            rest = rest.get(len.div_ceil(4) * 4..).unwrap_or(&[]);
-        }
-    }
+        },
+    )?;
+    Ok(out)
 }
 
 // ---------------------------------------------------------------------------------------------------------

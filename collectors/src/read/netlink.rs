@@ -178,6 +178,74 @@ where
     }
 }
 
+/// A reply's message type and its undecoded payload.
+pub type RawMessage<'a> = (u16, &'a [u8]);
+
+/// One datagram of replies split into `(message type, payload)` without decoding the payloads, for callers
+/// that decode attributes one by one (netdev: an attribute the crate cannot decode must not cost the link),
+/// and whether `NLMSG_DONE` (or an ACK) ended the replies. A kernel error is that errno.
+pub fn parse_raw_replies(bytes: &[u8]) -> io::Result<(Vec<RawMessage<'_>>, bool)> {
+    use netlink_packet_core::{NLMSG_DONE, NLMSG_ERROR};
+    let mut out = Vec::new();
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let buf = NetlinkBuffer::new_checked(rest)
+            .map_err(|e| invalid(format!("netlink message header: {e}")))?;
+        let len = buf.length() as usize;
+        let (ty, payload) = (buf.message_type(), buf.payload());
+        match ty {
+            NLMSG_DONE => return Ok((out, true)),
+            NLMSG_ERROR => {
+                let code = payload
+                    .get(..4)
+                    .map_or(0, |b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]));
+                if code != 0 {
+                    return Err(io::Error::from_raw_os_error(-code));
+                }
+            }
+            _ => out.push((ty, payload)),
+        }
+        rest = rest.get(len + padding(len)..).unwrap_or(&[]);
+    }
+    Ok((out, false))
+}
+
+/// A dump request of message type `ty` with the raw request body `body` on a new socket of `protocol`;
+/// `message` is handed every reply's `(type, payload)` until `NLMSG_DONE` ([`parse_raw_replies`]).
+pub fn raw_dump(
+    protocol: isize,
+    ty: u16,
+    body: &[u8],
+    mut message: impl FnMut(u16, &[u8]),
+) -> io::Result<()> {
+    let socket = open(protocol)?;
+    let len = 16 + body.len();
+    let mut req = Vec::with_capacity(len);
+    req.extend((len as u32).to_ne_bytes());
+    req.extend(ty.to_ne_bytes());
+    req.extend((NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
+    req.extend(1u32.to_ne_bytes());
+    req.extend(0u32.to_ne_bytes());
+    req.extend(body);
+    socket.send(&req, 0)?;
+    loop {
+        let (bytes, _) = socket.recv_from_full()?;
+        if bytes.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "netlink socket closed before NLMSG_DONE",
+            ));
+        }
+        let (msgs, done) = parse_raw_replies(&bytes)?;
+        for (ty, payload) in msgs {
+            message(ty, payload);
+        }
+        if done {
+            return Ok(());
+        }
+    }
+}
+
 /// An rtnetlink dump (`NETLINK_ROUTE`): `request` is one of the `Get*` messages.
 pub fn route_dump(request: RouteNetlinkMessage) -> io::Result<Vec<RouteNetlinkMessage>> {
     dump(NETLINK_ROUTE, request)
